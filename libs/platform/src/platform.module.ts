@@ -1,0 +1,17 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { CoreModule, TownhallConfig } from '@townhall/core';
+import { PersistenceModule } from '@townhall/persistence';
+
+/**
+ * The shared runtime every app process starts with: configuration and logging, the database and the
+ * queue connection. Apps add their feature modules next to it.
+ */
+@Module({})
+export class PlatformModule {
+  static forRoot(config: TownhallConfig): DynamicModule {
+    return {
+      module: PlatformModule,
+      imports: [CoreModule.forRoot(config), PersistenceModule.forRoot(config)],
+    };
+  }
+}

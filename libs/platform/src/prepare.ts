@@ -1,0 +1,42 @@
+import { DataSource } from 'typeorm';
+import { checkRedis, TownhallConfig } from '@townhall/core';
+import { dataSourceOptions, ensureDatabase } from '@townhall/persistence';
+
+export interface PrepareOptions {
+  /** Apply pending platform migrations (all-in-one, CLI `migrate`); production app processes may skip. */
+  migrate: boolean;
+  log?: (line: string) => void;
+}
+
+/**
+ * Everything a process checks and prepares before Nest starts: Redis reachable and not evicting,
+ * the database present, platform migrations applied. Throws with a message meant for a person.
+ */
+export async function preparePlatform(config: TownhallConfig, opts: PrepareOptions): Promise<void> {
+  const log = opts.log ?? (() => undefined);
+  const redisProblems = await checkRedis(config.redis.url);
+  if (redisProblems.length) throw new StartupError(redisProblems);
+  await ensureDatabase(config.database.url);
+  if (opts.migrate) {
+    const ds = new DataSource({ ...dataSourceOptions(config), extra: { max: 2 } });
+    await ds.initialize();
+    // Processes starting together take turns: the second finds nothing left to apply.
+    const lock = ds.createQueryRunner();
+    await lock.query(`SELECT pg_advisory_lock(hashtext('townhall.platform-migrations'))`);
+    try {
+      const applied = await ds.runMigrations({ transaction: 'each' });
+      if (applied.length) log(`Applied ${applied.length} platform migration(s): ${applied.map((m) => m.name).join(', ')}`);
+    } finally {
+      await lock.query(`SELECT pg_advisory_unlock(hashtext('townhall.platform-migrations'))`).catch(() => undefined);
+      await lock.release();
+      await ds.destroy();
+    }
+  }
+}
+
+export class StartupError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'StartupError';
+  }
+}

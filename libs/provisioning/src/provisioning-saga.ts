@@ -1,0 +1,141 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { generateActorKeyPair } from '@townhall/activitypub';
+import { publicUrl, SecretBox, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
+import { quoteIdent } from '@townhall/persistence';
+import { findLocalAccountId, insertLocalAccount, insertUser, usernameFromEmail } from '@townhall/social';
+import { migrateTenantSchema, TenantEntity, TenantRegistry } from '@townhall/tenancy';
+
+/** The saga's steps, in order. The name of the last completed step is stored on the tenant row. */
+export const PROVISIONING_STEPS = ['schema', 'migrations', 'instance_actor', 'owner', 'active'] as const;
+export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
+
+export type SagaOutcome = 'activated' | 'already_done' | 'not_provisioning' | 'gone';
+
+/**
+ * Provisions a tenant one step at a time. Each step's work and the record that it is done commit in
+ * one transaction, holding the tenant row's lock, so a crash at any point leaves either the step done
+ * and recorded or neither; running the saga again resumes after the last recorded step. Two runners on
+ * one tenant serialise on the row lock and the second finds nothing left to do.
+ */
+@Injectable()
+export class ProvisioningSaga {
+  private readonly logger = new Logger(ProvisioningSaga.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly registry: TenantRegistry,
+    private readonly secrets: SecretBox,
+    @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
+  ) {}
+
+  async run(tenantId: string): Promise<SagaOutcome> {
+    let outcome: SagaOutcome = 'already_done';
+    for (const step of PROVISIONING_STEPS) {
+      // Key generation is slow CPU work: do it before taking the row lock, and only if still needed.
+      const prepared = step === 'instance_actor' ? await this.prepareInstanceActor(tenantId) : undefined;
+      const result = await this.dataSource.transaction(async (manager) => {
+        const tenant = await this.registry.lockById(manager, tenantId);
+        if (!tenant) return 'gone' as const;
+        if (tenant.status !== 'provisioning') return tenant.status === 'active' ? ('already_done' as const) : ('not_provisioning' as const);
+        if (isDone(tenant, step)) return 'skipped' as const;
+        await this.perform(manager, tenant, step, prepared);
+        await manager.query(
+          `UPDATE platform.tenants SET provisioning_step = $2, updated_at = now() WHERE id = $1`,
+          [tenantId, step],
+        );
+        return 'done' as const;
+      });
+      if (result === 'gone' || result === 'not_provisioning') return result;
+      if (result === 'already_done') return outcome;
+      if (result === 'done') {
+        this.logger.debug({ tenantId, step }, 'Provisioning step done');
+        if (step === 'active') outcome = 'activated';
+        this.crashIfAskedTo(step);
+      }
+    }
+    return outcome;
+  }
+
+  private async perform(manager: EntityManager, tenant: TenantEntity, step: ProvisioningStep, prepared?: PreparedActor): Promise<void> {
+    const schema = tenant.schemaName;
+    switch (step) {
+      case 'schema':
+        await manager.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+        return;
+      case 'migrations':
+        await migrateTenantSchema(manager, { id: tenant.id, schema });
+        return;
+      case 'instance_actor': {
+        const domain = await this.domainOf(manager, tenant);
+        await manager.query(`SET LOCAL search_path TO ${schema}`);
+        const keys = prepared ?? (await this.prepareKeys());
+        const uri = publicUrl(this.config, domain, '/actor');
+        const accountId = await insertLocalAccount(manager, {
+          username: domain,
+          displayName: tenant.displayName,
+          actorType: 'Application',
+          uri,
+          url: publicUrl(this.config, domain, '/about'),
+        });
+        await manager.query(
+          `INSERT INTO actor_keys (account_id, key_id, public_key_pem, private_key_sealed) VALUES ($1, $2, $3, $4)`,
+          [accountId, `${uri}#main-key`, keys.publicKeyPem, this.secrets.seal(keys.privateKeyPem, `${schema}:${uri}#main-key`)],
+        );
+        return;
+      }
+      case 'owner': {
+        const domain = await this.domainOf(manager, tenant);
+        await manager.query(`SET LOCAL search_path TO ${schema}`);
+        let username = usernameFromEmail(tenant.adminEmail);
+        if ((await findLocalAccountId(manager, username)) !== null) username = 'admin';
+        const accountId = await insertLocalAccount(manager, {
+          username,
+          displayName: tenant.displayName,
+          actorType: 'Person',
+          uri: publicUrl(this.config, domain, `/users/${username}`),
+          url: publicUrl(this.config, domain, `/@${username}`),
+        });
+        await insertUser(manager, { accountId, email: tenant.adminEmail, role: 'owner', confirmed: true });
+        return;
+      }
+      case 'active':
+        await manager.query(
+          `UPDATE platform.tenants SET status = 'active', failure_reason = NULL, activated_at = coalesce(activated_at, now()) WHERE id = $1`,
+          [tenant.id],
+        );
+        return;
+    }
+  }
+
+  private async prepareInstanceActor(tenantId: string): Promise<PreparedActor | undefined> {
+    const tenant = await this.registry.findById(tenantId);
+    if (!tenant || tenant.status !== 'provisioning' || isDone(tenant, 'instance_actor')) return undefined;
+    return this.prepareKeys();
+  }
+
+  private prepareKeys(): Promise<PreparedActor> {
+    return generateActorKeyPair();
+  }
+
+  private async domainOf(manager: EntityManager, tenant: TenantEntity): Promise<string> {
+    const domain = await this.registry.primaryDomain(tenant.id, manager);
+    if (!domain) throw new Error(`Tenant ${tenant.id} has no primary domain`);
+    return domain;
+  }
+
+  /** Test-only fault injection (refused by config validation in production): die right after a commit. */
+  private crashIfAskedTo(step: ProvisioningStep): void {
+    if (this.config.faults.crashAfterProvisioningStep === step) {
+      process.kill(process.pid, 'SIGKILL');
+    }
+  }
+}
+
+type PreparedActor = { publicKeyPem: string; privateKeyPem: string };
+
+function isDone(tenant: TenantEntity, step: ProvisioningStep): boolean {
+  if (tenant.provisioningStep === null) return false;
+  return PROVISIONING_STEPS.indexOf(tenant.provisioningStep as ProvisioningStep) >= PROVISIONING_STEPS.indexOf(step);
+}

@@ -1,0 +1,9 @@
+import { defineErrors } from '@townhall/core';
+
+export class ProvisioningError extends defineErrors({
+  slug_taken: { status: 409, title: 'Slug already in use' },
+  domain_taken: { status: 409, title: 'Domain already in use' },
+  tenant_not_found: { status: 404, title: 'Tenant not found' },
+  invalid_transition: { status: 409, title: 'Not possible in the tenant’s current state' },
+  invalid_command: { status: 400, title: 'Invalid request' },
+}) {}

@@ -1,0 +1,10 @@
+import { defineErrors } from '@townhall/core';
+
+export class TenancyError extends defineErrors({
+  unknown_host: { status: 404, title: 'No instance at this address' },
+  tenant_not_found: { status: 404, title: 'Tenant not found' },
+  tenant_suspended: { status: 503, title: 'This instance is suspended' },
+  tenant_unavailable: { status: 503, title: 'This instance is not available' },
+  no_tenant_context: { status: 500, title: 'Internal Server Error' },
+  invalid_host: { status: 400, title: 'Invalid host name' },
+}) {}

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { loadConfig, TownhallConfig } from '@townhall/core';
+import { dataSourceOptions, ensureDatabase, quoteIdent, withDefaultUser } from '@townhall/persistence';
+
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres';
+
+/**
+ * Every test file gets a database of its own on the machine's real PostgreSQL, so files can run in
+ * parallel and leave nothing behind. Returns a validated config pointing at it.
+ */
+export async function createTestDatabase(env: Record<string, string> = {}): Promise<{ config: TownhallConfig; drop: () => Promise<void> }> {
+  const name = `townhall_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  await ensureDatabase(url.toString());
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: url.toString(),
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    TOWNHALL_REDIS_PREFIX: `th_test_${name}`,
+    TOWNHALL_SECRET_KEY: randomBytes(32).toString('base64'),
+    TOWNHALL_PUBLIC_SCHEME: 'http',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  return { config, drop: () => dropDatabase(name) };
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  const admin = new Client({ connectionString: withDefaultUser(ADMIN_URL) });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** A migrated DataSource on the test database, for tests below the Nest layer. */
+export async function migratedDataSource(config: TownhallConfig, extra: Record<string, unknown> = {}): Promise<DataSource> {
+  const options = dataSourceOptions(config);
+  const ds = new DataSource({ ...options, extra: { ...(options.extra as object), ...extra }, entities: [] });
+  await ds.initialize();
+  await ds.runMigrations({ transaction: 'each' });
+  return ds;
+}
