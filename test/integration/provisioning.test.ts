@@ -3,7 +3,13 @@ import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { TownhallConfig } from '@townhall/core';
 import { PlatformModule, preparePlatform } from '@townhall/platform';
-import { ProvisionTenantCommand, ProvisioningModule, TenantLifecycle } from '@townhall/provisioning';
+import {
+  ProvisioningError,
+  ProvisioningModule,
+  ProvisioningWorker,
+  ProvisionTenantCommand,
+  TenantLifecycle,
+} from '@townhall/provisioning';
 import { TenantRegistry } from '@townhall/tenancy';
 import { createTestDatabase } from '../support/database';
 import { waitForTenantStatus } from '../support/tenants';
@@ -48,5 +54,102 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
     const [key] = await ds.query(`SELECT private_key_sealed, public_key_pem FROM ${tenant.schemaName}.actor_keys`);
     expect(key.public_key_pem).toContain('BEGIN PUBLIC KEY');
     expect(key.private_key_sealed).not.toContain('PRIVATE KEY');
+  });
+
+  const command = (slug: string, domain = `${slug}.example`) =>
+    new ProvisionTenantCommand({ slug, domain, displayName: `Org ${slug}`, adminEmail: `owner@${slug}.example` });
+
+  it('provisions twenty tenants submitted at once, each exactly once', async () => {
+    const created = await Promise.all(Array.from({ length: 20 }, (_, i) => lifecycle.provision(command(`many-${i}`))));
+    const done = await Promise.all(created.map((t) => waitForTenantStatus(registry, t.id, ['active', 'failed'], 60_000)));
+    expect(done.map((t) => t.status)).toEqual(Array(20).fill('active'));
+    expect(new Set(done.map((t) => t.schemaName)).size).toBe(20);
+    for (const t of done) {
+      const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM ${t.schemaName}.users WHERE role = 'owner'`);
+      expect(n).toBe(1);
+    }
+  });
+
+  it('refuses a taken slug or domain (in any spelling) and writes nothing', async () => {
+    await lifecycle.provision(command('taken'));
+    const before = await ds.query(`SELECT count(*)::int AS n FROM platform.tenants`);
+    await expect(lifecycle.provision(command('taken', 'other.example'))).rejects.toMatchObject({ code: 'slug_taken' });
+    await expect(lifecycle.provision(command('fresh', 'TAKEN.example.'))).rejects.toMatchObject({ code: 'domain_taken' });
+    expect(await ds.query(`SELECT count(*)::int AS n FROM platform.tenants`)).toEqual(before);
+  });
+
+  it('rejects invalid commands before anything happens', () => {
+    expect(() => command('x')).toThrow(ProvisioningError);
+    expect(() => new ProvisionTenantCommand({ slug: 'okay', domain: 'not a host', displayName: 'A', adminEmail: 'a@b.example' })).toThrow(
+      /not a valid host name/,
+    );
+    expect(() => new ProvisionTenantCommand({ slug: 'okay', domain: 'ok.example', displayName: 'A', adminEmail: 'nope' })).toThrow(
+      /email/,
+    );
+  });
+
+  it('marks a tenant failed with a reason when a step keeps failing, and resumes it on retry', async () => {
+    // Sabotage: the tenant's schema already holds a table the first migration needs to create.
+    const [{ id }] = await ds.query(`SELECT platform.next_id()::text AS id`);
+    const schema = `tenant_${id}`;
+    await ds.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.accounts (x int)`);
+    await ds.query(
+      `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name)
+       VALUES ($1, 'doomed', 'Doomed', 'o@doomed.example', 'provisioning', 'default', $2)`,
+      [id, schema],
+    );
+    await ds.query(`INSERT INTO platform.tenant_domains (domain, tenant_id) VALUES ('doomed.example', $1)`, [id]);
+    await lifecycle.enqueueProvisioning(id, 0);
+    const failed = await waitForTenantStatus(registry, id, ['failed', 'active'], 30_000);
+    expect(failed.status).toBe('failed');
+    expect(failed.provisioningStep).toBe('schema');
+    expect(failed.failureReason).toMatch(/^Failed after step schema: .*accounts.*already exists/);
+
+    await expect(lifecycle.resume(id)).rejects.toMatchObject({ code: 'invalid_transition' });
+    await ds.query(`DROP TABLE ${schema}.accounts`);
+    const retried = await lifecycle.retry(id);
+    expect(retried.status).toBe('provisioning');
+    const active = await waitForTenantStatus(registry, id, ['active', 'failed']);
+    expect(active).toMatchObject({ status: 'active', failureReason: null, provisioningAttempts: 1 });
+  });
+
+  it('finishes provisioning whose job was lost (Redis flushed) once the worker reconciles', async () => {
+    const [{ id }] = await ds.query(`SELECT platform.next_id()::text AS id`);
+    await ds.query(
+      `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name)
+       VALUES ($1, 'orphan', 'Orphan', 'o@orphan.example', 'provisioning', 'default', $2)`,
+      [id, `tenant_${id}`],
+    );
+    await ds.query(`INSERT INTO platform.tenant_domains (domain, tenant_id) VALUES ('orphan.example', $1)`, [id]);
+    expect(await app.get(ProvisioningWorker).reconcile()).toBeGreaterThanOrEqual(1);
+    expect((await waitForTenantStatus(registry, id, ['active', 'failed'])).status).toBe('active');
+  });
+
+  it('suspends, resumes and deletes a tenant, dropping its schema after the grace period', async () => {
+    const t = await lifecycle.provision(command('lifecycle'));
+    await waitForTenantStatus(registry, t.id, ['active']);
+    expect((await lifecycle.suspend(t.id, 'court order')).status).toBe('suspended');
+    await expect(lifecycle.suspend(t.id)).rejects.toMatchObject({ code: 'invalid_transition' });
+    expect((await lifecycle.resume(t.id)).status).toBe('active');
+
+    const deleting = await lifecycle.delete(t.id, 3600);
+    expect(deleting.status).toBe('deleting');
+    expect(deleting.deleteAfter!.getTime()).toBeGreaterThan(Date.now() + 3500_000);
+    expect((await lifecycle.resume(t.id)).status).toBe('active'); // cancelled within the grace period
+
+    await lifecycle.delete(t.id, 0);
+    const deleted = await waitForTenantStatus(registry, t.id, ['deleted']);
+    expect(deleted.deletedAt).not.toBeNull();
+    const schemas = await ds.query(`SELECT 1 FROM information_schema.schemata WHERE schema_name = $1`, [t.schemaName]);
+    expect(schemas).toHaveLength(0);
+    expect(await registry.findByHost('lifecycle.example')).toBeNull();
+    // The slug and domain are free again.
+    const again = await lifecycle.provision(command('lifecycle'));
+    expect((await waitForTenantStatus(registry, again.id, ['active'])).status).toBe('active');
+  });
+
+  it('answers tenant_not_found for unknown and malformed ids', async () => {
+    await expect(lifecycle.suspend('999999')).rejects.toMatchObject({ code: 'tenant_not_found' });
+    await expect(lifecycle.suspend('1; DROP TABLE x')).rejects.toMatchObject({ code: 'tenant_not_found' });
   });
 });

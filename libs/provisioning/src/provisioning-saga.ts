@@ -41,6 +41,7 @@ export class ProvisioningSaga {
         if (tenant.status !== 'provisioning') return tenant.status === 'active' ? ('already_done' as const) : ('not_provisioning' as const);
         if (isDone(tenant, step)) return 'skipped' as const;
         await this.perform(manager, tenant, step, prepared);
+        this.crashIfAskedTo(`during:${step}`);
         await manager.query(
           `UPDATE platform.tenants SET provisioning_step = $2, updated_at = now() WHERE id = $1`,
           [tenantId, step],
@@ -125,9 +126,12 @@ export class ProvisioningSaga {
     return domain;
   }
 
-  /** Test-only fault injection (refused by config validation in production): die right after a commit. */
-  private crashIfAskedTo(step: ProvisioningStep): void {
-    if (this.config.faults.crashAfterProvisioningStep === step) {
+  /**
+   * Test-only fault injection (refused by config validation in production): `STEP` dies right after the
+   * step committed, `during:STEP` dies after its work but before its commit.
+   */
+  private crashIfAskedTo(point: string): void {
+    if (this.config.faults.crashAfterProvisioningStep === point) {
       process.kill(process.pid, 'SIGKILL');
     }
   }

@@ -8,7 +8,8 @@ export const ProvisionTenantJob = {
 
 export const DropTenantSchemaJob = {
   name: 'drop-tenant-schema',
-  id: (tenantId: string) => `drop:${tenantId}`,
+  /** One job per scheduled deletion: a cancelled and re-requested deletion gets a new job. */
+  id: (tenantId: string, deleteAfter: Date | null) => `drop:${tenantId}:${deleteAfter?.getTime() ?? 0}`,
 };
 
 export interface TenantJobPayload {

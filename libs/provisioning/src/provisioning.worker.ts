@@ -55,7 +55,7 @@ export class ProvisioningWorker implements OnApplicationBootstrap, OnApplication
     )) as { id: string; status: string; attempts: number; deleteAfter: Date | null }[];
     for (const row of rows) {
       if (row.status === 'provisioning') await this.lifecycle.enqueueProvisioning(row.id, row.attempts);
-      else await this.lifecycle.enqueueDrop({ id: row.id, deleteAfter: row.deleteAfter } as never);
+      else await this.lifecycle.enqueueDrop({ id: row.id, deleteAfter: row.deleteAfter });
     }
     return rows.length;
   }

@@ -114,10 +114,10 @@ export class TenantLifecycle {
     });
   }
 
-  async enqueueDrop(tenant: TenantEntity): Promise<void> {
+  async enqueueDrop(tenant: Pick<TenantEntity, 'id' | 'deleteAfter'>): Promise<void> {
     const delay = Math.max(0, (tenant.deleteAfter?.getTime() ?? Date.now()) - Date.now());
     await this.queue.add(DropTenantSchemaJob.name, { tenantId: tenant.id }, {
-      jobId: DropTenantSchemaJob.id(tenant.id),
+      jobId: DropTenantSchemaJob.id(tenant.id, tenant.deleteAfter),
       delay,
       attempts: 5,
       backoff: { type: 'exponential', delay: 5000 },

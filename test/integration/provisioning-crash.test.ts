@@ -1,0 +1,154 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { TownhallConfig } from '@townhall/core';
+import { PlatformModule, preparePlatform } from '@townhall/platform';
+import {
+  PROVISIONING_STEPS,
+  ProvisioningModule,
+  ProvisioningSaga,
+  ProvisionTenantCommand,
+  TenantLifecycle,
+} from '@townhall/provisioning';
+import { TenantRegistry } from '@townhall/tenancy';
+import { createTestDatabase } from '../support/database';
+import { waitForTenantStatus } from '../support/tenants';
+
+const WORKER = join(__dirname, '../../dist/test/support/provisioning-worker.js');
+
+/**
+ * Kills a real worker process with SIGKILL at every point of the provisioning saga — after each step's
+ * commit and in the middle of each step's transaction — then starts a fresh worker and checks that the
+ * tenant becomes active exactly once, with exactly one of everything the saga creates.
+ */
+describe('provisioning survives a crash at any step (real processes, PostgreSQL and Redis)', () => {
+  let config: TownhallConfig;
+  let drop: () => Promise<void>;
+  let app: INestApplicationContext;
+  let lifecycle: TenantLifecycle;
+  let registry: TenantRegistry;
+  let ds: DataSource;
+  let env: Record<string, string>;
+  const running = new Set<ChildProcess>();
+
+  beforeAll(async () => {
+    if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: run \`npm run build\` first (npm test does).`);
+    const db = await createTestDatabase({ TOWNHALL_WORKERS: 'false' });
+    ({ config, drop } = db);
+    await preparePlatform(config, { migrate: true });
+    app = await (await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), ProvisioningModule] }).compile()).init();
+    lifecycle = app.get(TenantLifecycle);
+    registry = app.get(TenantRegistry);
+    ds = app.get(DataSource);
+    env = {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: config.database.url,
+      REDIS_URL: config.redis.url,
+      TOWNHALL_REDIS_PREFIX: config.redis.keyPrefix,
+      TOWNHALL_SECRET_KEY: config.secretKey!.toString('base64'),
+      TOWNHALL_PUBLIC_SCHEME: 'http',
+      // A killed worker's job lock expires quickly so the next worker picks the job up within seconds.
+      TOWNHALL_QUEUE_LOCK_MS: '1000',
+      TOWNHALL_QUEUE_STALLED_INTERVAL_MS: '1000',
+    };
+  });
+
+  afterAll(async () => {
+    for (const child of running) child.kill('SIGKILL');
+    await app?.close();
+    await drop?.();
+  });
+
+  function startWorker(extra: Record<string, string> = {}): ChildProcess {
+    const child = spawn(process.execPath, [WORKER], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.on('exit', () => running.delete(child));
+    return child;
+  }
+
+  function ready(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('worker did not become ready')), timeoutMs);
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('ready\n')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+
+  function exited(child: ChildProcess, timeoutMs = 30_000): Promise<{ code: number | null; signal: string | null }> {
+    return new Promise((resolve, reject) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, signal: child.signalCode });
+      const timer = setTimeout(() => reject(new Error('worker did not exit in time')), timeoutMs);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  async function census(schema: string) {
+    const [row] = await ds.query(
+      `SELECT (SELECT count(*)::int FROM ${schema}.accounts WHERE actor_type = 'Application') AS instance_actors,
+              (SELECT count(*)::int FROM ${schema}.actor_keys) AS keys,
+              (SELECT count(*)::int FROM ${schema}.users WHERE role = 'owner') AS owners,
+              (SELECT count(*)::int FROM ${schema}.schema_migrations) AS migrations`,
+    );
+    return row;
+  }
+
+  const crashPoints = PROVISIONING_STEPS.flatMap((step) => [step, `during:${step}`]);
+
+  it.each(crashPoints)('a worker killed at "%s" is finished by the next worker, exactly once', async (point) => {
+    const slug = `crash-${point.replace(/[^a-z]/g, '-')}`.slice(0, 40);
+    const tenant = await lifecycle.provision(
+      new ProvisionTenantCommand({ slug, domain: `${slug}.example`, displayName: slug, adminEmail: `owner@${slug}.example` }),
+    );
+
+    const doomed = startWorker({ TOWNHALL_FAULT_CRASH_AFTER_STEP: point });
+    const death = await exited(doomed);
+    expect(death.signal).toBe('SIGKILL');
+
+    const [step, during] = point.startsWith('during:') ? [point.slice(7), true] : [point, false];
+    const afterCrash = (await registry.findById(tenant.id))!;
+    const index = PROVISIONING_STEPS.indexOf(step as never);
+    // Killed mid-step: that step rolled back; killed after a commit: that step is recorded.
+    const expectedStep = during ? (index === 0 ? null : PROVISIONING_STEPS[index - 1]) : step;
+    expect(afterCrash.provisioningStep).toBe(expectedStep);
+    expect(afterCrash.status).toBe(expectedStep === 'active' ? 'active' : 'provisioning');
+    const activatedAtCrash = afterCrash.activatedAt;
+
+    const survivor = startWorker();
+    await ready(survivor);
+    const active = await waitForTenantStatus(registry, tenant.id, ['active', 'failed'], 30_000);
+    survivor.kill('SIGTERM');
+    expect((await exited(survivor)).code).toBe(0);
+
+    expect(active.status).toBe('active');
+    expect(active.failureReason).toBeNull();
+    if (activatedAtCrash) expect(active.activatedAt).toEqual(activatedAtCrash);
+    expect(await census(active.schemaName)).toEqual({ instance_actors: 1, keys: 1, owners: 1, migrations: 1 });
+  });
+
+  it('two saga runs racing on the same tenant activate it exactly once', async () => {
+    const saga = app.get(ProvisioningSaga);
+    const tenant = await lifecycle.provision(
+      new ProvisionTenantCommand({ slug: 'race', domain: 'race.example', displayName: 'Race', adminEmail: 'o@race.example' }),
+    );
+    const outcomes = await Promise.all([saga.run(tenant.id), saga.run(tenant.id), saga.run(tenant.id)]);
+    expect(outcomes.filter((o) => o === 'activated')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'already_done')).toHaveLength(2);
+    const done = (await registry.findById(tenant.id))!;
+    expect(done.status).toBe('active');
+    expect(await census(done.schemaName)).toEqual({ instance_actors: 1, keys: 1, owners: 1, migrations: 1 });
+  });
+});
