@@ -35,11 +35,16 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
   const running = new Set<ChildProcess>();
 
   beforeAll(async () => {
-    if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: run \`npm run build\` first (npm test does).`);
+    if (!existsSync(WORKER))
+      throw new Error(`${WORKER} is missing: run \`npm run build\` first (npm test does).`);
     const db = await createTestDatabase({ TOWNHALL_WORKERS: 'false' });
     ({ config, drop } = db);
     await preparePlatform(config, { migrate: true });
-    app = await (await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), ProvisioningModule] }).compile()).init();
+    app = await (
+      await Test.createTestingModule({
+        imports: [PlatformModule.forRoot(config), ProvisioningModule],
+      }).compile()
+    ).init();
     lifecycle = app.get(TenantLifecycle);
     registry = app.get(TenantRegistry);
     ds = app.get(DataSource);
@@ -65,7 +70,10 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
   });
 
   function startWorker(extra: Record<string, string> = {}): ChildProcess {
-    const child = spawn(process.execPath, [WORKER], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [WORKER], {
+      env: { ...env, ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     running.add(child);
     child.on('exit', () => running.delete(child));
     return child;
@@ -85,9 +93,13 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
     });
   }
 
-  function exited(child: ChildProcess, timeoutMs = 30_000): Promise<{ code: number | null; signal: string | null }> {
+  function exited(
+    child: ChildProcess,
+    timeoutMs = 30_000,
+  ): Promise<{ code: number | null; signal: string | null }> {
     return new Promise((resolve, reject) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, signal: child.signalCode });
+      if (child.exitCode !== null || child.signalCode !== null)
+        return resolve({ code: child.exitCode, signal: child.signalCode });
       const timer = setTimeout(() => reject(new Error('worker did not exit in time')), timeoutMs);
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
@@ -108,41 +120,59 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
 
   const crashPoints = PROVISIONING_STEPS.flatMap((step) => [step, `during:${step}`]);
 
-  it.each(crashPoints)('a worker killed at "%s" is finished by the next worker, exactly once', async (point) => {
-    const slug = `crash-${point.replace(/[^a-z]/g, '-')}`.slice(0, 40);
-    const tenant = await lifecycle.provision(
-      new ProvisionTenantCommand({ slug, domain: `${slug}.example`, displayName: slug, adminEmail: `owner@${slug}.example` }),
-    );
+  it.each(crashPoints)(
+    'a worker killed at "%s" is finished by the next worker, exactly once',
+    async (point) => {
+      const slug = `crash-${point.replace(/[^a-z]/g, '-')}`.slice(0, 40);
+      const tenant = await lifecycle.provision(
+        new ProvisionTenantCommand({
+          slug,
+          domain: `${slug}.example`,
+          displayName: slug,
+          adminEmail: `owner@${slug}.example`,
+        }),
+      );
 
-    const doomed = startWorker({ TOWNHALL_FAULT_CRASH_AFTER_STEP: point });
-    const death = await exited(doomed);
-    expect(death.signal).toBe('SIGKILL');
+      const doomed = startWorker({ TOWNHALL_FAULT_CRASH_AFTER_STEP: point });
+      const death = await exited(doomed);
+      expect(death.signal).toBe('SIGKILL');
 
-    const [step, during] = point.startsWith('during:') ? [point.slice(7), true] : [point, false];
-    const afterCrash = (await registry.findById(tenant.id))!;
-    const index = PROVISIONING_STEPS.indexOf(step as never);
-    // Killed mid-step: that step rolled back; killed after a commit: that step is recorded.
-    const expectedStep = during ? (index === 0 ? null : PROVISIONING_STEPS[index - 1]) : step;
-    expect(afterCrash.provisioningStep).toBe(expectedStep);
-    expect(afterCrash.status).toBe(expectedStep === 'active' ? 'active' : 'provisioning');
-    const activatedAtCrash = afterCrash.activatedAt;
+      const [step, during] = point.startsWith('during:') ? [point.slice(7), true] : [point, false];
+      const afterCrash = (await registry.findById(tenant.id))!;
+      const index = PROVISIONING_STEPS.indexOf(step as never);
+      // Killed mid-step: that step rolled back; killed after a commit: that step is recorded.
+      const expectedStep = during ? (index === 0 ? null : PROVISIONING_STEPS[index - 1]) : step;
+      expect(afterCrash.provisioningStep).toBe(expectedStep);
+      expect(afterCrash.status).toBe(expectedStep === 'active' ? 'active' : 'provisioning');
+      const activatedAtCrash = afterCrash.activatedAt;
 
-    const survivor = startWorker();
-    await ready(survivor);
-    const active = await waitForTenantStatus(registry, tenant.id, ['active', 'failed'], 30_000);
-    survivor.kill('SIGTERM');
-    expect((await exited(survivor)).code).toBe(0);
+      const survivor = startWorker();
+      await ready(survivor);
+      const active = await waitForTenantStatus(registry, tenant.id, ['active', 'failed'], 30_000);
+      survivor.kill('SIGTERM');
+      expect((await exited(survivor)).code).toBe(0);
 
-    expect(active.status).toBe('active');
-    expect(active.failureReason).toBeNull();
-    if (activatedAtCrash) expect(active.activatedAt).toEqual(activatedAtCrash);
-    expect(await census(active.schemaName)).toEqual({ instance_actors: 1, keys: 1, owners: 1, migrations: 1 });
-  });
+      expect(active.status).toBe('active');
+      expect(active.failureReason).toBeNull();
+      if (activatedAtCrash) expect(active.activatedAt).toEqual(activatedAtCrash);
+      expect(await census(active.schemaName)).toEqual({
+        instance_actors: 1,
+        keys: 1,
+        owners: 1,
+        migrations: 1,
+      });
+    },
+  );
 
   it('two saga runs racing on the same tenant activate it exactly once', async () => {
     const saga = app.get(ProvisioningSaga);
     const tenant = await lifecycle.provision(
-      new ProvisionTenantCommand({ slug: 'race', domain: 'race.example', displayName: 'Race', adminEmail: 'o@race.example' }),
+      new ProvisionTenantCommand({
+        slug: 'race',
+        domain: 'race.example',
+        displayName: 'Race',
+        adminEmail: 'o@race.example',
+      }),
     );
     const outcomes = await Promise.all([saga.run(tenant.id), saga.run(tenant.id), saga.run(tenant.id)]);
     expect(outcomes.filter((o) => o === 'activated')).toHaveLength(1);

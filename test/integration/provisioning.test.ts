@@ -41,31 +41,51 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
 
   it('provisions a tenant to active with its schema, instance actor and owner', async () => {
     const created = await lifecycle.provision(
-      new ProvisionTenantCommand({ slug: 'bmi', domain: 'Social.BMI.Example.', displayName: 'Ministry', adminEmail: 'press@bmi.example' }),
+      new ProvisionTenantCommand({
+        slug: 'bmi',
+        domain: 'Social.BMI.Example.',
+        displayName: 'Ministry',
+        adminEmail: 'press@bmi.example',
+      }),
     );
     expect(created.status).toBe('provisioning');
     const tenant = await waitForTenantStatus(registry, created.id, ['active', 'failed']);
     expect(tenant).toMatchObject({ status: 'active', provisioningStep: 'active', migrationVersion: 1 });
-    const accounts = await ds.query(`SELECT username, actor_type FROM ${tenant.schemaName}.accounts ORDER BY id`);
+    const accounts = await ds.query(
+      `SELECT username, actor_type FROM ${tenant.schemaName}.accounts ORDER BY id`,
+    );
     expect(accounts).toEqual([
       { username: 'social.bmi.example', actor_type: 'Application' },
       { username: 'press', actor_type: 'Person' },
     ]);
-    const [key] = await ds.query(`SELECT private_key_sealed, public_key_pem FROM ${tenant.schemaName}.actor_keys`);
+    const [key] = await ds.query(
+      `SELECT private_key_sealed, public_key_pem FROM ${tenant.schemaName}.actor_keys`,
+    );
     expect(key.public_key_pem).toContain('BEGIN PUBLIC KEY');
     expect(key.private_key_sealed).not.toContain('PRIVATE KEY');
   });
 
   const command = (slug: string, domain = `${slug}.example`) =>
-    new ProvisionTenantCommand({ slug, domain, displayName: `Org ${slug}`, adminEmail: `owner@${slug}.example` });
+    new ProvisionTenantCommand({
+      slug,
+      domain,
+      displayName: `Org ${slug}`,
+      adminEmail: `owner@${slug}.example`,
+    });
 
   it('provisions twenty tenants submitted at once, each exactly once', async () => {
-    const created = await Promise.all(Array.from({ length: 20 }, (_, i) => lifecycle.provision(command(`many-${i}`))));
-    const done = await Promise.all(created.map((t) => waitForTenantStatus(registry, t.id, ['active', 'failed'], 60_000)));
+    const created = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => lifecycle.provision(command(`many-${i}`))),
+    );
+    const done = await Promise.all(
+      created.map((t) => waitForTenantStatus(registry, t.id, ['active', 'failed'], 60_000)),
+    );
     expect(done.map((t) => t.status)).toEqual(Array(20).fill('active'));
     expect(new Set(done.map((t) => t.schemaName)).size).toBe(20);
     for (const t of done) {
-      const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM ${t.schemaName}.users WHERE role = 'owner'`);
+      const [{ n }] = await ds.query(
+        `SELECT count(*)::int AS n FROM ${t.schemaName}.users WHERE role = 'owner'`,
+      );
       expect(n).toBe(1);
     }
   });
@@ -73,19 +93,35 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
   it('refuses a taken slug or domain (in any spelling) and writes nothing', async () => {
     await lifecycle.provision(command('taken'));
     const before = await ds.query(`SELECT count(*)::int AS n FROM platform.tenants`);
-    await expect(lifecycle.provision(command('taken', 'other.example'))).rejects.toMatchObject({ code: 'slug_taken' });
-    await expect(lifecycle.provision(command('fresh', 'TAKEN.example.'))).rejects.toMatchObject({ code: 'domain_taken' });
+    await expect(lifecycle.provision(command('taken', 'other.example'))).rejects.toMatchObject({
+      code: 'slug_taken',
+    });
+    await expect(lifecycle.provision(command('fresh', 'TAKEN.example.'))).rejects.toMatchObject({
+      code: 'domain_taken',
+    });
     expect(await ds.query(`SELECT count(*)::int AS n FROM platform.tenants`)).toEqual(before);
   });
 
   it('rejects invalid commands before anything happens', () => {
     expect(() => command('x')).toThrow(ProvisioningError);
-    expect(() => new ProvisionTenantCommand({ slug: 'okay', domain: 'not a host', displayName: 'A', adminEmail: 'a@b.example' })).toThrow(
-      /not a valid host name/,
-    );
-    expect(() => new ProvisionTenantCommand({ slug: 'okay', domain: 'ok.example', displayName: 'A', adminEmail: 'nope' })).toThrow(
-      /email/,
-    );
+    expect(
+      () =>
+        new ProvisionTenantCommand({
+          slug: 'okay',
+          domain: 'not a host',
+          displayName: 'A',
+          adminEmail: 'a@b.example',
+        }),
+    ).toThrow(/not a valid host name/);
+    expect(
+      () =>
+        new ProvisionTenantCommand({
+          slug: 'okay',
+          domain: 'ok.example',
+          displayName: 'A',
+          adminEmail: 'nope',
+        }),
+    ).toThrow(/email/);
   });
 
   it('marks a tenant failed with a reason when a step keeps failing, and resumes it on retry', async () => {
@@ -98,7 +134,9 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
        VALUES ($1, 'doomed', 'Doomed', 'o@doomed.example', 'provisioning', 'default', $2)`,
       [id, schema],
     );
-    await ds.query(`INSERT INTO platform.tenant_domains (domain, tenant_id) VALUES ('doomed.example', $1)`, [id]);
+    await ds.query(`INSERT INTO platform.tenant_domains (domain, tenant_id) VALUES ('doomed.example', $1)`, [
+      id,
+    ]);
     await lifecycle.enqueueProvisioning(id, 0);
     const failed = await waitForTenantStatus(registry, id, ['failed', 'active'], 30_000);
     expect(failed.status).toBe('failed');
@@ -120,7 +158,9 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
        VALUES ($1, 'orphan', 'Orphan', 'o@orphan.example', 'provisioning', 'default', $2)`,
       [id, `tenant_${id}`],
     );
-    await ds.query(`INSERT INTO platform.tenant_domains (domain, tenant_id) VALUES ('orphan.example', $1)`, [id]);
+    await ds.query(`INSERT INTO platform.tenant_domains (domain, tenant_id) VALUES ('orphan.example', $1)`, [
+      id,
+    ]);
     expect(await app.get(ProvisioningWorker).reconcile()).toBeGreaterThanOrEqual(1);
     expect((await waitForTenantStatus(registry, id, ['active', 'failed'])).status).toBe('active');
   });
@@ -140,7 +180,9 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
     await lifecycle.delete(t.id, 0);
     const deleted = await waitForTenantStatus(registry, t.id, ['deleted']);
     expect(deleted.deletedAt).not.toBeNull();
-    const schemas = await ds.query(`SELECT 1 FROM information_schema.schemata WHERE schema_name = $1`, [t.schemaName]);
+    const schemas = await ds.query(`SELECT 1 FROM information_schema.schemata WHERE schema_name = $1`, [
+      t.schemaName,
+    ]);
     expect(schemas).toHaveLength(0);
     expect(await registry.findByHost('lifecycle.example')).toBeNull();
     // The slug and domain are free again.

@@ -2,7 +2,13 @@ import { DataSource } from 'typeorm';
 import { TownhallConfig } from '@townhall/core';
 import { preparePlatform } from '@townhall/platform';
 import { insertLocalAccount } from '@townhall/social';
-import { migrateTenantSchema, runInTenantSchema, TenantContext, TenantRef, tenantSchemaName } from '@townhall/tenancy';
+import {
+  migrateTenantSchema,
+  runInTenantSchema,
+  TenantContext,
+  TenantRef,
+  tenantSchemaName,
+} from '@townhall/tenancy';
 import { createTestDatabase, migratedDataSource } from '../support/database';
 
 /**
@@ -104,7 +110,9 @@ describe('tenant isolation on a shared pool (real PostgreSQL)', () => {
   });
 
   it('fails loudly when tenant tables are queried outside a tenant unit of work', async () => {
-    await expect(ds.query('SELECT count(*) FROM accounts')).rejects.toThrow(/relation "accounts" does not exist/);
+    await expect(ds.query('SELECT count(*) FROM accounts')).rejects.toThrow(
+      /relation "accounts" does not exist/,
+    );
   });
 
   it('refuses a schema name that is not a tenant schema', async () => {

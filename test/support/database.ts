@@ -10,7 +10,9 @@ const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://127.0.0.1:5
  * Every test file gets a database of its own on the machine's real PostgreSQL, so files can run in
  * parallel and leave nothing behind. Returns a validated config pointing at it.
  */
-export async function createTestDatabase(env: Record<string, string> = {}): Promise<{ config: TownhallConfig; drop: () => Promise<void> }> {
+export async function createTestDatabase(
+  env: Record<string, string> = {},
+): Promise<{ config: TownhallConfig; drop: () => Promise<void> }> {
   const name = `townhall_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
@@ -39,7 +41,10 @@ export async function dropDatabase(name: string): Promise<void> {
 }
 
 /** A migrated DataSource on the test database, for tests below the Nest layer. */
-export async function migratedDataSource(config: TownhallConfig, extra: Record<string, unknown> = {}): Promise<DataSource> {
+export async function migratedDataSource(
+  config: TownhallConfig,
+  extra: Record<string, unknown> = {},
+): Promise<DataSource> {
   const options = dataSourceOptions(config);
   const ds = new DataSource({ ...options, extra: { ...(options.extra as object), ...extra }, entities: [] });
   await ds.initialize();

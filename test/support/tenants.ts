@@ -12,7 +12,9 @@ export async function waitForTenantStatus(
     const tenant = await registry.findById(tenantId);
     if (tenant && statuses.includes(tenant.status)) return tenant;
     if (Date.now() > deadline) {
-      throw new Error(`Tenant ${tenantId} is ${tenant?.status ?? 'missing'} after ${timeoutMs} ms; expected ${statuses.join('|')}`);
+      throw new Error(
+        `Tenant ${tenantId} is ${tenant?.status ?? 'missing'} after ${timeoutMs} ms; expected ${statuses.join('|')}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -1,9 +1,16 @@
-import { Module } from '@nestjs/common';
-import { TenancyModule } from '@townhall/tenancy';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { TenancyModule, TenantResolverMiddleware } from '@townhall/tenancy';
+import { InstanceController } from './instance/instance.controller';
+import { InstanceService } from './instance/instance.service';
 
 /** The tenant-facing Mastodon client API, routed by `Host`. */
 @Module({
   imports: [TenancyModule],
-  controllers: [],
+  controllers: [InstanceController],
+  providers: [InstanceService],
 })
-export class InstanceModule {}
+export class InstanceModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(TenantResolverMiddleware).forRoutes(InstanceController);
+  }
+}

@@ -1,1 +1,3 @@
 export * from './keys';
+export * from './nodeinfo';
+export * from './host-meta';

@@ -76,7 +76,9 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
   if (!['development', 'production', 'test'].includes(nodeEnv)) {
     problems.push(`NODE_ENV must be development, production or test (got "${nodeEnv}")`);
   }
-  const environment = (['development', 'production', 'test'].includes(nodeEnv) ? nodeEnv : 'development') as TownhallConfig['env'];
+  const environment = (
+    ['development', 'production', 'test'].includes(nodeEnv) ? nodeEnv : 'development'
+  ) as TownhallConfig['env'];
 
   const scheme = str('TOWNHALL_PUBLIC_SCHEME', 'https')!;
   if (scheme !== 'http' && scheme !== 'https') {
@@ -102,13 +104,19 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
   }
 
   const demoDomain = (str('TOWNHALL_DEMO_DOMAIN', 'demo.localhost') ?? '').toLowerCase();
-  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(demoDomain)) {
+  if (
+    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(
+      demoDomain,
+    )
+  ) {
     problems.push(`TOWNHALL_DEMO_DOMAIN must be a host name (got "${demoDomain}")`);
   }
 
   const logLevel = str('LOG_LEVEL', environment === 'test' ? 'warn' : 'info')!;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
+    problems.push(
+      `LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`,
+    );
   }
 
   const crashAfter = str('TOWNHALL_FAULT_CRASH_AFTER_STEP');

@@ -23,7 +23,10 @@ export function configureHttpApp(app: INestApplication): void {
   );
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
-  const http = app.getHttpAdapter().getInstance() as { disable?: (s: string) => void; set?: (k: string, v: unknown) => void };
+  const http = app.getHttpAdapter().getInstance() as {
+    disable?: (s: string) => void;
+    set?: (k: string, v: unknown) => void;
+  };
   http.disable?.('x-powered-by');
   http.set?.('trust proxy', 'loopback');
 }
@@ -38,7 +41,10 @@ export interface ApiDocument {
 }
 
 export function mountOpenApi(app: INestApplication, doc: ApiDocument): void {
-  const builder = new DocumentBuilder().setTitle(doc.title).setDescription(doc.description).setVersion('0.1.0');
+  const builder = new DocumentBuilder()
+    .setTitle(doc.title)
+    .setDescription(doc.description)
+    .setVersion('0.1.0');
   if (doc.bearer) builder.addBearerAuth();
   const document = SwaggerModule.createDocument(app, builder.build(), { include: doc.include });
   SwaggerModule.setup(doc.path, app, document, { jsonDocumentUrl: `${doc.path}/openapi.json` });

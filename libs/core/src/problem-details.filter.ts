@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { TownhallError } from './errors';
+import { requestIdFor } from './logging';
 
 export interface ProblemDetails {
   type: string;
@@ -27,6 +28,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<Request & { id?: string }>();
     const res = ctx.getResponse<Response>();
+    // Errors raised before the logging middleware ran (a malformed JSON body) still get a request id.
+    if (req.id === undefined && !res.headersSent) req.id = requestIdFor(req, res);
     const problem = toProblem(exception);
     problem.instance = req.originalUrl?.split('?')[0];
     if (req.id !== undefined) problem.requestId = String(req.id);
@@ -72,13 +75,30 @@ export function toProblem(exception: unknown): ProblemDetails {
     return problem;
   }
   if (isBodyParserError(exception)) {
-    return { type: PROBLEM_BASE + 'malformed-body', title: 'Malformed request body', status: exception.status, detail: exception.expose ? exception.message : undefined };
+    return {
+      type: PROBLEM_BASE + 'malformed-body',
+      title: 'Malformed request body',
+      status: exception.status,
+      detail: exception.expose ? exception.message : undefined,
+    };
   }
-  return { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'An unexpected error occurred. Quote the request id when reporting it.' };
+  return {
+    type: 'about:blank',
+    title: 'Internal Server Error',
+    status: 500,
+    detail: 'An unexpected error occurred. Quote the request id when reporting it.',
+  };
 }
 
 function isBodyParserError(e: unknown): e is { status: number; expose: boolean; message: string } {
-  return typeof e === 'object' && e !== null && typeof (e as { status?: unknown }).status === 'number' && (e as { status: number }).status >= 400 && (e as { status: number }).status < 500 && 'expose' in e;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as { status?: unknown }).status === 'number' &&
+    (e as { status: number }).status >= 400 &&
+    (e as { status: number }).status < 500 &&
+    'expose' in e
+  );
 }
 
 function humanize(constName: string): string {

@@ -8,7 +8,9 @@ import type { TownhallConfig } from './config';
 export function publicOrigin(config: Pick<TownhallConfig, 'publicUrl'>, domain: string): string {
   const { scheme, port } = config.publicUrl;
   const defaultPort = scheme === 'https' ? 443 : 80;
-  return port === undefined || port === defaultPort ? `${scheme}://${domain}` : `${scheme}://${domain}:${port}`;
+  return port === undefined || port === defaultPort
+    ? `${scheme}://${domain}`
+    : `${scheme}://${domain}:${port}`;
 }
 
 export function publicUrl(config: Pick<TownhallConfig, 'publicUrl'>, domain: string, path: string): string {

@@ -7,7 +7,12 @@ const EVICTING = /^(allkeys|volatile)-/;
  * keys under memory pressure (an evicted job is a lost delivery). Returns a list of problems.
  */
 export async function checkRedis(url: string): Promise<string[]> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3000, enableOfflineQueue: false });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 3000,
+    enableOfflineQueue: false,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -25,7 +30,9 @@ export async function checkRedis(url: string): Promise<string[]> {
         'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no — or set REDIS_URL.',
     ];
   } finally {
-    redis.disconnect();
+    // After a failed connect the client has already ended; disconnecting again would arm a
+    // reconnect timer that keeps the process alive.
+    if (redis.status !== 'end') redis.disconnect();
   }
 }
 

@@ -35,7 +35,8 @@ export async function ensureDatabase(rawUrl: string): Promise<void> {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount === 0) {
       await client.query(`CREATE DATABASE ${quoteIdent(name)}`).catch((e: { code?: string }) => {
-        if (e.code !== '42P04') throw e; // created meanwhile by another process
+        // 42P04: exists; 23505: another process created it between our check and our CREATE.
+        if (e.code !== '42P04' && e.code !== '23505') throw e;
       });
     }
   } finally {

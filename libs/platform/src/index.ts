@@ -1,2 +1,5 @@
 export * from './platform.module';
 export * from './prepare';
+export * from './run-http-app';
+export * from './embedded-postgres';
+export * from './observability';

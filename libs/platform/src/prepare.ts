@@ -25,9 +25,12 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
     await lock.query(`SELECT pg_advisory_lock(hashtext('townhall.platform-migrations'))`);
     try {
       const applied = await ds.runMigrations({ transaction: 'each' });
-      if (applied.length) log(`Applied ${applied.length} platform migration(s): ${applied.map((m) => m.name).join(', ')}`);
+      if (applied.length)
+        log(`Applied ${applied.length} platform migration(s): ${applied.map((m) => m.name).join(', ')}`);
     } finally {
-      await lock.query(`SELECT pg_advisory_unlock(hashtext('townhall.platform-migrations'))`).catch(() => undefined);
+      await lock
+        .query(`SELECT pg_advisory_unlock(hashtext('townhall.platform-migrations'))`)
+        .catch(() => undefined);
       await lock.release();
       await ds.destroy();
     }

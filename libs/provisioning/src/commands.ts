@@ -15,16 +15,18 @@ export class ProvisionTenantCommand {
   readonly adminEmail: string;
 
   constructor(input: { slug: string; domain: string; displayName: string; adminEmail: string }) {
-    if (!SLUG_PATTERN.test(input.slug)) throw new ProvisioningError('invalid_command', 'slug must match [a-z0-9-]{3,40}');
+    if (!SLUG_PATTERN.test(input.slug))
+      throw new ProvisioningError('invalid_command', 'slug must match [a-z0-9-]{3,40}');
     const domain = canonicalHost(input.domain);
-    if (!domain || !domain.includes('.') && domain !== 'localhost') {
+    if (!domain || (!domain.includes('.') && domain !== 'localhost')) {
       throw new ProvisioningError('invalid_command', `"${input.domain}" is not a valid host name`);
     }
     const displayName = input.displayName.trim();
     if (displayName.length < 1 || displayName.length > 100) {
       throw new ProvisioningError('invalid_command', 'displayName must be 1 to 100 characters');
     }
-    if (!EMAIL_PATTERN.test(input.adminEmail)) throw new ProvisioningError('invalid_command', 'adminEmail is not an email address');
+    if (!EMAIL_PATTERN.test(input.adminEmail))
+      throw new ProvisioningError('invalid_command', 'adminEmail is not an email address');
     this.slug = input.slug;
     this.domain = domain;
     this.displayName = displayName;

@@ -38,7 +38,8 @@ export class ProvisioningSaga {
       const result = await this.dataSource.transaction(async (manager) => {
         const tenant = await this.registry.lockById(manager, tenantId);
         if (!tenant) return 'gone' as const;
-        if (tenant.status !== 'provisioning') return tenant.status === 'active' ? ('already_done' as const) : ('not_provisioning' as const);
+        if (tenant.status !== 'provisioning')
+          return tenant.status === 'active' ? ('already_done' as const) : ('not_provisioning' as const);
         if (isDone(tenant, step)) return 'skipped' as const;
         await this.perform(manager, tenant, step, prepared);
         this.crashIfAskedTo(`during:${step}`);
@@ -59,7 +60,12 @@ export class ProvisioningSaga {
     return outcome;
   }
 
-  private async perform(manager: EntityManager, tenant: TenantEntity, step: ProvisioningStep, prepared?: PreparedActor): Promise<void> {
+  private async perform(
+    manager: EntityManager,
+    tenant: TenantEntity,
+    step: ProvisioningStep,
+    prepared?: PreparedActor,
+  ): Promise<void> {
     const schema = tenant.schemaName;
     switch (step) {
       case 'schema':
@@ -82,7 +88,12 @@ export class ProvisioningSaga {
         });
         await manager.query(
           `INSERT INTO actor_keys (account_id, key_id, public_key_pem, private_key_sealed) VALUES ($1, $2, $3, $4)`,
-          [accountId, `${uri}#main-key`, keys.publicKeyPem, this.secrets.seal(keys.privateKeyPem, `${schema}:${uri}#main-key`)],
+          [
+            accountId,
+            `${uri}#main-key`,
+            keys.publicKeyPem,
+            this.secrets.seal(keys.privateKeyPem, `${schema}:${uri}#main-key`),
+          ],
         );
         return;
       }
@@ -141,5 +152,8 @@ type PreparedActor = { publicKeyPem: string; privateKeyPem: string };
 
 function isDone(tenant: TenantEntity, step: ProvisioningStep): boolean {
   if (tenant.provisioningStep === null) return false;
-  return PROVISIONING_STEPS.indexOf(tenant.provisioningStep as ProvisioningStep) >= PROVISIONING_STEPS.indexOf(step);
+  return (
+    PROVISIONING_STEPS.indexOf(tenant.provisioningStep as ProvisioningStep) >=
+    PROVISIONING_STEPS.indexOf(step)
+  );
 }

@@ -5,7 +5,12 @@ import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
 import { ProvisioningSaga } from './provisioning-saga';
-import { DropTenantSchemaJob, PROVISIONING_QUEUE, ProvisionTenantJob, TenantJobPayload } from './provisioning.queue';
+import {
+  DropTenantSchemaJob,
+  PROVISIONING_QUEUE,
+  ProvisionTenantJob,
+  TenantJobPayload,
+} from './provisioning.queue';
 import { TenantLifecycle } from './tenant-lifecycle';
 import { TenantSchemaDropper } from './tenant-schema-dropper';
 
@@ -31,10 +36,16 @@ export class ProvisioningWorker implements OnApplicationBootstrap, OnApplication
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.provisioning.workers) return;
     const concurrency = this.config.provisioning.concurrency;
-    void this.queue.process(ProvisionTenantJob.name, concurrency, (job: Job<TenantJobPayload>) => this.saga.run(job.data.tenantId));
-    void this.queue.process(DropTenantSchemaJob.name, 1, (job: Job<TenantJobPayload>) => this.dropper.dropIfDue(job.data.tenantId));
+    void this.queue.process(ProvisionTenantJob.name, concurrency, (job: Job<TenantJobPayload>) =>
+      this.saga.run(job.data.tenantId),
+    );
+    void this.queue.process(DropTenantSchemaJob.name, 1, (job: Job<TenantJobPayload>) =>
+      this.dropper.dropIfDue(job.data.tenantId),
+    );
     this.queue.on('failed', (job: Job<TenantJobPayload>, err: Error) => {
-      this.onFailed(job, err).catch((e: unknown) => this.logger.error({ err: e }, 'Could not record a failed tenant job'));
+      this.onFailed(job, err).catch((e: unknown) =>
+        this.logger.error({ err: e }, 'Could not record a failed tenant job'),
+      );
     });
     await this.reconcile();
     this.timer = setInterval(() => {
@@ -63,7 +74,10 @@ export class ProvisioningWorker implements OnApplicationBootstrap, OnApplication
   /** After the last attempt a provisioning tenant is marked failed, with a reason an operator can act on. */
   private async onFailed(job: Job<TenantJobPayload>, err: Error): Promise<void> {
     const final = job.attemptsMade >= (job.opts.attempts ?? 1);
-    this.logger.warn({ jobId: job.id, tenantId: job.data.tenantId, attempt: job.attemptsMade, final, err: err.message }, 'Tenant job failed');
+    this.logger.warn(
+      { jobId: job.id, tenantId: job.data.tenantId, attempt: job.attemptsMade, final, err: err.message },
+      'Tenant job failed',
+    );
     if (!final || job.name !== ProvisionTenantJob.name) return;
     await this.dataSource.query(
       `UPDATE platform.tenants

@@ -6,7 +6,12 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { tenantSchemaName, TenantEntity, TenantRegistry, TenantStatus } from '@townhall/tenancy';
 import { ProvisionTenantCommand } from './commands';
 import { ProvisioningError } from './provisioning.errors';
-import { DropTenantSchemaJob, PROVISIONING_QUEUE, ProvisionTenantJob, TenantJobPayload } from './provisioning.queue';
+import {
+  DropTenantSchemaJob,
+  PROVISIONING_QUEUE,
+  ProvisionTenantJob,
+  TenantJobPayload,
+} from './provisioning.queue';
 
 export const MAX_DELETION_GRACE_SECONDS = 90 * 24 * 3600;
 export const DEFAULT_DELETION_GRACE_SECONDS = 7 * 24 * 3600;
@@ -35,19 +40,23 @@ export class TenantLifecycle {
            EXISTS (SELECT 1 FROM platform.tenant_domains WHERE domain = $2) AS domain`,
         [command.slug, command.domain],
       )) as [{ slug: boolean; domain: boolean }];
-      if (taken[0].slug) throw new ProvisioningError('slug_taken', `The slug "${command.slug}" is already in use.`);
-      if (taken[0].domain) throw new ProvisioningError('domain_taken', `The domain "${command.domain}" is already in use.`);
+      if (taken[0].slug)
+        throw new ProvisioningError('slug_taken', `The slug "${command.slug}" is already in use.`);
+      if (taken[0].domain)
+        throw new ProvisioningError('domain_taken', `The domain "${command.domain}" is already in use.`);
       try {
-        const [{ id: newId }] = (await manager.query(`SELECT platform.next_id()::text AS id`)) as [{ id: string }];
+        const [{ id: newId }] = (await manager.query(`SELECT platform.next_id()::text AS id`)) as [
+          { id: string },
+        ];
         await manager.query(
           `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name)
            VALUES ($1, $2, $3, $4, 'provisioning', (SELECT id FROM platform.cells WHERE is_default), $5)`,
           [newId, command.slug, command.displayName, command.adminEmail, tenantSchemaName(newId)],
         );
-        await manager.query(`INSERT INTO platform.tenant_domains (domain, tenant_id, is_primary) VALUES ($1, $2, true)`, [
-          command.domain,
-          newId,
-        ]);
+        await manager.query(
+          `INSERT INTO platform.tenant_domains (domain, tenant_id, is_primary) VALUES ($1, $2, true)`,
+          [command.domain, newId],
+        );
         return newId;
       } catch (err) {
         throw mapUniqueViolation(err, command);
@@ -59,10 +68,10 @@ export class TenantLifecycle {
 
   async suspend(tenantId: string, reason?: string): Promise<TenantEntity> {
     return this.transition(tenantId, ['active'], async (q) => {
-      await q(`UPDATE platform.tenants SET status = 'suspended', suspended_at = now(), suspension_reason = $2, updated_at = now() WHERE id = $1`, [
-        tenantId,
-        reason ?? null,
-      ]);
+      await q(
+        `UPDATE platform.tenants SET status = 'suspended', suspended_at = now(), suspension_reason = $2, updated_at = now() WHERE id = $1`,
+        [tenantId, reason ?? null],
+      );
     });
   }
 
@@ -90,40 +99,58 @@ export class TenantLifecycle {
     return tenant;
   }
 
-  async delete(tenantId: string, graceSeconds: number = DEFAULT_DELETION_GRACE_SECONDS): Promise<TenantEntity> {
+  async delete(
+    tenantId: string,
+    graceSeconds: number = DEFAULT_DELETION_GRACE_SECONDS,
+  ): Promise<TenantEntity> {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_DELETION_GRACE_SECONDS) {
-      throw new ProvisioningError('invalid_command', `graceSeconds must be an integer from 0 to ${MAX_DELETION_GRACE_SECONDS}`);
-    }
-    const tenant = await this.transition(tenantId, ['active', 'suspended', 'failed', 'provisioning'], async (q) => {
-      await q(
-        `UPDATE platform.tenants SET status = 'deleting', delete_after = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1`,
-        [tenantId, graceSeconds],
+      throw new ProvisioningError(
+        'invalid_command',
+        `graceSeconds must be an integer from 0 to ${MAX_DELETION_GRACE_SECONDS}`,
       );
-    });
+    }
+    const tenant = await this.transition(
+      tenantId,
+      ['active', 'suspended', 'failed', 'provisioning'],
+      async (q) => {
+        await q(
+          `UPDATE platform.tenants SET status = 'deleting', delete_after = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1`,
+          [tenantId, graceSeconds],
+        );
+      },
+    );
     await this.enqueueDrop(tenant);
     return tenant;
   }
 
   async enqueueProvisioning(tenantId: string, attempt: number): Promise<void> {
-    await this.queue.add(ProvisionTenantJob.name, { tenantId }, {
-      jobId: ProvisionTenantJob.id(tenantId, attempt),
-      attempts: 3,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: true,
-      removeOnFail: 1000,
-    });
+    await this.queue.add(
+      ProvisionTenantJob.name,
+      { tenantId },
+      {
+        jobId: ProvisionTenantJob.id(tenantId, attempt),
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      },
+    );
   }
 
   async enqueueDrop(tenant: Pick<TenantEntity, 'id' | 'deleteAfter'>): Promise<void> {
     const delay = Math.max(0, (tenant.deleteAfter?.getTime() ?? Date.now()) - Date.now());
-    await this.queue.add(DropTenantSchemaJob.name, { tenantId: tenant.id }, {
-      jobId: DropTenantSchemaJob.id(tenant.id, tenant.deleteAfter),
-      delay,
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 5000 },
-      removeOnComplete: true,
-      removeOnFail: 1000,
-    });
+    await this.queue.add(
+      DropTenantSchemaJob.name,
+      { tenantId: tenant.id },
+      {
+        jobId: DropTenantSchemaJob.id(tenant.id, tenant.deleteAfter),
+        delay,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 5000 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      },
+    );
   }
 
   private async transition(
@@ -135,9 +162,13 @@ export class TenantLifecycle {
       const tenant = await this.registry.lockById(manager, tenantId);
       if (!tenant) throw new ProvisioningError('tenant_not_found', `No tenant with id ${tenantId}.`);
       if (!from.includes(tenant.status)) {
-        throw new ProvisioningError('invalid_transition', `The tenant is ${tenant.status}; this needs it to be ${from.join(' or ')}.`, {
-          tenantStatus: tenant.status,
-        });
+        throw new ProvisioningError(
+          'invalid_transition',
+          `The tenant is ${tenant.status}; this needs it to be ${from.join(' or ')}.`,
+          {
+            tenantStatus: tenant.status,
+          },
+        );
       }
       await apply((sql, params) => manager.query(sql, params), tenant);
     });
@@ -148,7 +179,8 @@ export class TenantLifecycle {
 function mapUniqueViolation(err: unknown, command: ProvisionTenantCommand): unknown {
   if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505') {
     const constraint = (err.driverError as { constraint?: string }).constraint ?? '';
-    if (constraint.includes('slug')) return new ProvisioningError('slug_taken', `The slug "${command.slug}" is already in use.`);
+    if (constraint.includes('slug'))
+      return new ProvisioningError('slug_taken', `The slug "${command.slug}" is already in use.`);
     return new ProvisioningError('domain_taken', `The domain "${command.domain}" is already in use.`);
   }
   return err;

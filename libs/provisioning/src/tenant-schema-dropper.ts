@@ -25,7 +25,10 @@ export class TenantSchemaDropper {
       if (tenant.deleteAfter && tenant.deleteAfter.getTime() > Date.now()) return 'not_due';
       await manager.query(`DROP SCHEMA IF EXISTS ${quoteIdent(tenant.schemaName)} CASCADE`);
       await manager.query(`DELETE FROM platform.tenant_domains WHERE tenant_id = $1`, [tenantId]);
-      await manager.query(`UPDATE platform.tenants SET status = 'deleted', deleted_at = now(), updated_at = now() WHERE id = $1`, [tenantId]);
+      await manager.query(
+        `UPDATE platform.tenants SET status = 'deleted', deleted_at = now(), updated_at = now() WHERE id = $1`,
+        [tenantId],
+      );
       this.logger.log({ tenantId, schema: tenant.schemaName }, 'Tenant schema dropped');
       return 'dropped';
     });

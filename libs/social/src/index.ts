@@ -1,1 +1,2 @@
 export * from './local-accounts';
+export * from './local-usage';

@@ -5,7 +5,12 @@ import type { EntityManager } from 'typeorm';
  * an email address keeps what fits and falls back to a neutral name.
  */
 export function usernameFromEmail(email: string, fallback = 'admin'): string {
-  const local = email.split('@')[0].toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 30);
+  const local = email
+    .split('@')[0]
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 30);
   return local.length > 0 ? local : fallback;
 }
 
@@ -37,7 +42,12 @@ export async function findLocalAccountId(manager: EntityManager, username: strin
 
 export async function insertUser(
   manager: EntityManager,
-  user: { accountId: string; email: string; role: 'owner' | 'admin' | 'moderator' | 'user'; confirmed: boolean },
+  user: {
+    accountId: string;
+    email: string;
+    role: 'owner' | 'admin' | 'moderator' | 'user';
+    confirmed: boolean;
+  },
 ): Promise<string> {
   const rows = (await manager.query(
     `INSERT INTO users (account_id, email, role, confirmed_at) VALUES ($1, $2, $3, CASE WHEN $4 THEN now() END)

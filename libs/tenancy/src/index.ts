@@ -6,5 +6,6 @@ export * from './tenant-context';
 export * from './tenant-transactions';
 export * from './tenant-registry';
 export * from './tenant-schema-migrator';
+export * from './tenant-migration-runner';
 export * from './tenant-resolver.middleware';
 export * from './tenancy.module';

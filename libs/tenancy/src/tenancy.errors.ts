@@ -7,4 +7,5 @@ export class TenancyError extends defineErrors({
   tenant_unavailable: { status: 503, title: 'This instance is not available' },
   no_tenant_context: { status: 500, title: 'Internal Server Error' },
   invalid_host: { status: 400, title: 'Invalid host name' },
+  migration_run_in_progress: { status: 409, title: 'Another migration run is in progress' },
 }) {}

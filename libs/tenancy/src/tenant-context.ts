@@ -21,7 +21,8 @@ export const TenantContext = {
   },
   current(): TenantRef {
     const tenant = storage.getStore();
-    if (!tenant) throw new TenancyError('no_tenant_context', 'Tenant data was touched outside a tenant context');
+    if (!tenant)
+      throw new TenancyError('no_tenant_context', 'Tenant data was touched outside a tenant context');
     return tenant;
   },
   currentOrUndefined(): TenantRef | undefined {

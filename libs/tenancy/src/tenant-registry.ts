@@ -28,7 +28,9 @@ export class TenantRegistry {
   /** Locks the tenant row for the rest of the caller's transaction. */
   async lockById(manager: EntityManager, id: string): Promise<TenantEntity | null> {
     if (!isId(id)) return null;
-    return manager.getRepository(TenantEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    return manager
+      .getRepository(TenantEntity)
+      .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
   }
 
   async findByHost(rawHost: string | undefined): Promise<{ tenant: TenantEntity; domain: string } | null> {

@@ -20,7 +20,10 @@ export class TenantResolverMiddleware implements NestMiddleware {
       if (!found) throw new TenancyError('unknown_host', 'No instance is hosted at this address.');
       const { tenant, domain } = found;
       if (tenant.status === 'suspended') {
-        throw new TenancyError('tenant_suspended', 'This instance has been suspended by the platform operator.');
+        throw new TenancyError(
+          'tenant_suspended',
+          'This instance has been suspended by the platform operator.',
+        );
       }
       if (tenant.status !== 'active') {
         throw new TenancyError('tenant_unavailable', `This instance is ${tenant.status}.`);

@@ -25,15 +25,18 @@ export async function migrateTenantSchema(
   }
   await manager.query(`SET LOCAL search_path TO ${tenant.schema}`);
   await manager.query(TENANT_VERSION_TABLE);
-  const [{ version }] = (await manager.query('SELECT coalesce(max(version), 0)::int AS version FROM schema_migrations')) as [
-    { version: number },
-  ];
+  const [{ version }] = (await manager.query(
+    'SELECT coalesce(max(version), 0)::int AS version FROM schema_migrations',
+  )) as [{ version: number }];
   const pending = migrations.filter((m) => m.version > version);
   for (const m of pending) {
     for (const statement of m.statements) await manager.query(statement);
     await manager.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
   }
   const to = pending.length ? pending[pending.length - 1].version : version;
-  await manager.query('UPDATE platform.tenants SET migration_version = $2, updated_at = now() WHERE id = $1', [tenant.id, to]);
+  await manager.query(
+    'UPDATE platform.tenants SET migration_version = $2, updated_at = now() WHERE id = $1',
+    [tenant.id, to],
+  );
   return { from: version, to, applied: pending.map((m) => `${m.version}_${m.name}`) };
 }

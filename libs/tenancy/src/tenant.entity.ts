@@ -1,8 +1,24 @@
-import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, OneToMany, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  JoinColumn,
+  ManyToOne,
+  OneToMany,
+  PrimaryColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 import type { Relation } from 'typeorm';
 import { NEXT_ID_SQL } from '@townhall/persistence';
 
-export const TENANT_STATUSES = ['provisioning', 'active', 'suspended', 'failed', 'deleting', 'deleted'] as const;
+export const TENANT_STATUSES = [
+  'provisioning',
+  'active',
+  'suspended',
+  'failed',
+  'deleting',
+  'deleted',
+] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
 @Entity({ name: 'cells', schema: 'platform' })

@@ -19,7 +19,9 @@ export class PlatformFoundation1732600000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`CREATE UNIQUE INDEX cells_one_default ON platform.cells (is_default) WHERE is_default`);
-    await q.query(`INSERT INTO platform.cells (id, description, is_default) VALUES ('default', 'The platform database', true)`);
+    await q.query(
+      `INSERT INTO platform.cells (id, description, is_default) VALUES ('default', 'The platform database', true)`,
+    );
     await q.query(`
       CREATE TABLE platform.tenants (
         id bigint PRIMARY KEY DEFAULT platform.next_id(),
@@ -41,7 +43,9 @@ export class PlatformFoundation1732600000000 implements MigrationInterface {
         delete_after timestamptz,
         deleted_at timestamptz
       )`);
-    await q.query(`CREATE UNIQUE INDEX tenants_slug_live ON platform.tenants (slug) WHERE status <> 'deleted'`);
+    await q.query(
+      `CREATE UNIQUE INDEX tenants_slug_live ON platform.tenants (slug) WHERE status <> 'deleted'`,
+    );
     await q.query(`CREATE INDEX tenants_status ON platform.tenants (status)`);
     await q.query(`
       CREATE TABLE platform.tenant_domains (

@@ -17,6 +17,7 @@ export const TENANT_VERSION_TABLE = `CREATE TABLE IF NOT EXISTS schema_migration
 
 export function assertMigrationSetIsValid(set: readonly TenantMigration[] = TENANT_MIGRATIONS): void {
   set.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`Tenant migration ${m.name} has version ${m.version}, expected ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`Tenant migration ${m.name} has version ${m.version}, expected ${i + 1}`);
   });
 }

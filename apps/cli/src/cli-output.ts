@@ -1,0 +1,144 @@
+import { ConsoleLogger, LogLevel } from '@nestjs/common';
+import Table from 'cli-table3';
+import { ConfigValidationError, TownhallConfig, TownhallError } from '@townhall/core';
+import { StartupError } from '@townhall/platform';
+
+/**
+ * How the CLI talks to people and scripts: results on stdout (a table, or JSON with `--json`), progress,
+ * warnings and errors on stderr, one line each, never a stack trace. Exit codes: 0 done, 1 the operation
+ * failed, 2 the command line or the configuration is wrong.
+ */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** A failure the CLI itself detects (a wait that timed out, tenants that failed to migrate). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_FAILED,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export class CliUsageError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT_USAGE);
+    this.name = 'CliUsageError';
+  }
+}
+
+/** Thrown from option parsers; commander recognises the code and reports the option and value itself. */
+export class InvalidOptionValue extends Error {
+  readonly code = 'commander.invalidArgument';
+  readonly exitCode = EXIT_USAGE;
+}
+
+export function positiveIntegerOption(value: string, max: number, min = 1): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new InvalidOptionValue(`It must be an integer from ${min} to ${max}.`);
+  }
+  return Number(value);
+}
+
+export function printLine(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export function notice(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printTable(head: string[], rows: (string | number | null | undefined)[][]): void {
+  const table = new Table({ head, style: { head: [], border: [] } });
+  for (const row of rows)
+    table.push(row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
+  printLine(table.toString());
+}
+
+export function printFields(fields: [string, string | number | null | undefined][]): void {
+  const table = new Table({ style: { head: [], border: [] } });
+  for (const [name, value] of fields)
+    table.push({ [name]: value === null || value === undefined ? '' : String(value) });
+  printLine(table.toString());
+}
+
+interface CommanderFailure {
+  code: string;
+  exitCode: number;
+}
+
+function isCommanderFailure(err: unknown): err is CommanderFailure {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && code.startsWith('commander.');
+}
+
+/** Prints an error the way the CLI promises and returns the exit code it maps to. */
+export function reportError(err: unknown): number {
+  if (isCommanderFailure(err)) {
+    // Commander has already printed its message or the help; help that was asked for exits 0.
+    return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  }
+  if (err instanceof ConfigValidationError) {
+    for (const problem of err.problems) notice(`error: configuration: ${problem}`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof StartupError) {
+    for (const problem of err.problems) notice(`error: cannot start: ${problem}`);
+    return EXIT_FAILED;
+  }
+  if (err instanceof CliError) {
+    notice(`error: ${err.message}`);
+    return err.exitCode;
+  }
+  if (err instanceof TownhallError) {
+    notice(`error: ${err.spec.title}: ${err.detail ?? err.code}`);
+    return EXIT_FAILED;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  notice(`error: ${message}`);
+  if (['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '') && err instanceof Error && err.stack)
+    notice(err.stack);
+  return EXIT_FAILED;
+}
+
+/**
+ * Nest's console logger, but on stderr so stdout stays clean for `--json`. One-shot commands show
+ * warnings and errors only, unless LOG_LEVEL asks for more detail (debug, trace) or less (error, silent).
+ */
+export class StderrLogger extends ConsoleLogger {
+  constructor(config: TownhallConfig) {
+    super({
+      prefix: 'townhall',
+      logLevels: cliLogLevels(config.log.level),
+      colors: process.stderr.isTTY === true,
+    });
+  }
+
+  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel): void {
+    super.printMessages(messages, context, logLevel, 'stderr');
+  }
+}
+
+function cliLogLevels(level: string): LogLevel[] {
+  switch (level) {
+    case 'silent':
+      return [];
+    case 'fatal':
+      return ['fatal'];
+    case 'error':
+      return ['fatal', 'error'];
+    case 'debug':
+      return ['fatal', 'error', 'warn', 'log', 'debug'];
+    case 'trace':
+      return ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+    default:
+      return ['fatal', 'error', 'warn'];
+  }
+}

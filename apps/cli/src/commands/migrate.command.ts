@@ -1,0 +1,106 @@
+import { Command, CommandRunner, Help, Option } from 'nest-commander';
+import { TenantMigrationProgress, TenantMigrationRunner, TenantMigrationSummary } from '@townhall/tenancy';
+import { CliError, notice, positiveIntegerOption, printFields, printJson, printTable } from '../cli-output';
+import { PlatformRuntime } from '../platform-runtime';
+
+interface Options {
+  concurrency?: number;
+  lockTimeoutMs?: number;
+  json?: boolean;
+}
+
+@Command({
+  name: 'migrate',
+  description: 'apply pending platform migrations, then bring every tenant schema to the latest version',
+})
+export class MigrateCommand extends CommandRunner {
+  constructor(private readonly runtime: PlatformRuntime) {
+    super();
+  }
+
+  @Option({
+    flags: '--concurrency <n>',
+    description: 'tenant schemas migrated at once (default TOWNHALL_MIGRATION_CONCURRENCY, 4)',
+  })
+  concurrency(value: string): number {
+    return positiveIntegerOption(value, 64);
+  }
+
+  @Option({
+    flags: '--lock-timeout-ms <n>',
+    description:
+      'how long one schema may wait for a lock before it is reported busy (default TOWNHALL_MIGRATION_LOCK_TIMEOUT_MS, 5000)',
+  })
+  lockTimeoutMs(value: string): number {
+    return positiveIntegerOption(value, 600_000);
+  }
+
+  @Option({ flags: '--json', description: 'print the summary as JSON (progress still goes to stderr)' })
+  json(): boolean {
+    return true;
+  }
+
+  @Help('after')
+  examples(): string {
+    return [
+      '',
+      'Each tenant schema migrates in its own transaction; a busy or failing schema is reported and the',
+      'others go on. Running again does only what is left. Exit status 1 if any tenant failed. Only one',
+      'run at a time: a second one stops at once with "another migration run is in progress".',
+      '',
+      'Examples:',
+      '  $ townhall migrate',
+      '  $ townhall migrate --concurrency 8 --lock-timeout-ms 2000',
+      '  $ townhall migrate --json | jq .failed',
+      '',
+    ].join('\n');
+  }
+
+  async run(_params: string[], options: Options = {}): Promise<void> {
+    // Opening the platform applies its pending migrations (under their own advisory lock).
+    const context = await this.runtime.open();
+    const config = this.runtime.config();
+    const concurrency = options.concurrency ?? config.migrations.concurrency;
+    const lockTimeoutMs = options.lockTimeoutMs ?? config.migrations.lockTimeoutMs;
+    notice(
+      `Platform schema is up to date. Migrating tenant schemas (concurrency ${concurrency}, lock timeout ${lockTimeoutMs} ms)…`,
+    );
+    const summary = await context
+      .get(TenantMigrationRunner)
+      .migrateAll({ concurrency, lockTimeoutMs, onProgress: reportProgress });
+    if (options.json) printJson(summary);
+    else printSummary(summary);
+    if (summary.failed.length > 0) {
+      throw new CliError(
+        `${summary.failed.length} tenant schema(s) could not be migrated; fix the cause and run \`townhall migrate\` again`,
+      );
+    }
+  }
+}
+
+/** One line per tenant that changed or failed; tenants already current are only counted. */
+function reportProgress(p: TenantMigrationProgress): void {
+  const prefix = `[${p.done}/${p.total}] ${p.schema} (${p.slug})`;
+  if (p.outcome === 'migrated') notice(`${prefix} migrated ${p.fromVersion} -> ${p.toVersion}`);
+  else if (p.outcome === 'failed') notice(`${prefix} FAILED at version ${p.fromVersion}: ${p.reason}`);
+  else if (p.outcome === 'skipped') notice(`${prefix} skipped: no longer eligible (being deleted?)`);
+}
+
+function printSummary(s: TenantMigrationSummary): void {
+  printFields([
+    ['latest tenant version', s.latestVersion],
+    ['concurrency', s.concurrency],
+    ['tenants', s.total],
+    ['migrated', s.migrated],
+    ['up to date', s.upToDate],
+    ['skipped', s.skipped],
+    ['failed', s.failed.length],
+    ['duration', `${(s.durationMs / 1000).toFixed(1)} s`],
+  ]);
+  if (s.failed.length > 0) {
+    printTable(
+      ['tenant id', 'slug', 'schema', 'reason'],
+      s.failed.map((f) => [f.tenantId, f.slug, f.schema, f.reason]),
+    );
+  }
+}

@@ -1,0 +1,75 @@
+import {
+  DynamicModule,
+  INestApplicationContext,
+  Injectable,
+  Module,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { AuthModule } from '@townhall/auth';
+import { loadConfig, TownhallConfig } from '@townhall/core';
+import { PlatformModule, preparePlatform } from '@townhall/platform';
+import { ProvisioningModule } from '@townhall/provisioning';
+import { TenancyModule } from '@townhall/tenancy';
+import { notice, StderrLogger } from './cli-output';
+
+/** What the CLI's commands act on: the platform runtime and the operator use cases, without HTTP. */
+@Module({})
+export class CliPlatformModule {
+  static forRoot(config: TownhallConfig): DynamicModule {
+    return {
+      module: CliPlatformModule,
+      imports: [PlatformModule.forRoot(config), TenancyModule, ProvisioningModule, AuthModule],
+    };
+  }
+}
+
+export interface OpenOptions {
+  /** Run the queue workers in this process (the `worker` command); every other command only enqueues. */
+  workers?: boolean;
+}
+
+/**
+ * Opens the platform for the one command being run, on demand: `--help` and usage errors need no
+ * database, so configuration is read, checked and the platform prepared only when a command runs.
+ * Closed when the CLI's own context closes, which ends every pool, queue and Redis connection.
+ */
+@Injectable()
+export class PlatformRuntime implements OnApplicationShutdown {
+  private context: INestApplicationContext | undefined;
+  private loaded: TownhallConfig | undefined;
+
+  /** The validated configuration (loads it on first use; throws ConfigValidationError). */
+  config(): TownhallConfig {
+    this.loaded ??= loadConfig();
+    return this.loaded;
+  }
+
+  async open(options: OpenOptions = {}): Promise<INestApplicationContext> {
+    if (this.context) return this.context;
+    const config = this.config();
+    await preparePlatform(config, { migrate: true, log: notice });
+    const workers = options.workers === true;
+    const root = CliPlatformModule.forRoot({ ...config, provisioning: { ...config.provisioning, workers } });
+    if (workers) {
+      // A worker is a long-running service: structured logs like the HTTP processes.
+      const app = await NestFactory.createApplicationContext(root, { bufferLogs: true });
+      app.useLogger(app.get(PinoLogger));
+      this.context = app;
+    } else {
+      this.context = await NestFactory.createApplicationContext(root, { logger: new StderrLogger(config) });
+    }
+    return this.context;
+  }
+
+  async close(): Promise<void> {
+    const context = this.context;
+    this.context = undefined;
+    await context?.close();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+}

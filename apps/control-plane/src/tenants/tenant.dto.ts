@@ -1,0 +1,135 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  registerDecorator,
+  ValidationOptions,
+} from 'class-validator';
+import {
+  DEFAULT_DELETION_GRACE_SECONDS,
+  MAX_DELETION_GRACE_SECONDS,
+  SLUG_PATTERN,
+} from '@townhall/provisioning';
+import { canonicalHost, TENANT_STATUSES, TenantStatus } from '@townhall/tenancy';
+
+/**
+ * Request shapes of the operator API. They give precise 400s at the edge; the use cases validate their
+ * commands again, so the CLI and workers get the same rules.
+ */
+
+/** A DNS host name as tenants use them: no port, no IP literal; case and a trailing dot are allowed. */
+function IsHostName(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isHostName',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options,
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string' || value.includes(':')) return false;
+          const host = canonicalHost(value);
+          return host !== undefined && (host.includes('.') || host === 'localhost');
+        },
+        defaultMessage: () => `${String(propertyName)} must be a host name such as social.agency.example`,
+      },
+    });
+}
+
+const ID_PATTERN = /^[1-9][0-9]{0,18}$/;
+
+export class CreateTenantDto {
+  @ApiProperty({
+    description: 'Short stable name, unique among live tenants',
+    pattern: SLUG_PATTERN.source,
+    example: 'bmi',
+  })
+  @IsString()
+  @Matches(SLUG_PATTERN, { message: 'slug must be 3 to 40 lower-case letters, digits or hyphens' })
+  slug: string;
+
+  @ApiProperty({
+    description: 'The instance’s host name; compared case-insensitively, without a trailing dot',
+    example: 'social.bmi.example',
+    maxLength: 254,
+  })
+  @IsString()
+  @MaxLength(254)
+  @IsHostName()
+  domain: string;
+
+  @ApiProperty({ minLength: 1, maxLength: 100, example: 'Federal Ministry of the Interior' })
+  @IsString()
+  @Length(1, 100)
+  @Matches(/\S/, { message: 'displayName must not be blank' })
+  displayName: string;
+
+  @ApiProperty({
+    format: 'email',
+    description: 'Becomes the owner account of the instance',
+    example: 'press@bmi.example',
+    maxLength: 254,
+  })
+  @IsString()
+  @MaxLength(254)
+  @IsEmail()
+  adminEmail: string;
+}
+
+export class SuspendTenantDto {
+  @ApiPropertyOptional({
+    description: 'Why the tenant is suspended; kept on the tenant record',
+    maxLength: 500,
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 500)
+  reason?: string;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
+
+export class ListTenantsQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE_SIZE)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The nextCursor of the previous page', pattern: ID_PATTERN.source })
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: 'cursor must be a cursor returned by a previous page' })
+  cursor?: string;
+
+  @ApiPropertyOptional({ enum: TENANT_STATUSES })
+  @IsOptional()
+  @IsIn(TENANT_STATUSES)
+  status?: TenantStatus;
+}
+
+export class DeleteTenantQuery {
+  @ApiPropertyOptional({
+    description: 'Seconds before the schema is dropped; until then the deletion can be cancelled with resume',
+    minimum: 0,
+    maximum: MAX_DELETION_GRACE_SECONDS,
+    default: DEFAULT_DELETION_GRACE_SECONDS,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_DELETION_GRACE_SECONDS)
+  graceSeconds?: number;
+}

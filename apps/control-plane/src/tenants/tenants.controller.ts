@@ -1,0 +1,166 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { OperatorAuthGuard } from '@townhall/auth';
+import { ProvisioningError, ProvisionTenantCommand, TenantLifecycle } from '@townhall/provisioning';
+import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
+import { OperatorActionInterceptor } from '../operator-action.interceptor';
+import { OperatorRateLimitGuard } from '../operator-rate-limit';
+import { ApiProblems } from '../problem.view';
+import {
+  CreateTenantDto,
+  DEFAULT_PAGE_SIZE,
+  DeleteTenantQuery,
+  ListTenantsQuery,
+  SuspendTenantDto,
+} from './tenant.dto';
+import { TenantPageView, tenantPath, TENANTS_PATH, TenantView, toTenantView } from './tenant.view';
+
+const TENANT_ID = ApiParam({ name: 'id', description: 'Tenant id', example: '7380412938240000001' });
+
+/** The operator API over tenants. Every route: rate limit first (so token guessing is limited), then the operator token. */
+@ApiTags('tenants')
+@ApiBearerAuth()
+@ApiProblems(401, 429)
+@UseGuards(OperatorRateLimitGuard, OperatorAuthGuard)
+@UseInterceptors(OperatorActionInterceptor)
+@Controller(TENANTS_PATH)
+export class TenantsController {
+  constructor(
+    private readonly lifecycle: TenantLifecycle,
+    private readonly registry: TenantRegistry,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Provision a tenant',
+    description:
+      'Registers the tenant and queues its provisioning; poll the Location until status is active.',
+  })
+  @ApiAcceptedResponse({
+    type: TenantView,
+    headers: { Location: { description: 'The new tenant', schema: { type: 'string' } } },
+  })
+  @ApiProblems(400, 409)
+  async provision(
+    @Body() body: CreateTenantDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TenantView> {
+    const tenant = await this.lifecycle.provision(new ProvisionTenantCommand(body));
+    res.location(tenantPath(tenant.id));
+    return toTenantView(tenant);
+  }
+
+  @Get()
+  @ApiOperation({
+    summary: 'List tenants, newest first',
+    description: 'Keyset pagination: follow nextCursor, or the Link header with rel="next".',
+  })
+  @ApiOkResponse({
+    type: TenantPageView,
+    headers: {
+      Link: { description: 'RFC 8288 link to the next page, when there is one', schema: { type: 'string' } },
+    },
+  })
+  @ApiProblems(400)
+  async list(
+    @Query() query: ListTenantsQuery,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TenantPageView> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const page = await this.registry.list({ limit, cursor: query.cursor, status: query.status });
+    if (page.nextCursor !== null) {
+      const next = new URLSearchParams({
+        limit: String(limit),
+        cursor: page.nextCursor,
+        ...(query.status ? { status: query.status } : {}),
+      });
+      res.setHeader('Link', `<${TENANTS_PATH}?${next.toString()}>; rel="next"`);
+    }
+    return { items: page.items.map(toTenantView), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @TENANT_ID
+  @ApiOperation({ summary: 'Get a tenant' })
+  @ApiOkResponse({ type: TenantView })
+  @ApiProblems(404)
+  async get(@Param('id') id: string): Promise<TenantView> {
+    return toTenantView(found(await this.registry.findById(id)));
+  }
+
+  @Post(':id/suspend')
+  @HttpCode(200)
+  @TENANT_ID
+  @ApiOperation({
+    summary: 'Suspend an active tenant',
+    description: 'Its instance answers 503 until it is resumed.',
+  })
+  @ApiOkResponse({ type: TenantView })
+  @ApiProblems(400, 404, 409)
+  async suspend(@Param('id') id: string, @Body() body: SuspendTenantDto): Promise<TenantView> {
+    return toTenantView(await this.lifecycle.suspend(id, body.reason));
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  @TENANT_ID
+  @ApiOperation({ summary: 'Resume a suspended tenant, or cancel a pending deletion' })
+  @ApiOkResponse({ type: TenantView })
+  @ApiProblems(404, 409)
+  async resume(@Param('id') id: string): Promise<TenantView> {
+    return toTenantView(await this.lifecycle.resume(id));
+  }
+
+  @Post(':id/retry')
+  @HttpCode(200)
+  @TENANT_ID
+  @ApiOperation({
+    summary: 'Retry provisioning a failed tenant',
+    description: 'Resumes after the last completed step.',
+  })
+  @ApiOkResponse({ type: TenantView })
+  @ApiProblems(404, 409)
+  async retry(@Param('id') id: string): Promise<TenantView> {
+    return toTenantView(await this.lifecycle.retry(id));
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @TENANT_ID
+  @ApiOperation({
+    summary: 'Delete a tenant',
+    description:
+      'Marks the tenant deleting; its schema is dropped once graceSeconds have passed. Until then resume cancels the deletion.',
+  })
+  @ApiAcceptedResponse({ type: TenantView })
+  @ApiProblems(400, 404, 409)
+  async delete(@Param('id') id: string, @Query() query: DeleteTenantQuery): Promise<TenantView> {
+    return toTenantView(await this.lifecycle.delete(id, query.graceSeconds));
+  }
+}
+
+function found(tenant: TenantEntity | null): TenantEntity {
+  if (!tenant) throw new ProvisioningError('tenant_not_found', 'No tenant with this id.');
+  return tenant;
+}

@@ -1,0 +1,59 @@
+import { applyDecorators, Controller, Get, Header, Res } from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { InstanceService } from './instance.service';
+import { InstanceV1, InstanceV2, THUMBNAIL_PATH } from './mastodon-instance';
+
+/** Any browser-based client may read these public documents; no credentials are involved. */
+const PublicDocument = () =>
+  applyDecorators(Header('Access-Control-Allow-Origin', '*'), Header('Cache-Control', 'public, max-age=180'));
+
+/** A neutral 1×1 image until tenants can upload a banner; clients scale it to fit. */
+const PLACEHOLDER_THUMBNAIL = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mPQ9qkDAAGbAPbbWsHzAAAAAElFTkSuQmCC',
+  'base64',
+);
+
+@ApiTags('instance')
+@ApiResponse({ status: 404, description: 'No instance at this address (problem details).' })
+@ApiResponse({
+  status: 503,
+  description: 'The instance is suspended or not yet available (problem details).',
+})
+@Controller()
+export class InstanceController {
+  constructor(private readonly instance: InstanceService) {}
+
+  @Get('api/v2/instance')
+  @PublicDocument()
+  @ApiOperation({
+    summary: 'View server information',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/instance/#v2' },
+  })
+  @ApiOkResponse({ description: 'Mastodon Instance entity (v2) of the instance at this Host.' })
+  v2(): Promise<InstanceV2> {
+    return this.instance.describeV2();
+  }
+
+  @Get('api/v1/instance')
+  @PublicDocument()
+  @ApiOperation({
+    summary: 'View server information (v1, deprecated by Mastodon in favour of v2)',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/instance/#v1' },
+  })
+  @ApiOkResponse({ description: 'Mastodon V1::Instance entity of the instance at this Host.' })
+  v1(): Promise<InstanceV1> {
+    return this.instance.describeV1();
+  }
+
+  @Get(THUMBNAIL_PATH.slice(1))
+  @ApiExcludeEndpoint()
+  thumbnail(@Res() res: Response): void {
+    // Web clients on other origins show it in an <img>; helmet's default would block that.
+    res
+      .set('Cross-Origin-Resource-Policy', 'cross-origin')
+      .set('Cache-Control', 'public, max-age=86400')
+      .type('png')
+      .send(PLACEHOLDER_THUMBNAIL);
+  }
+}

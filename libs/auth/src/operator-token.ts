@@ -1,0 +1,33 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * Operator tokens: `thop_` followed by 32 random bytes in base64url. The prefix makes a leaked token
+ * recognisable to secret scanners; 256 random bits make a stored SHA-256 enough (no slow hash needed,
+ * unlike passwords there is nothing to guess from).
+ */
+export const OPERATOR_TOKEN_PREFIX = 'thop_';
+export const OPERATOR_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/** Longer than any token we accept (our own are 48 characters; the configured bootstrap token is free-form). */
+export const MAX_TOKEN_LENGTH = 512;
+
+export function generateOperatorToken(): string {
+  return OPERATOR_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function hashOperatorToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export function operatorTokenHint(token: string): string {
+  return token.slice(-4);
+}
+
+/** Cheap checks before any hashing or database lookup. */
+export function isPlausibleToken(token: unknown): token is string {
+  return (
+    typeof token === 'string' &&
+    token.length >= 16 &&
+    token.length <= MAX_TOKEN_LENGTH &&
+    /^[\x21-\x7e]+$/.test(token)
+  );
+}

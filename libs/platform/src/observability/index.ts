@@ -1,0 +1,4 @@
+export * from './observability.module';
+export * from './observability.errors';
+export * from './metrics.registry';
+export * from './http-metrics';

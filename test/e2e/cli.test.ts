@@ -1,0 +1,363 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { hashOperatorToken } from '@townhall/auth';
+import { TownhallConfig } from '@townhall/core';
+import { withDefaultUser } from '@townhall/persistence';
+import { createTestDatabase } from '../support/database';
+
+/**
+ * The built `townhall` command line (bin/townhall.js → dist), run as a real process against a database
+ * of its own and the machine's Redis. `npm test` builds first; for a local run, `npm run build`.
+ */
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'townhall.js');
+
+// Every command is a fresh Node process loading Nest, TypeORM and Bull: seconds each on a busy machine.
+jest.setTimeout(180_000);
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
+  let config: TownhallConfig;
+  let drop: () => Promise<void>;
+  let env: NodeJS.ProcessEnv;
+  let db: Client;
+  let worker: ChildProcess | undefined;
+
+  const start = (args: string[], extraEnv: Record<string, string> = {}): ChildProcess =>
+    spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+  const finished = (child: ChildProcess, timeoutMs = 45_000): Promise<Run> =>
+    new Promise((resolve, reject) => {
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(
+          new Error(`townhall did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`),
+        );
+      }, timeoutMs);
+      timer.unref();
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
+
+  const townhall = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
+    finished(start(args, extraEnv));
+
+  const json = <T>(run: Run): T => {
+    if (run.code !== 0) throw new Error(`exit ${run.code}: ${run.stderr}`);
+    return JSON.parse(run.stdout) as T;
+  };
+
+  const tenantCount = async (): Promise<number> =>
+    (await db.query(`SELECT count(*)::int AS n FROM platform.tenants`)).rows[0].n;
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, 'dist', 'apps', 'cli', 'src', 'main.js'))) {
+      throw new Error('The CLI is not built: run `npm run build` before this test (npm test does).');
+    }
+    ({ config, drop } = await createTestDatabase());
+    env = {
+      ...process.env,
+      NODE_ENV: 'test',
+      DATABASE_URL: config.database.url,
+      REDIS_URL: config.redis.url,
+      TOWNHALL_REDIS_PREFIX: config.redis.keyPrefix,
+      TOWNHALL_SECRET_KEY: config.secretKey!.toString('base64'),
+      TOWNHALL_PUBLIC_SCHEME: 'http',
+      LOG_LEVEL: 'warn',
+    };
+    delete env.TOWNHALL_FAULT_CRASH_AFTER_STEP;
+    // The first command prepares the database (platform migrations), as on a fresh installation.
+    const first = await townhall(['tenants', 'list', '--json']);
+    expect(json(first)).toEqual({ tenants: [], nextCursor: null });
+    db = new Client({ connectionString: withDefaultUser(config.database.url) });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    await db?.end();
+    await drop?.();
+    const redis = new Redis(config.redis.url);
+    const keys = await redis.keys(`${config.redis.keyPrefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('--help lists the commands with examples; unknown commands and bad options are usage errors (exit 2)', async () => {
+    const help = await townhall(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['operators', 'tenants', 'migrate', 'worker'])
+      expect(help.stdout).toContain(command);
+    expect(help.stdout).toContain('Examples:');
+
+    const sub = await townhall(['tenants', 'create', '--help']);
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toMatch(/--slug <slug>[\s\S]*--admin-email <email>[\s\S]*--wait[\s\S]*Examples:/);
+
+    const unknown = await townhall(['tenantz']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command 'tenantz'[\s\S]*Did you mean tenants\?/);
+
+    const unknownSub = await townhall(['tenants', 'destroy', 'x']);
+    expect(unknownSub.code).toBe(2);
+    expect(unknownSub.stderr).toContain("unknown command 'tenants destroy'");
+
+    const badOption = await townhall(['tenants', 'list', '--limit', 'many']);
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toContain("option '--limit <n>' argument 'many' is invalid");
+  });
+
+  it('reports configuration problems one per line and exits 2', async () => {
+    const run = await townhall(['tenants', 'list'], {
+      TOWNHALL_SECRET_KEY: 'too-short',
+      DATABASE_URL: 'mysql://db/x',
+    });
+    expect(run.code).toBe(2);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^error: configuration: DATABASE_URL must use postgres/),
+        expect.stringMatching(/^error: configuration: TOWNHALL_SECRET_KEY must be 32 bytes/),
+      ]),
+    );
+  });
+
+  it('operators create prints the token once and stores only its hash', async () => {
+    const run = await townhall(['operators', 'create', 'ci']);
+    expect(run.code).toBe(0);
+    const token = /thop_[A-Za-z0-9_-]{43}/.exec(run.stdout)?.[0];
+    expect(token).toBeDefined();
+    expect(run.stderr).toContain('shown only once');
+
+    const { rows } = await db.query(`SELECT * FROM platform.operators WHERE name = 'ci'`);
+    expect(rows).toHaveLength(1);
+    expect(Buffer.compare(rows[0].token_hash, hashOperatorToken(token!))).toBe(0);
+    expect(JSON.stringify(rows[0])).not.toContain(token!);
+    expect(rows[0].token_hash.toString('utf8')).not.toContain(token!.slice(5));
+
+    const again = await townhall(['operators', 'create', 'ci', '--json']);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toMatch(/^error: Operator already exists: /);
+    expect(again.stdout).toBe('');
+  });
+
+  it('tenants create --json, then list and show it by slug and domain', async () => {
+    const created = json<{ id: string; slug: string; status: string; primaryDomain: string }>(
+      await townhall([
+        'tenants',
+        'create',
+        '--slug',
+        'bmi',
+        '--domain',
+        'Social.BMI.Example.',
+        '--display-name',
+        'Federal Ministry',
+        '--admin-email',
+        'press@bmi.example',
+        '--json',
+      ]),
+    );
+    expect(created).toMatchObject({
+      slug: 'bmi',
+      status: 'provisioning',
+      primaryDomain: 'social.bmi.example',
+    });
+
+    const listed = json<{ tenants: { id: string; slug: string }[] }>(
+      await townhall(['tenants', 'list', '--json']),
+    );
+    expect(listed.tenants.map((t) => [t.id, t.slug])).toEqual([[created.id, 'bmi']]);
+
+    const bySlug = json<{ id: string; adminEmail: string }>(
+      await townhall(['tenants', 'show', 'bmi', '--json']),
+    );
+    expect(bySlug).toMatchObject({ id: created.id, adminEmail: 'press@bmi.example' });
+    const byDomain = await townhall(['tenants', 'show', 'SOCIAL.bmi.example']);
+    expect(byDomain.code).toBe(0);
+    expect(byDomain.stdout).toContain(created.id);
+
+    const missing = await townhall(['tenants', 'show', 'nobody']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe(
+      'error: Tenant not found: No tenant has the id, slug or domain "nobody".',
+    );
+  });
+
+  it('a bad slug exits 1 with a clear message, no stack trace, and writes nothing', async () => {
+    const before = await tenantCount();
+    const run = await townhall([
+      'tenants',
+      'create',
+      '--slug',
+      'Not A Slug!',
+      '--domain',
+      'x.example',
+      '--display-name',
+      'X',
+      '--admin-email',
+      'a@x.example',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe('error: Invalid request: slug must match [a-z0-9-]{3,40}');
+    expect(run.stdout).toBe('');
+    expect(await tenantCount()).toBe(before);
+
+    const taken = await townhall([
+      'tenants',
+      'create',
+      '--slug',
+      'bmi',
+      '--domain',
+      'other.example',
+      '--display-name',
+      'X',
+      '--admin-email',
+      'a@x.example',
+    ]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain('error: Slug already in use: The slug "bmi" is already in use.');
+    expect(taken.stderr).not.toMatch(/\n\s+at /);
+    expect(await tenantCount()).toBe(before);
+  });
+
+  it('migrate --json migrates what is behind, reports a busy schema with exit 1, and finishes on the next run', async () => {
+    // Two tenants from "before" the tenant migrations: active, with an empty schema at version 0.
+    const legacy = (
+      await db.query(
+        `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name, activated_at)
+         SELECT id, 'legacy-' || i, 'Legacy ' || i, 'a@legacy.example', 'active', 'default', 'tenant_' || id, now()
+           FROM (SELECT platform.next_id() AS id, i FROM generate_series(1, 2) i) s
+         RETURNING id::text AS id, schema_name AS schema`,
+      )
+    ).rows as { id: string; schema: string }[];
+    for (const t of legacy) await db.query(`CREATE SCHEMA ${t.schema}`);
+    const [free, busy] = legacy;
+    // Another session holds the busy schema's version table for the whole run.
+    await db.query(
+      `CREATE TABLE ${busy.schema}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const holder = new Client({ connectionString: withDefaultUser(config.database.url) });
+    await holder.connect();
+    let first: Run;
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`LOCK TABLE ${busy.schema}.schema_migrations IN ACCESS EXCLUSIVE MODE`);
+      first = await townhall(['migrate', '--json', '--lock-timeout-ms', '200', '--concurrency', '2']);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect(first.code).toBe(1);
+    const summary = JSON.parse(first.stdout);
+    expect(summary).toMatchObject({ total: 2, migrated: 1, upToDate: 0 });
+    expect(summary.failed).toEqual([
+      {
+        tenantId: busy.id,
+        slug: 'legacy-2',
+        schema: busy.schema,
+        reason: expect.stringMatching(/^lock timeout: schema busy/),
+      },
+    ]);
+    expect(first.stderr).toMatch(new RegExp(`\\[\\d/2\\] ${free.schema} \\(legacy-1\\) migrated 0 -> 1`));
+    expect(first.stderr).toContain('error: 1 tenant schema(s) could not be migrated');
+    const versions = await db.query(
+      `SELECT schema_name, migration_version FROM platform.tenants WHERE id = ANY($1) ORDER BY id`,
+      [legacy.map((t) => t.id)],
+    );
+    expect(versions.rows.map((r) => r.migration_version)).toEqual([1, 0]);
+
+    const second = await townhall(['migrate', '--json']);
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ total: 2, migrated: 1, upToDate: 1, failed: [] });
+  });
+
+  it('worker provisions tenants created with `tenants create` (also with --wait), and exits 0 on SIGTERM', async () => {
+    const { id } = json<{ id: string }>(await townhall(['tenants', 'show', 'bmi', '--json']));
+    worker = start(['worker']);
+    const done = finished(worker, 60_000);
+    const deadline = Date.now() + 40_000;
+    let status = 'provisioning';
+    while (status === 'provisioning' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await db.query(`SELECT status FROM platform.tenants WHERE id = $1`, [id])).rows[0].status;
+    }
+    expect(status).toBe('active');
+
+    // With a worker running, `tenants create --wait` reports each step and returns once the tenant is active.
+    const waited = await townhall([
+      'tenants',
+      'create',
+      '--slug',
+      'city-x',
+      '--domain',
+      'social.city-x.example',
+      '--display-name',
+      'City X',
+      '--admin-email',
+      'web@city-x.example',
+      '--wait',
+      '--json',
+    ]);
+    expect(waited.code).toBe(0);
+    expect(JSON.parse(waited.stdout)).toMatchObject({
+      slug: 'city-x',
+      status: 'active',
+      provisioningStep: 'active',
+    });
+    expect(waited.stderr).toMatch(/\[1\/5\] city-x: schema done[\s\S]*\[5\/5\] city-x: active done/);
+
+    worker.kill('SIGTERM');
+    const run = await done;
+    expect(run).toMatchObject({ code: 0, signal: null });
+    expect(run.stderr).toContain('worker ready');
+    expect(run.stderr).toContain('worker stopped');
+
+    const shown = json<{ status: string; provisioningStep: string; migrationVersion: number }>(
+      await townhall(['tenants', 'show', id, '--json']),
+    );
+    expect(shown).toMatchObject({ status: 'active', provisioningStep: 'active', migrationVersion: 1 });
+  });
+
+  it('suspends and resumes a tenant, and refuses a transition its state does not allow', async () => {
+    const suspended = await townhall([
+      'tenants',
+      'suspend',
+      'bmi',
+      '--reason',
+      'audit in progress',
+      '--json',
+    ]);
+    expect(json(suspended)).toMatchObject({ status: 'suspended', suspensionReason: 'audit in progress' });
+
+    const retry = await townhall(['tenants', 'retry', 'bmi']);
+    expect(retry.code).toBe(1);
+    expect(retry.stderr.trim()).toBe(
+      'error: Not possible in the tenant’s current state: The tenant is suspended; this needs it to be failed.',
+    );
+
+    const resumed = await townhall(['tenants', 'resume', 'social.bmi.example']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/^Tenant bmi \(\d+\) is active again\.\n$/);
+  });
+});

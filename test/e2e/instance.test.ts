@@ -1,0 +1,230 @@
+import { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { TownhallConfig } from '@townhall/core';
+import { preparePlatform } from '@townhall/platform';
+import { insertLocalAccount, insertUser } from '@townhall/social';
+import { runInTenantSchema, TenantEntity, tenantRef } from '@townhall/tenancy';
+import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
+import { mountInstanceOpenApi } from '../../apps/instance/src/openapi';
+import { createTestDatabase } from '../support/database';
+import { expectProblem, Provisioner, startHttpApp } from './instance-support';
+
+describe('instance app: /api/v1/instance and /api/v2/instance (real PostgreSQL and Redis, over HTTP)', () => {
+  let config: TownhallConfig;
+  let drop: () => Promise<void>;
+  let provisioner: Provisioner;
+  let app: INestApplication;
+  let alpha: TenantEntity;
+  let suspended: TenantEntity;
+  let provisioning: TenantEntity;
+
+  const get = (path: string, host: string) => request(app.getHttpServer()).get(path).set('Host', host);
+
+  beforeAll(async () => {
+    ({ config, drop } = await createTestDatabase({
+      TOWNHALL_PUBLIC_SCHEME: 'http',
+      TOWNHALL_PUBLIC_PORT: '3000',
+    }));
+    await preparePlatform(config, { migrate: true });
+    provisioner = await Provisioner.start(config);
+    alpha = await provisioner.activate({
+      slug: 'alpha',
+      domain: 'social.alpha.example',
+      displayName: 'Alpha Ministry',
+      adminEmail: 'press@alpha.example',
+    });
+    await provisioner.activate({
+      slug: 'beta',
+      domain: 'social.beta.example',
+      displayName: 'Beta Agency',
+      adminEmail: 'comms@beta.example',
+    });
+    suspended = await provisioner.activate({
+      slug: 'gamma',
+      domain: 'social.gamma.example',
+      displayName: 'Gamma',
+      adminEmail: 'a@gamma.example',
+    });
+    await provisioner.lifecycle.suspend(suspended.id, 'test');
+    provisioning = await provisioner.register({
+      slug: 'delta',
+      domain: 'social.delta.example',
+      displayName: 'Delta',
+      adminEmail: 'a@delta.example',
+    });
+    app = await startHttpApp(InstanceAppModule.forRoot(config), mountInstanceOpenApi);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await provisioner?.close();
+    await drop?.();
+  });
+
+  it('answers each tenant domain with its own instance (v2)', async () => {
+    const a = await get('/api/v2/instance', 'social.alpha.example').expect(200);
+    const b = await get('/api/v2/instance', 'social.beta.example').expect(200);
+    expect(a.headers['content-type']).toMatch(/^application\/json/);
+    expect(a.body).toMatchObject({
+      domain: 'social.alpha.example',
+      title: 'Alpha Ministry',
+      contact: { email: 'press@alpha.example', account: null },
+    });
+    expect(b.body).toMatchObject({
+      domain: 'social.beta.example',
+      title: 'Beta Agency',
+      contact: { email: 'comms@beta.example', account: null },
+    });
+  });
+
+  it('answers each tenant domain with its own instance (v1)', async () => {
+    const a = await get('/api/v1/instance', 'social.alpha.example').expect(200);
+    const b = await get('/api/v1/instance', 'social.beta.example').expect(200);
+    expect(a.body).toMatchObject({
+      uri: 'social.alpha.example',
+      title: 'Alpha Ministry',
+      email: 'press@alpha.example',
+    });
+    expect(b.body).toMatchObject({
+      uri: 'social.beta.example',
+      title: 'Beta Agency',
+      email: 'comms@beta.example',
+    });
+  });
+
+  it('has the Mastodon v2 Instance shape, with links on the configured public scheme and port', async () => {
+    const { body } = await get('/api/v2/instance', 'social.alpha.example').expect(200);
+    expect(body).toMatchObject({
+      version: '4.3.0 (compatible; Townhall 0.1.0)',
+      source_url: expect.stringMatching(/^https:\/\//),
+      description: expect.any(String),
+      usage: { users: { active_month: 0 } },
+      thumbnail: { url: 'http://social.alpha.example:3000/instance/thumbnail.png' },
+      languages: ['en'],
+      configuration: {
+        urls: {
+          streaming: 'ws://social.alpha.example:3000',
+          about: 'http://social.alpha.example:3000/about',
+        },
+        statuses: { max_characters: 500, max_media_attachments: 4, characters_reserved_per_url: 23 },
+        media_attachments: {
+          image_size_limit: 16777216,
+          video_size_limit: 103809024,
+          supported_mime_types: expect.arrayContaining(['image/png']),
+        },
+        polls: {
+          max_options: 4,
+          max_characters_per_option: 50,
+          min_expiration: 300,
+          max_expiration: 2629746,
+        },
+      },
+      registrations: { enabled: false, approval_required: false },
+      api_versions: { mastodon: 2 },
+      rules: [],
+    });
+    expect(JSON.stringify(body)).not.toMatch(/https:\/\/social\.alpha|:443|wss:/);
+  });
+
+  it('has the Mastodon V1::Instance shape, counting only the tenant’s own confirmed users', async () => {
+    const { body } = await get('/api/v1/instance', 'social.alpha.example').expect(200);
+    expect(body).toMatchObject({
+      version: '4.3.0 (compatible; Townhall 0.1.0)',
+      urls: { streaming_api: 'ws://social.alpha.example:3000' },
+      // The owner; the instance actor has no user and is not counted.
+      stats: { user_count: 1, status_count: 0, domain_count: 0 },
+      thumbnail: 'http://social.alpha.example:3000/instance/thumbnail.png',
+      registrations: false,
+      approval_required: false,
+      invites_enabled: false,
+      contact_account: null,
+      rules: [],
+      configuration: { statuses: { max_characters: 500 }, polls: { max_options: 4 } },
+    });
+  });
+
+  it('counts users in the tenant’s own schema', async () => {
+    const ds = app.get(DataSource);
+    await runInTenantSchema(ds, tenantRef(alpha, 'social.alpha.example'), async (manager) => {
+      const accountId = await insertLocalAccount(manager, {
+        username: 'spokesperson',
+        displayName: 'Spokesperson',
+        actorType: 'Person',
+        uri: 'http://social.alpha.example:3000/users/spokesperson',
+        url: null,
+      });
+      await insertUser(manager, {
+        accountId,
+        email: 'spokesperson@alpha.example',
+        role: 'user',
+        confirmed: true,
+      });
+      const unconfirmed = await insertLocalAccount(manager, {
+        username: 'newcomer',
+        displayName: 'Newcomer',
+        actorType: 'Person',
+        uri: 'http://social.alpha.example:3000/users/newcomer',
+        url: null,
+      });
+      await insertUser(manager, {
+        accountId: unconfirmed,
+        email: 'newcomer@alpha.example',
+        role: 'user',
+        confirmed: false,
+      });
+    });
+    const a = await get('/api/v1/instance', 'social.alpha.example').expect(200);
+    const b = await get('/api/v1/instance', 'social.beta.example').expect(200);
+    expect(a.body.stats.user_count).toBe(2);
+    expect(b.body.stats.user_count).toBe(1);
+  });
+
+  it.each([
+    'SOCIAL.ALPHA.EXAMPLE',
+    'social.alpha.example.',
+    'social.alpha.example:8443',
+    'Social.Alpha.Example.:3000',
+  ])('resolves the Host %s to its canonical tenant domain', async (host) => {
+    const { body } = await get('/api/v2/instance', host).expect(200);
+    expect(body).toMatchObject({ domain: 'social.alpha.example', title: 'Alpha Ministry' });
+  });
+
+  it('answers an unknown host with a 404 problem', async () => {
+    const res = await get('/api/v2/instance', 'nobody.example');
+    expectProblem(res, 404, 'unknown_host');
+    expectProblem(await get('/api/v1/instance', 'nobody.example'), 404, 'unknown_host');
+  });
+
+  it('answers for a suspended tenant with a 503 problem', async () => {
+    expectProblem(await get('/api/v2/instance', 'social.gamma.example'), 503, 'tenant_suspended');
+    expectProblem(await get('/api/v1/instance', 'social.gamma.example'), 503, 'tenant_suspended');
+  });
+
+  it('answers for a tenant still being provisioned with a 503 problem', async () => {
+    expect((await provisioner.registry.findById(provisioning.id))?.status).toBe('provisioning');
+    expectProblem(await get('/api/v2/instance', 'social.delta.example'), 503, 'tenant_unavailable');
+  });
+
+  it('lets browser clients on other origins read the instance document', async () => {
+    const res = await get('/api/v2/instance', 'social.beta.example')
+      .set('Origin', 'https://client.example')
+      .expect(200);
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+    expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+  });
+
+  it('serves the thumbnail it links to', async () => {
+    const res = await get('/instance/thumbnail.png', 'social.beta.example').expect(200);
+    expect(res.headers['content-type']).toBe('image/png');
+    expect((res.body as Buffer).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('publishes an OpenAPI document with both instance endpoints', async () => {
+    const res = await get('/api/docs/openapi.json', 'social.beta.example').expect(200);
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/instance', '/api/v2/instance']),
+    );
+    expect(Object.keys(res.body.paths)).not.toContain('/health/ready');
+  });
+});

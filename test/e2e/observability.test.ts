@@ -1,0 +1,245 @@
+import { createServer } from 'node:net';
+import { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { TownhallConfig } from '@townhall/core';
+import { LATEST_TENANT_VERSION } from '@townhall/persistence';
+import { preparePlatform } from '@townhall/platform';
+import { TenantEntity } from '@townhall/tenancy';
+import { FederationGatewayAppModule } from '../../apps/federation-gateway/src/federation-gateway-app.module';
+import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
+import { createTestDatabase } from '../support/database';
+import { expectProblem, Provisioner, startHttpApp } from './instance-support';
+
+/** A port on which nothing listens: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('observability: health probes and metrics (real PostgreSQL and Redis, over HTTP)', () => {
+  let config: TownhallConfig;
+  let drop: () => Promise<void>;
+  let provisioner: Provisioner;
+  let app: INestApplication;
+  let alpha: TenantEntity;
+
+  const get = (path: string, host = 'social.alpha.example') =>
+    request(app.getHttpServer()).get(path).set('Host', host);
+
+  beforeAll(async () => {
+    ({ config, drop } = await createTestDatabase());
+    await preparePlatform(config, { migrate: true });
+    provisioner = await Provisioner.start(config);
+    alpha = await provisioner.activate({
+      slug: 'alpha',
+      domain: 'social.alpha.example',
+      displayName: 'Alpha',
+      adminEmail: 'press@alpha.example',
+    });
+    const beta = await provisioner.activate({
+      slug: 'beta',
+      domain: 'social.beta.example',
+      displayName: 'Beta',
+      adminEmail: 'a@beta.example',
+    });
+    await provisioner.lifecycle.suspend(beta.id);
+    await provisioner.register({
+      slug: 'gamma',
+      domain: 'social.gamma.example',
+      displayName: 'Gamma',
+      adminEmail: 'a@gamma.example',
+    });
+    app = await startHttpApp(InstanceAppModule.forRoot(config));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await provisioner?.close();
+    await drop?.();
+  });
+
+  describe('/health/live', () => {
+    it('answers on any host, known or not, without resolving a tenant', async () => {
+      await get('/health/live', 'nobody.example').expect(200, { status: 'ok' });
+      await get('/health/live', 'social.beta.example').expect(200, { status: 'ok' });
+    });
+  });
+
+  describe('/health/ready', () => {
+    it('is ready when PostgreSQL and Redis answer and every schema is migrated, and reports the counts', async () => {
+      const res = await get('/health/ready', 'nobody.example').expect(200);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.body).toMatchObject({
+        status: 'ok',
+        details: {
+          database: { status: 'up' },
+          redis: { status: 'up' },
+          migrations: {
+            status: 'up',
+            platform: { pending: false },
+            // The active and the suspended tenant; the one still provisioning is not counted.
+            tenantSchemas: { latestVersion: LATEST_TENANT_VERSION, total: 2, behind: 0, ahead: 0 },
+          },
+        },
+      });
+    });
+
+    it('is not ready (503 problem) while a tenant schema is behind the latest tenant migration', async () => {
+      const ds = app.get(DataSource);
+      await ds.query(`UPDATE platform.tenants SET migration_version = $2 WHERE id = $1`, [
+        alpha.id,
+        LATEST_TENANT_VERSION - 1,
+      ]);
+      try {
+        const body = expectProblem(await get('/health/ready'), 503, 'not_ready');
+        expect(body.checks).toMatchObject({
+          database: { status: 'up' },
+          redis: { status: 'up' },
+          migrations: {
+            status: 'down',
+            platform: { pending: false },
+            tenantSchemas: { total: 2, behind: 1 },
+          },
+        });
+      } finally {
+        await ds.query(`UPDATE platform.tenants SET migration_version = $2 WHERE id = $1`, [
+          alpha.id,
+          LATEST_TENANT_VERSION,
+        ]);
+      }
+      await get('/health/ready').expect(200);
+    });
+
+    it('is not ready (503 problem) while platform migrations are pending', async () => {
+      const ds = app.get(DataSource);
+      const [applied] = (await ds.query(`DELETE FROM platform.migrations RETURNING id, timestamp, name`)) as [
+        { id: number; timestamp: string; name: string }[],
+      ];
+      try {
+        const body = expectProblem(await get('/health/ready'), 503, 'not_ready');
+        expect(body.checks).toMatchObject({ migrations: { status: 'down', platform: { pending: true } } });
+      } finally {
+        for (const m of applied) {
+          await ds.query(`INSERT INTO platform.migrations (id, timestamp, name) VALUES ($1, $2, $3)`, [
+            m.id,
+            m.timestamp,
+            m.name,
+          ]);
+        }
+      }
+      await get('/health/ready').expect(200);
+    });
+
+    it('is not ready (503 problem) when Redis does not answer, and says so without internals', async () => {
+      const port = await closedPort();
+      const broken = await startHttpApp(
+        InstanceAppModule.forRoot({
+          ...config,
+          redis: { ...config.redis, url: `redis://127.0.0.1:${port}` },
+        }),
+      );
+      try {
+        const res = await request(broken.getHttpServer())
+          .get('/health/ready')
+          .set('Host', 'social.alpha.example');
+        const body = expectProblem(res, 503, 'not_ready');
+        expect(body.checks).toMatchObject({
+          database: { status: 'up' },
+          redis: { status: 'down', message: 'Redis is not answering' },
+          migrations: { status: 'up' },
+        });
+        expect(res.text).not.toContain(String(port));
+        expect(res.text).not.toContain('127.0.0.1');
+        // Liveness is about the process alone and stays green.
+        await request(broken.getHttpServer()).get('/health/live').expect(200);
+      } finally {
+        await broken.close();
+      }
+    });
+  });
+
+  describe('/metrics', () => {
+    it('counts requests by method, route template and status, and never by host or raw path', async () => {
+      await get('/api/v2/instance').expect(200);
+      await get('/api/v2/instance').expect(200);
+      await get('/api/v1/instance').expect(200);
+      await get('/api/v2/instance', 'unknown.tenant.example').expect(404);
+      await get('/api/v2/instance', 'social.beta.example').expect(503);
+      await get('/no/such/page/secret-token-1234', 'social.alpha.example').expect(404);
+
+      const res = await get('/metrics', 'nobody.example').expect(200);
+      expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = res.text;
+      expect(text).toMatch(
+        /^http_requests_total\{method="GET",route="\/api\/v2\/instance",status="200"\} 2$/m,
+      );
+      expect(text).toMatch(
+        /^http_requests_total\{method="GET",route="\/api\/v1\/instance",status="200"\} 1$/m,
+      );
+      // Rejected by the tenant resolver before the handler: still labelled with the route template.
+      expect(text).toMatch(
+        /^http_requests_total\{method="GET",route="\/api\/v2\/instance",status="404"\} 1$/m,
+      );
+      expect(text).toMatch(
+        /^http_requests_total\{method="GET",route="\/api\/v2\/instance",status="503"\} 1$/m,
+      );
+      expect(text).toMatch(/^http_requests_total\{method="GET",route="unmatched",status="404"\} 1$/m);
+      expect(text).toMatch(
+        /^http_request_duration_seconds_bucket\{le="0\.1",method="GET",route="\/api\/v2\/instance",status="200"\} \d+$/m,
+      );
+      expect(text).toMatch(
+        /^http_request_duration_seconds_count\{method="GET",route="\/api\/v2\/instance",status="200"\} 2$/m,
+      );
+      expect(text).not.toMatch(/example|secret-token|alpha|beta/);
+    });
+
+    it('reports tenants by status, refreshed on each scrape', async () => {
+      let text = (await get('/metrics').expect(200)).text;
+      expect(text).toMatch(/^townhall_tenants\{status="active"\} 1$/m);
+      expect(text).toMatch(/^townhall_tenants\{status="suspended"\} 1$/m);
+      expect(text).toMatch(/^townhall_tenants\{status="provisioning"\} 1$/m);
+      expect(text).toMatch(/^townhall_tenants\{status="deleted"\} 0$/m);
+      await provisioner.lifecycle.suspend(alpha.id);
+      try {
+        text = (await get('/metrics').expect(200)).text;
+        expect(text).toMatch(/^townhall_tenants\{status="active"\} 0$/m);
+        expect(text).toMatch(/^townhall_tenants\{status="suspended"\} 2$/m);
+      } finally {
+        await provisioner.lifecycle.resume(alpha.id);
+      }
+    });
+
+    it('includes the default process metrics', async () => {
+      const { text } = await get('/metrics').expect(200);
+      expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+      expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    });
+
+    it('is served by the federation gateway too, with its own routes', async () => {
+      const gateway = await startHttpApp(FederationGatewayAppModule.forRoot(config));
+      try {
+        await request(gateway.getHttpServer())
+          .get('/nodeinfo/2.1')
+          .set('Host', 'social.alpha.example')
+          .expect(200);
+        const { text } = await request(gateway.getHttpServer())
+          .get('/metrics')
+          .set('Host', 'social.alpha.example')
+          .expect(200);
+        expect(text).toMatch(
+          /^http_requests_total\{method="GET",route="\/nodeinfo\/2\.1",status="200"\} 1$/m,
+        );
+        await request(gateway.getHttpServer())
+          .get('/health/ready')
+          .set('Host', 'social.alpha.example')
+          .expect(200);
+      } finally {
+        await gateway.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,613 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { TownhallConfig } from '@townhall/core';
+import { preparePlatform } from '@townhall/platform';
+import { createTestDatabase } from '../support/database';
+import { expectProblem, startControlPlane } from './operator-support';
+
+const TOKEN = `operator-api-test-${randomBytes(16).toString('hex')}`;
+const BASE = '/api/platform/v1/tenants';
+const VIEW_KEYS = [
+  'id',
+  'slug',
+  'domain',
+  'domains',
+  'displayName',
+  'adminEmail',
+  'status',
+  'schema',
+  'cell',
+  'provisioningStep',
+  'failureReason',
+  'migrationVersion',
+  'createdAt',
+  'updatedAt',
+  'activatedAt',
+  'suspendedAt',
+  'deleteAfter',
+  'deletedAt',
+].sort();
+
+interface TenantView {
+  id: string;
+  slug: string;
+  domain: string | null;
+  domains: string[];
+  status: string;
+  schema: string;
+  deleteAfter: string | null;
+  deletedAt: string | null;
+  suspendedAt: string | null;
+  activatedAt: string | null;
+  migrationVersion: number;
+  provisioningStep: string | null;
+  failureReason: string | null;
+}
+
+describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
+  let config: TownhallConfig;
+  let drop: () => Promise<void>;
+  let app: INestApplication;
+  let http: Server;
+  let ds: DataSource;
+  let seq = 0;
+
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  const api = () => request(http);
+
+  /** What the platform holds: changes here mean something was written. */
+  async function footprint(): Promise<{ tenants: number; domains: number; schemas: number }> {
+    const [row] = (await ds.query(`
+      SELECT (SELECT count(*) FROM platform.tenants)::int AS tenants,
+             (SELECT count(*) FROM platform.tenant_domains)::int AS domains,
+             (SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'tenant\\_%')::int AS schemas`)) as [
+      { tenants: number; domains: number; schemas: number },
+    ];
+    return row;
+  }
+
+  async function schemaExists(schema: string): Promise<boolean> {
+    const rows = (await ds.query(`SELECT 1 FROM information_schema.schemata WHERE schema_name = $1`, [
+      schema,
+    ])) as unknown[];
+    return rows.length === 1;
+  }
+
+  function newTenantBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    seq += 1;
+    return {
+      slug: `agency-${seq}`,
+      domain: `social.agency-${seq}.example`,
+      displayName: `Agency ${seq}`,
+      adminEmail: `press@agency-${seq}.example`,
+      ...overrides,
+    };
+  }
+
+  async function createTenant(overrides: Record<string, unknown> = {}): Promise<TenantView> {
+    const res = await api().post(BASE).set(auth).send(newTenantBody(overrides));
+    expect(res.status).toBe(202);
+    return res.body as TenantView;
+  }
+
+  async function waitForStatus(id: string, statuses: string[], timeoutMs = 45_000): Promise<TenantView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const res = await api().get(`${BASE}/${id}`).set(auth);
+      expect(res.status).toBe(200);
+      const view = res.body as TenantView;
+      if (statuses.includes(view.status)) return view;
+      if (Date.now() > deadline)
+        throw new Error(`tenant ${id} is ${view.status}, expected ${statuses.join('|')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  let active: TenantView;
+
+  beforeAll(async () => {
+    ({ config, drop } = await createTestDatabase({
+      TOWNHALL_OPERATOR_TOKEN: TOKEN,
+      TOWNHALL_RATE_LIMIT: '100000',
+    }));
+    await preparePlatform(config, { migrate: true });
+    app = await startControlPlane(config);
+    http = app.getHttpServer() as Server;
+    ds = app.get(DataSource);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await drop?.();
+  });
+
+  describe('POST /tenants', () => {
+    it('provisions a tenant that reaches active, answering 202 with the view and a Location', async () => {
+      const res = await api().post(BASE).set(auth).send({
+        slug: 'bmi',
+        domain: 'Social.BMI.Example.',
+        displayName: '  Federal Ministry  ',
+        adminEmail: 'press@bmi.example',
+      });
+      expect(res.status).toBe(202);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.headers['x-request-id']).toEqual(expect.any(String));
+      const view = res.body as TenantView;
+      expect(Object.keys(view).sort()).toEqual(VIEW_KEYS);
+      expect(res.headers.location).toBe(`${BASE}/${view.id}`);
+      expect(view).toMatchObject({
+        slug: 'bmi',
+        domain: 'social.bmi.example',
+        domains: ['social.bmi.example'],
+        displayName: 'Federal Ministry',
+        adminEmail: 'press@bmi.example',
+        status: 'provisioning',
+        schema: `tenant_${view.id}`,
+        cell: 'default',
+        activatedAt: null,
+        deletedAt: null,
+      });
+
+      active = await waitForStatus(view.id, ['active', 'failed']);
+      expect(active).toMatchObject({ status: 'active', provisioningStep: 'active', failureReason: null });
+      expect(active.migrationVersion).toBeGreaterThanOrEqual(1);
+      expect(Date.parse(active.activatedAt!)).not.toBeNaN();
+      expect(await schemaExists(active.schema)).toBe(true);
+      const owners = (await ds.query(`SELECT email, role FROM ${active.schema}.users`)) as unknown[];
+      expect(owners).toEqual([expect.objectContaining({ email: 'press@bmi.example', role: 'owner' })]);
+    });
+
+    it.each<[string, () => Record<string, unknown>]>([
+      ['a body without fields', () => ({})],
+      ['a missing slug', () => ({ ...newTenantBody(), slug: undefined })],
+      ['a missing adminEmail', () => ({ ...newTenantBody(), adminEmail: undefined })],
+      ['a slug too short', () => newTenantBody({ slug: 'ab' })],
+      ['a slug with capitals', () => newTenantBody({ slug: 'Agency' })],
+      ['a slug with an underscore', () => newTenantBody({ slug: 'my_agency' })],
+      ['a slug too long', () => newTenantBody({ slug: 'a'.repeat(41) })],
+      ['a slug that is not a string', () => newTenantBody({ slug: 12345 })],
+      ['a domain that is not a host name', () => newTenantBody({ domain: 'not a host' })],
+      ['a domain with a port', () => newTenantBody({ domain: 'social.x.example:8443' })],
+      ['a domain that is an IP address', () => newTenantBody({ domain: '10.0.0.1' })],
+      ['a domain with a bad label', () => newTenantBody({ domain: '-bad.example' })],
+      ['an empty domain', () => newTenantBody({ domain: '' })],
+      ['a domain that is a URL', () => newTenantBody({ domain: 'https://social.x.example/' })],
+      ['an empty displayName', () => newTenantBody({ displayName: '' })],
+      ['a blank displayName', () => newTenantBody({ displayName: '   ' })],
+      ['a displayName too long', () => newTenantBody({ displayName: 'x'.repeat(101) })],
+      ['an adminEmail that is not an email', () => newTenantBody({ adminEmail: 'press-at-example' })],
+      ['an unknown field', () => newTenantBody({ plan: 'gold' })],
+    ])('refuses %s with 400 problem details and writes nothing', async (_name, body) => {
+      const before = await footprint();
+      expectProblem(await api().post(BASE).set(auth).send(body()), 400);
+      expect(await footprint()).toEqual(before);
+    });
+
+    it('refuses a body that is not a JSON object, or not JSON at all, with 400 and writes nothing', async () => {
+      const before = await footprint();
+      expectProblem(await api().post(BASE).set(auth).send([newTenantBody()]), 400);
+      expectProblem(
+        await api().post(BASE).set(auth).set('Content-Type', 'application/json').send('{"slug": "x", '),
+        400,
+      );
+      expectProblem(
+        await api().post(BASE).set(auth).set('Content-Type', 'application/json').send('"just a string"'),
+        400,
+      );
+      expect(await footprint()).toEqual(before);
+    });
+
+    it('drops __proto__ and constructor keys without polluting any prototype', async () => {
+      const polluting = JSON.stringify(newTenantBody()).replace(
+        '{',
+        '{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}},',
+      );
+      const res = await api().post(BASE).set(auth).set('Content-Type', 'application/json').send(polluting);
+      expect(res.status).toBe(202);
+      expect(res.body).not.toHaveProperty('admin');
+      expect(({} as Record<string, unknown>).admin).toBeUndefined();
+      expect(({} as Record<string, unknown>).x).toBeUndefined();
+    });
+
+    it('answers 409 for a taken slug or domain, including a domain differing only by case or a trailing dot', async () => {
+      // Settled first, so the worker creating its schema does not change the footprint meanwhile.
+      const taken = await waitForStatus((await createTenant()).id, ['active']);
+      const before = await footprint();
+      expectProblem(
+        await api()
+          .post(BASE)
+          .set(auth)
+          .send(newTenantBody({ slug: taken.slug })),
+        409,
+        'slug_taken',
+      );
+      expectProblem(
+        await api()
+          .post(BASE)
+          .set(auth)
+          .send(newTenantBody({ domain: taken.domain })),
+        409,
+        'domain_taken',
+      );
+      expectProblem(
+        await api()
+          .post(BASE)
+          .set(auth)
+          .send(newTenantBody({ domain: taken.domain!.toUpperCase() })),
+        409,
+        'domain_taken',
+      );
+      expectProblem(
+        await api()
+          .post(BASE)
+          .set(auth)
+          .send(newTenantBody({ domain: `${taken.domain}.` })),
+        409,
+        'domain_taken',
+      );
+      expectProblem(
+        await api()
+          .post(BASE)
+          .set(auth)
+          .send(newTenantBody({ domain: `${taken.domain!.toUpperCase()}.` })),
+        409,
+        'domain_taken',
+      );
+      expect(await footprint()).toEqual(before);
+    });
+  });
+
+  describe('GET /tenants/{id}', () => {
+    it('returns the tenant view', async () => {
+      const res = await api().get(`${BASE}/${active.id}`).set(auth);
+      expect(res.status).toBe(200);
+      expect(Object.keys(res.body as object).sort()).toEqual(VIEW_KEYS);
+      expect(res.body).toMatchObject({
+        id: active.id,
+        slug: 'bmi',
+        domain: 'social.bmi.example',
+        status: 'active',
+      });
+    });
+
+    it.each([
+      '1234567890123',
+      'abc',
+      '0',
+      '-1',
+      '99999999999999999999',
+      "1' OR '1'='1",
+      '1%3B%20DROP%20TABLE%20x',
+    ])('answers 404 problem details for the unknown or malformed id %s', async (id) => {
+      expectProblem(await api().get(`${BASE}/${id}`).set(auth), 404, 'tenant_not_found');
+    });
+  });
+
+  describe('GET /tenants', () => {
+    it('pages through every tenant with a cursor and RFC 8288 Link headers', async () => {
+      for (let i = 0; i < 4; i++) await createTenant();
+      const all = (await ds.query(`SELECT id::text AS id FROM platform.tenants ORDER BY id DESC`)) as {
+        id: string;
+      }[];
+      expect(all.length).toBeGreaterThanOrEqual(6);
+
+      const seen: string[] = [];
+      let url: string | null = `${BASE}?limit=2`;
+      let pages = 0;
+      while (url !== null) {
+        const res = await api().get(url).set(auth);
+        expect(res.status).toBe(200);
+        const page = res.body as { items: TenantView[]; nextCursor: string | null };
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        for (const item of page.items) expect(Object.keys(item).sort()).toEqual(VIEW_KEYS);
+        seen.push(...page.items.map((t) => t.id));
+        pages += 1;
+        const link = res.headers.link as string | undefined;
+        if (page.nextCursor === null) {
+          expect(link).toBeUndefined();
+          url = null;
+        } else {
+          const match = /^<([^>]+)>; rel="next"$/.exec(link ?? '');
+          expect(match).not.toBeNull();
+          expect(match![1]).toContain(`cursor=${page.nextCursor}`);
+          url = match![1];
+        }
+      }
+      expect(seen).toEqual(all.map((r) => r.id));
+      expect(pages).toBe(Math.ceil(all.length / 2));
+    });
+
+    it('uses 50 per page by default and filters by status', async () => {
+      const res = await api().get(BASE).set(auth);
+      expect(res.status).toBe(200);
+      expect((res.body as { items: unknown[] }).items.length).toBeGreaterThanOrEqual(6);
+      expect(res.body.nextCursor).toBeNull();
+
+      const filtered = await api().get(`${BASE}?status=active&limit=200`).set(auth);
+      expect(filtered.status).toBe(200);
+      const items = (filtered.body as { items: TenantView[] }).items;
+      expect(items.map((t) => t.id)).toContain(active.id);
+      expect(items.every((t) => t.status === 'active')).toBe(true);
+    });
+
+    it.each([
+      'limit=0',
+      'limit=201',
+      'limit=abc',
+      'limit=1.5',
+      'cursor=abc',
+      'cursor=-5',
+      'status=bogus',
+      'sort=name',
+    ])('refuses the query %s with 400 problem details', async (query) => {
+      expectProblem(await api().get(`${BASE}?${query}`).set(auth), 400);
+    });
+  });
+
+  describe('suspend and resume', () => {
+    it('suspends an active tenant and resumes it', async () => {
+      const suspended = await api()
+        .post(`${BASE}/${active.id}/suspend`)
+        .set(auth)
+        .send({ reason: 'Compromised owner account' });
+      expect(suspended.status).toBe(200);
+      expect(suspended.body).toMatchObject({
+        id: active.id,
+        status: 'suspended',
+        suspendedAt: expect.any(String),
+      });
+      const [row] = (await ds.query(`SELECT suspension_reason FROM platform.tenants WHERE id = $1`, [
+        active.id,
+      ])) as [{ suspension_reason: string }];
+      expect(row.suspension_reason).toBe('Compromised owner account');
+
+      expectProblem(await api().post(`${BASE}/${active.id}/suspend`).set(auth), 409, 'invalid_transition');
+
+      const resumed = await api().post(`${BASE}/${active.id}/resume`).set(auth);
+      expect(resumed.status).toBe(200);
+      expect(resumed.body).toMatchObject({ id: active.id, status: 'active', suspendedAt: null });
+    });
+
+    it('suspends without a body', async () => {
+      const tenant = await waitForStatus((await createTenant()).id, ['active']);
+      const res = await api().post(`${BASE}/${tenant.id}/suspend`).set(auth);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'suspended' });
+    });
+
+    it('refuses a bad suspend body with 400 and changes nothing', async () => {
+      for (const body of [
+        { reason: 42 },
+        { reason: '' },
+        { reason: 'x'.repeat(501) },
+        { reason: 'ok', force: true },
+      ]) {
+        expectProblem(await api().post(`${BASE}/${active.id}/suspend`).set(auth).send(body), 400);
+      }
+      const res = await api().get(`${BASE}/${active.id}`).set(auth);
+      expect(res.body.status).toBe('active');
+    });
+
+    it('answers 409 for transitions the status does not allow', async () => {
+      expectProblem(await api().post(`${BASE}/${active.id}/resume`).set(auth), 409, 'invalid_transition');
+      expectProblem(await api().post(`${BASE}/${active.id}/retry`).set(auth), 409, 'invalid_transition');
+    });
+
+    it('answers 404 for unknown and malformed ids', async () => {
+      for (const action of ['suspend', 'resume', 'retry']) {
+        expectProblem(await api().post(`${BASE}/1234567890123/${action}`).set(auth), 404, 'tenant_not_found');
+        expectProblem(await api().post(`${BASE}/not-an-id/${action}`).set(auth), 404, 'tenant_not_found');
+      }
+    });
+  });
+
+  describe('POST /tenants/{id}/retry', () => {
+    it('resumes provisioning of a failed tenant until it is active', async () => {
+      // A tenant whose provisioning failed before any step completed, as the worker leaves it after its last attempt.
+      const [{ id }] = (await ds.query(`SELECT platform.next_id()::text AS id`)) as [{ id: string }];
+      await ds.query(
+        `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name, failure_reason, provisioning_attempts)
+         VALUES ($1, 'failed-agency', 'Failed Agency', 'it@failed.example', 'failed', 'default', $2, 'Failed after step (none): boom', 3)`,
+        [id, `tenant_${id}`],
+      );
+      await ds.query(
+        `INSERT INTO platform.tenant_domains (domain, tenant_id) VALUES ('social.failed.example', $1)`,
+        [id],
+      );
+
+      const res = await api().post(`${BASE}/${id}/retry`).set(auth);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ id, status: 'provisioning', failureReason: null });
+      const done = await waitForStatus(id, ['active', 'failed']);
+      expect(done.status).toBe('active');
+      expect(await schemaExists(`tenant_${id}`)).toBe(true);
+    });
+  });
+
+  describe('DELETE /tenants/{id}', () => {
+    it('marks the tenant deleting with the default grace period of a week, which resume cancels', async () => {
+      const tenant = await waitForStatus((await createTenant()).id, ['active']);
+      const started = Date.now();
+      const res = await api().delete(`${BASE}/${tenant.id}`).set(auth);
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ id: tenant.id, status: 'deleting' });
+      const graceMs = Date.parse((res.body as TenantView).deleteAfter!) - started;
+      expect(graceMs).toBeGreaterThan(604_800_000 - 60_000);
+      expect(graceMs).toBeLessThan(604_800_000 + 60_000);
+      expect(await schemaExists(tenant.schema)).toBe(true);
+
+      const resumed = await api().post(`${BASE}/${tenant.id}/resume`).set(auth);
+      expect(resumed.status).toBe(200);
+      expect(resumed.body).toMatchObject({ status: 'active', deleteAfter: null });
+    });
+
+    it('with graceSeconds=0 drops the schema and releases the domain', async () => {
+      const tenant = await waitForStatus((await createTenant()).id, ['active']);
+      expect(await schemaExists(tenant.schema)).toBe(true);
+      const res = await api().delete(`${BASE}/${tenant.id}?graceSeconds=0`).set(auth);
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ id: tenant.id, status: 'deleting', deleteAfter: expect.any(String) });
+
+      const deleted = await waitForStatus(tenant.id, ['deleted']);
+      expect(deleted).toMatchObject({
+        status: 'deleted',
+        domain: null,
+        domains: [],
+        deletedAt: expect.any(String),
+      });
+      expect(await schemaExists(tenant.schema)).toBe(false);
+
+      expectProblem(
+        await api().delete(`${BASE}/${tenant.id}?graceSeconds=0`).set(auth),
+        409,
+        'invalid_transition',
+      );
+      // The slug and domain are free again.
+      const again = await api()
+        .post(BASE)
+        .set(auth)
+        .send(newTenantBody({ slug: tenant.slug, domain: tenant.domain }));
+      expect(again.status).toBe(202);
+    });
+
+    it.each([
+      'graceSeconds=-1',
+      'graceSeconds=7776001',
+      'graceSeconds=abc',
+      'graceSeconds=1.5',
+      'force=true',
+    ])('refuses %s with 400 and changes nothing', async (query) => {
+      expectProblem(await api().delete(`${BASE}/${active.id}?${query}`).set(auth), 400);
+      const res = await api().get(`${BASE}/${active.id}`).set(auth);
+      expect(res.body).toMatchObject({ status: 'active', deleteAfter: null });
+    });
+
+    it('answers 404 for an unknown id', async () => {
+      expectProblem(await api().delete(`${BASE}/1234567890123`).set(auth), 404, 'tenant_not_found');
+    });
+  });
+
+  describe('authentication', () => {
+    const endpoints: [
+      string,
+      (id: string) => [method: 'get' | 'post' | 'delete', path: string, body?: object],
+    ][] = [
+      ['POST /tenants', () => ['post', BASE, newTenantBody()]],
+      ['GET /tenants', () => ['get', BASE]],
+      ['GET /tenants/{id}', (id) => ['get', `${BASE}/${id}`]],
+      ['POST /tenants/{id}/suspend', (id) => ['post', `${BASE}/${id}/suspend`, { reason: 'x' }]],
+      ['POST /tenants/{id}/resume', (id) => ['post', `${BASE}/${id}/resume`]],
+      ['POST /tenants/{id}/retry', (id) => ['post', `${BASE}/${id}/retry`]],
+      ['DELETE /tenants/{id}', (id) => ['delete', `${BASE}/${id}?graceSeconds=0`]],
+    ];
+
+    it.each(endpoints)(
+      '%s answers 401 without a token, with a wrong token and with a token in the URL, changing nothing',
+      async (_name, endpoint) => {
+        const before = await footprint();
+        const [method, path, body] = endpoint(active.id);
+        const attempts: [string, Record<string, string>, string][] = [
+          ['none', {}, path],
+          ['wrong', { Authorization: `Bearer ${TOKEN}x` }, path],
+          [
+            'another scheme',
+            { Authorization: `Basic ${Buffer.from(`op:${TOKEN}`).toString('base64')}` },
+            path,
+          ],
+          ['empty bearer', { Authorization: 'Bearer' }, path],
+          ['query', {}, `${path}${path.includes('?') ? '&' : '?'}access_token=${TOKEN}`],
+        ];
+        for (const [, headers, url] of attempts) {
+          let req = api()[method](url).set(headers);
+          if (body) req = req.send(body);
+          const res = await req;
+          expectProblem(res, 401);
+          expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="townhall-operator"/);
+        }
+        expect(await footprint()).toEqual(before);
+        const current = await api().get(`${BASE}/${active.id}`).set(auth);
+        expect(current.body).toMatchObject({ status: 'active', deleteAfter: null });
+      },
+    );
+
+    it('says why a token was refused in WWW-Authenticate', async () => {
+      const missing = await api().get(BASE);
+      expect(missing.headers['www-authenticate']).toBe('Bearer realm="townhall-operator"');
+      const wrong = await api().get(BASE).set('Authorization', 'Bearer thop_wrong-token-of-plausible-length');
+      expect(wrong.headers['www-authenticate']).toBe(
+        'Bearer realm="townhall-operator", error="invalid_token"',
+      );
+    });
+  });
+
+  describe('cross-cutting', () => {
+    it('sends X-Request-Id on every response and keeps a well-formed one given by the caller', async () => {
+      for (const res of [
+        await api().get(BASE).set(auth),
+        await api().get(BASE),
+        await api().get(`${BASE}?limit=0`).set(auth),
+      ]) {
+        expect(res.headers['x-request-id']).toMatch(/^[A-Za-z0-9._:-]{8,128}$/);
+      }
+      const traced = await api()
+        .get(`${BASE}/${active.id}`)
+        .set(auth)
+        .set('X-Request-Id', 'trace-0123456789');
+      expect(traced.headers['x-request-id']).toBe('trace-0123456789');
+      const refused = await api().get(`${BASE}/nope`).set(auth).set('X-Request-Id', 'trace-abcdefghij');
+      expect(refused.headers['x-request-id']).toBe('trace-abcdefghij');
+      expect(refused.body.requestId).toBe('trace-abcdefghij');
+    });
+
+    it('publishes an OpenAPI document of every endpoint, its schemas and the bearer scheme', async () => {
+      const res = await api().get('/api/platform/docs/openapi.json');
+      expect(res.status).toBe(200);
+      const doc = res.body as {
+        paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+        components: {
+          securitySchemes: Record<string, { type: string; scheme: string }>;
+          schemas: Record<string, unknown>;
+        };
+      };
+      expect(Object.keys(doc.paths).sort()).toEqual([
+        BASE,
+        `${BASE}/{id}`,
+        `${BASE}/{id}/resume`,
+        `${BASE}/{id}/retry`,
+        `${BASE}/{id}/suspend`,
+      ]);
+      expect(Object.keys(doc.paths[BASE]).sort()).toEqual(['get', 'post']);
+      expect(Object.keys(doc.paths[`${BASE}/{id}`]).sort()).toEqual(['delete', 'get']);
+      expect(Object.keys(doc.paths[`${BASE}/{id}/suspend`])).toEqual(['post']);
+      expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+      for (const [path, ops] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(ops)) {
+          expect({ path, method, security: op.security }).toEqual({
+            path,
+            method,
+            security: [{ bearer: [] }],
+          });
+          expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['401', '429']));
+        }
+      }
+      expect(Object.keys(doc.paths[BASE].post.responses)).toEqual(
+        expect.arrayContaining(['202', '400', '409']),
+      );
+      expect(Object.keys(doc.components.schemas)).toEqual(
+        expect.arrayContaining([
+          'CreateTenantDto',
+          'SuspendTenantDto',
+          'TenantView',
+          'TenantPageView',
+          'ProblemView',
+        ]),
+      );
+      const docs = await api().get('/api/platform/docs');
+      expect(docs.status).toBe(200);
+      expect(docs.headers['content-type']).toMatch(/text\/html/);
+    });
+  });
+});
