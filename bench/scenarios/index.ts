@@ -1,0 +1,5 @@
+import type { Scenario } from '../support/scenario';
+import { provisioningScenario } from './provisioning';
+
+/** Every scenario `npm run bench` knows, in the order `--scenario all` runs them. */
+export const SCENARIOS: readonly Scenario[] = [provisioningScenario];

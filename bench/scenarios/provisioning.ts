@@ -1,0 +1,880 @@
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import Redis from 'ioredis';
+import { Client, Pool } from 'pg';
+import { DataSource, EntityManager } from 'typeorm';
+import { ActorKeyPair, generateActorKeyPair } from '@townhall/activitypub';
+import { loadConfig, publicUrl, SecretBox, TownhallConfig } from '@townhall/core';
+import { dataSourceOptions, quoteIdent, TENANT_MIGRATIONS } from '@townhall/persistence';
+import { PlatformModule, preparePlatform } from '@townhall/platform';
+import {
+  PROVISIONING_STEPS,
+  ProvisioningModule,
+  ProvisioningSaga,
+  ProvisioningStep,
+  ProvisionTenantCommand,
+  TenantLifecycle,
+} from '@townhall/provisioning';
+import { insertLocalAccount, insertUser } from '@townhall/social';
+import { migrateTenantSchema, TenantEntity, TenantRegistry, tenantSchemaName } from '@townhall/tenancy';
+import { DEFAULT_BENCH_DATABASE_URL, freshBenchDatabase } from '../support/bench-database';
+import { machineInfo } from '../support/machine';
+import type { ResultRow, Scenario, ScenarioContext, ScenarioReport } from '../support/scenario';
+import { mapWithConcurrency, progressReporter, round, summarize, Summary, timed } from '../support/stats';
+
+/**
+ * Provisioning latency and throughput on a fresh database, through the real use case
+ * (`TenantLifecycle.provision`), queue and worker (`ProvisioningSaga`), next to the cost of the bare SQL
+ * that creates a tenant schema and of RSA key generation alone, so the saga's overhead is visible.
+ *
+ * The machine this runs on may be shared, and its load drifts; so the bare DDL is measured in several
+ * ways: alone before and after the saga, paired (alternating) with what it is compared to, and as a
+ * sidecar that creates one bare schema every half second while the saga runs, under the same load.
+ *
+ * Phases: key generation; bare DDL paired with the saga's own migrator; N tenants through the saga;
+ * bare DDL after (catalog holding N tenant schemas); then two prototypes that quantify ways to close
+ * the gap: the real saga with keys from a pre-generated pool, and all steps in one transaction.
+ */
+export const provisioningScenario: Scenario = {
+  name: 'provisioning',
+  description:
+    'Tenants provisioned through the saga vs the bare DDL of a tenant schema, and RSA key generation',
+  options: [
+    {
+      name: 'tenants',
+      kind: 'int',
+      default: 200,
+      min: 1,
+      max: 2000,
+      description: 'tenants provisioned through the saga',
+    },
+    { name: 'bare', kind: 'int', default: 100, min: 1, max: 1000, description: 'schemas per bare-DDL phase' },
+    {
+      name: 'keys',
+      kind: 'int',
+      default: 50,
+      min: 1,
+      max: 1000,
+      description: 'RSA-2048 key pairs per keygen phase',
+    },
+    {
+      name: 'in-flight',
+      kind: 'int',
+      default: 0,
+      min: 0,
+      max: 256,
+      description: 'tenants submitted and not yet settled (0: 2 x worker concurrency)',
+    },
+    {
+      name: 'prototype-tenants',
+      kind: 'int',
+      default: 200,
+      min: 0,
+      max: 2000,
+      description: 'tenants per prototype phase (0: skip the prototypes)',
+    },
+  ],
+  run: runProvisioningBench,
+};
+
+/** Durations of one measurement, its wall-clock time, and the 1-minute load average around it. */
+interface Timings {
+  samples: number[];
+  wallMs: number;
+  load: { before: number; after: number };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The run
+
+async function runProvisioningBench(ctx: ScenarioContext): Promise<ScenarioReport> {
+  const { options, log } = ctx;
+  const tenants = options.int('tenants');
+  const bareCount = options.int('bare');
+  const keyCount = options.int('keys');
+  const protoCount = options.int('prototype-tenants');
+
+  const db = await freshBenchDatabase(process.env.BENCH_DATABASE_URL ?? DEFAULT_BENCH_DATABASE_URL);
+  const prefix = `th_bench_${process.pid}`;
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: db.url,
+    TOWNHALL_REDIS_PREFIX: prefix,
+    TOWNHALL_SECRET_KEY: randomBytes(32).toString('base64'),
+    TOWNHALL_WORKERS: 'true',
+    TOWNHALL_DEMO: 'false',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    LOG_PRETTY: 'false',
+  });
+  const c = config.provisioning.concurrency;
+  const window = options.int('in-flight') || 2 * c;
+  log(`database ${db.name}, worker concurrency ${c}, in flight ${window}, pool ${config.database.poolSize}`);
+
+  const machine = await machineInfo(db.url);
+  let app: INestApplicationContext | undefined;
+  const bare = new Pool({ connectionString: db.url, max: c + 1 });
+  const ds = new DataSource({ ...dataSourceOptions(config), entities: [], extra: { max: c } });
+  const observer = new Client({ connectionString: db.url });
+  const phase = (line: string) => log(`${line} (load ${loadavg()[0].toFixed(2)})`);
+  try {
+    await preparePlatform(config, { migrate: true });
+    await observer.connect();
+    await ds.initialize();
+
+    // 1. RSA-2048 key generation alone: one at a time, then as many at once as the workers run.
+    phase(`keygen: ${keyCount} RSA-2048 key pairs one at a time, then ${keyCount} at ${c} at once`);
+    const keygenSeq = await measure(keyCount, 1, keygen);
+    const keygenConc = await measure(keyCount, c, keygen);
+
+    // 2. The bare DDL of one tenant schema on an empty catalog, alternating with the same DDL through
+    //    the saga's own migrator, so both see the same load.
+    phase(
+      `bare DDL paired with migrateTenantSchema: ${bareCount} each one at a time, then ${bareCount} each ${c} at once`,
+    );
+    const pairedSeq = await measurePair(bareCount, 1, bareDdl(bare, 'seq'), migrator(ds));
+    const pairedConc = await measurePair(bareCount, c, bareDdl(bare, 'conc'), migrator(ds));
+
+    // 3. The saga, through the use case, the queue and the worker, with the bare-DDL sidecar.
+    app = await NestFactory.createApplicationContext(ProvisioningBenchModule.forRoot(config), {
+      logger: ['error', 'warn'],
+    });
+    const probe = SagaProbe.install(app);
+    phase(`saga: ${tenants} tenants, ${window} in flight, bare-DDL sidecar every 500 ms`);
+    const main = await provisionThroughSaga(app, observer, probe, bare, {
+      count: tenants,
+      offset: 0,
+      window,
+      label: 'saga',
+      log,
+    });
+
+    // 4. The bare DDL alone again, now that the catalog holds the tenants' schemas.
+    phase(`bare DDL: ${bareCount} schemas one at a time, catalog holding ${tenants} tenant schemas`);
+    const bareAfter = await measure(bareCount, 1, bareDdl(bare, 'after'));
+
+    // 5. Prototypes.
+    let keyPool: PhaseResult | undefined;
+    let oneTx: { oneTx: Timings; bare: Timings } | undefined;
+    let poolGenerationMs = 0;
+    if (protoCount > 0) {
+      phase(`prototypes: generating ${2 * protoCount} key pairs ahead (not timed per tenant)`);
+      const started = performance.now();
+      const keys = await mapWithConcurrency(range(2 * protoCount), c, () => generateActorKeyPair());
+      poolGenerationMs = performance.now() - started;
+
+      phase(`prototype A: the real saga, ${protoCount} tenants, keys taken from the pool`);
+      probe.useKeyPool(keys.slice(0, protoCount));
+      keyPool = await provisionThroughSaga(app, observer, probe, bare, {
+        count: protoCount,
+        offset: tenants,
+        window,
+        label: 'saga+pool',
+        log,
+      });
+      probe.useKeyPool(undefined);
+      await app.close();
+      app = undefined;
+
+      phase(
+        `prototype B: all steps in one transaction with a pooled key, ${protoCount} tenants, paired with bare DDL, ${c} at once`,
+      );
+      const registered = await registerTenantRows(ds, protoCount, tenants + protoCount);
+      const provision = oneTransactionProvisioning(ds, config, registered, keys.slice(protoCount));
+      const paired = await measurePair(protoCount, c, bareDdl(bare, 'proto'), provision, false);
+      oneTx = { bare: paired.a, oneTx: paired.b };
+    }
+
+    return buildReport({
+      machine,
+      config,
+      window,
+      tenants,
+      keygenSeq,
+      keygenConc,
+      pairedSeq,
+      pairedConc,
+      main,
+      bareAfter,
+      keyPool,
+      oneTx,
+      poolGenerationMs,
+    });
+  } finally {
+    await app?.close().catch(() => undefined);
+    await observer.end().catch(() => undefined);
+    await bare.end().catch(() => undefined);
+    if (ds.isInitialized) await ds.destroy().catch(() => undefined);
+    await deleteRedisKeys(config.redis.url, prefix).catch(() => undefined);
+    if (options.flag('keep')) log(`kept database ${db.name}`);
+    else await db.drop();
+  }
+}
+
+@Module({})
+class ProvisioningBenchModule {
+  static forRoot(config: TownhallConfig): DynamicModule {
+    return { module: ProvisioningBenchModule, imports: [PlatformModule.forRoot(config), ProvisioningModule] };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measuring
+
+/**
+ * A unit of measured work: does item `i` and returns how long the part that counts took, in
+ * milliseconds (clean-up such as dropping a bare schema happens after, untimed).
+ */
+type Work = (i: number) => Promise<number>;
+
+const keygen: Work = async () => (await timed(() => generateActorKeyPair())).ms;
+
+/** Runs `work` `count` times, `concurrency` at once, after one untimed round per lane to warm up. */
+async function measure(count: number, concurrency: number, work: Work): Promise<Timings> {
+  await mapWithConcurrency(range(concurrency), concurrency, (i) => work(count + i));
+  const before = loadavg()[0];
+  const start = performance.now();
+  const samples = await mapWithConcurrency(range(count), concurrency, (i) => work(i));
+  return { samples, wallMs: performance.now() - start, load: { before, after: loadavg()[0] } };
+}
+
+/**
+ * Runs `a` and `b` `count` times each, alternating in every lane (and alternating which goes first), so
+ * drift in the machine's load falls on both alike. `warmUp` runs one untimed pair per lane first.
+ */
+async function measurePair(
+  count: number,
+  concurrency: number,
+  a: Work,
+  b: Work,
+  warmUp = true,
+): Promise<{ a: Timings; b: Timings }> {
+  if (warmUp)
+    await mapWithConcurrency(
+      range(concurrency),
+      concurrency,
+      async (i) => (await a(count + i), await b(count + i)),
+    );
+  const before = loadavg()[0];
+  const start = performance.now();
+  const as: number[] = [];
+  const bs: number[] = [];
+  await mapWithConcurrency(range(count), concurrency, async (i) => {
+    const runA = async () => as.push(await a(i));
+    const runB = async () => bs.push(await b(i));
+    if (i % 2 === 0) await runA().then(runB);
+    else await runB().then(runA);
+  });
+  const load = { before, after: loadavg()[0] };
+  const wallMs = performance.now() - start;
+  return { a: { samples: as, wallMs, load }, b: { samples: bs, wallMs, load } };
+}
+
+/**
+ * The bare DDL of a tenant schema: CREATE SCHEMA and the statements of TENANT_MIGRATIONS in one
+ * transaction, one statement per round trip as the migrator sends them, on a plain pg connection. The
+ * schema is dropped right after (untimed), so later phases see the catalog the saga made.
+ */
+function bareDdl(pool: Pool, tag: string): Work {
+  return async (i) => {
+    const schema = quoteIdent(`bench_bare_${tag}_${i}`);
+    const client = await pool.connect();
+    try {
+      const start = performance.now();
+      await client.query('BEGIN');
+      try {
+        await client.query(`CREATE SCHEMA ${schema}`);
+        await client.query(`SET LOCAL search_path TO ${schema}`);
+        for (const migration of TENANT_MIGRATIONS) {
+          for (const statement of migration.statements) await client.query(statement);
+        }
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      const ms = performance.now() - start;
+      await client.query(`DROP SCHEMA ${schema} CASCADE`);
+      return ms;
+    } finally {
+      client.release();
+    }
+  };
+}
+
+/**
+ * CREATE SCHEMA + `migrateTenantSchema` in one TypeORM transaction: the bare DDL plus what the saga's
+ * migrations step adds (the schema's version table and its row, the registry's migration_version,
+ * TypeORM's query path). The ids have no registry row, so that UPDATE matches nothing.
+ */
+function migrator(ds: DataSource): Work {
+  return async () => {
+    const [{ id }] = (await ds.query(`SELECT platform.next_id()::text AS id`)) as [{ id: string }];
+    const schema = tenantSchemaName(id);
+    const { ms } = await timed(() =>
+      ds.transaction(async (manager) => {
+        await manager.query(`CREATE SCHEMA ${schema}`);
+        await migrateTenantSchema(manager, { id, schema });
+      }),
+    );
+    await ds.query(`DROP SCHEMA ${schema} CASCADE`);
+    return ms;
+  };
+}
+
+/** Creates one bare schema every `intervalMs` until stopped: the bare DDL under whatever load there is now. */
+class BareDdlSidecar {
+  private readonly samples: number[] = [];
+  private stopped = false;
+  private readonly loop: Promise<void>;
+
+  constructor(create: Work, intervalMs: number) {
+    this.loop = (async () => {
+      for (let i = 0; !this.stopped; i++) {
+        this.samples.push(await create(i));
+        await sleep(intervalMs);
+      }
+    })();
+    this.loop.catch(() => undefined); // reported by stop()
+  }
+
+  async stop(): Promise<number[]> {
+    this.stopped = true;
+    await this.loop;
+    return this.samples;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The saga, instrumented
+
+/** The saga's private methods the probe wraps. If they change, the probe says so instead of measuring nothing. */
+interface SagaInternals {
+  run(tenantId: string): Promise<string>;
+  perform(
+    manager: EntityManager,
+    tenant: TenantEntity,
+    step: ProvisioningStep,
+    prepared?: unknown,
+  ): Promise<void>;
+  prepareInstanceActor(tenantId: string): Promise<unknown>;
+  prepareKeys(): Promise<ActorKeyPair>;
+}
+
+interface TenantTrace {
+  /** Every ProvisioningSaga.run of this tenant (more than one when a job was retried). */
+  runs: { ms: number; outcome: string; error?: string }[];
+  keygenMs: number;
+  lockMs: number;
+  steps: Partial<Record<ProvisioningStep, number>>;
+}
+
+/**
+ * Wraps the saga instance the worker uses, so every run is timed where it happens, with what it spent
+ * on key generation, on taking the tenant row lock and on each step's own work. The rest of a run is
+ * transaction begin/commit, waiting for a pooled connection, the step bookkeeping UPDATE and re-reads.
+ */
+class SagaProbe {
+  readonly traces = new Map<string, TenantTrace>();
+  private keyPool: ActorKeyPair[] | undefined;
+
+  static install(app: INestApplicationContext): SagaProbe {
+    const probe = new SagaProbe();
+    const saga = app.get(ProvisioningSaga) as unknown as SagaInternals;
+    const registry = app.get(TenantRegistry);
+    for (const name of ['run', 'perform', 'prepareInstanceActor', 'prepareKeys'] as const) {
+      if (typeof saga[name] !== 'function')
+        throw new Error(`ProvisioningSaga.${name} is gone: update the bench probe`);
+    }
+    const run = saga.run.bind(saga);
+    const perform = saga.perform.bind(saga);
+    const prepareInstanceActor = saga.prepareInstanceActor.bind(saga);
+    const prepareKeys = saga.prepareKeys.bind(saga);
+    const lockById = registry.lockById.bind(registry);
+
+    saga.run = async (tenantId) => {
+      const t0 = performance.now();
+      let outcome = 'error';
+      let error: string | undefined;
+      try {
+        outcome = await run(tenantId);
+        return outcome;
+      } catch (err) {
+        error = (err as Error).message;
+        throw err;
+      } finally {
+        probe.trace(tenantId).runs.push({ ms: performance.now() - t0, outcome, error });
+      }
+    };
+    saga.perform = async (manager, tenant, step, prepared) => {
+      const t0 = performance.now();
+      try {
+        return await perform(manager, tenant, step, prepared);
+      } finally {
+        const steps = probe.trace(tenant.id).steps;
+        steps[step] = (steps[step] ?? 0) + performance.now() - t0;
+      }
+    };
+    saga.prepareInstanceActor = async (tenantId) => {
+      const t0 = performance.now();
+      try {
+        return await prepareInstanceActor(tenantId);
+      } finally {
+        probe.trace(tenantId).keygenMs += performance.now() - t0;
+      }
+    };
+    saga.prepareKeys = async () => probe.keyPool?.pop() ?? prepareKeys();
+    registry.lockById = async (manager, id) => {
+      const t0 = performance.now();
+      try {
+        return await lockById(manager, id);
+      } finally {
+        probe.trace(id).lockMs += performance.now() - t0;
+      }
+    };
+    return probe;
+  }
+
+  /** With a pool, the saga takes its instance actor's keys from it instead of generating them. */
+  useKeyPool(keys: ActorKeyPair[] | undefined): void {
+    this.keyPool = keys ? [...keys] : undefined;
+  }
+
+  trace(tenantId: string): TenantTrace {
+    let t = this.traces.get(tenantId);
+    if (!t) this.traces.set(tenantId, (t = { runs: [], keygenMs: 0, lockMs: 0, steps: {} }));
+    return t;
+  }
+}
+
+interface PhaseResult {
+  count: number;
+  wallMs: number;
+  load: { before: number; after: number };
+  failed: { id: string; status: string }[];
+  /** provision() as its caller sees it: registry rows committed, job queued. */
+  apiMs: number[];
+  /** activated_at - created_at: from the registering transaction to the activating one (queue wait included). */
+  submitToActiveMs: number[];
+  /** Total time inside ProvisioningSaga.run per tenant (all attempts). */
+  sagaMs: number[];
+  keygenMs: number[];
+  lockMs: number[];
+  stepMs: Record<ProvisioningStep, number[]>;
+  /** Saga time not in key generation, row locks or step work: transactions, pool waits, bookkeeping. */
+  otherMs: number[];
+  /** Failed saga runs that the queue retried, with their errors. */
+  retries: { tenantId: string; error: string }[];
+  /** The bare DDL, one schema every 500 ms, while this phase ran. */
+  sidecarMs: number[];
+}
+
+/**
+ * Submits `count` tenants through TenantLifecycle.provision, keeping at most `window` of them
+ * submitted and not yet settled (active or failed), and waits for all.
+ */
+async function provisionThroughSaga(
+  app: INestApplicationContext,
+  observer: Client,
+  probe: SagaProbe,
+  bare: Pool,
+  opts: { count: number; offset: number; window: number; label: string; log: (line: string) => void },
+): Promise<PhaseResult> {
+  const lifecycle = app.get(TenantLifecycle);
+  const watcher = new SettlementWatcher(observer);
+  const progress = progressReporter(opts.label, opts.count, opts.log);
+  const sidecar = new BareDdlSidecar(bareDdl(bare, `side_${opts.offset}`), 500);
+  const apiMs: number[] = [];
+  const failed: { id: string; status: string }[] = [];
+  let settled = 0;
+  const before = loadavg()[0];
+  const start = performance.now();
+  let ids: string[];
+  try {
+    ids = await mapWithConcurrency(range(opts.count), opts.window, async (i) => {
+      const n = opts.offset + i;
+      const command = new ProvisionTenantCommand({
+        slug: `bench-${n}`,
+        domain: `t${n}.bench.example`,
+        displayName: `Bench tenant ${n}`,
+        adminEmail: `owner@t${n}.bench.example`,
+      });
+      const { ms, value: tenant } = await timed(() => lifecycle.provision(command));
+      apiMs.push(ms);
+      const status = await watcher.settled(tenant.id);
+      if (status !== 'active') failed.push({ id: tenant.id, status });
+      progress(++settled);
+      return tenant.id;
+    });
+  } finally {
+    watcher.stop();
+  }
+  const wallMs = performance.now() - start;
+  const load = { before, after: loadavg()[0] };
+  const sidecarMs = await sidecar.stop();
+
+  const rows = (
+    await observer.query(
+      `SELECT id::text AS id, extract(epoch FROM activated_at - created_at) * 1000 AS ms
+         FROM platform.tenants WHERE id = ANY($1::bigint[]) AND activated_at IS NOT NULL`,
+      [ids],
+    )
+  ).rows as { id: string; ms: string }[];
+  const traces = ids.map((id) => probe.trace(id));
+  const sagaMs = traces.map((t) => t.runs.reduce((a, r) => a + r.ms, 0));
+  const stepMs = Object.fromEntries(
+    PROVISIONING_STEPS.map((s) => [s, traces.map((t) => t.steps[s] ?? 0)]),
+  ) as Record<ProvisioningStep, number[]>;
+  const stepTotal = (t: TenantTrace) => PROVISIONING_STEPS.reduce((a, s) => a + (t.steps[s] ?? 0), 0);
+  return {
+    count: opts.count,
+    wallMs,
+    load,
+    failed,
+    apiMs,
+    submitToActiveMs: rows.map((r) => Number(r.ms)),
+    sagaMs,
+    keygenMs: traces.map((t) => t.keygenMs),
+    lockMs: traces.map((t) => t.lockMs),
+    stepMs,
+    otherMs: traces.map((t, i) => sagaMs[i] - t.keygenMs - t.lockMs - stepTotal(t)),
+    retries: ids.flatMap((id, i) =>
+      traces[i].runs.filter((r) => r.error !== undefined).map((r) => ({ tenantId: id, error: r.error! })),
+    ),
+    sidecarMs,
+  };
+}
+
+/** Polls the registry for tenants that left `provisioning`; fails loudly when nothing settles for two minutes. */
+class SettlementWatcher {
+  private readonly waiting = new Map<
+    string,
+    { resolve: (status: string) => void; reject: (err: Error) => void }
+  >();
+  private timer: NodeJS.Timeout | undefined;
+  private lastProgress = performance.now();
+  private polling = false;
+
+  constructor(private readonly client: Client) {}
+
+  settled(tenantId: string): Promise<string> {
+    this.timer ??= setInterval(() => void this.poll(), 25);
+    return new Promise((resolve, reject) => this.waiting.set(tenantId, { resolve, reject }));
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.waiting.size === 0) return;
+    this.polling = true;
+    try {
+      const rows = (
+        await this.client.query(
+          `SELECT id::text AS id, status FROM platform.tenants WHERE id = ANY($1::bigint[]) AND status <> 'provisioning'`,
+          [[...this.waiting.keys()]],
+        )
+      ).rows as { id: string; status: string }[];
+      for (const row of rows) {
+        this.waiting.get(row.id)?.resolve(row.status);
+        this.waiting.delete(row.id);
+      }
+      if (rows.length) this.lastProgress = performance.now();
+      else if (performance.now() - this.lastProgress > 120_000)
+        throw new Error('No tenant settled for two minutes');
+    } catch (err) {
+      for (const w of this.waiting.values()) w.reject(err as Error);
+      this.waiting.clear();
+    } finally {
+      this.polling = false;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Prototype B: every step in one transaction
+
+interface RegisteredTenant {
+  id: string;
+  schema: string;
+  domain: string;
+  displayName: string;
+  adminEmail: string;
+}
+
+/** Registry rows in `provisioning`, as TenantLifecycle.provision leaves them, but with no job queued. */
+async function registerTenantRows(
+  ds: DataSource,
+  count: number,
+  offset: number,
+): Promise<RegisteredTenant[]> {
+  const tenants: RegisteredTenant[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = offset + i;
+    const [{ id }] = (await ds.query(`SELECT platform.next_id()::text AS id`)) as [{ id: string }];
+    const t = {
+      id,
+      schema: tenantSchemaName(id),
+      domain: `t${n}.bench.example`,
+      displayName: `Bench tenant ${n}`,
+      adminEmail: `owner@t${n}.bench.example`,
+    };
+    await ds.query(
+      `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name)
+       VALUES ($1, $2, $3, $4, 'provisioning', 'default', $5)`,
+      [id, `bench-${n}`, t.displayName, t.adminEmail, t.schema],
+    );
+    await ds.query(
+      `INSERT INTO platform.tenant_domains (domain, tenant_id, is_primary) VALUES ($1, $2, true)`,
+      [t.domain, id],
+    );
+    tenants.push(t);
+  }
+  return tenants;
+}
+
+/**
+ * What the saga's work costs as one transaction with the key already made: the same SQL as the saga's
+ * steps (schema; migrations and registry version; instance actor with its sealed key; owner;
+ * activation) under one row lock and one commit. A measurement, not the code to ship: it gives up the
+ * per-step resumability that matters once steps have effects outside the database.
+ */
+function oneTransactionProvisioning(
+  ds: DataSource,
+  config: TownhallConfig,
+  tenants: RegisteredTenant[],
+  keys: ActorKeyPair[],
+): Work {
+  const secrets = new SecretBox(config.secretKey!);
+  return async (i) => {
+    const t = tenants[i];
+    const start = performance.now();
+    await ds.transaction(async (manager) => {
+      await manager.query(`SELECT 1 FROM platform.tenants WHERE id = $1 FOR UPDATE`, [t.id]);
+      await manager.query(`CREATE SCHEMA ${t.schema}`);
+      await migrateTenantSchema(manager, { id: t.id, schema: t.schema });
+      const uri = publicUrl(config, t.domain, '/actor');
+      const actorId = await insertLocalAccount(manager, {
+        username: t.domain,
+        displayName: t.displayName,
+        actorType: 'Application',
+        uri,
+        url: publicUrl(config, t.domain, '/about'),
+      });
+      await manager.query(
+        `INSERT INTO actor_keys (account_id, key_id, public_key_pem, private_key_sealed) VALUES ($1, $2, $3, $4)`,
+        [
+          actorId,
+          `${uri}#main-key`,
+          keys[i].publicKeyPem,
+          secrets.seal(keys[i].privateKeyPem, `${t.schema}:${uri}#main-key`),
+        ],
+      );
+      const ownerId = await insertLocalAccount(manager, {
+        username: 'owner',
+        displayName: t.displayName,
+        actorType: 'Person',
+        uri: publicUrl(config, t.domain, '/users/owner'),
+        url: publicUrl(config, t.domain, '/@owner'),
+      });
+      await insertUser(manager, { accountId: ownerId, email: t.adminEmail, role: 'owner', confirmed: true });
+      await manager.query(
+        `UPDATE platform.tenants
+            SET status = 'active', provisioning_step = 'active', activated_at = now(), updated_at = now()
+          WHERE id = $1`,
+        [t.id],
+      );
+    });
+    return performance.now() - start;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+
+interface Measurements {
+  machine: ScenarioReport['machine'];
+  config: TownhallConfig;
+  window: number;
+  tenants: number;
+  keygenSeq: Timings;
+  keygenConc: Timings;
+  pairedSeq: { a: Timings; b: Timings };
+  pairedConc: { a: Timings; b: Timings };
+  main: PhaseResult;
+  bareAfter: Timings;
+  keyPool?: PhaseResult;
+  oneTx?: { oneTx: Timings; bare: Timings };
+  poolGenerationMs: number;
+}
+
+function buildReport(m: Measurements): ScenarioReport {
+  const c = m.config.provisioning.concurrency;
+  const perSecond = (n: number, ms: number) => `${(n / (ms / 1000)).toFixed(1)}/s`;
+  const row = (measurement: string, samples: number[], extra: Partial<ResultRow> = {}): ResultRow => {
+    const s = summarize(samples);
+    return { measurement, n: s.n, p50: s.p50, p95: s.p95, max: s.max, ...extra };
+  };
+  const timingsRow = (measurement: string, t: Timings) =>
+    row(measurement, t.samples, {
+      rate: perSecond(t.samples.length, t.wallMs),
+      note: `load ${t.load.before}-${t.load.after}`,
+    });
+  const phaseRows = (label: string, p: PhaseResult, breakdown: boolean): ResultRow[] => [
+    row(`${label}: saga run (ProvisioningSaga.run)`, p.sagaMs, {
+      rate: perSecond(p.count, p.wallMs),
+      note: `load ${p.load.before}-${p.load.after}; ${p.retries.length} retried, ${p.failed.length} failed`,
+    }),
+    ...(breakdown
+      ? [
+          row('    key generation (before step instance_actor)', p.keygenMs),
+          row('    tenant row lock (5 per run)', p.lockMs),
+          ...PROVISIONING_STEPS.map((step) => row(`    step "${step}" (its own work)`, p.stepMs[step])),
+          row('    rest: 5 x BEGIN/COMMIT, pool waits, bookkeeping', p.otherMs),
+        ]
+      : [row('    rest: 5 x BEGIN/COMMIT, pool waits, bookkeeping', p.otherMs)]),
+    row('    submit -> active (activated_at - created_at)', p.submitToActiveMs),
+    row('    provision() call (register + enqueue)', p.apiMs),
+    row('    bare DDL sidecar during the phase', p.sidecarMs, { note: 'one every 500 ms' }),
+  ];
+
+  const rows: ResultRow[] = [
+    timingsRow('RSA-2048 key pair, one at a time', m.keygenSeq),
+    timingsRow(`RSA-2048 key pair, ${c} at once`, m.keygenConc),
+    timingsRow('bare DDL, one at a time', m.pairedSeq.a),
+    timingsRow('  same DDL via migrateTenantSchema, paired', m.pairedSeq.b),
+    timingsRow(`bare DDL, ${c} at once`, m.pairedConc.a),
+    timingsRow(`  same DDL via migrateTenantSchema, paired`, m.pairedConc.b),
+    ...phaseRows(`${m.tenants} tenants`, m.main, true),
+    timingsRow(`bare DDL, one at a time, after ${m.tenants} tenants`, m.bareAfter),
+  ];
+  if (m.keyPool) rows.push(...phaseRows('prototype A, keys from a pool', m.keyPool, true));
+  if (m.oneTx) {
+    rows.push(
+      timingsRow(`prototype B, one transaction + pooled key, ${c} at once`, m.oneTx.oneTx),
+      timingsRow(`  bare DDL, paired, ${c} at once`, m.oneTx.bare),
+    );
+  }
+
+  const p50 = (xs: number[]) => summarize(xs).p50;
+  const ratio = (a: number, b: number) => round(a / b, 1);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const saga = p50(m.main.sagaMs);
+  // The one-at-a-time bare DDL measured alone, before and after the saga: more samples over more time.
+  const bareAlone = p50([...m.pairedSeq.a.samples, ...m.bareAfter.samples]);
+  const bareSidecar = p50(m.main.sidecarMs);
+  const bareConc = p50(m.pairedConc.a.samples);
+  const verdict = (r: number) =>
+    r <= 2 ? 'met' : `NOT met (${r}x, ${round(r / 2, 1)} times the 2x allowed)`;
+  const conclusions = [
+    `bare DDL p50, one at a time: ${bareAlone} ms alone (before ${p50(m.pairedSeq.a.samples)}, after ${p50(m.bareAfter.samples)}), ` +
+      `${bareSidecar} ms as a sidecar during the saga; ${c} at once: ${bareConc} ms`,
+    `saga p50 ${saga} ms = ${ratio(saga, bareAlone)}x bare DDL alone, ${ratio(saga, bareSidecar)}x the sidecar under the same load, ` +
+      `${ratio(saga, bareConc)}x bare DDL ${c} at once`,
+    `goal "saga p50 within 2x of bare DDL": ${verdict(ratio(saga, bareAlone))} against bare DDL alone; ` +
+      `${verdict(ratio(saga, bareSidecar))} against the sidecar`,
+    `key generation is ${Math.round((sum(m.main.keygenMs) / sum(m.main.sagaMs)) * 100)}% of all saga time ` +
+      `(p50 ${p50(m.main.keygenMs)} ms of a ${saga} ms saga); RSA-2048 alone: p50 ${p50(m.keygenSeq.samples)} ms, ${c} at once ${p50(m.keygenConc.samples)} ms`,
+    `migrateTenantSchema / bare DDL (paired): ${ratio(p50(m.pairedSeq.b.samples), p50(m.pairedSeq.a.samples))}x one at a time, ` +
+      `${ratio(p50(m.pairedConc.b.samples), p50(m.pairedConc.a.samples))}x ${c} at once`,
+    `throughput: ${perSecond(m.main.count, m.main.wallMs)} (${m.main.count} tenants in ${round(m.main.wallMs / 1000)} s, ` +
+      `worker concurrency ${c}, ${m.window} in flight)`,
+  ];
+  if (m.keyPool) {
+    const a = p50(m.keyPool.sagaMs);
+    conclusions.push(
+      `prototype A (key pool): saga p50 ${a} ms = ${ratio(a, bareAlone)}x bare DDL alone, ${ratio(a, p50(m.keyPool.sidecarMs))}x its sidecar, ` +
+        `${ratio(a, bareConc)}x bare DDL ${c} at once; ${perSecond(m.keyPool.count, m.keyPool.wallMs)}; ` +
+        `filling the pool took ${round(m.poolGenerationMs / 1000)} s for ${2 * m.keyPool.count} keys`,
+    );
+  }
+  if (m.oneTx) {
+    const b = p50(m.oneTx.oneTx.samples);
+    conclusions.push(
+      `prototype B (one transaction + key pool, ${c} at once): p50 ${b} ms = ${ratio(b, p50(m.oneTx.bare.samples))}x bare DDL paired ${c} at once, ` +
+        `${ratio(b, bareAlone)}x bare DDL alone one at a time`,
+    );
+  }
+  for (const r of m.main.retries) conclusions.push(`retried: tenant ${r.tenantId}: ${r.error}`);
+  if (m.main.failed.length)
+    conclusions.push(`FAILED: ${m.main.failed.map((f) => `${f.id} (${f.status})`).join(', ')}`);
+
+  const timings = (t: Timings) => ({ ...summarize(t.samples), wallMs: round(t.wallMs), load: t.load });
+  const phase = (p: PhaseResult) => ({
+    count: p.count,
+    wallMs: round(p.wallMs),
+    tenantsPerSecond: round(p.count / (p.wallMs / 1000), 2),
+    load: p.load,
+    retries: p.retries,
+    failed: p.failed,
+    apiMs: summarize(p.apiMs),
+    submitToActiveMs: summarize(p.submitToActiveMs),
+    sagaMs: summarize(p.sagaMs),
+    keygenMs: summarize(p.keygenMs),
+    lockMs: summarize(p.lockMs),
+    stepMs: Object.fromEntries(PROVISIONING_STEPS.map((s) => [s, summarize(p.stepMs[s])])) as Record<
+      ProvisioningStep,
+      Summary
+    >,
+    otherMs: summarize(p.otherMs),
+    sidecarBareDdlMs: summarize(p.sidecarMs),
+    samples: {
+      sagaMs: p.sagaMs.map((x) => round(x)),
+      submitToActiveMs: p.submitToActiveMs.map((x) => round(x)),
+    },
+  });
+  return {
+    rows,
+    conclusions,
+    machine: m.machine,
+    data: {
+      settings: { workerConcurrency: c, inFlight: m.window, databasePoolSize: m.config.database.poolSize },
+      keygen: { oneAtATime: timings(m.keygenSeq), concurrent: timings(m.keygenConc) },
+      bareDdl: {
+        oneAtATime: timings(m.pairedSeq.a),
+        concurrent: timings(m.pairedConc.a),
+        afterTenants: timings(m.bareAfter),
+        aloneP50: bareAlone,
+      },
+      migrator: { oneAtATime: timings(m.pairedSeq.b), concurrent: timings(m.pairedConc.b) },
+      saga: phase(m.main),
+      ratios: {
+        sagaOverBareAlone: ratio(saga, bareAlone),
+        sagaOverBareSidecar: ratio(saga, bareSidecar),
+        sagaOverBareConcurrent: ratio(saga, bareConc),
+        keygenShareOfSagaTime: round(sum(m.main.keygenMs) / sum(m.main.sagaMs), 3),
+        goalMetAgainstBareAlone: ratio(saga, bareAlone) <= 2,
+      },
+      prototypes: {
+        keyPool: m.keyPool ? phase(m.keyPool) : null,
+        oneTransaction: m.oneTx ? { oneTx: timings(m.oneTx.oneTx), pairedBare: timings(m.oneTx.bare) } : null,
+        poolGenerationMs: round(m.poolGenerationMs),
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
