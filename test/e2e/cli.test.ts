@@ -82,6 +82,7 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
       REDIS_URL: config.redis.url,
       TOWNHALL_REDIS_PREFIX: config.redis.keyPrefix,
       TOWNHALL_SECRET_KEY: config.secretKey!.toString('base64'),
+      TOWNHALL_ACTOR_KEY_POOL: '0',
       TOWNHALL_PUBLIC_SCHEME: 'http',
       LOG_LEVEL: 'warn',
     };

@@ -57,6 +57,7 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
       TOWNHALL_REDIS_PREFIX: config.redis.keyPrefix,
       TOWNHALL_SECRET_KEY: config.secretKey!.toString('base64'),
       TOWNHALL_PUBLIC_SCHEME: 'http',
+      TOWNHALL_ACTOR_KEY_POOL: config.provisioning.keyPoolSize.toString(),
       // A killed worker's job lock expires quickly so the next worker picks the job up within seconds.
       TOWNHALL_QUEUE_LOCK_MS: '1000',
       TOWNHALL_QUEUE_STALLED_INTERVAL_MS: '1000',

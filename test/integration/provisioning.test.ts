@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { TownhallConfig } from '@townhall/core';
 import { PlatformModule, preparePlatform } from '@townhall/platform';
 import {
+  ActorKeyPool,
   ProvisioningError,
   ProvisioningModule,
   ProvisioningWorker,
@@ -193,5 +194,34 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
   it('answers tenant_not_found for unknown and malformed ids', async () => {
     await expect(lifecycle.suspend('999999')).rejects.toMatchObject({ code: 'tenant_not_found' });
     await expect(lifecycle.suspend('1; DROP TABLE x')).rejects.toMatchObject({ code: 'tenant_not_found' });
+  });
+
+  it('takes the instance actor key from the pre-generated pool, and gives it back if the step rolls back', async () => {
+    const pool = app.get(ActorKeyPool);
+    expect(await pool.refill(2)).toBe(2);
+    const pooled: { public_key_pem: string }[] = await ds.query(
+      `SELECT public_key_pem FROM platform.actor_key_pool`,
+    );
+
+    await expect(
+      ds.transaction(async (m) => {
+        expect(await pool.take(m)).not.toBeNull();
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await pool.size()).toBe(2);
+
+    const t = await lifecycle.provision(command('pooled'));
+    const active = await waitForTenantStatus(registry, t.id, ['active', 'failed']);
+    expect(active.status).toBe('active');
+    const [key] = await ds.query(`SELECT public_key_pem FROM ${active.schemaName}.actor_keys`);
+    expect(pooled.map((p) => p.public_key_pem)).toContain(key.public_key_pem);
+    expect(await pool.size()).toBe(1);
+    // The sealed private key was re-sealed for its new owner: the pool's ciphertext is not reused.
+    const [sealed] = await ds.query(`SELECT private_key_sealed FROM ${active.schemaName}.actor_keys`);
+    const remaining: { private_key_sealed: string }[] = await ds.query(
+      `SELECT private_key_sealed FROM platform.actor_key_pool`,
+    );
+    expect(remaining.map((r) => r.private_key_sealed)).not.toContain(sealed.private_key_sealed);
   });
 });

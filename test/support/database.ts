@@ -25,6 +25,8 @@ export async function createTestDatabase(
     TOWNHALL_SECRET_KEY: randomBytes(32).toString('base64'),
     TOWNHALL_PUBLIC_SCHEME: 'http',
     LOG_LEVEL: 'silent',
+    // Tests that are not about the key pool should not spend CPU filling one.
+    TOWNHALL_ACTOR_KEY_POOL: '0',
     ...env,
   });
   return { config, drop: () => dropDatabase(name) };

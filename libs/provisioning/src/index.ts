@@ -1,6 +1,7 @@
 export * from './provisioning.errors';
 export * from './commands';
 export * from './provisioning.queue';
+export * from './actor-key-pool';
 export * from './provisioning-saga';
 export * from './tenant-lifecycle';
 export * from './tenant-schema-dropper';

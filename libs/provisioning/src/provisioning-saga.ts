@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { generateActorKeyPair } from '@townhall/activitypub';
+import { ActorKeyPair, generateActorKeyPair } from '@townhall/activitypub';
 import { publicUrl, SecretBox, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
 import { quoteIdent } from '@townhall/persistence';
 import { findLocalAccountId, insertLocalAccount, insertUser, usernameFromEmail } from '@townhall/social';
 import { migrateTenantSchema, TenantEntity, TenantRegistry } from '@townhall/tenancy';
+import { ActorKeyPool } from './actor-key-pool';
 
 /** The saga's steps, in order. The name of the last completed step is stored on the tenant row. */
 export const PROVISIONING_STEPS = ['schema', 'migrations', 'instance_actor', 'owner', 'active'] as const;
@@ -27,13 +28,15 @@ export class ProvisioningSaga {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: TenantRegistry,
     private readonly secrets: SecretBox,
+    private readonly keyPool: ActorKeyPool,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
   async run(tenantId: string): Promise<SagaOutcome> {
     let outcome: SagaOutcome = 'already_done';
     for (const step of PROVISIONING_STEPS) {
-      // Key generation is slow CPU work: do it before taking the row lock, and only if still needed.
+      // Key generation is slow CPU work: when the pool has no key for us, generate one before taking the
+      // row lock, and only if the step is still to do.
       const prepared = step === 'instance_actor' ? await this.prepareInstanceActor(tenantId) : undefined;
       const result = await this.dataSource.transaction(async (manager) => {
         const tenant = await this.registry.lockById(manager, tenantId);
@@ -41,6 +44,12 @@ export class ProvisioningSaga {
         if (tenant.status !== 'provisioning')
           return tenant.status === 'active' ? ('already_done' as const) : ('not_provisioning' as const);
         if (isDone(tenant, step)) return 'skipped' as const;
+        if (step !== 'active') {
+          // An intermediate step need not wait for its WAL flush: if the server lost it in a crash, it
+          // lost the step's work with it (one transaction), and the saga simply does that step again.
+          // Only activation — what callers observe — is committed durably.
+          await manager.query(`SET LOCAL synchronous_commit = off`);
+        }
         await this.perform(manager, tenant, step, prepared);
         this.crashIfAskedTo(`during:${step}`);
         await manager.query(
@@ -64,7 +73,7 @@ export class ProvisioningSaga {
     manager: EntityManager,
     tenant: TenantEntity,
     step: ProvisioningStep,
-    prepared?: PreparedActor,
+    prepared?: ActorKeyPair,
   ): Promise<void> {
     const schema = tenant.schemaName;
     switch (step) {
@@ -77,7 +86,7 @@ export class ProvisioningSaga {
       case 'instance_actor': {
         const domain = await this.domainOf(manager, tenant);
         await manager.query(`SET LOCAL search_path TO ${schema}`);
-        const keys = prepared ?? (await this.prepareKeys());
+        const keys = prepared ?? (await this.keyPool.take(manager)) ?? (await generateActorKeyPair());
         const uri = publicUrl(this.config, domain, '/actor');
         const accountId = await insertLocalAccount(manager, {
           username: domain,
@@ -121,13 +130,10 @@ export class ProvisioningSaga {
     }
   }
 
-  private async prepareInstanceActor(tenantId: string): Promise<PreparedActor | undefined> {
+  private async prepareInstanceActor(tenantId: string): Promise<ActorKeyPair | undefined> {
     const tenant = await this.registry.findById(tenantId);
     if (!tenant || tenant.status !== 'provisioning' || isDone(tenant, 'instance_actor')) return undefined;
-    return this.prepareKeys();
-  }
-
-  private prepareKeys(): Promise<PreparedActor> {
+    if ((await this.keyPool.size()) > 0) return undefined; // taken from the pool inside the step
     return generateActorKeyPair();
   }
 
@@ -147,8 +153,6 @@ export class ProvisioningSaga {
     }
   }
 }
-
-type PreparedActor = { publicKeyPem: string; privateKeyPem: string };
 
 function isDone(tenant: TenantEntity, step: ProvisioningStep): boolean {
   if (tenant.provisioningStep === null) return false;

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
+import { ActorKeyPool } from './actor-key-pool';
 import { ProvisioningSaga } from './provisioning-saga';
 import {
   DropTenantSchemaJob,
@@ -28,6 +29,7 @@ export class ProvisioningWorker implements OnApplicationBootstrap, OnApplication
     private readonly saga: ProvisioningSaga,
     private readonly dropper: TenantSchemaDropper,
     private readonly lifecycle: TenantLifecycle,
+    private readonly keyPool: ActorKeyPool,
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectQueue(PROVISIONING_QUEUE) private readonly queue: Queue<TenantJobPayload>,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
@@ -36,18 +38,26 @@ export class ProvisioningWorker implements OnApplicationBootstrap, OnApplication
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.provisioning.workers) return;
     const concurrency = this.config.provisioning.concurrency;
-    void this.queue.process(ProvisionTenantJob.name, concurrency, (job: Job<TenantJobPayload>) =>
-      this.saga.run(job.data.tenantId),
-    );
-    void this.queue.process(DropTenantSchemaJob.name, 1, (job: Job<TenantJobPayload>) =>
-      this.dropper.dropIfDue(job.data.tenantId),
-    );
+    const processorFailed = (err: unknown) => this.logger.error({ err }, 'A tenant job processor stopped');
+    this.queue
+      .process(ProvisionTenantJob.name, concurrency, async (job: Job<TenantJobPayload>) => {
+        const outcome = await this.saga.run(job.data.tenantId);
+        this.keyPool.refillInBackground();
+        return outcome;
+      })
+      .catch(processorFailed);
+    this.queue
+      .process(DropTenantSchemaJob.name, 1, (job: Job<TenantJobPayload>) =>
+        this.dropper.dropIfDue(job.data.tenantId),
+      )
+      .catch(processorFailed);
     this.queue.on('failed', (job: Job<TenantJobPayload>, err: Error) => {
       this.onFailed(job, err).catch((e: unknown) =>
         this.logger.error({ err: e }, 'Could not record a failed tenant job'),
       );
     });
     await this.reconcile();
+    this.keyPool.refillInBackground();
     this.timer = setInterval(() => {
       this.reconcile().catch((e: unknown) => this.logger.error({ err: e }, 'Tenant reconciliation failed'));
     }, 30_000);
