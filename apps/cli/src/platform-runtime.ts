@@ -8,7 +8,7 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AuthModule } from '@townhall/auth';
-import { loadConfig, TownhallConfig } from '@townhall/core';
+import { BootQuietLogger, loadConfig, TownhallConfig } from '@townhall/core';
 import { PlatformModule, preparePlatform } from '@townhall/platform';
 import { ProvisioningModule } from '@townhall/provisioning';
 import { TenancyModule } from '@townhall/tenancy';
@@ -55,7 +55,7 @@ export class PlatformRuntime implements OnApplicationShutdown {
     if (workers) {
       // A worker is a long-running service: structured logs like the HTTP processes.
       const app = await NestFactory.createApplicationContext(root, { bufferLogs: true });
-      app.useLogger(app.get(PinoLogger));
+      app.useLogger(new BootQuietLogger(app.get(PinoLogger)));
       this.context = app;
     } else {
       this.context = await NestFactory.createApplicationContext(root, { logger: new StderrLogger(config) });

@@ -20,13 +20,16 @@ export class DemoTenant {
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
-  /** Provisions the demo tenant if the platform has none; resolves once it is active (or failed). */
+  /**
+   * Provisions the demo tenant if the platform has none and resolves once it is active (or failed); on
+   * later starts returns the tenant at the demo domain, if there still is one.
+   */
   async ensure(progress: (line: string) => void): Promise<TenantEntity | null> {
     if (!this.config.demo.enabled) return null;
     const [{ n }] = (await this.dataSource.query(`SELECT count(*)::int AS n FROM platform.tenants`)) as [
       { n: number },
     ];
-    if (n > 0) return null;
+    if (n > 0) return (await this.registry.findByHost(this.config.demo.domain))?.tenant ?? null;
     const started = Date.now();
     progress(`Provisioning the demo tenant at ${this.config.demo.domain} …`);
     const tenant = await this.lifecycle.provision(

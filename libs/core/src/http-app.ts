@@ -2,6 +2,7 @@ import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { BootQuietLogger } from './boot-quiet-logger';
 import { ProblemDetailsFilter } from './problem-details.filter';
 
 /**
@@ -9,7 +10,7 @@ import { ProblemDetailsFilter } from './problem-details.filter';
  * helmet, CORS closed, strict input validation, problem details for every error, structured logs.
  */
 export function configureHttpApp(app: INestApplication): void {
-  app.useLogger(app.get(Logger));
+  app.useLogger(new BootQuietLogger(app.get(Logger)));
   app.use(helmet());
   app.enableCors({ origin: false });
   app.useGlobalPipes(

@@ -7,3 +7,4 @@ export * from './logging';
 export * from './http-app';
 export * from './core.module';
 export * from './redis';
+export * from './boot-quiet-logger';
