@@ -1,0 +1,65 @@
+import { ConfigValidationError, DEFAULT_DATABASE_URL, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('gives a working development configuration with no environment at all', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      http: { host: '127.0.0.1', port: 3000 },
+      database: { url: DEFAULT_DATABASE_URL, explicit: false },
+      redis: { url: 'redis://127.0.0.1:6379' },
+      publicUrl: { scheme: 'https', port: undefined },
+      demo: { domain: 'demo.localhost', enabled: true },
+    });
+  });
+
+  it('reports every problem on its own line, not just the first', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x/y',
+        REDIS_URL: 'not a url',
+        TOWNHALL_PUBLIC_SCHEME: 'ftp',
+        TOWNHALL_SECRET_KEY: 'c2hvcnQ=',
+        TOWNHALL_OPERATOR_TOKEN: 'short',
+        LOG_LEVEL: 'loud',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const problems = (error as ConfigValidationError).problems;
+    expect(problems).toEqual([
+      expect.stringMatching(/^TOWNHALL_PUBLIC_SCHEME must be http or https/),
+      expect.stringMatching(/^TOWNHALL_SECRET_KEY must be 32 bytes/),
+      expect.stringMatching(/^TOWNHALL_OPERATOR_TOKEN must be at least 24 characters/),
+      expect.stringMatching(/^LOG_LEVEL must be one of/),
+      expect.stringMatching(/^PORT must be an integer between 0 and 65535 \(got "eighty"\)/),
+      expect.stringMatching(/^DATABASE_URL must use postgres: or postgresql:/),
+      expect.stringMatching(/^REDIS_URL is not a valid URL/),
+    ]);
+    expect((error as Error).message.split('\n')).toHaveLength(problems.length + 1);
+  });
+
+  it('requires a secret key in production and refuses fault injection there', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', TOWNHALL_FAULT_CRASH_AFTER_STEP: 'schema' })).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringMatching(/^TOWNHALL_SECRET_KEY is required in production/),
+          expect.stringMatching(/^TOWNHALL_FAULT_CRASH_AFTER_STEP is a test setting/),
+        ],
+      }),
+    );
+  });
+
+  it('reads public scheme and port for links', () => {
+    const config = loadConfig({
+      TOWNHALL_PUBLIC_SCHEME: 'http',
+      TOWNHALL_PUBLIC_PORT: '8080',
+      DATABASE_URL: 'postgres://db/x',
+    });
+    expect(config.publicUrl).toEqual({ scheme: 'http', port: 8080 });
+    expect(config.database).toMatchObject({ url: 'postgres://db/x', explicit: true });
+  });
+});

@@ -1,0 +1,105 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { checkRedis } from '@townhall/core';
+
+const MAIN = join(__dirname, '../../dist/apps/townhall/src/main.js');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Starts the all-in-one process with `env` and returns how it ended; it must end by itself. */
+function start(env: Record<string, string>): { status: number | null; stderr: string } {
+  const run = spawnSync(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { status: run.status, stderr: run.stderr };
+}
+
+/**
+ * A process that cannot work says why in one line per problem and exits, before it touches anything:
+ * bad settings, no Redis, or a Redis that would evict queued jobs.
+ */
+describe('start-up checks', () => {
+  let evicting: ChildProcess | undefined;
+  let evictingUrl: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    evicting = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'allkeys-lru',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
+    evictingUrl = `redis://127.0.0.1:${port}`;
+    for (let i = 0; i < 50; i++) {
+      if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG')
+        return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the evicting Redis did not start');
+  });
+
+  afterAll(() => {
+    evicting?.kill('SIGTERM');
+  });
+
+  it('lists each configuration problem on its own line and exits 1', () => {
+    const { status, stderr } = start({ PORT: 'eighty', TOWNHALL_PUBLIC_SCHEME: 'ftp' });
+    expect(status).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([
+      '[townhall] cannot start:',
+      expect.stringMatching(/^ {2}- TOWNHALL_PUBLIC_SCHEME must be http or https \(got "ftp"\)$/),
+      expect.stringMatching(/^ {2}- PORT must be an integer between 0 and 65535 \(got "eighty"\)$/),
+    ]);
+  });
+
+  it('explains how to get a Redis when none answers', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const { status, stderr } = start({ REDIS_URL: url, DATABASE_URL: 'postgres://127.0.0.1:5432/postgres' });
+    expect(status).toBe(1);
+    expect(stderr).toContain(`Redis at ${url}`);
+    expect(stderr).toContain('is not reachable');
+    expect(stderr).toMatch(/redis-server --daemonize yes/);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('refuses a Redis whose maxmemory-policy evicts keys', async () => {
+    expect(await checkRedis(evictingUrl)).toEqual([
+      expect.stringMatching(/maxmemory-policy "allkeys-lru", which evicts keys/),
+    ]);
+    const { status, stderr } = start({
+      REDIS_URL: evictingUrl,
+      DATABASE_URL: 'postgres://127.0.0.1:5432/postgres',
+    });
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/Set it to "noeviction"/);
+  });
+
+  it('accepts the machine Redis (noeviction)', async () => {
+    expect(await checkRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')).toEqual([]);
+  });
+});
