@@ -18,9 +18,13 @@ describe('quick start: npm start on a fresh database', () => {
   let output = '';
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child!.once('exit', r));
+    // `npm start` runs node as its child: end the whole process group, not just npm.
+    if (child?.pid !== undefined && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('close', r)); // 'close': every process holding its pipes is gone
+      process.kill(-child.pid, 'SIGTERM');
+      const timer = setTimeout(() => process.kill(-child!.pid!, 'SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
     }
     await dropDatabase(database);
     rmSync(dataDir, { recursive: true, force: true });
@@ -41,7 +45,7 @@ describe('quick start: npm start on a fresh database', () => {
         TOWNHALL_DATA_DIR: dataDir,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: false,
+      detached: true,
     });
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));

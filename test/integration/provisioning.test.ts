@@ -191,6 +191,34 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
     expect((await waitForTenantStatus(registry, again.id, ['active'])).status).toBe('active');
   });
 
+  it('restores a suspension when a deletion is cancelled, so delete-then-resume lifts nothing', async () => {
+    const t = await lifecycle.provision(command('moderated'));
+    await waitForTenantStatus(registry, t.id, ['active']);
+    await lifecycle.suspend(t.id, 'impersonation report');
+    expect((await lifecycle.delete(t.id, 3600)).status).toBe('deleting');
+    const restored = await lifecycle.resume(t.id);
+    expect(restored).toMatchObject({
+      status: 'suspended',
+      suspensionReason: 'impersonation report',
+      deleteAfter: null,
+    });
+    expect((await lifecycle.resume(t.id)).status).toBe('active'); // only an explicit resume lifts it
+  });
+
+  it('restores a failed tenant as failed when its deletion is cancelled', async () => {
+    const [{ id }] = await ds.query(`SELECT platform.next_id()::text AS id`);
+    await ds.query(
+      `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name, failure_reason)
+       VALUES ($1, 'broken', 'Broken', 'o@broken.example', 'failed', 'default', $2, 'Failed after step schema: boom')`,
+      [id, `tenant_${id}`],
+    );
+    await lifecycle.delete(id, 3600);
+    expect(await lifecycle.resume(id)).toMatchObject({
+      status: 'failed',
+      failureReason: 'Failed after step schema: boom',
+    });
+  });
+
   it('answers tenant_not_found for unknown and malformed ids', async () => {
     await expect(lifecycle.suspend('999999')).rejects.toMatchObject({ code: 'tenant_not_found' });
     await expect(lifecycle.suspend('1; DROP TABLE x')).rejects.toMatchObject({ code: 'tenant_not_found' });

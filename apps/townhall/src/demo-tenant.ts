@@ -10,6 +10,8 @@ import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
  * What makes a first start useful: on a platform with no tenant yet, a demo tenant is provisioned, and
  * on a platform with no operator (and no TOWNHALL_OPERATOR_TOKEN) a first operator token is printed once.
  */
+const DEMO_WAIT_MS = 120_000;
+
 @Injectable()
 export class DemoTenant {
   constructor(
@@ -40,6 +42,14 @@ export class DemoTenant {
         adminEmail: `admin@${this.config.demo.domain}`,
       }),
     );
+    if (!this.config.provisioning.workers) {
+      progress(
+        'Workers are off in this process (TOWNHALL_WORKERS=false): a worker process will provision it.',
+      );
+      return null;
+    }
+    // Bounded: a start must not hang on a demo that cannot finish (it keeps provisioning in the background).
+    const deadline = started + DEMO_WAIT_MS;
     for (;;) {
       const current = (await this.registry.findById(tenant.id))!;
       if (current.status === 'active' || current.status === 'failed') {
@@ -48,13 +58,22 @@ export class DemoTenant {
         );
         return current;
       }
+      if (Date.now() > deadline) {
+        progress(
+          `Demo tenant still ${current.status} after ${DEMO_WAIT_MS / 1000} s; see \`townhall tenants show demo\`.`,
+        );
+        return null;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
-  /** Creates the first operator when there is none and no bootstrap token is configured. */
+  /**
+   * Creates the first operator when there is none and no bootstrap token is configured — outside
+   * production only, where printing a token to the console is acceptable.
+   */
   async firstOperatorToken(): Promise<string | null> {
-    if (this.config.operatorToken !== undefined) return null;
+    if (this.config.operatorToken !== undefined || this.config.env === 'production') return null;
     const [{ n }] = (await this.dataSource.query(`SELECT count(*)::int AS n FROM platform.operators`)) as [
       { n: number },
     ];

@@ -138,7 +138,8 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       keyPrefix: str('TOWNHALL_REDIS_PREFIX', 'townhall')!,
     },
     publicUrl: { scheme: scheme === 'http' ? 'http' : 'https', port: publicPort },
-    demo: { domain: demoDomain, enabled: bool('TOWNHALL_DEMO', true) },
+    // A demo tenant is for trials; production gets one only when asked for.
+    demo: { domain: demoDomain, enabled: bool('TOWNHALL_DEMO', environment !== 'production') },
     operatorToken,
     secretKey,
     dataDir: resolve(str('TOWNHALL_DATA_DIR', 'var')!),

@@ -75,15 +75,29 @@ export class TenantLifecycle {
     });
   }
 
-  /** Lifts a suspension, or cancels a deletion that is still within its grace period. */
+  /**
+   * Lifts a suspension, or cancels a deletion that is still within its grace period. A cancelled
+   * deletion restores the state the tenant had before it — a suspended tenant stays suspended.
+   */
   async resume(tenantId: string): Promise<TenantEntity> {
-    return this.transition(tenantId, ['suspended', 'deleting'], async (q, tenant) => {
-      const next = tenant.activatedAt ? 'active' : 'provisioning';
+    let resumeProvisioning: number | undefined;
+    const tenant = await this.transition(tenantId, ['suspended', 'deleting'], async (q, t) => {
+      if (t.status === 'suspended') {
+        await q(
+          `UPDATE platform.tenants SET status = 'active', suspended_at = NULL, suspension_reason = NULL, updated_at = now() WHERE id = $1`,
+          [tenantId],
+        );
+        return;
+      }
+      const previous = t.statusBeforeDeletion ?? (t.activatedAt ? 'active' : 'provisioning');
       await q(
-        `UPDATE platform.tenants SET status = $2, suspended_at = NULL, suspension_reason = NULL, delete_after = NULL, updated_at = now() WHERE id = $1`,
-        [tenantId, next],
+        `UPDATE platform.tenants SET status = $2, delete_after = NULL, status_before_deletion = NULL, updated_at = now() WHERE id = $1`,
+        [tenantId, previous],
       );
+      if (previous === 'provisioning') resumeProvisioning = t.provisioningAttempts;
     });
+    if (resumeProvisioning !== undefined) await this.enqueueProvisioning(tenantId, resumeProvisioning);
+    return tenant;
   }
 
   async retry(tenantId: string): Promise<TenantEntity> {
@@ -114,7 +128,8 @@ export class TenantLifecycle {
       ['active', 'suspended', 'failed', 'provisioning'],
       async (q) => {
         await q(
-          `UPDATE platform.tenants SET status = 'deleting', delete_after = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1`,
+          `UPDATE platform.tenants SET status = 'deleting', status_before_deletion = status,
+                delete_after = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1`,
           [tenantId, graceSeconds],
         );
       },

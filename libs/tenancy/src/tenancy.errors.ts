@@ -7,5 +7,6 @@ export class TenancyError extends defineErrors({
   tenant_unavailable: { status: 503, title: 'This instance is not available' },
   no_tenant_context: { status: 500, title: 'Internal Server Error' },
   invalid_host: { status: 400, title: 'Invalid host name' },
+  invalid_cursor: { status: 400, title: 'Invalid cursor' },
   migration_run_in_progress: { status: 409, title: 'Another migration run is in progress' },
 }) {}

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { isId } from '@townhall/persistence';
 import { canonicalHost } from './host';
+import { TenancyError } from './tenancy.errors';
 import { TenantDomainEntity, TenantEntity, TenantStatus } from './tenant.entity';
 import type { TenantRef } from './tenant-context';
 
@@ -57,7 +58,11 @@ export class TenantRegistry {
       .leftJoinAndSelect('t.domains', 'd')
       .orderBy('t.id', 'DESC')
       .take(opts.limit + 1);
-    if (opts.cursor) qb.andWhere('t.id < :cursor', { cursor: opts.cursor });
+    if (opts.cursor !== undefined) {
+      if (!isId(opts.cursor))
+        throw new TenancyError('invalid_cursor', 'The cursor is not one this API returned.');
+      qb.andWhere('t.id < :cursor', { cursor: opts.cursor });
+    }
     if (opts.status) qb.andWhere('t.status = :status', { status: opts.status });
     const rows = await qb.getMany();
     const items = rows.slice(0, opts.limit);

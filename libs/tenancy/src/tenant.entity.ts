@@ -49,6 +49,9 @@ export class TenantEntity {
   @Column({ name: 'activated_at', type: 'timestamptz', nullable: true }) activatedAt: Date | null;
   @Column({ name: 'suspended_at', type: 'timestamptz', nullable: true }) suspendedAt: Date | null;
   @Column({ name: 'delete_after', type: 'timestamptz', nullable: true }) deleteAfter: Date | null;
+  /** What a cancelled deletion restores. */
+  @Column({ name: 'status_before_deletion', type: 'text', nullable: true })
+  statusBeforeDeletion: TenantStatus | null;
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true }) deletedAt: Date | null;
 
   @OneToMany(() => TenantDomainEntity, (d) => d.tenant) domains?: Relation<TenantDomainEntity[]>;

@@ -19,6 +19,7 @@ import {
   MAX_DELETION_GRACE_SECONDS,
   SLUG_PATTERN,
 } from '@townhall/provisioning';
+import { isId } from '@townhall/persistence';
 import { canonicalHost, TENANT_STATUSES, TenantStatus } from '@townhall/tenancy';
 
 /**
@@ -46,6 +47,18 @@ function IsHostName(options?: ValidationOptions): PropertyDecorator {
 }
 
 const ID_PATTERN = /^[1-9][0-9]{0,18}$/;
+
+/** A Townhall id: digits that also fit a signed 64-bit integer (the pattern alone allows 19 nines). */
+function IsTownhallId(options?: ValidationOptions) {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isTownhallId',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options,
+      validator: { validate: (value: unknown) => isId(value) },
+    });
+}
 
 export class CreateTenantDto {
   @ApiProperty({
@@ -110,7 +123,7 @@ export class ListTenantsQuery {
 
   @ApiPropertyOptional({ description: 'The nextCursor of the previous page', pattern: ID_PATTERN.source })
   @IsOptional()
-  @Matches(ID_PATTERN, { message: 'cursor must be a cursor returned by a previous page' })
+  @IsTownhallId({ message: 'cursor must be a cursor returned by a previous page' })
   cursor?: string;
 
   @ApiPropertyOptional({ enum: TENANT_STATUSES })
