@@ -1,5 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
@@ -14,6 +17,7 @@ import { createTestDatabase } from '../support/database';
  */
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'townhall.js');
+const DIST_LIBS = join(ROOT, 'dist', 'libs');
 
 // Every command is a fresh Node process loading Nest, TypeORM and Bull: seconds each on a busy machine.
 jest.setTimeout(180_000);
@@ -361,4 +365,100 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(/^Tenant bmi \(\d+\) is active again\.\n$/);
   });
+
+  describe('without DATABASE_URL and with no PostgreSQL at the default address', () => {
+    let dataDir: string;
+    let port: number;
+    let embeddedEnv: Record<string, string>;
+
+    const postmasterPid = (): string => join(dataDir, 'postgres', 'postmaster.pid');
+
+    beforeAll(async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'townhall-cli-embedded-'));
+      // As root, the embedded server runs as the system user "postgres", which must reach its directory.
+      await chmod(dataDir, 0o755);
+      port = await freePort();
+      const nowhere = `postgres://127.0.0.1:${await freePort()}/townhall`;
+      // The machine's PostgreSQL answers at the real default address; these processes get a default
+      // where nothing listens, and a free port for the embedded server instead of 5433.
+      const preload = join(dataDir, 'defaults.js');
+      await writeFile(
+        preload,
+        `require(${JSON.stringify(join(DIST_LIBS, 'core', 'src', 'config.js'))}).DEFAULT_DATABASE_URL = ${JSON.stringify(nowhere)};\n` +
+          `require(${JSON.stringify(join(DIST_LIBS, 'platform', 'src', 'embedded-postgres.js'))}).DEFAULT_EMBEDDED_POSTGRES_PORT = ${port};\n`,
+      );
+      embeddedEnv = { DATABASE_URL: '', TOWNHALL_DATA_DIR: dataDir, NODE_OPTIONS: `--require ${preload}` };
+    });
+
+    afterAll(async () => {
+      // Only if a command died without stopping the server it started.
+      if (existsSync(postmasterPid())) {
+        const pid = Number(readFileSync(postmasterPid(), 'utf8').split('\n')[0]);
+        if (pid > 0) process.kill(pid, 'SIGINT');
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    }, 30_000);
+
+    it('--help still touches no database', async () => {
+      const help = await townhall(['tenants', 'list', '--help'], embeddedEnv);
+      expect(help.code).toBe(0);
+      expect(help.stderr).toBe('');
+      expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
+    });
+
+    it('runs on the embedded PostgreSQL under TOWNHALL_DATA_DIR, as npm start does, and stops it when done', async () => {
+      const first = await townhall(['tenants', 'list', '--json'], embeddedEnv);
+      expect(json(first)).toEqual({ tenants: [], nextCursor: null });
+      expect(first.stderr).toContain(`using an embedded PostgreSQL on 127.0.0.1:${port}`);
+      expect(first.stderr).toContain(join(dataDir, 'postgres'));
+      expect(existsSync(join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
+      // Stopped with the command: a running server would have kept the process alive.
+      expect(existsSync(postmasterPid())).toBe(false);
+
+      // The second command starts the same cluster again and finds what the first one wrote.
+      const created = json<{ slug: string; status: string }>(
+        await townhall(
+          [
+            'tenants',
+            'create',
+            '--slug',
+            'embedded',
+            '--domain',
+            'social.embedded.example',
+            '--display-name',
+            'Embedded',
+            '--admin-email',
+            'a@embedded.example',
+            '--json',
+          ],
+          embeddedEnv,
+        ),
+      );
+      expect(created).toMatchObject({ slug: 'embedded', status: 'provisioning' });
+      const listed = json<{ tenants: { slug: string }[] }>(
+        await townhall(['tenants', 'list', '--json'], embeddedEnv),
+      );
+      expect(listed.tenants.map((t) => t.slug)).toEqual(['embedded']);
+      expect(existsSync(postmasterPid())).toBe(false);
+    });
+
+    it('keeps a failing command’s exit status, which the embedded server’s exit hook would turn into 0', async () => {
+      const missing = await townhall(['tenants', 'show', 'nobody'], embeddedEnv);
+      expect(missing.stderr).toContain('using an embedded PostgreSQL');
+      expect(missing.code).toBe(1);
+      expect(missing.stderr.trim().split('\n').pop()).toBe(
+        'error: Tenant not found: No tenant has the id, slug or domain "nobody".',
+      );
+      expect(existsSync(postmasterPid())).toBe(false);
+    });
+  });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -1,59 +1,22 @@
-import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
-import { TownhallConfig } from '@townhall/core';
-import { preparePlatform } from '@townhall/platform';
 import { FederationGatewayAppModule } from '../../apps/federation-gateway/src/federation-gateway-app.module';
 import { mountGatewayOpenApi } from '../../apps/federation-gateway/src/openapi';
-import { createTestDatabase } from '../support/database';
-import { expectProblem, Provisioner, startHttpApp } from './instance-support';
+import { expectProblem, FOUR_TENANTS, startTenantApp, TenantApp } from './instance-support';
 
 describe('federation gateway: NodeInfo and host-meta (real PostgreSQL and Redis, over HTTP)', () => {
-  let config: TownhallConfig;
-  let drop: () => Promise<void>;
-  let provisioner: Provisioner;
-  let app: INestApplication;
+  let gateway: TenantApp;
 
-  const get = (path: string, host: string) => request(app.getHttpServer()).get(path).set('Host', host);
+  const get = (path: string, host: string) => gateway.get(path, host);
 
   beforeAll(async () => {
-    ({ config, drop } = await createTestDatabase({
-      TOWNHALL_PUBLIC_SCHEME: 'http',
-      TOWNHALL_PUBLIC_PORT: '3000',
-    }));
-    await preparePlatform(config, { migrate: true });
-    provisioner = await Provisioner.start(config);
-    await provisioner.activate({
-      slug: 'alpha',
-      domain: 'social.alpha.example',
-      displayName: 'Alpha Ministry',
-      adminEmail: 'press@alpha.example',
-    });
-    await provisioner.activate({
-      slug: 'beta',
-      domain: 'social.beta.example',
-      displayName: 'Beta Agency',
-      adminEmail: 'comms@beta.example',
-    });
-    const gamma = await provisioner.activate({
-      slug: 'gamma',
-      domain: 'social.gamma.example',
-      displayName: 'Gamma',
-      adminEmail: 'a@gamma.example',
-    });
-    await provisioner.lifecycle.suspend(gamma.id);
-    await provisioner.register({
-      slug: 'delta',
-      domain: 'social.delta.example',
-      displayName: 'Delta',
-      adminEmail: 'a@delta.example',
-    });
-    app = await startHttpApp(FederationGatewayAppModule.forRoot(config), mountGatewayOpenApi);
+    gateway = await startTenantApp(
+      FOUR_TENANTS,
+      (config) => FederationGatewayAppModule.forRoot(config),
+      mountGatewayOpenApi,
+    );
   });
 
   afterAll(async () => {
-    await app?.close();
-    await provisioner?.close();
-    await drop?.();
+    await gateway?.close();
   });
 
   it('links each domain to its own NodeInfo 2.1 document', async () => {

@@ -1,65 +1,25 @@
-import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { TownhallConfig } from '@townhall/core';
-import { preparePlatform } from '@townhall/platform';
 import { insertLocalAccount, insertUser } from '@townhall/social';
-import { runInTenantSchema, TenantEntity, tenantRef } from '@townhall/tenancy';
+import { runInTenantSchema, tenantRef } from '@townhall/tenancy';
 import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
 import { mountInstanceOpenApi } from '../../apps/instance/src/openapi';
-import { createTestDatabase } from '../support/database';
-import { expectProblem, Provisioner, startHttpApp } from './instance-support';
+import { expectProblem, FOUR_TENANTS, startTenantApp, TenantApp } from './instance-support';
 
 describe('instance app: /api/v1/instance and /api/v2/instance (real PostgreSQL and Redis, over HTTP)', () => {
-  let config: TownhallConfig;
-  let drop: () => Promise<void>;
-  let provisioner: Provisioner;
-  let app: INestApplication;
-  let alpha: TenantEntity;
-  let suspended: TenantEntity;
-  let provisioning: TenantEntity;
+  let instance: TenantApp;
 
-  const get = (path: string, host: string) => request(app.getHttpServer()).get(path).set('Host', host);
+  const get = (path: string, host: string) => instance.get(path, host);
 
   beforeAll(async () => {
-    ({ config, drop } = await createTestDatabase({
-      TOWNHALL_PUBLIC_SCHEME: 'http',
-      TOWNHALL_PUBLIC_PORT: '3000',
-    }));
-    await preparePlatform(config, { migrate: true });
-    provisioner = await Provisioner.start(config);
-    alpha = await provisioner.activate({
-      slug: 'alpha',
-      domain: 'social.alpha.example',
-      displayName: 'Alpha Ministry',
-      adminEmail: 'press@alpha.example',
-    });
-    await provisioner.activate({
-      slug: 'beta',
-      domain: 'social.beta.example',
-      displayName: 'Beta Agency',
-      adminEmail: 'comms@beta.example',
-    });
-    suspended = await provisioner.activate({
-      slug: 'gamma',
-      domain: 'social.gamma.example',
-      displayName: 'Gamma',
-      adminEmail: 'a@gamma.example',
-    });
-    await provisioner.lifecycle.suspend(suspended.id, 'test');
-    provisioning = await provisioner.register({
-      slug: 'delta',
-      domain: 'social.delta.example',
-      displayName: 'Delta',
-      adminEmail: 'a@delta.example',
-    });
-    app = await startHttpApp(InstanceAppModule.forRoot(config), mountInstanceOpenApi);
+    instance = await startTenantApp(
+      FOUR_TENANTS,
+      (config) => InstanceAppModule.forRoot(config),
+      mountInstanceOpenApi,
+    );
   });
 
   afterAll(async () => {
-    await app?.close();
-    await provisioner?.close();
-    await drop?.();
+    await instance?.close();
   });
 
   it('answers each tenant domain with its own instance (v2)', async () => {
@@ -145,8 +105,9 @@ describe('instance app: /api/v1/instance and /api/v2/instance (real PostgreSQL a
   });
 
   it('counts users in the tenant’s own schema', async () => {
-    const ds = app.get(DataSource);
-    await runInTenantSchema(ds, tenantRef(alpha, 'social.alpha.example'), async (manager) => {
+    const ds = instance.app.get(DataSource);
+    const alpha = tenantRef(instance.tenants.alpha, 'social.alpha.example');
+    await runInTenantSchema(ds, alpha, async (manager) => {
       const accountId = await insertLocalAccount(manager, {
         username: 'spokesperson',
         displayName: 'Spokesperson',
@@ -202,7 +163,9 @@ describe('instance app: /api/v1/instance and /api/v2/instance (real PostgreSQL a
   });
 
   it('answers for a tenant still being provisioned with a 503 problem', async () => {
-    expect((await provisioner.registry.findById(provisioning.id))?.status).toBe('provisioning');
+    expect((await instance.provisioner.registry.findById(instance.tenants.delta.id))?.status).toBe(
+      'provisioning',
+    );
     expectProblem(await get('/api/v2/instance', 'social.delta.example'), 503, 'tenant_unavailable');
   });
 

@@ -4,12 +4,10 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { TownhallConfig } from '@townhall/core';
 import { LATEST_TENANT_VERSION } from '@townhall/persistence';
-import { preparePlatform } from '@townhall/platform';
 import { TenantEntity } from '@townhall/tenancy';
 import { FederationGatewayAppModule } from '../../apps/federation-gateway/src/federation-gateway-app.module';
 import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
-import { createTestDatabase } from '../support/database';
-import { expectProblem, Provisioner, startHttpApp } from './instance-support';
+import { expectProblem, Provisioner, startHttpApp, startTenantApp, TenantApp } from './instance-support';
 
 /** A port on which nothing listens: bound, then released. */
 async function closedPort(): Promise<number> {
@@ -21,45 +19,46 @@ async function closedPort(): Promise<number> {
 }
 
 describe('observability: health probes and metrics (real PostgreSQL and Redis, over HTTP)', () => {
+  let instance: TenantApp;
   let config: TownhallConfig;
-  let drop: () => Promise<void>;
   let provisioner: Provisioner;
   let app: INestApplication;
   let alpha: TenantEntity;
 
-  const get = (path: string, host = 'social.alpha.example') =>
-    request(app.getHttpServer()).get(path).set('Host', host);
+  const get = (path: string, host = 'social.alpha.example') => instance.get(path, host);
 
   beforeAll(async () => {
-    ({ config, drop } = await createTestDatabase());
-    await preparePlatform(config, { migrate: true });
-    provisioner = await Provisioner.start(config);
-    alpha = await provisioner.activate({
-      slug: 'alpha',
-      domain: 'social.alpha.example',
-      displayName: 'Alpha',
-      adminEmail: 'press@alpha.example',
-    });
-    const beta = await provisioner.activate({
-      slug: 'beta',
-      domain: 'social.beta.example',
-      displayName: 'Beta',
-      adminEmail: 'a@beta.example',
-    });
-    await provisioner.lifecycle.suspend(beta.id);
-    await provisioner.register({
-      slug: 'gamma',
-      domain: 'social.gamma.example',
-      displayName: 'Gamma',
-      adminEmail: 'a@gamma.example',
-    });
-    app = await startHttpApp(InstanceAppModule.forRoot(config));
+    // One tenant in each state the metrics and the readiness probe count differently.
+    instance = await startTenantApp(
+      {
+        active: [
+          {
+            slug: 'alpha',
+            domain: 'social.alpha.example',
+            displayName: 'Alpha',
+            adminEmail: 'press@alpha.example',
+          },
+        ],
+        suspended: [
+          { slug: 'beta', domain: 'social.beta.example', displayName: 'Beta', adminEmail: 'a@beta.example' },
+        ],
+        provisioning: [
+          {
+            slug: 'gamma',
+            domain: 'social.gamma.example',
+            displayName: 'Gamma',
+            adminEmail: 'a@gamma.example',
+          },
+        ],
+      },
+      (cfg) => InstanceAppModule.forRoot(cfg),
+    );
+    ({ config, provisioner, app } = instance);
+    alpha = instance.tenants.alpha;
   });
 
   afterAll(async () => {
-    await app?.close();
-    await provisioner?.close();
-    await drop?.();
+    await instance?.close();
   });
 
   describe('/health/live', () => {

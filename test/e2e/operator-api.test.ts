@@ -216,46 +216,16 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       // Settled first, so the worker creating its schema does not change the footprint meanwhile.
       const taken = await waitForStatus((await createTenant()).id, ['active']);
       const before = await footprint();
-      expectProblem(
-        await api()
-          .post(BASE)
-          .set(auth)
-          .send(newTenantBody({ slug: taken.slug })),
-        409,
-        'slug_taken',
-      );
-      expectProblem(
-        await api()
-          .post(BASE)
-          .set(auth)
-          .send(newTenantBody({ domain: taken.domain })),
-        409,
-        'domain_taken',
-      );
-      expectProblem(
-        await api()
-          .post(BASE)
-          .set(auth)
-          .send(newTenantBody({ domain: taken.domain!.toUpperCase() })),
-        409,
-        'domain_taken',
-      );
-      expectProblem(
-        await api()
-          .post(BASE)
-          .set(auth)
-          .send(newTenantBody({ domain: `${taken.domain}.` })),
-        409,
-        'domain_taken',
-      );
-      expectProblem(
-        await api()
-          .post(BASE)
-          .set(auth)
-          .send(newTenantBody({ domain: `${taken.domain!.toUpperCase()}.` })),
-        409,
-        'domain_taken',
-      );
+      const domain = taken.domain!;
+      for (const [overrides, code] of [
+        [{ slug: taken.slug }, 'slug_taken'],
+        [{ domain }, 'domain_taken'],
+        [{ domain: domain.toUpperCase() }, 'domain_taken'],
+        [{ domain: `${domain}.` }, 'domain_taken'],
+        [{ domain: `${domain.toUpperCase()}.` }, 'domain_taken'],
+      ] as const) {
+        expectProblem(await api().post(BASE).set(auth).send(newTenantBody(overrides)), 409, code);
+      }
       expect(await footprint()).toEqual(before);
     });
   });
@@ -340,6 +310,7 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       'limit=1.5',
       'cursor=abc',
       'cursor=-5',
+      'cursor=9999999999999999999',
       'status=bogus',
       'sort=name',
     ])('refuses the query %s with 400 problem details', async (query) => {

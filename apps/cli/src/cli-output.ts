@@ -43,6 +43,20 @@ export function positiveIntegerOption(value: string, max: number, min = 1): numb
   return Number(value);
 }
 
+/**
+ * The text after a command's options in its `--help`: optional paragraphs, then its examples, one
+ * `  $ townhall …` line each (a "\n" inside an example continues it on an indented line).
+ */
+export function helpText(examples: string[], about: string[] = []): string {
+  return [
+    '',
+    ...(about.length > 0 ? [...about, ''] : []),
+    'Examples:',
+    ...examples.map((example) => `  $ ${example.replace(/\n/g, '\n      ')}`),
+    '',
+  ].join('\n');
+}
+
 export function printLine(line = ''): void {
   process.stdout.write(`${line}\n`);
 }

@@ -1,15 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MigrateCommand } from './commands/migrate.command';
-import { OperatorsCreateCommand } from './commands/operators-create.command';
-import { OperatorsCommand } from './commands/operators.command';
-import { TenantsCreateCommand } from './commands/tenants-create.command';
-import { TenantsDeleteCommand } from './commands/tenants-delete.command';
-import { TenantsListCommand } from './commands/tenants-list.command';
-import { TenantsResumeCommand } from './commands/tenants-resume.command';
-import { TenantsRetryCommand } from './commands/tenants-retry.command';
-import { TenantsShowCommand } from './commands/tenants-show.command';
-import { TenantsSuspendCommand } from './commands/tenants-suspend.command';
-import { TenantsCommand } from './commands/tenants.command';
+import { OPERATOR_SUBCOMMANDS, OperatorsCommand } from './commands/operators.command';
+import { TENANT_SUBCOMMANDS, TenantsCommand } from './commands/tenants.command';
 import { WorkerCommand } from './commands/worker.command';
 import { PlatformRuntime } from './platform-runtime';
 
@@ -21,15 +13,9 @@ import { PlatformRuntime } from './platform-runtime';
   providers: [
     PlatformRuntime,
     OperatorsCommand,
-    OperatorsCreateCommand,
+    ...OPERATOR_SUBCOMMANDS,
     TenantsCommand,
-    TenantsCreateCommand,
-    TenantsListCommand,
-    TenantsShowCommand,
-    TenantsSuspendCommand,
-    TenantsResumeCommand,
-    TenantsRetryCommand,
-    TenantsDeleteCommand,
+    ...TENANT_SUBCOMMANDS,
     MigrateCommand,
     WorkerCommand,
   ],

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { Command } from 'commander';
 import { CommandFactory, CommandRunnerService, InjectCommander } from 'nest-commander';
 import { Injectable, Module } from '@nestjs/common';
-import { EXIT_FAILED, reportError } from './cli-output';
+import { EXIT_FAILED, helpText, reportError } from './cli-output';
 import { CliModule } from './cli.module';
 
 /**
@@ -17,17 +17,21 @@ class Program {
 @Module({ imports: [CliModule], providers: [Program] })
 class TownhallCli {}
 
-const ROOT_HELP = `
-Configuration comes from the environment (DATABASE_URL, REDIS_URL, TOWNHALL_SECRET_KEY, …), as for the
-servers. Every command that touches the platform first applies pending platform migrations.
-
-Examples:
-  $ townhall operators create alice
-  $ townhall tenants create --slug bmi --domain social.bmi.example --display-name "Ministry" --admin-email press@bmi.example --wait
-  $ townhall tenants list --json
-  $ townhall migrate
-  $ townhall worker
-`;
+const ROOT_HELP = helpText(
+  [
+    'townhall operators create alice',
+    'townhall tenants create --slug bmi --domain social.bmi.example --display-name "Ministry" --admin-email press@bmi.example --wait',
+    'townhall tenants list --json',
+    'townhall migrate',
+    'townhall worker',
+  ],
+  [
+    'Configuration comes from the environment (DATABASE_URL, REDIS_URL, TOWNHALL_SECRET_KEY, …), as for the',
+    'servers. Every command that touches the platform first applies pending platform migrations. Without',
+    'DATABASE_URL, and with no PostgreSQL at the default address, commands use the embedded PostgreSQL',
+    'under TOWNHALL_DATA_DIR (default var/), as `npm start` does.',
+  ],
+);
 
 function configure(root: Command): void {
   root
@@ -70,14 +74,15 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-main(process.argv).then(
-  (code) => {
+function finish(code: number): void {
+  process.exitCode = code;
+  // Once the embedded PostgreSQL package is loaded, its exit hook ends the process with
+  // process.exit(0) when the event loop empties; the command's own exit status must win.
+  process.on('exit', () => {
     process.exitCode = code;
-    // Everything is closed, so the process ends by itself; if a stray handle keeps it alive, do not hang.
-    setTimeout(() => process.exit(code), 5000).unref();
-  },
-  (err: unknown) => {
-    process.exitCode = reportError(err) || EXIT_FAILED;
-    setTimeout(() => process.exit(process.exitCode), 5000).unref();
-  },
-);
+  });
+  // Everything is closed, so the process ends by itself; if a stray handle keeps it alive, do not hang.
+  setTimeout(() => process.exit(code), 5000).unref();
+}
+
+main(process.argv).then(finish, (err: unknown) => finish(reportError(err) || EXIT_FAILED));

@@ -9,7 +9,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AuthModule } from '@townhall/auth';
 import { BootQuietLogger, loadConfig, TownhallConfig } from '@townhall/core';
-import { PlatformModule, preparePlatform } from '@townhall/platform';
+import { PlatformModule, preparePlatform, resolveDatabase, stopEmbeddedPostgres } from '@townhall/platform';
 import { ProvisioningModule } from '@townhall/provisioning';
 import { TenancyModule } from '@townhall/tenancy';
 import { notice, StderrLogger } from './cli-output';
@@ -33,12 +33,15 @@ export interface OpenOptions {
 /**
  * Opens the platform for the one command being run, on demand: `--help` and usage errors need no
  * database, so configuration is read, checked and the platform prepared only when a command runs.
+ * The database is found as `npm start` finds it: DATABASE_URL, else the default address, else the
+ * embedded PostgreSQL under the data directory (started here, or reused if another process runs it).
  * Closed when the CLI's own context closes, which ends every pool, queue and Redis connection.
  */
 @Injectable()
 export class PlatformRuntime implements OnApplicationShutdown {
   private context: INestApplicationContext | undefined;
   private loaded: TownhallConfig | undefined;
+  private workers = false;
 
   /** The validated configuration (loads it on first use; throws ConfigValidationError). */
   config(): TownhallConfig {
@@ -48,9 +51,11 @@ export class PlatformRuntime implements OnApplicationShutdown {
 
   async open(options: OpenOptions = {}): Promise<INestApplicationContext> {
     if (this.context) return this.context;
-    const config = this.config();
-    await preparePlatform(config, { migrate: true, log: notice });
     const workers = options.workers === true;
+    this.workers = workers;
+    const config = await resolveDatabase(this.config(), notice);
+    this.loaded = config;
+    await preparePlatform(config, { migrate: true, log: notice });
     const root = CliPlatformModule.forRoot({ ...config, provisioning: { ...config.provisioning, workers } });
     if (workers) {
       // A worker is a long-running service: structured logs like the HTTP processes.
@@ -66,7 +71,14 @@ export class PlatformRuntime implements OnApplicationShutdown {
   async close(): Promise<void> {
     const context = this.context;
     this.context = undefined;
-    await context?.close();
+    try {
+      await context?.close();
+    } finally {
+      // A one-shot command stops the embedded PostgreSQL it started, or its running server would keep
+      // the process alive. A worker leaves it to the package's signal hook: it runs for long, and
+      // processes started meanwhile (`npm start`, other commands) may be using the same server.
+      if (!this.workers) await stopEmbeddedPostgres();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -83,7 +83,13 @@ export async function findTenant(context: INestApplicationContext, reference: st
   throw new ProvisioningError('tenant_not_found', `No tenant has the id, slug or domain "${reference}".`);
 }
 
-export function printTenant(t: TenantView): void {
+/** One tenant in full: every field for a person, or the tenant as JSON. */
+export function printTenant(tenant: TenantEntity, json: boolean | undefined): void {
+  if (json) printJson(tenantView(tenant));
+  else printTenantFields(tenantView(tenant));
+}
+
+function printTenantFields(t: TenantView): void {
   printFields(
     [
       ['id', t.id],

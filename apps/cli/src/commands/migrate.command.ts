@@ -1,7 +1,15 @@
-import { Command, CommandRunner, Help, Option } from 'nest-commander';
+import { Command, Help, Option } from 'nest-commander';
 import { TenantMigrationProgress, TenantMigrationRunner, TenantMigrationSummary } from '@townhall/tenancy';
-import { CliError, notice, positiveIntegerOption, printFields, printJson, printTable } from '../cli-output';
-import { PlatformRuntime } from '../platform-runtime';
+import {
+  CliError,
+  helpText,
+  notice,
+  positiveIntegerOption,
+  printFields,
+  printJson,
+  printTable,
+} from '../cli-output';
+import { PlatformCommand } from './platform-command';
 
 interface Options {
   concurrency?: number;
@@ -13,11 +21,7 @@ interface Options {
   name: 'migrate',
   description: 'apply pending platform migrations, then bring every tenant schema to the latest version',
 })
-export class MigrateCommand extends CommandRunner {
-  constructor(private readonly runtime: PlatformRuntime) {
-    super();
-  }
-
+export class MigrateCommand extends PlatformCommand {
   @Option({
     flags: '--concurrency <n>',
     description: 'tenant schemas migrated at once (default TOWNHALL_MIGRATION_CONCURRENCY, 4)',
@@ -42,18 +46,18 @@ export class MigrateCommand extends CommandRunner {
 
   @Help('after')
   examples(): string {
-    return [
-      '',
-      'Each tenant schema migrates in its own transaction; a busy or failing schema is reported and the',
-      'others go on. Running again does only what is left. Exit status 1 if any tenant failed. Only one',
-      'run at a time: a second one stops at once with "another migration run is in progress".',
-      '',
-      'Examples:',
-      '  $ townhall migrate',
-      '  $ townhall migrate --concurrency 8 --lock-timeout-ms 2000',
-      '  $ townhall migrate --json | jq .failed',
-      '',
-    ].join('\n');
+    return helpText(
+      [
+        'townhall migrate',
+        'townhall migrate --concurrency 8 --lock-timeout-ms 2000',
+        'townhall migrate --json | jq .failed',
+      ],
+      [
+        'Each tenant schema migrates in its own transaction; a busy or failing schema is reported and the',
+        'others go on. Running again does only what is left. Exit status 1 if any tenant failed. Only one',
+        'run at a time: a second one stops at once with "another migration run is in progress".',
+      ],
+    );
   }
 
   async run(_params: string[], options: Options = {}): Promise<void> {

@@ -1,8 +1,7 @@
 import { Help, Option, SubCommand } from 'nest-commander';
-import { CommandRunner } from 'nest-commander';
 import { OperatorTokens } from '@townhall/auth';
-import { notice, printFields, printJson } from '../cli-output';
-import { PlatformRuntime } from '../platform-runtime';
+import { helpText, notice, printFields, printJson } from '../cli-output';
+import { PlatformCommand } from './platform-command';
 
 interface Options {
   json?: boolean;
@@ -14,11 +13,7 @@ interface Options {
   argsDescription: { name: 'who the token is for: 1–64 letters, digits or . _ @ -' },
   description: 'create an operator and print its API token (shown this one time only)',
 })
-export class OperatorsCreateCommand extends CommandRunner {
-  constructor(private readonly runtime: PlatformRuntime) {
-    super();
-  }
-
+export class OperatorsCreateCommand extends PlatformCommand {
   @Option({ flags: '--json', description: 'print the operator and its token as JSON' })
   json(): boolean {
     return true;
@@ -26,15 +21,10 @@ export class OperatorsCreateCommand extends CommandRunner {
 
   @Help('after')
   examples(): string {
-    return [
-      '',
-      'Only a hash of the token is stored: keep the printed token in a password manager or secret store.',
-      '',
-      'Examples:',
-      '  $ townhall operators create alice',
-      '  $ townhall operators create ci-deploy --json | jq -r .token',
-      '',
-    ].join('\n');
+    return helpText(
+      ['townhall operators create alice', 'townhall operators create ci-deploy --json | jq -r .token'],
+      ['Only a hash of the token is stored: keep the printed token in a password manager or secret store.'],
+    );
   }
 
   async run([name]: string[], options: Options = {}): Promise<void> {

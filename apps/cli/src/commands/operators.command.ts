@@ -1,15 +1,18 @@
 import { Command, Help } from 'nest-commander';
+import { helpText } from '../cli-output';
 import { CommandGroup } from './command-group';
 import { OperatorsCreateCommand } from './operators-create.command';
+
+export const OPERATOR_SUBCOMMANDS = [OperatorsCreateCommand];
 
 @Command({
   name: 'operators',
   description: 'manage the operators who may use the platform API',
-  subCommands: [OperatorsCreateCommand],
+  subCommands: OPERATOR_SUBCOMMANDS,
 })
 export class OperatorsCommand extends CommandGroup {
   @Help('after')
   examples(): string {
-    return '\nExamples:\n  $ townhall operators create alice\n';
+    return helpText(['townhall operators create alice']);
   }
 }

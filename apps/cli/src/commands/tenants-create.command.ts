@@ -1,19 +1,17 @@
 import { Help, Option, SubCommand } from 'nest-commander';
-import { CommandRunner } from 'nest-commander';
 import { PROVISIONING_STEPS, ProvisionTenantCommand, TenantLifecycle } from '@townhall/provisioning';
 import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
-import { CliError, notice, positiveIntegerOption, printJson, printLine } from '../cli-output';
-import { PlatformRuntime } from '../platform-runtime';
-import { printTenant, tenantView } from '../tenant-view';
+import { CliError, helpText, notice, positiveIntegerOption, printLine } from '../cli-output';
+import { printTenant } from '../tenant-view';
+import { TenantCommand, TenantCommandOptions } from './tenant-command';
 
-interface Options {
+interface Options extends TenantCommandOptions {
   slug: string;
   domain: string;
   displayName: string;
   adminEmail: string;
   wait?: boolean;
   timeoutSeconds?: number;
-  json?: boolean;
 }
 
 const POLL_MS = 250;
@@ -24,11 +22,7 @@ const NO_WORKER_HINT_MS = 15_000;
   name: 'create',
   description: 'register a new tenant; a worker then provisions its schema, instance actor and owner',
 })
-export class TenantsCreateCommand extends CommandRunner {
-  constructor(private readonly runtime: PlatformRuntime) {
-    super();
-  }
-
+export class TenantsCreateCommand extends TenantCommand {
   @Option({
     flags: '--slug <slug>',
     description: 'short unique name: 3–40 of a-z, 0-9 and -',
@@ -74,25 +68,20 @@ export class TenantsCreateCommand extends CommandRunner {
     return positiveIntegerOption(value, 86_400);
   }
 
-  @Option({ flags: '--json', description: 'print the tenant as JSON' })
-  json(): boolean {
-    return true;
-  }
-
   @Help('after')
   examples(): string {
-    return [
-      '',
-      'Provisioning runs in a worker (the control plane, or `townhall worker`); without --wait the command',
-      'returns as soon as the tenant is registered.',
-      '',
-      'Examples:',
-      '  $ townhall tenants create --slug bmi --domain social.bmi.example --display-name "Federal Ministry" \\',
-      '      --admin-email press@bmi.example --wait',
-      '  $ townhall tenants create --slug city-x --domain social.city-x.example --display-name "City X" \\',
-      '      --admin-email web@city-x.example --json | jq -r .id',
-      '',
-    ].join('\n');
+    return helpText(
+      [
+        'townhall tenants create --slug bmi --domain social.bmi.example --display-name "Federal Ministry" \\\n' +
+          '--admin-email press@bmi.example --wait',
+        'townhall tenants create --slug city-x --domain social.city-x.example --display-name "City X" \\\n' +
+          '--admin-email web@city-x.example --json | jq -r .id',
+      ],
+      [
+        'Provisioning runs in a worker (the control plane, or `townhall worker`); without --wait the command',
+        'returns as soon as the tenant is registered.',
+      ],
+    );
   }
 
   async run(_params: string[], options: Options): Promise<void> {
@@ -113,12 +102,9 @@ export class TenantsCreateCommand extends CommandRunner {
         (options.timeoutSeconds ?? 600) * 1000,
       );
     }
-    if (options.json) printJson(tenantView(tenant));
-    else {
-      printTenant(tenantView(tenant));
-      if (!options.wait)
-        printLine(`Provisioning is queued; follow it with: townhall tenants show ${tenant.slug}`);
-    }
+    printTenant(tenant, options.json);
+    if (!options.json && !options.wait)
+      printLine(`Provisioning is queued; follow it with: townhall tenants show ${tenant.slug}`);
     if (tenant.status === 'failed') {
       throw new CliError(
         `provisioning of ${tenant.slug} failed: ${tenant.failureReason ?? 'no reason recorded'}; after fixing the cause: townhall tenants retry ${tenant.id}`,

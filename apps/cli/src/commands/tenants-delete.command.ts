@@ -1,30 +1,23 @@
 import { Help, Option, SubCommand } from 'nest-commander';
-import { CommandRunner } from 'nest-commander';
 import {
   DEFAULT_DELETION_GRACE_SECONDS,
   MAX_DELETION_GRACE_SECONDS,
   TenantLifecycle,
 } from '@townhall/provisioning';
-import { positiveIntegerOption } from '../cli-output';
-import { PlatformRuntime } from '../platform-runtime';
-import { findTenant, printTransition } from '../tenant-view';
+import type { TenantEntity } from '@townhall/tenancy';
+import { helpText, positiveIntegerOption } from '../cli-output';
+import { TENANT_ARGUMENT, TenantCommandOptions, TenantTransitionCommand } from './tenant-command';
 
-interface Options {
+interface Options extends TenantCommandOptions {
   graceSeconds?: number;
-  json?: boolean;
 }
 
 @SubCommand({
   name: 'delete',
-  arguments: '<tenant>',
-  argsDescription: { tenant: 'the tenant’s id, slug or domain' },
+  ...TENANT_ARGUMENT,
   description: 'delete a tenant: its instance stops at once, its data is dropped after the grace period',
 })
-export class TenantsDeleteCommand extends CommandRunner {
-  constructor(private readonly runtime: PlatformRuntime) {
-    super();
-  }
-
+export class TenantsDeleteCommand extends TenantTransitionCommand<Options> {
   @Option({
     flags: '--grace-seconds <n>',
     description: `seconds before the data is dropped; \`tenants resume\` cancels until then (default ${DEFAULT_DELETION_GRACE_SECONDS}, 7 days)`,
@@ -33,32 +26,23 @@ export class TenantsDeleteCommand extends CommandRunner {
     return positiveIntegerOption(value, MAX_DELETION_GRACE_SECONDS, 0);
   }
 
-  @Option({ flags: '--json', description: 'print the tenant as JSON' })
-  json(): boolean {
-    return true;
-  }
-
   @Help('after')
   examples(): string {
-    return [
-      '',
-      'Examples:',
-      '  $ townhall tenants delete bmi',
-      '  $ townhall tenants delete 112233445566778899 --grace-seconds 0',
-      '',
-    ].join('\n');
+    return helpText([
+      'townhall tenants delete bmi',
+      'townhall tenants delete 112233445566778899 --grace-seconds 0',
+    ]);
   }
 
-  async run([reference]: string[], options: Options = {}): Promise<void> {
-    const context = await this.runtime.open();
-    const tenant = await findTenant(context, reference);
-    const deleting = await context
-      .get(TenantLifecycle)
-      .delete(tenant.id, options.graceSeconds ?? DEFAULT_DELETION_GRACE_SECONDS);
-    printTransition(
-      deleting,
-      options.json,
-      `is being deleted; its data is dropped after ${deleting.deleteAfter?.toISOString() ?? 'now'}`,
-    );
+  protected transition(
+    lifecycle: TenantLifecycle,
+    tenantId: string,
+    options: Options,
+  ): Promise<TenantEntity> {
+    return lifecycle.delete(tenantId, options.graceSeconds ?? DEFAULT_DELETION_GRACE_SECONDS);
+  }
+
+  protected outcome(deleting: TenantEntity): string {
+    return `is being deleted; its data is dropped after ${deleting.deleteAfter?.toISOString() ?? 'now'}`;
   }
 }

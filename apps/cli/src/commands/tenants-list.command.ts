@@ -1,10 +1,16 @@
 import { Help, Option, SubCommand } from 'nest-commander';
-import { CommandRunner } from 'nest-commander';
 import { isId } from '@townhall/persistence';
 import { TENANT_STATUSES, TenantRegistry, TenantStatus } from '@townhall/tenancy';
-import { InvalidOptionValue, notice, positiveIntegerOption, printJson, printLine } from '../cli-output';
-import { PlatformRuntime } from '../platform-runtime';
+import {
+  helpText,
+  InvalidOptionValue,
+  notice,
+  positiveIntegerOption,
+  printJson,
+  printLine,
+} from '../cli-output';
 import { printTenantTable, tenantView } from '../tenant-view';
+import { PlatformCommand } from './platform-command';
 
 interface Options {
   status?: TenantStatus;
@@ -14,11 +20,7 @@ interface Options {
 }
 
 @SubCommand({ name: 'list', description: 'list tenants, newest first' })
-export class TenantsListCommand extends CommandRunner {
-  constructor(private readonly runtime: PlatformRuntime) {
-    super();
-  }
-
+export class TenantsListCommand extends PlatformCommand {
   @Option({
     flags: '--status <status>',
     description: 'only tenants in this state',
@@ -49,14 +51,11 @@ export class TenantsListCommand extends CommandRunner {
 
   @Help('after')
   examples(): string {
-    return [
-      '',
-      'Examples:',
-      '  $ townhall tenants list',
-      '  $ townhall tenants list --status failed --limit 10',
-      "  $ townhall tenants list --json | jq -r '.tenants[].slug'",
-      '',
-    ].join('\n');
+    return helpText([
+      'townhall tenants list',
+      'townhall tenants list --status failed --limit 10',
+      "townhall tenants list --json | jq -r '.tenants[].slug'",
+    ]);
   }
 
   async run(_params: string[], options: Options = {}): Promise<void> {

@@ -1,34 +1,25 @@
-import { Help, Option, SubCommand } from 'nest-commander';
-import { CommandRunner } from 'nest-commander';
-import { TenantLifecycle } from '@townhall/provisioning';
-import { PlatformRuntime } from '../platform-runtime';
-import { findTenant, printTransition } from '../tenant-view';
+import { Help, SubCommand } from 'nest-commander';
+import type { TenantLifecycle } from '@townhall/provisioning';
+import type { TenantEntity } from '@townhall/tenancy';
+import { helpText } from '../cli-output';
+import { TENANT_ARGUMENT, TenantTransitionCommand } from './tenant-command';
 
 @SubCommand({
   name: 'resume',
-  arguments: '<tenant>',
-  argsDescription: { tenant: 'the tenant’s id, slug or domain' },
+  ...TENANT_ARGUMENT,
   description: 'lift a suspension, or cancel a deletion that is still in its grace period',
 })
-export class TenantsResumeCommand extends CommandRunner {
-  constructor(private readonly runtime: PlatformRuntime) {
-    super();
-  }
-
-  @Option({ flags: '--json', description: 'print the tenant as JSON' })
-  json(): boolean {
-    return true;
-  }
-
+export class TenantsResumeCommand extends TenantTransitionCommand {
   @Help('after')
   examples(): string {
-    return ['', 'Examples:', '  $ townhall tenants resume bmi', ''].join('\n');
+    return helpText(['townhall tenants resume bmi']);
   }
 
-  async run([reference]: string[], options: { json?: boolean } = {}): Promise<void> {
-    const context = await this.runtime.open();
-    const tenant = await findTenant(context, reference);
-    const resumed = await context.get(TenantLifecycle).resume(tenant.id);
-    printTransition(resumed, options.json, `is ${resumed.status} again`);
+  protected transition(lifecycle: TenantLifecycle, tenantId: string): Promise<TenantEntity> {
+    return lifecycle.resume(tenantId);
+  }
+
+  protected outcome(resumed: TenantEntity): string {
+    return `is ${resumed.status} again`;
   }
 }

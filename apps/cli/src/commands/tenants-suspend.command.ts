@@ -1,26 +1,19 @@
 import { Help, Option, SubCommand } from 'nest-commander';
-import { CommandRunner } from 'nest-commander';
-import { TenantLifecycle } from '@townhall/provisioning';
-import { InvalidOptionValue } from '../cli-output';
-import { PlatformRuntime } from '../platform-runtime';
-import { findTenant, printTransition } from '../tenant-view';
+import type { TenantLifecycle } from '@townhall/provisioning';
+import type { TenantEntity } from '@townhall/tenancy';
+import { helpText, InvalidOptionValue } from '../cli-output';
+import { TENANT_ARGUMENT, TenantCommandOptions, TenantTransitionCommand } from './tenant-command';
 
-interface Options {
+interface Options extends TenantCommandOptions {
   reason?: string;
-  json?: boolean;
 }
 
 @SubCommand({
   name: 'suspend',
-  arguments: '<tenant>',
-  argsDescription: { tenant: 'the tenant’s id, slug or domain' },
+  ...TENANT_ARGUMENT,
   description: 'suspend an active tenant: its instance answers 503 until resumed; nothing is deleted',
 })
-export class TenantsSuspendCommand extends CommandRunner {
-  constructor(private readonly runtime: PlatformRuntime) {
-    super();
-  }
-
+export class TenantsSuspendCommand extends TenantTransitionCommand<Options> {
   @Option({ flags: '--reason <text>', description: 'why, recorded on the tenant (up to 500 characters)' })
   reason(value: string): string {
     if (value.trim().length === 0 || value.length > 500)
@@ -28,22 +21,20 @@ export class TenantsSuspendCommand extends CommandRunner {
     return value.trim();
   }
 
-  @Option({ flags: '--json', description: 'print the tenant as JSON' })
-  json(): boolean {
-    return true;
-  }
-
   @Help('after')
   examples(): string {
-    return ['', 'Examples:', '  $ townhall tenants suspend bmi --reason "unpaid invoice 2024-113"', ''].join(
-      '\n',
-    );
+    return helpText(['townhall tenants suspend bmi --reason "unpaid invoice 2024-113"']);
   }
 
-  async run([reference]: string[], options: Options = {}): Promise<void> {
-    const context = await this.runtime.open();
-    const tenant = await findTenant(context, reference);
-    const suspended = await context.get(TenantLifecycle).suspend(tenant.id, options.reason);
-    printTransition(suspended, options.json, 'is suspended');
+  protected transition(
+    lifecycle: TenantLifecycle,
+    tenantId: string,
+    options: Options,
+  ): Promise<TenantEntity> {
+    return lifecycle.suspend(tenantId, options.reason);
+  }
+
+  protected outcome(): string {
+    return 'is suspended';
   }
 }

@@ -1,29 +1,22 @@
-import { Command, CommandRunner, Help } from 'nest-commander';
-import { notice } from '../cli-output';
-import { PlatformRuntime } from '../platform-runtime';
+import { Command, Help } from 'nest-commander';
+import { helpText, notice } from '../cli-output';
+import { PlatformCommand } from './platform-command';
 
 @Command({
   name: 'worker',
   description:
     'run the queue workers (tenant provisioning and deletion) without HTTP, until SIGTERM or SIGINT',
 })
-export class WorkerCommand extends CommandRunner {
-  constructor(private readonly runtime: PlatformRuntime) {
-    super();
-  }
-
+export class WorkerCommand extends PlatformCommand {
   @Help('after')
   examples(): string {
-    return [
-      '',
-      'Start as many as the queue needs; each runs TOWNHALL_PROVISIONING_CONCURRENCY jobs at a time and',
-      're-queues work the registry says is due. On SIGTERM it finishes the jobs in hand and exits 0.',
-      '',
-      'Examples:',
-      '  $ townhall worker',
-      '  $ TOWNHALL_PROVISIONING_CONCURRENCY=8 townhall worker',
-      '',
-    ].join('\n');
+    return helpText(
+      ['townhall worker', 'TOWNHALL_PROVISIONING_CONCURRENCY=8 townhall worker'],
+      [
+        'Start as many as the queue needs; each runs TOWNHALL_PROVISIONING_CONCURRENCY jobs at a time and',
+        're-queues work the registry says is due. On SIGTERM it finishes the jobs in hand and exits 0.',
+      ],
+    );
   }
 
   async run(): Promise<void> {
