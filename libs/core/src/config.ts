@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 /**
@@ -149,7 +150,9 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       ttlMs: int('TOWNHALL_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 3_600_000),
     },
     provisioning: {
-      concurrency: int('TOWNHALL_PROVISIONING_CONCURRENCY', 4, 1, 64),
+      // Provisioning is CPU- and database-bound on the same machine: more at once than there are cores
+      // only lengthens each tenant's wait without adding throughput (see docs/benchmarks.md).
+      concurrency: int('TOWNHALL_PROVISIONING_CONCURRENCY', Math.min(4, availableParallelism()), 1, 64),
       workers: bool('TOWNHALL_WORKERS', true),
       keyPoolSize: int('TOWNHALL_ACTOR_KEY_POOL', 16, 0, 10_000),
     },
