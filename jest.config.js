@@ -1,5 +1,5 @@
 /** Unit specs live beside the code (`*.spec.ts`); integration and e2e tests under `test/` (`*.test.ts`). */
-const libs = ['core', 'persistence', 'tenancy', 'auth', 'activitypub', 'social', 'provisioning', 'platform'];
+const libs = ['core', 'persistence', 'tenancy', 'auth', 'activitypub', 'social', 'provisioning', 'platform', 'compliance'];
 module.exports = {
   rootDir: '.',
   testEnvironment: 'node',

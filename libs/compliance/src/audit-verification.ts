@@ -1,0 +1,908 @@
+import { isAuditTime } from './audit-entry';
+import {
+  blockDigest,
+  digestEntryLine,
+  forEachLine,
+  HINT_MISMATCH,
+  LINE_OTHER,
+  type DigestBlock,
+  type EntryDigest,
+} from './audit-entry-digest';
+import {
+  AuditKeyring,
+  describeWindow,
+  keyValidAt,
+  trustAuditKey,
+  verifyKeyRotationSignature,
+  type KeyRotationRecord,
+  type TrustedAuditKey,
+} from './audit-keys';
+import { AUDIT_BUNDLE_FORMAT, type AuditBundleFilters } from './audit-bundle';
+import { checkpointProblem, decodeHash, verifyCheckpointSignature, type AuditCheckpoint } from './checkpoint';
+import { CompactRange, rangeDecomposition, verifyConsistency } from './merkle';
+
+/**
+ * The verification of one bundle as a state machine over its lines, in order: what docs/audit-format.md
+ * §8 specifies, step by step. It keeps O(log n) state (the Merkle frontier of the entries so far, the
+ * current run of checkpoints, the verified roots by size) and stops at the FIRST problem, naming the
+ * sequence number or checkpoint where it is. Feeding it — reading, splitting, digesting lines, possibly
+ * in worker threads — is audit-bundle-verifier.ts's job.
+ */
+
+/** The closed set of reasons a bundle fails verification. */
+export const AUDIT_FAILURE_REASONS = [
+  'altered',
+  'missing',
+  'inserted',
+  'reordered',
+  'truncated',
+  'unknown_key',
+  'bad_signature',
+  'fork',
+  'inconsistent',
+  'malformed',
+] as const;
+export type AuditFailureReason = (typeof AUDIT_FAILURE_REASONS)[number];
+
+export interface AuditVerificationFailure {
+  ok: false;
+  reason: AuditFailureReason;
+  /** One sentence saying what is wrong. */
+  message: string;
+  /** The sequence number where the problem is. */
+  seq?: number;
+  /** The tree size of the checkpoint concerned. */
+  checkpoint?: number;
+  /** The key concerned (key problems). */
+  keyId?: string;
+  /** 1-based line of the bundle where the problem was found. */
+  line?: number;
+}
+
+export interface AuditVerificationSummary {
+  origin: string;
+  from: number;
+  to: number;
+  filters: AuditBundleFilters;
+  /** Entries shown in the bundle. */
+  entries: number;
+  /** Entries outside the filters, proven by hashes only. */
+  omitted: number;
+  checkpoints: number;
+  newestCheckpoint: Omit<AuditCheckpoint, 'signature' | 'origin'> | null;
+  /** Ids of the keys whose signatures were checked. */
+  keyIds: string[];
+  /** The earlier checkpoint this bundle was shown consistent with (`--since`). */
+  since: { treeSize: number; rootHash: string } | null;
+}
+
+export type AuditVerificationResult =
+  { ok: true; summary: AuditVerificationSummary } | AuditVerificationFailure;
+
+/** Thrown inside the verifier to stop at the first failure. */
+class Stop {
+  constructor(readonly failure: AuditVerificationFailure) {}
+}
+
+type Failure = Omit<AuditVerificationFailure, 'ok' | 'line'>;
+
+interface GroupMember {
+  cp: AuditCheckpoint;
+  root: Buffer;
+  /** The root recomputed from the leaves (and range proof); null while the range proof is awaited. */
+  expected: Buffer | null;
+}
+
+/** Consecutive checkpoint lines of one tree size (the same tree head signed again, or a fork). */
+interface CheckpointGroup {
+  size: number;
+  members: GroupMember[];
+}
+
+interface SinceCheckpoint {
+  cp: AuditCheckpoint;
+  root: Buffer;
+  proven: boolean;
+}
+
+/**
+ * Something was out of place at position `expected`. What it was (an entry missing, entries swapped,
+ * an entry inserted, the tail cut) depends on what comes later, so the verifier reads on — keeping two
+ * numbers, not the lines — before it names the problem.
+ */
+class Lookahead {
+  private sawExpected = false;
+  private sawSubjectAgain = false;
+  private sawLater = false;
+
+  constructor(
+    private readonly expected: number,
+    private readonly subject:
+      | { kind: 'entry'; seq: number; line: number }
+      | { kind: 'omitted'; from: number; line: number }
+      | { kind: 'checkpoint'; size: number; line: number },
+  ) {}
+
+  observe(text: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (typeof value !== 'object' || value === null) return;
+    const record = value as { type?: unknown; entry?: { seq?: unknown }; from?: unknown; to?: unknown };
+    if (record.type === 'entry') {
+      const seq = record.entry?.seq;
+      if (typeof seq === 'number') this.observeEntry(seq);
+    } else if (
+      record.type === 'omitted' &&
+      typeof record.from === 'number' &&
+      typeof record.to === 'number'
+    ) {
+      if (record.from <= this.expected && this.expected < record.to) this.sawExpected = true;
+      if (record.from > this.expected) this.sawLater = true;
+    }
+  }
+
+  observeEntry(seq: number): void {
+    if (seq === this.expected) this.sawExpected = true;
+    if (seq > this.expected) this.sawLater = true;
+    if (this.subject.kind === 'entry' && seq === this.subject.seq) this.sawSubjectAgain = true;
+  }
+
+  verdict(): AuditVerificationFailure {
+    const e = this.expected;
+    const s = this.subject;
+    if (s.kind === 'checkpoint') {
+      if (this.sawExpected) {
+        return failure(s.line, {
+          reason: 'reordered',
+          checkpoint: s.size,
+          seq: e,
+          message: `checkpoint ${s.size} appears before seq ${e}, which comes later in the bundle`,
+        });
+      }
+      if (this.sawLater) {
+        return failure(s.line, {
+          reason: 'missing',
+          seq: e,
+          message: `seq ${e} to ${s.size - 1} are missing`,
+        });
+      }
+      return failure(s.line, {
+        reason: 'truncated',
+        seq: e,
+        message: cutOff(e),
+      });
+    }
+    const found = s.kind === 'entry' ? s.seq : s.from;
+    if (s.kind === 'entry' && this.sawSubjectAgain) {
+      return failure(s.line, {
+        reason: 'inserted',
+        seq: found,
+        message: `an extra entry claiming seq ${found} was inserted before seq ${e}`,
+      });
+    }
+    if (this.sawExpected) {
+      return failure(s.line, {
+        reason: 'reordered',
+        seq: e,
+        message: `seq ${found} appears where seq ${e} belongs; seq ${e} comes later in the bundle`,
+      });
+    }
+    return failure(s.line, {
+      reason: 'missing',
+      seq: e,
+      message: `seq ${e} is missing (next is seq ${found})`,
+    });
+  }
+}
+
+function cutOff(e: number): string {
+  return `the bundle's entries stop before seq ${e}: everything from there on was cut off`;
+}
+
+function failure(line: number | undefined, f: Failure): AuditVerificationFailure {
+  return { ok: false, ...f, ...(line !== undefined ? { line } : {}) };
+}
+
+type Phase = 'header' | 'preamble' | 'body' | 'closed';
+
+const ORIGIN = /^[^\s+]{1,255}$/u;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+export class BundleVerification {
+  private lineNo = 0;
+  private phase: Phase = 'header';
+  private origin = '';
+  private from = 0;
+  private to = 0;
+  private filters: AuditBundleFilters = { tenant: null, actions: null };
+  private actionFilter: ReadonlySet<string> | null = null;
+  /** The Merkle frontier of the leaves [0, e); e is the next sequence number expected. */
+  private frontier = new CompactRange(0);
+  private rootCache: { size: number; root: Buffer } | null = null;
+  private shown = 0;
+  private omittedLeaves = 0;
+  private checkpointLines = 0;
+  private group: CheckpointGroup | null = null;
+  private awaitingRangeProof: GroupMember | null = null;
+  private lastCheckpointSize = -1;
+  private readonly verifiedRoots = new Map<number, Buffer>();
+  private newest: AuditCheckpoint | null = null;
+  private readonly keysUsed = new Set<string>();
+  private readonly since: SinceCheckpoint | null;
+  private lastTenantSeq: number | null = null;
+  private lookahead: Lookahead | null = null;
+  private failed: AuditVerificationFailure | null = null;
+
+  constructor(
+    private readonly keyring: AuditKeyring,
+    since: AuditCheckpoint | null,
+  ) {
+    const root = since ? decodeHash(since.rootHash) : null;
+    this.since = since && root ? { cp: since, root, proven: false } : null;
+    if (since && !root) {
+      this.failed = failure(undefined, {
+        reason: 'malformed',
+        checkpoint: since.treeSize,
+        message: 'the --since checkpoint has no valid root hash',
+      });
+    }
+  }
+
+  private get expected(): number {
+    return this.frontier.end;
+  }
+
+  /** Takes one line; false once the verdict is known and no more input is needed. */
+  private feed(raw: string): boolean {
+    if (this.failed) return false;
+    this.lineNo++;
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (this.lookahead) {
+      this.lookahead.observe(text);
+      return true;
+    }
+    if (text.length === 0) return true;
+    try {
+      this.handle(text);
+    } catch (err) {
+      if (err instanceof Stop) {
+        this.failed = err.failure;
+        return false;
+      }
+      throw err;
+    }
+    return !this.failed;
+  }
+
+  /** Takes a block of raw lines and digests them on this thread; false once the verdict is known. */
+  feedBytes(parts: readonly Uint8Array[]): boolean {
+    return forEachLine(parts, (line) => this.feed(line)) && !this.failed;
+  }
+
+  /** Takes a block of lines digested elsewhere (digestBlock); false once the verdict is known. */
+  feedBlock(block: DigestBlock): boolean {
+    for (let i = 0; i < block.count; i++) {
+      if (this.failed) return false;
+      if (block.kinds[i] === LINE_OTHER) {
+        this.feed(block.texts[i]);
+        continue;
+      }
+      this.lineNo++;
+      if (this.lookahead) {
+        const seq = block.seqs[i];
+        if (!Number.isNaN(seq)) this.lookahead.observeEntry(seq);
+        continue;
+      }
+      try {
+        this.onEntryDigest(blockDigest(block, i));
+      } catch (err) {
+        if (err instanceof Stop) {
+          this.failed = err.failure;
+          return false;
+        }
+        throw err;
+      }
+    }
+    return !this.failed;
+  }
+
+  finish(): AuditVerificationResult {
+    if (this.lookahead) return this.lookahead.verdict();
+    if (this.failed) return this.failed;
+    try {
+      if (this.phase === 'header') this.stop({ reason: 'malformed', message: 'the bundle is empty' }, false);
+      if (this.phase === 'preamble') {
+        this.stop({ reason: 'truncated', message: 'the bundle ends before its prefix line: it was cut off' });
+      }
+      if (this.phase !== 'closed') {
+        if (this.phase === 'body') this.closeGroup();
+        if (this.expected < this.to) {
+          this.stop({
+            reason: 'truncated',
+            seq: this.expected,
+            message: cutOff(this.expected),
+          });
+        }
+        this.stop({
+          reason: 'truncated',
+          ...(this.newest ? { checkpoint: this.newest.treeSize } : {}),
+          message: 'the bundle ends without its trailer line: its end was cut off',
+        });
+      }
+    } catch (err) {
+      if (err instanceof Stop) return err.failure;
+      throw err;
+    }
+    return { ok: true, summary: this.summary() };
+  }
+
+  private summary(): AuditVerificationSummary {
+    const newest = this.newest;
+    return {
+      origin: this.origin,
+      from: this.from,
+      to: this.to,
+      filters: this.filters,
+      entries: this.shown,
+      omitted: this.omittedLeaves,
+      checkpoints: this.checkpointLines,
+      newestCheckpoint: newest
+        ? { treeSize: newest.treeSize, rootHash: newest.rootHash, time: newest.time, keyId: newest.keyId }
+        : null,
+      keyIds: [...this.keysUsed],
+      since: this.since ? { treeSize: this.since.cp.treeSize, rootHash: this.since.cp.rootHash } : null,
+    };
+  }
+
+  private stop(f: Failure, withLine = true): never {
+    throw new Stop(failure(withLine ? this.lineNo : undefined, f));
+  }
+
+  private malformed(message: string, where: { seq?: number; checkpoint?: number } = {}): never {
+    this.stop({ reason: 'malformed', ...where, message });
+  }
+
+  private handle(text: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      this.malformed(`line ${this.lineNo} is not JSON`);
+    }
+    if (!isRecord(value)) this.malformed(`line ${this.lineNo} is not a JSON object`);
+    const type = value.type;
+    if (type === 'entry') return this.onEntryDigest(digestEntryLine(value));
+    switch (this.phase) {
+      case 'header':
+        if (type !== 'header') this.malformed('the bundle does not start with a header line');
+        return this.onHeader(value);
+      case 'preamble':
+        if (type === 'key_rotation') return this.onKeyRotation(value);
+        if (type === 'prefix') return this.onPrefix(value);
+        return this.malformed(`expected a key_rotation or prefix line, found "${String(type)}"`);
+      case 'body':
+        switch (type) {
+          case 'omitted':
+            return this.onOmitted(value);
+          case 'checkpoint':
+            return this.onCheckpoint(value);
+          case 'range_proof':
+            return this.onRangeProof(value);
+          case 'consistency':
+            return this.onConsistency(value);
+          case 'trailer':
+            return this.onTrailer(value);
+          default:
+            return this.malformed(`unexpected line type "${String(type)}"`);
+        }
+      case 'closed':
+        return this.malformed('a line follows the trailer');
+    }
+  }
+
+  // ---- preamble -------------------------------------------------------------------------------------
+
+  private onHeader(h: Record<string, unknown>): void {
+    if (h.format !== AUDIT_BUNDLE_FORMAT)
+      this.malformed(`unsupported bundle format ${JSON.stringify(h.format)}`);
+    if (typeof h.origin !== 'string' || !ORIGIN.test(h.origin))
+      this.malformed('the header has no valid origin');
+    const range = h.range as { from?: unknown; to?: unknown } | undefined;
+    if (!isRecord(range) || !isCount(range.from) || !isCount(range.to) || range.to < range.from) {
+      this.malformed('the header range must be {from, to} with 0 ≤ from ≤ to');
+    }
+    const filters = h.filters as { tenant?: unknown; actions?: unknown } | undefined;
+    if (!isRecord(filters)) this.malformed('the header has no filters object');
+    const tenant = filters.tenant ?? null;
+    const actions = filters.actions ?? null;
+    if (tenant !== null && (typeof tenant !== 'string' || tenant.length === 0))
+      this.malformed('filters.tenant must be an id or null');
+    if (
+      actions !== null &&
+      (!Array.isArray(actions) || !actions.every((a) => typeof a === 'string' && a.length > 0))
+    ) {
+      this.malformed('filters.actions must be a list of actions or null');
+    }
+    if (h.since !== undefined && h.since !== null && !isCount(h.since))
+      this.malformed('header.since must be a tree size or null');
+    if (!isAuditTime(h.generatedAt))
+      this.malformed('header.generatedAt must be RFC 3339 UTC with milliseconds');
+    this.origin = h.origin;
+    this.from = range.from;
+    this.to = range.to;
+    this.filters = { tenant: tenant as string | null, actions: actions as string[] | null };
+    this.actionFilter = actions ? new Set(actions as string[]) : null;
+    if (this.since && this.since.cp.origin !== this.origin) {
+      this.stop({
+        reason: 'inconsistent',
+        checkpoint: this.since.cp.treeSize,
+        message: `the --since checkpoint is of log "${this.since.cp.origin}", this bundle of "${this.origin}"`,
+      });
+    }
+    this.phase = 'preamble';
+  }
+
+  private onKeyRotation(r: Record<string, unknown>): void {
+    if (
+      !isAuditTime(r.time) ||
+      typeof r.previousKeyId !== 'string' ||
+      typeof r.signature !== 'string' ||
+      !isRecord(r.key)
+    ) {
+      this.malformed('a key_rotation line needs time, previousKeyId, key and signature');
+    }
+    const record = r as unknown as KeyRotationRecord;
+    const previous = this.keyring.get(record.previousKeyId);
+    // A rotation only extends trust. One signed by a key the user does not trust proves nothing and is
+    // skipped (as signed notes skip unknown signers); a checkpoint that needs its key then fails.
+    if (!previous) return;
+    // The rotation is what ends the outgoing key's window, so it may be dated at that end itself.
+    const rotatedAt = Date.parse(record.time);
+    if (rotatedAt < previous.validFrom || rotatedAt > previous.validTo) {
+      this.stop({
+        reason: 'unknown_key',
+        keyId: previous.keyId,
+        message: `key ${previous.keyId} signed a rotation at ${record.time}, outside its validity ${describeWindow(previous)}`,
+      });
+    }
+    let incoming: TrustedAuditKey;
+    try {
+      incoming = trustAuditKey(record.key, 'rotation');
+    } catch (err) {
+      this.malformed(`the key in a rotation record is invalid: ${(err as Error).message}`);
+    }
+    if (!verifyKeyRotationSignature(record, previous.publicKey)) {
+      this.stop({
+        reason: 'bad_signature',
+        keyId: previous.keyId,
+        message: `the rotation from key ${previous.keyId} to ${incoming.keyId} has an invalid signature`,
+      });
+    }
+    try {
+      this.keyring.add(incoming);
+    } catch (err) {
+      this.malformed((err as Error).message);
+    }
+    this.keyring.retire(previous.keyId, incoming.validFrom);
+  }
+
+  private onPrefix(p: Record<string, unknown>): void {
+    if (p.treeSize !== this.from) this.malformed(`the prefix must cover [0, ${this.from})`);
+    const hashes = this.decodeHashes(p.hashes, 0, this.from, 'prefix');
+    this.frontier = CompactRange.fromHashes(0, this.from, hashes);
+    this.phase = 'body';
+    this.checkSinceSignature();
+    this.checkSinceAtPosition();
+  }
+
+  private decodeHashes(value: unknown, begin: number, end: number, what: string): Buffer[] {
+    const count = rangeDecomposition(begin, end).length;
+    if (!Array.isArray(value) || value.length !== count) {
+      this.malformed(`the ${what} for [${begin}, ${end}) must list ${count} hashes`);
+    }
+    return value.map(
+      (item) => decodeHash(item) ?? this.malformed(`the ${what} holds a value that is not a base64 hash`),
+    );
+  }
+
+  // ---- the --since checkpoint -------------------------------------------------------------------------
+
+  private checkSinceSignature(): void {
+    const since = this.since;
+    if (!since) return;
+    const size = since.cp.treeSize;
+    const problem = checkpointProblem(since.cp);
+    if (problem !== null) this.malformed(`the --since checkpoint: ${problem}`, { checkpoint: size });
+    this.checkSignature(since.cp, 'the --since checkpoint');
+  }
+
+  /** When the frontier reaches the --since size, the root there must be the one the user holds. */
+  private checkSinceAtPosition(): void {
+    const since = this.since;
+    if (!since || since.proven || since.cp.treeSize !== this.expected) return;
+    if (!this.rootHere().equals(since.root)) {
+      this.stop({
+        reason: 'inconsistent',
+        checkpoint: since.cp.treeSize,
+        message: `the entries before seq ${since.cp.treeSize} do not produce the root of the --since checkpoint: history was rewritten`,
+      });
+    }
+    since.proven = true;
+  }
+
+  private rootHere(): Buffer {
+    const size = this.expected;
+    if (this.rootCache?.size !== size) this.rootCache = { size, root: this.frontier.root() };
+    return this.rootCache.root;
+  }
+
+  // ---- body -----------------------------------------------------------------------------------------
+
+  private beforeSequenceLine(): void {
+    if (this.awaitingRangeProof) this.missingRangeProof();
+    this.closeGroup();
+  }
+
+  private missingRangeProof(): never {
+    const size = this.awaitingRangeProof?.cp.treeSize;
+    this.malformed(`checkpoint ${size} lies beyond the range and is not followed by its range_proof`, {
+      checkpoint: size,
+    });
+  }
+
+  /** An entry line, digested on this thread or in a worker. */
+  private onEntryDigest(digest: EntryDigest): void {
+    switch (this.phase) {
+      case 'header':
+        return this.malformed('the bundle does not start with a header line');
+      case 'preamble':
+        return this.malformed('expected a key_rotation or prefix line, found "entry"');
+      case 'closed':
+        if (digest.seq !== null) {
+          this.stop({
+            reason: 'inserted',
+            seq: digest.seq,
+            message: `an entry claiming seq ${digest.seq} follows the trailer`,
+          });
+        }
+        return this.malformed('a line follows the trailer');
+      case 'body':
+        return this.acceptEntry(digest);
+    }
+  }
+
+  private acceptEntry(digest: EntryDigest): void {
+    this.beforeSequenceLine();
+    const e = this.expected;
+    if (digest.problem !== null || digest.leaf === null || digest.seq === null) {
+      const seq = digest.seq ?? e;
+      this.malformed(`the entry at seq ${seq} is malformed: ${digest.problem ?? 'no seq'}`, { seq });
+    }
+    const s = digest.seq;
+    if (s < this.from || s >= this.to) {
+      this.stop({
+        reason: 'inserted',
+        seq: s,
+        message: `an entry claims seq ${s}, outside the exported range [${this.from}, ${this.to})`,
+      });
+    }
+    if (digest.hint === HINT_MISMATCH) {
+      this.stop({
+        reason: 'altered',
+        seq: e,
+        message:
+          s === e
+            ? `entry ${s} was changed after export: it no longer matches its leaf hash`
+            : `the entry at the position of seq ${e} (now claiming seq ${s}) was changed after export`,
+      });
+    }
+    if (s < e) {
+      this.stop({
+        reason: 'inserted',
+        seq: s,
+        message: `seq ${s} appears a second time, after seq ${e - 1}`,
+      });
+    }
+    if (s > e) {
+      this.lookahead = new Lookahead(e, { kind: 'entry', seq: s, line: this.lineNo });
+      return;
+    }
+    this.checkFilters(digest, s);
+    this.frontier.appendLeaf(digest.leaf);
+    this.shown++;
+    this.checkSinceAtPosition();
+  }
+
+  private checkFilters(entry: EntryDigest, seq: number): void {
+    const { tenant } = this.filters;
+    if (tenant !== null && entry.tenant !== tenant) {
+      this.malformed(`entry ${seq} is of another tenant than the export's filter`, { seq });
+    }
+    if (this.actionFilter !== null && !this.actionFilter.has(entry.action)) {
+      this.malformed(`entry ${seq} has an action outside the export's filter`, { seq });
+    }
+    // With a tenant-only filter, the tenant's own counter shows whether one of its entries was hidden
+    // among the omitted ones. (With an action filter, gaps are expected.)
+    if (tenant !== null && this.actionFilter === null && entry.tenantSeq !== null) {
+      const last = this.lastTenantSeq;
+      if (last !== null && entry.tenantSeq > last + 1) {
+        this.stop({
+          reason: 'missing',
+          seq,
+          message: `tenant entries ${last + 1}…${entry.tenantSeq - 1} are hidden before seq ${seq}`,
+        });
+      }
+      if (last !== null && entry.tenantSeq <= last) {
+        this.malformed(`entry ${seq} repeats tenant counter ${entry.tenantSeq}`, { seq });
+      }
+      this.lastTenantSeq = entry.tenantSeq;
+    }
+  }
+
+  private onOmitted(line: Record<string, unknown>): void {
+    this.beforeSequenceLine();
+    const { from, to } = line;
+    if (!isCount(from) || !isCount(to) || to <= from) this.malformed('an omitted line needs 0 ≤ from < to');
+    if (from < this.from || to > this.to) {
+      this.malformed(`omitted entries [${from}, ${to}) lie outside the exported range`, { seq: from });
+    }
+    const e = this.expected;
+    if (from < e) {
+      this.stop({
+        reason: 'inserted',
+        seq: from,
+        message: `omitted entries [${from}, ${to}) overlap entries already seen`,
+      });
+    }
+    if (from > e) {
+      this.lookahead = new Lookahead(e, { kind: 'omitted', from, line: this.lineNo });
+      return;
+    }
+    if (this.filters.tenant === null && this.filters.actions === null) {
+      this.stop({
+        reason: 'missing',
+        seq: from,
+        message: `entries ${from}…${to - 1} are withheld, though the export has no filter`,
+      });
+    }
+    const hashes = this.decodeHashes(line.hashes, from, to, 'omitted line');
+    const refs = rangeDecomposition(from, to);
+    for (let i = 0; i < refs.length; i++) {
+      this.frontier.appendSubtree(refs[i].level, hashes[i]);
+      this.checkSinceAtPosition();
+    }
+    this.omittedLeaves += to - from;
+  }
+
+  private onCheckpoint(line: Record<string, unknown>): void {
+    if (this.awaitingRangeProof) this.missingRangeProof();
+    const problem = checkpointProblem(line);
+    const claimed = isCount(line.treeSize) ? line.treeSize : undefined;
+    if (problem !== null) this.malformed(`a checkpoint is malformed: ${problem}`, { checkpoint: claimed });
+    const cp: AuditCheckpoint = {
+      origin: line.origin as string,
+      treeSize: line.treeSize as number,
+      rootHash: line.rootHash as string,
+      time: line.time as string,
+      keyId: line.keyId as string,
+      signature: line.signature as string,
+    };
+    const size = cp.treeSize;
+    if (cp.origin !== this.origin)
+      this.malformed(`checkpoint ${size} is of another log ("${cp.origin}")`, { checkpoint: size });
+    this.checkSignature(cp, `checkpoint ${size}`);
+    this.checkpointLines++;
+    const root = decodeHash(cp.rootHash) as Buffer;
+
+    // Two signed roots for one size is a fork, whatever else is wrong around them.
+    const other = this.group?.size === size ? this.group.members[0].root : this.verifiedRoots.get(size);
+    if (other && !other.equals(root)) {
+      this.stop({
+        reason: 'fork',
+        checkpoint: size,
+        message: `two checkpoints of tree size ${size} are signed with different roots`,
+      });
+    }
+    const since = this.since;
+    if (since && since.cp.treeSize === size && !since.root.equals(root)) {
+      this.stop({
+        reason: 'inconsistent',
+        checkpoint: size,
+        message: `checkpoint ${size} has another root than the --since checkpoint of the same size`,
+      });
+    }
+
+    const member: GroupMember = { cp, root, expected: null };
+    if (this.group?.size === size) {
+      this.group.members.push(member);
+    } else {
+      this.closeGroup();
+      this.placeCheckpoint(size);
+      this.group = { size, members: [member] };
+    }
+    if (size <= this.to) member.expected = this.rootHere();
+    else this.awaitingRangeProof = member;
+  }
+
+  /** A checkpoint of size N ≤ to belongs right after seq N−1; beyond `to`, after the last entry. */
+  private placeCheckpoint(size: number): void {
+    const e = this.expected;
+    if (size < this.lastCheckpointSize || size < this.from) {
+      this.stop({
+        reason: 'reordered',
+        checkpoint: size,
+        message: `checkpoint ${size} appears after checkpoint ${this.lastCheckpointSize}`,
+      });
+    }
+    const position = Math.min(size, this.to);
+    if (position < e) {
+      this.stop({
+        reason: 'reordered',
+        checkpoint: size,
+        message: `checkpoint ${size} appears after seq ${e - 1}, but belongs after seq ${position - 1}`,
+      });
+    }
+    if (position > e) this.lookahead = new Lookahead(e, { kind: 'checkpoint', size, line: this.lineNo });
+  }
+
+  private onRangeProof(line: Record<string, unknown>): void {
+    const member = this.awaitingRangeProof;
+    if (!member) this.malformed('a range_proof line must follow a checkpoint beyond the range');
+    const size = member.cp.treeSize;
+    if (line.from !== this.to || line.to !== size) {
+      this.malformed(`the range proof of checkpoint ${size} must cover [${this.to}, ${size})`, {
+        checkpoint: size,
+      });
+    }
+    const hashes = this.decodeHashes(line.hashes, this.to, size, 'range proof');
+    const extended = this.frontier.clone();
+    rangeDecomposition(this.to, size).forEach((ref, i) => extended.appendSubtree(ref.level, hashes[i]));
+    member.expected = extended.root();
+    this.awaitingRangeProof = null;
+  }
+
+  /** The end of a run of checkpoint lines: every root must be the one the leaves produce. */
+  private closeGroup(): void {
+    const group = this.group;
+    if (!group) return;
+    for (const member of group.members) {
+      if (!member.expected || !member.expected.equals(member.root)) {
+        this.stop({
+          reason: 'altered',
+          checkpoint: group.size,
+          message:
+            group.size <= this.to
+              ? `the entries up to seq ${group.size - 1} do not produce the root signed in checkpoint ${group.size}: an entry or hash before it was changed`
+              : `the range proof of checkpoint ${group.size} does not produce its signed root`,
+        });
+      }
+    }
+    this.verifiedRoots.set(group.size, group.members[0].root);
+    // An equal root of the same size (checked when the line was read) is consistency too.
+    if (this.since?.cp.treeSize === group.size) this.since.proven = true;
+    this.newest = group.members[group.members.length - 1].cp;
+    this.lastCheckpointSize = group.size;
+    this.group = null;
+  }
+
+  private checkSignature(cp: AuditCheckpoint, what: string): void {
+    const key = this.keyring.get(cp.keyId);
+    if (!key) {
+      this.stop({
+        reason: 'unknown_key',
+        checkpoint: cp.treeSize,
+        keyId: cp.keyId,
+        message: `${what} is signed by key ${cp.keyId}, which is not trusted`,
+      });
+    }
+    if (!keyValidAt(key, Date.parse(cp.time))) {
+      this.stop({
+        reason: 'unknown_key',
+        checkpoint: cp.treeSize,
+        keyId: cp.keyId,
+        message: `${what} is dated ${cp.time}, outside the validity ${describeWindow(key)} of key ${cp.keyId}`,
+      });
+    }
+    if (!verifyCheckpointSignature(cp, key.publicKey)) {
+      this.stop({
+        reason: 'bad_signature',
+        checkpoint: cp.treeSize,
+        keyId: cp.keyId,
+        message: `${what} does not carry a valid signature of key ${cp.keyId}`,
+      });
+    }
+    this.keysUsed.add(key.keyId);
+  }
+
+  private onConsistency(line: Record<string, unknown>): void {
+    if (this.awaitingRangeProof) this.missingRangeProof();
+    this.closeGroup();
+    const { from, to } = line;
+    if (!isCount(from) || !isCount(to) || from > to || !Array.isArray(line.hashes)) {
+      this.malformed('a consistency line needs from ≤ to and a list of hashes');
+    }
+    const proof = line.hashes.map(
+      (h) => decodeHash(h) ?? this.malformed('the consistency proof holds a value that is not a base64 hash'),
+    );
+    const since = this.since;
+    if (!since || since.cp.treeSize !== from) return; // A proof from a size the user holds no checkpoint for proves nothing.
+    const target = this.verifiedRoots.get(to);
+    if (!target)
+      this.malformed(
+        `the consistency proof leads to tree size ${to}, for which the bundle has no checkpoint`,
+      );
+    if (!verifyConsistency(from, to, since.root, target, proof)) {
+      this.stop({
+        reason: 'inconsistent',
+        checkpoint: from,
+        message: `checkpoint ${to} is not an append-only extension of the --since checkpoint ${from}: history was rewritten`,
+      });
+    }
+    since.proven = true;
+  }
+
+  private onTrailer(line: Record<string, unknown>): void {
+    if (this.awaitingRangeProof) this.missingRangeProof();
+    this.closeGroup();
+    const e = this.expected;
+    if (e < this.to) {
+      this.stop({
+        reason: 'truncated',
+        seq: e,
+        message: cutOff(e),
+      });
+    }
+    const { entries, omitted, checkpoints } = line;
+    if (!isCount(entries) || !isCount(omitted) || !isCount(checkpoints)) {
+      this.malformed('the trailer must count entries, omitted entries and checkpoints');
+    }
+    if (checkpoints !== this.checkpointLines) {
+      this.stop({
+        reason: checkpoints > this.checkpointLines ? 'missing' : 'inserted',
+        ...(this.newest ? { checkpoint: this.newest.treeSize } : {}),
+        message: `the trailer counts ${checkpoints} checkpoints, the bundle has ${this.checkpointLines}`,
+      });
+    }
+    if (entries !== this.shown || omitted !== this.omittedLeaves) {
+      const fewer = entries !== this.shown ? this.shown < entries : this.omittedLeaves < omitted;
+      this.stop({
+        reason: fewer ? 'missing' : 'inserted',
+        seq: this.to - 1,
+        message: `the trailer counts ${entries} entries and ${omitted} omitted, the bundle has ${this.shown} and ${this.omittedLeaves}`,
+      });
+    }
+    const newest = this.newest;
+    if (this.to > this.from && (!newest || newest.treeSize < this.to)) {
+      const uncovered = newest ? Math.max(newest.treeSize, this.from) : this.from;
+      this.stop({
+        reason: 'truncated',
+        seq: uncovered,
+        message: `no checkpoint covers the entries from seq ${uncovered} on: the checkpoint that did was removed`,
+      });
+    }
+    const since = this.since;
+    if (since && !since.proven) {
+      const size = since.cp.treeSize;
+      this.stop({
+        reason: 'inconsistent',
+        checkpoint: size,
+        message:
+          newest && size > newest.treeSize
+            ? `the --since checkpoint (size ${size}) is newer than every checkpoint in the bundle (newest ${newest.treeSize}): the log cannot shrink`
+            : `the bundle holds no proof that it extends the --since checkpoint of size ${size}`,
+      });
+    }
+    this.phase = 'closed';
+  }
+}

@@ -1,0 +1,15 @@
+import { defineErrors } from '@townhall/core';
+
+/**
+ * Errors of the compliance library. Verification failures of a bundle are *results*
+ * (`AuditVerificationFailure`), not errors: these codes are for callers that hand the library values
+ * it cannot work with (a value JCS cannot represent, an invalid key description, …).
+ */
+export class ComplianceError extends defineErrors({
+  not_canonicalizable: { status: 400, title: 'Value has no canonical JSON form' },
+  invalid_audit_entry: { status: 400, title: 'Invalid audit entry' },
+  invalid_key: { status: 400, title: 'Invalid audit signing key' },
+  invalid_checkpoint: { status: 400, title: 'Invalid audit checkpoint' },
+  invalid_proof_request: { status: 400, title: 'No such Merkle proof' },
+  invalid_bundle_request: { status: 400, title: 'Invalid audit bundle request' },
+}) {}

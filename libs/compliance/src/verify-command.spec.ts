@@ -1,0 +1,129 @@
+import { Readable } from 'node:stream';
+import { publicKeyPem } from './audit-keys';
+import { runVerifyCommand, type VerifyCommandIo } from './verify-command';
+import {
+  buildLog,
+  bundleLines,
+  GENERATED_AT,
+  indexOfEntry,
+  joinLines,
+  OLD_KEY,
+  parseLine,
+  TRUSTED_KEYS,
+} from './testing/audit-log-fixture';
+
+const log = buildLog({ size: 350 });
+const bundle = log.exportText({ generatedAt: GENERATED_AT });
+
+function broken(): string {
+  const lines = bundleLines(bundle);
+  lines.splice(indexOfEntry(lines, 120), 1);
+  return joinLines(lines);
+}
+
+function cp(size: number): string {
+  return JSON.stringify(log.checkpoints.find((c) => c.treeSize === size));
+}
+
+/** An in-memory file system for the command. */
+function io(files: Record<string, string>, options: { stream?: boolean } = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const value: VerifyCommandIo & { out: string[]; err: string[] } = {
+    out,
+    err,
+    readFile: async (path) => {
+      if (!(path in files))
+        throw Object.assign(new Error(`ENOENT: no such file, open '${path}'`), { code: 'ENOENT' });
+      return files[path];
+    },
+    stdout: (line) => out.push(line),
+    stderr: (line) => err.push(line),
+  };
+  if (options.stream) value.openBundle = (path) => Readable.from([Buffer.from(files[path] ?? '')]);
+  return value;
+}
+
+const FILES = {
+  'bundle.ndjson': bundle,
+  'broken.ndjson': broken(),
+  'keys.json': JSON.stringify(TRUSTED_KEYS),
+  'old.pem': publicKeyPem(OLD_KEY),
+  'cp200.json': cp(200),
+  'garbage.txt': 'not a key',
+};
+
+describe('townhall audit verify (runVerifyCommand)', () => {
+  it('exits 0 with a one-line summary for a valid bundle', async () => {
+    const run = io(FILES, { stream: true });
+    expect(await runVerifyCommand(['bundle.ndjson', '--key', 'keys.json'], run)).toBe(0);
+    expect(run.out).toHaveLength(1);
+    expect(run.out[0]).toMatch(
+      /^OK townhall\.test\/audit: seq 0–349, 350 entries, 4 checkpoints verified; newest checkpoint: tree size 350/,
+    );
+    expect(run.err).toEqual([]);
+  });
+
+  it('accepts a PEM key, --key=FILE and --since, and says what it was consistent with', async () => {
+    const run = io(FILES);
+    expect(await runVerifyCommand(['--since', 'cp200.json', '--key=old.pem', 'bundle.ndjson'], run)).toBe(0);
+    expect(run.out[0]).toMatch(/consistent with the checkpoint of tree size 200$/);
+  });
+
+  it('exits 1 naming the first failing sequence number and why', async () => {
+    const run = io(FILES, { stream: true });
+    expect(await runVerifyCommand(['broken.ndjson', '--key', 'keys.json'], run)).toBe(1);
+    expect(run.out).toEqual([]);
+    expect(run.err).toEqual([expect.stringMatching(/^FAILED seq 120: missing: seq 120 is missing/)]);
+  });
+
+  it('exits 1 naming the checkpoint when the --since checkpoint is not in the bundle’s history', async () => {
+    const other = buildLog({
+      size: 350,
+      rewrite: (input, seq) => (seq === 5 ? { ...input, action: 'tenant.delete' } : input),
+    });
+    const files = { ...FILES, 'other.ndjson': other.exportText({ generatedAt: GENERATED_AT }) };
+    const run = io(files);
+    expect(await runVerifyCommand(['other.ndjson', '--key', 'keys.json', '--since', 'cp200.json'], run)).toBe(
+      1,
+    );
+    expect(run.err[0]).toMatch(/^FAILED checkpoint 200: inconsistent: /);
+  });
+
+  it.each([
+    [[], /BUNDLE is missing/],
+    [['bundle.ndjson'], /--key FILE is required/],
+    [['bundle.ndjson', '--key'], /--key needs a file/],
+    [['a', 'b', '--key', 'keys.json'], /one BUNDLE only/],
+    [['bundle.ndjson', '--key', 'keys.json', '--verbose'], /unknown option --verbose/],
+    [['bundle.ndjson', '--key', 'keys.json', '--key', 'old.pem'], /--key is given twice/],
+    [['bundle.ndjson', '--key', 'missing.json'], /cannot read key file missing\.json/],
+    [['bundle.ndjson', '--key', 'garbage.txt'], /--key garbage\.txt: expected a PEM public key/],
+    [['bundle.ndjson', '--key', 'keys.json', '--since', 'garbage.txt'], /--since garbage\.txt: not JSON/],
+    [['nothere.ndjson', '--key', 'keys.json'], /cannot read bundle nothere\.ndjson/],
+  ])('exits 2 for the usage error %j', async (argv, message) => {
+    const run = io(FILES);
+    expect(await runVerifyCommand(argv, run)).toBe(2);
+    expect(run.err[0]).toMatch(message);
+    expect(run.out).toEqual([]);
+  });
+
+  it('prints help with exit 0', async () => {
+    const run = io(FILES);
+    expect(await runVerifyCommand(['--help'], run)).toBe(0);
+    expect(run.out[0]).toContain('usage: townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE]');
+  });
+
+  it('reports a tenant-filtered export in the summary', async () => {
+    const files = {
+      ...FILES,
+      'tenant.ndjson': log.exportText({
+        tenant: parseLine(bundleLines(bundle)[3]).entry?.tenant ?? null,
+        generatedAt: GENERATED_AT,
+      }),
+    };
+    const run = io(files);
+    expect(await runVerifyCommand(['tenant.ndjson', '--key', 'keys.json'], run)).toBe(0);
+    expect(run.out[0]).toMatch(/entries shown \(tenant \d+\), \d+ omitted by hash/);
+  });
+});

@@ -1,0 +1,174 @@
+import { AuditKeyring } from './audit-keys';
+import { verifyAuditBundle } from './audit-bundle-verifier';
+import type { AuditVerificationFailure, AuditVerificationSummary } from './audit-verification';
+import { parseCheckpoint, type AuditCheckpoint } from './checkpoint';
+
+/**
+ * `townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE]` as a pure function, so the CLI can
+ * mount it in a few lines and tests can run it without a process. Exit codes: 0 the bundle verifies
+ * (one summary line on stdout), 1 it does not (one line on stderr naming the first failing sequence
+ * number or checkpoint and why), 2 the command line or an input file is unusable.
+ */
+export interface VerifyCommandIo {
+  /** Reads a whole (small) file: the key file and the --since checkpoint. */
+  readFile(path: string): Promise<string>;
+  /** Streams the bundle; without it the bundle is read whole with readFile. */
+  openBundle?(path: string): AsyncIterable<string | Uint8Array>;
+  stdout(line: string): void;
+  stderr(line: string): void;
+}
+
+export const AUDIT_VERIFY_USAGE = 'usage: townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE]';
+
+export const AUDIT_VERIFY_HELP = [
+  AUDIT_VERIFY_USAGE,
+  '',
+  'Verifies an audit export offline: every entry against the signed checkpoints, every signature against',
+  'the trusted keys, and, with --since, that the log still extends a checkpoint you kept from before.',
+  '',
+  '  BUNDLE                  the NDJSON bundle downloaded from /api/regulator/v1/audit/export',
+  '  --key FILE              a PEM public key, or the JSON of GET /api/platform/v1/audit/keys',
+  '  --since CHECKPOINT_FILE a checkpoint (JSON) you trust from an earlier export',
+  '',
+  'Exit status: 0 valid, 1 not valid (the first problem is named), 2 usage error.',
+].join('\n');
+
+export const EXIT_VALID = 0;
+export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
+
+interface VerifyArguments {
+  bundle: string;
+  key: string;
+  since: string | null;
+}
+
+class UsageError {
+  constructor(readonly message: string) {}
+}
+
+function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
+  const positional: string[] = [];
+  let key: string | null = null;
+  let since: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') return 'help';
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, null];
+    if (flag === '--key' || flag === '--since') {
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === '') throw new UsageError(`${flag} needs a file`);
+      if (flag === '--key') {
+        if (key !== null) throw new UsageError('--key is given twice');
+        key = value;
+      } else {
+        if (since !== null) throw new UsageError('--since is given twice');
+        since = value;
+      }
+    } else if (arg.startsWith('-') && arg !== '-') {
+      throw new UsageError(`unknown option ${arg}`);
+    } else {
+      positional.push(arg);
+    }
+  }
+  if (positional.length === 0) throw new UsageError('BUNDLE is missing');
+  if (positional.length > 1) throw new UsageError(`one BUNDLE only (got ${positional.join(', ')})`);
+  if (key === null) throw new UsageError('--key FILE is required');
+  return { bundle: positional[0], key, since };
+}
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function readInput(io: VerifyCommandIo, path: string, what: string): Promise<string> {
+  try {
+    return await io.readFile(path);
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${path}: ${reason(err)}`);
+  }
+}
+
+export function formatVerificationSummary(s: AuditVerificationSummary): string {
+  const range = s.to > s.from ? `seq ${s.from}–${s.to - 1}` : 'no entries';
+  const filter = [
+    s.filters.tenant !== null ? `tenant ${s.filters.tenant}` : '',
+    s.filters.actions ? `actions ${s.filters.actions.join(',')}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const shown = filter
+    ? `${s.entries} entries shown (${filter}), ${s.omitted} omitted by hash`
+    : `${s.entries} entries`;
+  const newest = s.newestCheckpoint
+    ? `newest checkpoint: tree size ${s.newestCheckpoint.treeSize}, root ${s.newestCheckpoint.rootHash}, ${s.newestCheckpoint.time}, key ${s.newestCheckpoint.keyId}`
+    : 'no checkpoint';
+  const since = s.since ? `; consistent with the checkpoint of tree size ${s.since.treeSize}` : '';
+  return `OK ${s.origin}: ${range}, ${shown}, ${s.checkpoints} checkpoints verified; ${newest}${since}`;
+}
+
+export function formatVerificationFailure(f: AuditVerificationFailure): string {
+  const where = [
+    f.seq !== undefined ? `seq ${f.seq}` : '',
+    f.checkpoint !== undefined ? `checkpoint ${f.checkpoint}` : '',
+    f.seq === undefined && f.checkpoint === undefined && f.keyId !== undefined ? `key ${f.keyId}` : '',
+    f.seq === undefined && f.checkpoint === undefined && f.keyId === undefined && f.line !== undefined
+      ? `line ${f.line}`
+      : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return `FAILED ${where}: ${f.reason}: ${f.message}`;
+}
+
+export async function runVerifyCommand(argv: readonly string[], io: VerifyCommandIo): Promise<number> {
+  let args: VerifyArguments;
+  let keys: AuditKeyring;
+  let since: AuditCheckpoint | null = null;
+  try {
+    const parsed = parseArguments(argv);
+    if (parsed === 'help') {
+      io.stdout(AUDIT_VERIFY_HELP);
+      return EXIT_VALID;
+    }
+    args = parsed;
+    const keyText = await readInput(io, args.key, 'key file');
+    try {
+      keys = AuditKeyring.from(keyText);
+    } catch (err) {
+      throw new UsageError(`--key ${args.key}: ${reason(err)}`);
+    }
+    if (args.since !== null) {
+      const sinceText = await readInput(io, args.since, 'checkpoint file');
+      try {
+        since = parseCheckpoint(sinceText);
+      } catch (err) {
+        throw new UsageError(`--since ${args.since}: ${reason(err)}`);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr(`townhall audit verify: ${err.message}`);
+    io.stderr(AUDIT_VERIFY_USAGE);
+    return EXIT_USAGE;
+  }
+
+  let result;
+  try {
+    const bundle = io.openBundle ? io.openBundle(args.bundle) : await io.readFile(args.bundle);
+    result = await verifyAuditBundle(bundle, keys, { since });
+  } catch (err) {
+    // Only reading can fail here: verification reports problems of the bundle as results.
+    io.stderr(`townhall audit verify: cannot read bundle ${args.bundle}: ${reason(err)}`);
+    return EXIT_USAGE;
+  }
+  if (result.ok) {
+    io.stdout(formatVerificationSummary(result.summary));
+    return EXIT_VALID;
+  }
+  io.stderr(formatVerificationFailure(result));
+  return EXIT_INVALID;
+}
