@@ -23,6 +23,14 @@ export class CliError extends Error {
   }
 }
 
+/** A command that has already said why it failed and only needs its exit status to stand. */
+export class CliExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = 'CliExit';
+  }
+}
+
 export class CliUsageError extends CliError {
   constructor(message: string) {
     super(message, EXIT_USAGE);
@@ -107,6 +115,7 @@ export function reportError(err: unknown): number {
     for (const problem of err.problems) notice(`error: cannot start: ${problem}`);
     return EXIT_FAILED;
   }
+  if (err instanceof CliExit) return err.exitCode;
   if (err instanceof CliError) {
     notice(`error: ${err.message}`);
     return err.exitCode;

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditCommand, AuditVerifyCommand } from './commands/audit.command';
 import { MigrateCommand } from './commands/migrate.command';
 import { OPERATOR_SUBCOMMANDS, OperatorsCommand } from './commands/operators.command';
 import { TENANT_SUBCOMMANDS, TenantsCommand } from './commands/tenants.command';
@@ -18,6 +19,8 @@ import { PlatformRuntime } from './platform-runtime';
     ...TENANT_SUBCOMMANDS,
     MigrateCommand,
     WorkerCommand,
+    AuditCommand,
+    AuditVerifyCommand,
   ],
 })
 export class CliModule {}

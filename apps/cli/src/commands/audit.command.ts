@@ -1,0 +1,66 @@
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
+import { AUDIT_VERIFY_HELP, runVerifyCommand } from '@townhall/compliance';
+import { CliExit, helpText } from '../cli-output';
+import { CommandGroup } from './command-group';
+
+/**
+ * `townhall audit verify`: checks an audit export offline, with nothing but the bundle and the
+ * platform's public key — no configuration, database or network.
+ */
+@SubCommand({
+  name: 'verify',
+  arguments: '<bundle>',
+  argsDescription: { bundle: 'the NDJSON bundle downloaded from the regulator API' },
+  description: 'verify an audit export offline against the platform’s public key(s)',
+})
+export class AuditVerifyCommand extends CommandRunner {
+  @Option({
+    flags: '--key <file>',
+    description: 'a PEM public key, or the JSON of GET /api/platform/v1/audit/keys',
+    required: true,
+  })
+  key(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--since <file>', description: 'a checkpoint (JSON) you trust from an earlier export' })
+  since(value: string): string {
+    return value;
+  }
+
+  @Help('after')
+  examples(): string {
+    return helpText(
+      [
+        'townhall audit verify export.ndjson --key audit-keys.json',
+        'townhall audit verify export.ndjson --key key.pem --since checkpoint.json',
+      ],
+      [AUDIT_VERIFY_HELP.split('\n').slice(-1)[0]],
+    );
+  }
+
+  async run([bundle]: string[], options: { key: string; since?: string }): Promise<void> {
+    const argv = [bundle, '--key', options.key, ...(options.since ? ['--since', options.since] : [])];
+    const code = await runVerifyCommand(argv, {
+      readFile: (path) => readFile(path, 'utf8'),
+      openBundle: (path) => createReadStream(path),
+      stdout: (line) => process.stdout.write(`${line}\n`),
+      stderr: (line) => process.stderr.write(`${line}\n`),
+    });
+    if (code !== 0) throw new CliExit(code);
+  }
+}
+
+@Command({
+  name: 'audit',
+  description: 'work with the tamper-evident audit log (offline verification of exports)',
+  subCommands: [AuditVerifyCommand],
+})
+export class AuditCommand extends CommandGroup {
+  @Help('after')
+  examples(): string {
+    return helpText(['townhall audit verify export.ndjson --key audit-keys.json']);
+  }
+}

@@ -1,0 +1,61 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeBenchBundle } from '@townhall/compliance';
+
+const CLI = join(__dirname, '../../bin/townhall.js');
+
+/** A regulator's view: `townhall audit verify` with only a downloaded bundle and a key file, no platform. */
+describe('townhall audit verify', () => {
+  let dir: string;
+  let bundlePath: string;
+  let keysPath: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'townhall-cli-audit-'));
+    bundlePath = join(dir, 'export.ndjson');
+    keysPath = join(dir, 'keys.json');
+    const bundle = await writeBenchBundle(bundlePath, 2_000, 250);
+    await writeFile(keysPath, JSON.stringify(bundle.keys));
+  });
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  // No DATABASE_URL, no Redis: verification must not need the platform at all.
+  const townhall = (...args: string[]) =>
+    spawnSync(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+  it('accepts a genuine export with a one-line summary', () => {
+    const run = townhall('audit', 'verify', bundlePath, '--key', keysPath);
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('rejects an altered export, naming the entry, with exit 1', async () => {
+    const lines = (await readFile(bundlePath, 'utf8')).split('\n');
+    const i = lines.findIndex((l) => l.includes('"seq":1234,'));
+    expect(i).toBeGreaterThan(0);
+    lines[i] = lines[i]
+      .replace('"outcome":"success"', '"outcome":"denied"')
+      .replace('"outcome":"denied"', '"outcome":"failure"');
+    const altered = join(dir, 'altered.ndjson');
+    await writeFile(altered, lines.join('\n'));
+    const run = townhall('audit', 'verify', altered, '--key', keysPath);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/1234/);
+    expect(run.stderr).toMatch(/altered/);
+  });
+
+  it('is a usage error (exit 2) without --key', () => {
+    const run = townhall('audit', 'verify', bundlePath);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--key/);
+  });
+});
