@@ -273,14 +273,16 @@ export class BundleVerification {
       return true;
     }
     if (text.length === 0) return true;
+    return this.untilStopped(() => this.handle(text));
+  }
+
+  /** Runs one step of verification; a Stop records the verdict. False once the verdict is known. */
+  private untilStopped(step: () => void): boolean {
     try {
-      this.handle(text);
+      step();
     } catch (err) {
-      if (err instanceof Stop) {
-        this.failed = err.failure;
-        return false;
-      }
-      throw err;
+      if (!(err instanceof Stop)) throw err;
+      this.failed = err.failure;
     }
     return !this.failed;
   }
@@ -304,15 +306,7 @@ export class BundleVerification {
         if (!Number.isNaN(seq)) this.lookahead.observeEntry(seq);
         continue;
       }
-      try {
-        this.onEntryDigest(blockDigest(block, i));
-      } catch (err) {
-        if (err instanceof Stop) {
-          this.failed = err.failure;
-          return false;
-        }
-        throw err;
-      }
+      if (!this.untilStopped(() => this.onEntryDigest(blockDigest(block, i)))) return false;
     }
     return !this.failed;
   }
