@@ -167,6 +167,26 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
     expect(again.stdout).toBe('');
   });
 
+  it('operators list shows hints, never tokens, and operators revoke stops a token at once', async () => {
+    const created = json<{ token: string }>(await townhall(['operators', 'create', 'leaver', '--json']));
+    const listed = json<{ name: string; tokenHint: string; revokedAt: string | null }[]>(
+      await townhall(['operators', 'list', '--json']),
+    );
+    const leaver = listed.find((o) => o.name === 'leaver')!;
+    expect(leaver).toMatchObject({ tokenHint: `…${created.token.slice(-4)}`, revokedAt: null });
+    expect(JSON.stringify(listed)).not.toContain(created.token);
+
+    const revoked = await townhall(['operators', 'revoke', 'leaver', '--json']);
+    expect(revoked.code).toBe(0);
+    expect(json<{ revokedAt: string }>(revoked).revokedAt).toEqual(expect.any(String));
+    const { rows } = await db.query(`SELECT revoked_at FROM platform.operators WHERE name = 'leaver'`);
+    expect(rows[0].revoked_at).not.toBeNull();
+
+    const unknown = await townhall(['operators', 'revoke', 'nobody']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/No operator named "nobody"/);
+  });
+
   it('tenants create --json, then list and show it by slug and domain', async () => {
     const created = json<{ id: string; slug: string; status: string; primaryDomain: string }>(
       await townhall([

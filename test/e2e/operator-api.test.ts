@@ -353,6 +353,7 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       for (const body of [
         { reason: 42 },
         { reason: '' },
+        { reason: '   ' },
         { reason: 'x'.repeat(501) },
         { reason: 'ok', force: true },
       ]) {

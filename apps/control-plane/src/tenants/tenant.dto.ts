@@ -106,6 +106,7 @@ export class SuspendTenantDto {
   @IsOptional()
   @IsString()
   @Length(1, 500)
+  @Matches(/\S/, { message: 'reason must not be blank' })
   reason?: string;
 }
 
