@@ -2,20 +2,17 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { TownhallConfig } from '@townhall/core';
-import { PlatformModule, preparePlatform } from '@townhall/platform';
 import {
   PROVISIONING_STEPS,
-  ProvisioningModule,
   ProvisioningSaga,
   ProvisionTenantCommand,
   TenantLifecycle,
 } from '@townhall/provisioning';
 import { TenantRegistry } from '@townhall/tenancy';
 import { createTestDatabase } from '../support/database';
-import { waitForTenantStatus } from '../support/tenants';
+import { startProvisioningContext, waitForTenantStatus } from '../support/tenants';
 
 const WORKER = join(__dirname, '../../dist/test/support/provisioning-worker.js');
 
@@ -39,15 +36,7 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
       throw new Error(`${WORKER} is missing: run \`npm run build\` first (npm test does).`);
     const db = await createTestDatabase({ TOWNHALL_WORKERS: 'false' });
     ({ config, drop } = db);
-    await preparePlatform(config, { migrate: true });
-    app = await (
-      await Test.createTestingModule({
-        imports: [PlatformModule.forRoot(config), ProvisioningModule],
-      }).compile()
-    ).init();
-    lifecycle = app.get(TenantLifecycle);
-    registry = app.get(TenantRegistry);
-    ds = app.get(DataSource);
+    ({ app, lifecycle, registry, ds } = await startProvisioningContext(config));
     env = {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',

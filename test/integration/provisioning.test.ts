@@ -1,19 +1,16 @@
 import { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { TownhallConfig } from '@townhall/core';
-import { PlatformModule, preparePlatform } from '@townhall/platform';
 import {
   ActorKeyPool,
   ProvisioningError,
-  ProvisioningModule,
   ProvisioningWorker,
   ProvisionTenantCommand,
   TenantLifecycle,
 } from '@townhall/provisioning';
 import { TenantRegistry } from '@townhall/tenancy';
 import { createTestDatabase } from '../support/database';
-import { waitForTenantStatus } from '../support/tenants';
+import { startProvisioningContext, waitForTenantStatus } from '../support/tenants';
 
 describe('tenant provisioning (real PostgreSQL and Redis)', () => {
   let config: TownhallConfig;
@@ -25,14 +22,7 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
 
   beforeAll(async () => {
     ({ config, drop } = await createTestDatabase());
-    await preparePlatform(config, { migrate: true });
-    const moduleRef = await Test.createTestingModule({
-      imports: [PlatformModule.forRoot(config), ProvisioningModule],
-    }).compile();
-    app = await moduleRef.init();
-    lifecycle = app.get(TenantLifecycle);
-    registry = app.get(TenantRegistry);
-    ds = app.get(DataSource);
+    ({ app, lifecycle, registry, ds } = await startProvisioningContext(config));
   });
 
   afterAll(async () => {

@@ -1,3 +1,9 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import type { TownhallConfig } from '@townhall/core';
+import { PlatformModule, preparePlatform } from '@townhall/platform';
+import { ProvisioningModule, TenantLifecycle } from '@townhall/provisioning';
 import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
 
 /** Polls the registry until the tenant reaches one of `statuses`, or fails after `timeoutMs`. */
@@ -18,4 +24,29 @@ export async function waitForTenantStatus(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export interface ProvisioningContext {
+  app: INestApplicationContext;
+  lifecycle: TenantLifecycle;
+  registry: TenantRegistry;
+  ds: DataSource;
+}
+
+/**
+ * The platform runtime with the tenant lifecycle on a test database, migrated: what the control plane
+ * runs, without HTTP. Workers run in it when `config.provisioning.workers` is on.
+ */
+export async function startProvisioningContext(config: TownhallConfig): Promise<ProvisioningContext> {
+  await preparePlatform(config, { migrate: true });
+  const moduleRef = await Test.createTestingModule({
+    imports: [PlatformModule.forRoot(config), ProvisioningModule],
+  }).compile();
+  const app = await moduleRef.init();
+  return {
+    app,
+    lifecycle: app.get(TenantLifecycle),
+    registry: app.get(TenantRegistry),
+    ds: app.get(DataSource),
+  };
 }
