@@ -4,5 +4,4 @@ export * from './operator-token';
 export * from './operator-tokens';
 export * from './operator-bearer.strategy';
 export * from './operator-auth.guard';
-export * from './current-operator.decorator';
 export * from './auth.module';

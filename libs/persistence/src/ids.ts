@@ -6,15 +6,6 @@
  */
 export const NEXT_ID_SQL = 'platform.next_id()';
 
-export function idToDate(id: string): Date {
-  return new Date(Number(BigInt(id) >> 16n));
-}
-
-/** The smallest id minted at or after `date`, for time-range queries over id-ordered tables. */
-export function idFloor(date: Date): string {
-  return (BigInt(date.getTime()) << 16n).toString();
-}
-
 export function isId(value: unknown): value is string {
   return (
     typeof value === 'string' && /^[1-9][0-9]{0,18}$/.test(value) && BigInt(value) <= 9223372036854775807n

@@ -68,14 +68,6 @@ export class TenantRegistry {
     const items = rows.slice(0, opts.limit);
     return { items, nextCursor: rows.length > opts.limit ? items[items.length - 1].id : null };
   }
-
-  findByStatus(statuses: TenantStatus[], manager?: EntityManager): Promise<TenantEntity[]> {
-    return this.repo(manager)
-      .createQueryBuilder('t')
-      .where('t.status IN (:...statuses)', { statuses })
-      .orderBy('t.id', 'ASC')
-      .getMany();
-  }
 }
 
 export function tenantRef(tenant: TenantEntity, domain: string): TenantRef {
