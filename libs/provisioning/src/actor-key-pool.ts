@@ -42,6 +42,14 @@ export class ActorKeyPool implements BeforeApplicationShutdown {
     };
   }
 
+  /** Whether any key is in stock: an index probe, where size() counts the whole table. */
+  async hasKeys(): Promise<boolean> {
+    const [{ any }] = (await this.dataSource.query(
+      `SELECT EXISTS (SELECT 1 FROM platform.actor_key_pool) AS any`,
+    )) as [{ any: boolean }];
+    return any;
+  }
+
   async size(): Promise<number> {
     const [{ n }] = (await this.dataSource.query(
       `SELECT count(*)::int AS n FROM platform.actor_key_pool`,

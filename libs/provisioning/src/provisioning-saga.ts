@@ -133,7 +133,7 @@ export class ProvisioningSaga {
   private async prepareInstanceActor(tenantId: string): Promise<ActorKeyPair | undefined> {
     const tenant = await this.registry.findById(tenantId);
     if (!tenant || tenant.status !== 'provisioning' || isDone(tenant, 'instance_actor')) return undefined;
-    if ((await this.keyPool.size()) > 0) return undefined; // taken from the pool inside the step
+    if (await this.keyPool.hasKeys()) return undefined; // taken from the pool inside the step
     return generateActorKeyPair();
   }
 
