@@ -24,3 +24,4 @@ export * from './verify-command';
 export * from './audit-csv';
 export * from './in-memory-audit-log';
 export * from './bench-verify';
+export * from './audit-ports';

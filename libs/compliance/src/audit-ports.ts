@@ -1,0 +1,82 @@
+import type { EntityManager } from 'typeorm';
+import type { AuditActor, AuditEntry, AuditOutcome, AuditTarget, JsonValue } from './audit-entry';
+import type { AuditKeyDescription } from './audit-keys';
+import type { AuditCheckpoint } from './checkpoint';
+import type { AuditExportRequest } from './in-memory-audit-log';
+
+/**
+ * The seams between the audit log's parts. `AuditStore` is the database log (pending rows, sequencer,
+ * Merkle nodes, checkpoints, signing keys, exports); `AuditRecorder` is what features call: it fills in
+ * the actor and request from the audit context, moves personal data to the encrypted side table, and
+ * appends through the store — always in the caller's transaction.
+ */
+
+/** An entry as a recorder hands it to the store: the store assigns `seq` (and `tenantSeq`). */
+export type UnsequencedAuditEntry = Omit<AuditEntry, 'seq' | 'tenantSeq'>;
+
+export abstract class AuditStore {
+  /**
+   * Queues `entry` in the caller's transaction (`manager` must be inside one): it becomes part of the log
+   * when that transaction commits, and never if it rolls back. Throws `invalid_audit_entry` for a
+   * malformed entry, writing nothing.
+   */
+  abstract append(manager: EntityManager, entry: UnsequencedAuditEntry): Promise<void>;
+
+  /**
+   * Sequences every committed pending entry and signs a checkpoint of the resulting tree (or returns the
+   * newest one when nothing new was appended). Null only while the log is empty.
+   */
+  abstract checkpointNow(): Promise<AuditCheckpoint | null>;
+
+  abstract newestCheckpoint(): Promise<AuditCheckpoint | null>;
+
+  /** Checkpoints by ascending tree size, those with `treeSize > after`. */
+  abstract listCheckpoints(query: { after?: number; limit: number }): Promise<AuditCheckpoint[]>;
+
+  /**
+   * The lines of an export bundle (docs/audit-format.md), each ending with "\n", streamed from the
+   * database with bounded memory. Throws `invalid_bundle_request` (before yielding anything) for a
+   * range or `since` the log cannot cover.
+   */
+  abstract exportBundle(request: Omit<AuditExportRequest, 'generatedAt'>): AsyncIterable<string>;
+
+  /** The platform's audit signing keys, current and retired, for `GET /api/platform/v1/audit/keys`. */
+  abstract keys(): Promise<AuditKeyDescription[]>;
+}
+
+/** Who is acting and through which request; set once per HTTP request, CLI command or job. */
+export interface AuditContextValue {
+  actor: AuditActor;
+  requestId?: string;
+  /** Personal data: never written into an entry, only into the encrypted side table. */
+  ip?: string;
+  userAgent?: string;
+}
+
+/** Personal data about one person, stored encrypted under that person's key, outside the log. */
+export interface AuditPersonalData {
+  /** What identifies the person across entries (e.g. `email:owner@agency.example`); never stored in clear. */
+  identifier: string;
+  /** e.g. `{ email: "…", name: "…" }`. */
+  data: Record<string, string>;
+}
+
+export interface AuditRecordInput {
+  /** Defaults to the actor of the current audit context; recording with neither throws. */
+  actor?: AuditActor;
+  action: string;
+  target: AuditTarget;
+  tenant: string | null;
+  outcome: AuditOutcome;
+  details?: { [member: string]: JsonValue };
+  /**
+   * People this entry mentions. Each is replaced in the entry by a pseudonymous subject id (listed in
+   * `details.subjects`); the data goes to the side table.
+   */
+  personal?: AuditPersonalData[];
+}
+
+export abstract class AuditRecorder {
+  /** Records one entry in the caller's transaction (see `AuditStore.append`). */
+  abstract record(manager: EntityManager, input: AuditRecordInput): Promise<void>;
+}
