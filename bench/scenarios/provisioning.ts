@@ -8,7 +8,7 @@ import Redis from 'ioredis';
 import { Client, Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { generateActorKeyPair } from '@townhall/activitypub';
-import { loadConfig, publicUrl, SecretBox, TownhallConfig } from '@townhall/core';
+import { loadConfig, TownhallConfig } from '@townhall/core';
 import { dataSourceOptions, quoteIdent, TENANT_MIGRATIONS } from '@townhall/persistence';
 import { PlatformModule, preparePlatform } from '@townhall/platform';
 import {
@@ -20,7 +20,6 @@ import {
   ProvisionTenantCommand,
   TenantLifecycle,
 } from '@townhall/provisioning';
-import { insertLocalAccount, insertUser } from '@townhall/social';
 import { migrateTenantSchema, TenantEntity, TenantRegistry, tenantSchemaName } from '@townhall/tenancy';
 import { DEFAULT_BENCH_DATABASE_URL, freshBenchDatabase } from '../support/bench-database';
 import { machineInfo } from '../support/machine';
@@ -39,8 +38,8 @@ import { mapWithConcurrency, progressReporter, round, summarize, Summary, timed 
  *
  * Phases: key generation; bare DDL paired with the saga's own migrator; N tenants through the saga with
  * an empty key pool (keys generated inline); bare DDL after (catalog holding N tenant schemas); the pool
- * filled with N keys by `ActorKeyPool.refill`; N more tenants through the saga with that warm pool; then
- * a prototype that quantifies the rest of the gap: all steps in one transaction, key from the pool.
+ * filled with N keys by `ActorKeyPool.refill`; N more tenants through the saga with that warm pool. A
+ * fresh tenant takes the saga's one-transaction path, so a run is one row lock, the steps and one commit.
  */
 export const provisioningScenario: Scenario = {
   name: 'provisioning',
@@ -72,14 +71,6 @@ export const provisioningScenario: Scenario = {
       max: 256,
       description: 'tenants submitted and not yet settled (0: 2 x worker concurrency)',
     },
-    {
-      name: 'prototype-tenants',
-      kind: 'int',
-      default: 200,
-      min: 0,
-      max: 2000,
-      description: 'tenants for prototype B, one transaction with a pooled key (0: skip it)',
-    },
   ],
   run: runProvisioningBench,
 };
@@ -106,7 +97,6 @@ async function runProvisioningBench(ctx: ScenarioContext): Promise<ScenarioRepor
   const tenants = options.int('tenants');
   const bareCount = options.int('bare');
   const keyCount = options.int('keys');
-  const protoCount = options.int('prototype-tenants');
 
   const db = await freshBenchDatabase(process.env.BENCH_DATABASE_URL ?? DEFAULT_BENCH_DATABASE_URL);
   const prefix = `th_bench_${process.pid}`;
@@ -188,26 +178,6 @@ async function runProvisioningBench(ctx: ScenarioContext): Promise<ScenarioRepor
       log,
     });
     const poolLeft = await keyPool.size();
-    // Before the prototype: the worker's periodic reconciliation would enqueue its `provisioning` rows.
-    await app.close();
-    app = undefined;
-
-    // 7. Prototype B: all steps in one transaction, its key taken from the same pool table.
-    let oneTx: { oneTx: Timings; bare: Timings; fill: PoolFill } | undefined;
-    if (protoCount > 0) {
-      // The application context is closed; the same class on the bench's own connection pool.
-      const protoPool = new ActorKeyPool(ds, new SecretBox(config.secretKey!), config);
-      phase(`prototype B: pool fill, ActorKeyPool.refill(${protoCount})`);
-      const protoFill = await fillPool(protoPool, protoCount);
-      phase(
-        `prototype B: all steps in one transaction with a pooled key, ${protoCount} tenants, paired with bare DDL, ${c} at once`,
-      );
-      const registered = await registerTenantRows(ds, protoCount, 2 * tenants);
-      const provision = oneTransactionProvisioning(ds, config, protoPool, registered);
-      const paired = await measurePair(protoCount, c, bareDdl(bare, 'proto'), provision, false);
-      oneTx = { bare: paired.a, oneTx: paired.b, fill: protoFill };
-    }
-
     return buildReport({
       machine,
       config,
@@ -222,7 +192,6 @@ async function runProvisioningBench(ctx: ScenarioContext): Promise<ScenarioRepor
       fill,
       warm,
       poolLeft,
-      oneTx,
     });
   } finally {
     await app?.close().catch(() => undefined);
@@ -285,14 +254,12 @@ async function measurePair(
   concurrency: number,
   a: Work,
   b: Work,
-  warmUp = true,
 ): Promise<{ a: Timings; b: Timings }> {
-  if (warmUp)
-    await mapWithConcurrency(
-      range(concurrency),
-      concurrency,
-      async (i) => (await a(count + i), await b(count + i)),
-    );
+  await mapWithConcurrency(
+    range(concurrency),
+    concurrency,
+    async (i) => (await a(count + i), await b(count + i)),
+  );
   const before = loadavg()[0];
   const start = performance.now();
   const as: number[] = [];
@@ -395,7 +362,7 @@ interface SagaInternals {
     step: ProvisioningStep,
     prepared?: unknown,
   ): Promise<void>;
-  prepareInstanceActor(tenantId: string): Promise<unknown>;
+  prepareInstanceActor(tenant: TenantEntity): Promise<unknown>;
 }
 
 /** Where a tenant's instance actor key came from. */
@@ -465,11 +432,11 @@ class SagaProbe {
         steps[step] = (steps[step] ?? 0) + performance.now() - t0;
       }
     };
-    saga.prepareInstanceActor = async (tenantId) => {
+    saga.prepareInstanceActor = async (tenant) => {
       const t0 = performance.now();
-      const trace = probe.trace(tenantId);
+      const trace = probe.trace(tenant.id);
       try {
-        const keys = await prepareInstanceActor(tenantId);
+        const keys = await prepareInstanceActor(tenant);
         if (keys !== undefined) trace.keySource = 'generated before the step';
         return keys;
       } finally {
@@ -661,106 +628,6 @@ class SettlementWatcher {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Prototype B: every step in one transaction
-
-interface RegisteredTenant {
-  id: string;
-  schema: string;
-  domain: string;
-  displayName: string;
-  adminEmail: string;
-}
-
-/** Registry rows in `provisioning`, as TenantLifecycle.provision leaves them, but with no job queued. */
-async function registerTenantRows(
-  ds: DataSource,
-  count: number,
-  offset: number,
-): Promise<RegisteredTenant[]> {
-  const tenants: RegisteredTenant[] = [];
-  for (let i = 0; i < count; i++) {
-    const n = offset + i;
-    const [{ id }] = (await ds.query(`SELECT platform.next_id()::text AS id`)) as [{ id: string }];
-    const t = {
-      id,
-      schema: tenantSchemaName(id),
-      domain: `t${n}.bench.example`,
-      displayName: `Bench tenant ${n}`,
-      adminEmail: `owner@t${n}.bench.example`,
-    };
-    await ds.query(
-      `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name)
-       VALUES ($1, $2, $3, $4, 'provisioning', 'default', $5)`,
-      [id, `bench-${n}`, t.displayName, t.adminEmail, t.schema],
-    );
-    await ds.query(
-      `INSERT INTO platform.tenant_domains (domain, tenant_id, is_primary) VALUES ($1, $2, true)`,
-      [t.domain, id],
-    );
-    tenants.push(t);
-  }
-  return tenants;
-}
-
-/**
- * What the saga's work costs as one transaction: the same SQL as the saga's steps (schema; migrations
- * and registry version; instance actor with a key taken from the pool and sealed for the tenant; owner;
- * activation) under one row lock and one commit. A measurement, not the code to ship: it gives up the
- * per-step resumability that matters once steps have effects outside the database.
- */
-function oneTransactionProvisioning(
-  ds: DataSource,
-  config: TownhallConfig,
-  keyPool: ActorKeyPool,
-  tenants: RegisteredTenant[],
-): Work {
-  const secrets = new SecretBox(config.secretKey!);
-  return async (i) => {
-    const t = tenants[i];
-    const start = performance.now();
-    await ds.transaction(async (manager) => {
-      await manager.query(`SELECT 1 FROM platform.tenants WHERE id = $1 FOR UPDATE`, [t.id]);
-      await manager.query(`CREATE SCHEMA ${t.schema}`);
-      await migrateTenantSchema(manager, { id: t.id, schema: t.schema });
-      const keys = await keyPool.take(manager);
-      if (!keys) throw new Error('Prototype B found the actor key pool empty');
-      const uri = publicUrl(config, t.domain, '/actor');
-      const actorId = await insertLocalAccount(manager, {
-        username: t.domain,
-        displayName: t.displayName,
-        actorType: 'Application',
-        uri,
-        url: publicUrl(config, t.domain, '/about'),
-      });
-      await manager.query(
-        `INSERT INTO actor_keys (account_id, key_id, public_key_pem, private_key_sealed) VALUES ($1, $2, $3, $4)`,
-        [
-          actorId,
-          `${uri}#main-key`,
-          keys.publicKeyPem,
-          secrets.seal(keys.privateKeyPem, `${t.schema}:${uri}#main-key`),
-        ],
-      );
-      const ownerId = await insertLocalAccount(manager, {
-        username: 'owner',
-        displayName: t.displayName,
-        actorType: 'Person',
-        uri: publicUrl(config, t.domain, '/users/owner'),
-        url: publicUrl(config, t.domain, '/@owner'),
-      });
-      await insertUser(manager, { accountId: ownerId, email: t.adminEmail, role: 'owner', confirmed: true });
-      await manager.query(
-        `UPDATE platform.tenants
-            SET status = 'active', provisioning_step = 'active', activated_at = now(), updated_at = now()
-          WHERE id = $1`,
-        [t.id],
-      );
-    });
-    return performance.now() - start;
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Report
 
 interface Measurements {
@@ -778,7 +645,6 @@ interface Measurements {
   warm: PhaseResult;
   /** Keys left in the pool after the warm phase (0 when every tenant took the key filled for it). */
   poolLeft: number;
-  oneTx?: { oneTx: Timings; bare: Timings; fill: PoolFill };
 }
 
 /** The goal every provisioning change is judged by. */
@@ -809,16 +675,14 @@ function buildReport(m: Measurements): ScenarioReport {
       note: `load ${p.load.before}-${p.load.after}; ${p.retries.length} retried, ${p.failed.length} failed`,
     }),
     row(`    ${prepare} (before step instance_actor)`, p.prepareMs),
-    row('    tenant row lock (5 per run)', p.lockMs),
+    row('    tenant row lock (1 per run in one transaction)', p.lockMs),
     ...PROVISIONING_STEPS.flatMap((step) => [
       row(`    step "${step}" (its own work)`, p.stepMs[step]),
       ...(step === 'instance_actor' && p.takeMs.length
         ? [row('      of which ActorKeyPool.take', p.takeMs)]
         : []),
     ]),
-    row('    rest: 5 x BEGIN/COMMIT, pool waits, bookkeeping', p.otherMs, {
-      note: '4 commits without WAL flush wait',
-    }),
+    row('    rest: registry read, BEGIN/COMMIT, pool waits, bookkeeping', p.otherMs),
     row('    submit -> active (activated_at - created_at)', p.submitToActiveMs),
     row('    provision() call (register + enqueue)', p.apiMs),
     row('    bare DDL sidecar during the phase', p.sidecarMs, { note: 'one every 500 ms' }),
@@ -836,14 +700,6 @@ function buildReport(m: Measurements): ScenarioReport {
     fillRow(`pool fill: ActorKeyPool.refill(${m.tenants}), one key at a time`, m.fill),
     ...phaseRows(`warm pool, ${m.tenants} tenants`, m.warm, 'pool check'),
   ];
-  if (m.oneTx) {
-    rows.push(
-      fillRow(`pool fill for prototype B`, m.oneTx.fill),
-      timingsRow(`prototype B, one transaction + pooled key, ${c} at once`, m.oneTx.oneTx),
-      timingsRow(`  bare DDL, paired, ${c} at once`, m.oneTx.bare),
-    );
-  }
-
   const p50 = (xs: number[]) => summarize(xs).p50;
   const p95 = (xs: number[]) => summarize(xs).p95;
   const ratio = (a: number, b: number) => round(a / b, 1);
@@ -899,13 +755,6 @@ function buildReport(m: Measurements): ScenarioReport {
       `${ratio(p50(m.pairedConc.b.samples), p50(m.pairedConc.a.samples))}x ${c} at once ` +
       `(worker concurrency ${c}, ${m.window} in flight)`,
   ];
-  if (m.oneTx) {
-    const b = p50(m.oneTx.oneTx.samples);
-    conclusions.push(
-      `prototype B (one transaction, key from the pool, ${c} at once): p50 ${b} ms = ${ratio(b, p50(m.oneTx.bare.samples))}x bare DDL paired ${c} at once, ` +
-        `${ratio(b, bareAlone)}x bare DDL alone one at a time (the warm-pool saga's p50 is ${ratio(warm, b)}x this)`,
-    );
-  }
   for (const [label, p] of [
     ['cold pool', m.cold],
     ['warm pool', m.warm],
@@ -977,11 +826,6 @@ function buildReport(m: Measurements): ScenarioReport {
           warmPoolMetAgainstBareConcurrent: warmRatios.overBareConcurrent <= GOAL.ratio,
           warmPoolMetAgainstSidecar: warmRatios.overSidecar <= GOAL.ratio,
         },
-      },
-      prototypes: {
-        oneTransaction: m.oneTx
-          ? { oneTx: timings(m.oneTx.oneTx), pairedBare: timings(m.oneTx.bare), poolFill: fill(m.oneTx.fill) }
-          : null,
       },
     },
   };

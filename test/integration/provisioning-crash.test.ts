@@ -17,9 +17,11 @@ import { startProvisioningContext, waitForTenantStatus } from '../support/tenant
 const WORKER = join(__dirname, '../../dist/test/support/provisioning-worker.js');
 
 /**
- * Kills a real worker process with SIGKILL at every point of the provisioning saga — after each step's
- * commit and in the middle of each step's transaction — then starts a fresh worker and checks that the
- * tenant becomes active exactly once, with exactly one of everything the saga creates.
+ * Kills a real worker process with SIGKILL at every point of the provisioning saga — inside its one
+ * transaction after each step's work and after its commit; and, when that transaction fails and the saga
+ * goes on step by step, after each step's commit and in the middle of each step's transaction — then
+ * starts a fresh worker and checks that the tenant becomes active exactly once, with exactly one of
+ * everything the saga creates.
  */
 describe('provisioning survives a crash at any step (real processes, PostgreSQL and Redis)', () => {
   let config: TownhallConfig;
@@ -30,6 +32,7 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
   let ds: DataSource;
   let env: Record<string, string>;
   const running = new Set<ChildProcess>();
+  const errorsOf = new WeakMap<ChildProcess, string[]>();
 
   beforeAll(async () => {
     if (!existsSync(WORKER))
@@ -66,6 +69,9 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
     });
     running.add(child);
     child.on('exit', () => running.delete(child));
+    const stderr: string[] = [];
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+    errorsOf.set(child, stderr);
     return child;
   }
 
@@ -108,12 +114,26 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
     return row;
   }
 
-  const crashPoints = PROVISIONING_STEPS.flatMap((step) => [step, `during:${step}`]);
+  const crashPoints = [
+    ...PROVISIONING_STEPS.map((step) => `during:${step}`),
+    'active',
+    ...PROVISIONING_STEPS.flatMap((step) => [`stepwise:${step}`, `stepwise:during:${step}`]),
+  ];
+
+  /** The step recorded on the tenant row when a worker dies at `point`. */
+  function recordedStepAfter(point: string): string | null {
+    if (point === 'active') return 'active';
+    if (!point.startsWith('stepwise:')) return null; // the one transaction rolled back
+    const rest = point.slice('stepwise:'.length);
+    if (!rest.startsWith('during:')) return rest; // that step committed
+    const index = PROVISIONING_STEPS.indexOf(rest.slice('during:'.length) as never);
+    return index === 0 ? null : PROVISIONING_STEPS[index - 1];
+  }
 
   it.each(crashPoints)(
     'a worker killed at "%s" is finished by the next worker, exactly once',
     async (point) => {
-      const slug = `crash-${point.replace(/[^a-z]/g, '-')}`.slice(0, 40);
+      const slug = `crash-${point.replace(/[^a-z]/g, '-').replace('stepwise', 'sw')}`.slice(0, 40);
       const tenant = await lifecycle.provision(
         new ProvisionTenantCommand({
           slug,
@@ -127,11 +147,8 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
       const death = await exited(doomed);
       expect(death.signal).toBe('SIGKILL');
 
-      const [step, during] = point.startsWith('during:') ? [point.slice(7), true] : [point, false];
       const afterCrash = (await registry.findById(tenant.id))!;
-      const index = PROVISIONING_STEPS.indexOf(step as never);
-      // Killed mid-step: that step rolled back; killed after a commit: that step is recorded.
-      const expectedStep = during ? (index === 0 ? null : PROVISIONING_STEPS[index - 1]) : step;
+      const expectedStep = recordedStepAfter(point);
       expect(afterCrash.provisioningStep).toBe(expectedStep);
       expect(afterCrash.status).toBe(expectedStep === 'active' ? 'active' : 'provisioning');
       const activatedAtCrash = afterCrash.activatedAt;
@@ -140,7 +157,8 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
       await ready(survivor);
       const active = await waitForTenantStatus(registry, tenant.id, ['active', 'failed'], 30_000);
       survivor.kill('SIGTERM');
-      expect((await exited(survivor)).code).toBe(0);
+      const { code } = await exited(survivor);
+      expect(code === 0 ? 'exited cleanly' : errorsOf.get(survivor)!.join('')).toBe('exited cleanly');
 
       expect(active.status).toBe('active');
       expect(active.failureReason).toBeNull();

@@ -17,7 +17,10 @@ async function main(): Promise<void> {
   const stop = () => {
     app.close().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (err: unknown) => {
+        console.error('close failed:', err);
+        process.exit(1);
+      },
     );
   };
   process.once('SIGTERM', stop);

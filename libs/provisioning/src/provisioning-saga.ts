@@ -14,11 +14,19 @@ export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
 
 export type SagaOutcome = 'activated' | 'already_done' | 'not_provisioning' | 'gone';
 
+/** A saga run that finds the tenant part-way along continues one step per transaction. */
+type OneTransactionOutcome = SagaOutcome | 'resume_step_by_step';
+
 /**
- * Provisions a tenant one step at a time. Each step's work and the record that it is done commit in
- * one transaction, holding the tenant row's lock, so a crash at any point leaves either the step done
- * and recorded or neither; running the saga again resumes after the last recorded step. Two runners on
- * one tenant serialise on the row lock and the second finds nothing left to do.
+ * Provisions a tenant through its steps, each recorded on the tenant row (`provisioning_step`) in the
+ * transaction that does its work, under the tenant row's lock. A crash at any point leaves every step
+ * either done and recorded or neither; running the saga again resumes after the last recorded step. Two
+ * runners on one tenant serialise on the row lock and the second finds nothing left to do.
+ *
+ * A fresh tenant goes through all steps in one transaction: what activation costs is then the DDL
+ * itself, not five commits and five cold catalog caches. If that transaction fails, the saga goes on
+ * one step per transaction, so the failure is pinned to its step, the steps before it stay committed,
+ * and a retry resumes there.
  */
 @Injectable()
 export class ProvisioningSaga {
@@ -33,11 +41,53 @@ export class ProvisioningSaga {
   ) {}
 
   async run(tenantId: string): Promise<SagaOutcome> {
+    const tenant = await this.registry.findById(tenantId);
+    if (!tenant) return 'gone';
+    if (tenant.status !== 'provisioning')
+      return tenant.status === 'active' ? 'already_done' : 'not_provisioning';
+    // Key generation is slow CPU work: when the pool has no key for us, generate one before taking the
+    // row lock.
+    const prepared = await this.prepareInstanceActor(tenant);
+    if (tenant.provisioningStep === null) {
+      try {
+        const outcome = await this.runInOneTransaction(tenantId, prepared);
+        if (outcome !== 'resume_step_by_step') return outcome;
+      } catch (err) {
+        this.logger.warn(
+          { tenantId, err: (err as Error).message },
+          'Provisioning in one transaction failed; going on one step at a time',
+        );
+      }
+    }
+    return this.runStepByStep(tenantId, prepared);
+  }
+
+  private async runInOneTransaction(
+    tenantId: string,
+    prepared: ActorKeyPair | undefined,
+  ): Promise<OneTransactionOutcome> {
+    const outcome = await this.dataSource.transaction(async (manager): Promise<OneTransactionOutcome> => {
+      const tenant = await this.registry.lockById(manager, tenantId);
+      if (!tenant) return 'gone';
+      if (tenant.status !== 'provisioning')
+        return tenant.status === 'active' ? 'already_done' : 'not_provisioning';
+      if (tenant.provisioningStep !== null) return 'resume_step_by_step';
+      for (const step of PROVISIONING_STEPS) {
+        await this.perform(manager, tenant, step, prepared);
+        this.crashIfAskedTo(`during:${step}`);
+      }
+      if (this.faultPoint()?.startsWith('stepwise:'))
+        throw new Error('Injected fault: one transaction refused');
+      await this.recordStep(manager, tenantId, 'active');
+      return 'activated';
+    });
+    if (outcome === 'activated') this.crashIfAskedTo('active');
+    return outcome;
+  }
+
+  private async runStepByStep(tenantId: string, prepared: ActorKeyPair | undefined): Promise<SagaOutcome> {
     let outcome: SagaOutcome = 'already_done';
     for (const step of PROVISIONING_STEPS) {
-      // Key generation is slow CPU work: when the pool has no key for us, generate one before taking the
-      // row lock, and only if the step is still to do.
-      const prepared = step === 'instance_actor' ? await this.prepareInstanceActor(tenantId) : undefined;
       const result = await this.dataSource.transaction(async (manager) => {
         const tenant = await this.registry.lockById(manager, tenantId);
         if (!tenant) return 'gone' as const;
@@ -51,11 +101,8 @@ export class ProvisioningSaga {
           await manager.query(`SET LOCAL synchronous_commit = off`);
         }
         await this.perform(manager, tenant, step, prepared);
-        this.crashIfAskedTo(`during:${step}`);
-        await manager.query(
-          `UPDATE platform.tenants SET provisioning_step = $2, updated_at = now() WHERE id = $1`,
-          [tenantId, step],
-        );
+        this.crashIfAskedTo(`stepwise:during:${step}`);
+        await this.recordStep(manager, tenantId, step);
         return 'done' as const;
       });
       if (result === 'gone' || result === 'not_provisioning') return result;
@@ -63,10 +110,17 @@ export class ProvisioningSaga {
       if (result === 'done') {
         this.logger.debug({ tenantId, step }, 'Provisioning step done');
         if (step === 'active') outcome = 'activated';
-        this.crashIfAskedTo(step);
+        this.crashIfAskedTo(`stepwise:${step}`);
       }
     }
     return outcome;
+  }
+
+  private async recordStep(manager: EntityManager, tenantId: string, step: ProvisioningStep): Promise<void> {
+    await manager.query(
+      `UPDATE platform.tenants SET provisioning_step = $2, updated_at = now() WHERE id = $1`,
+      [tenantId, step],
+    );
   }
 
   private async perform(
@@ -130,9 +184,9 @@ export class ProvisioningSaga {
     }
   }
 
-  private async prepareInstanceActor(tenantId: string): Promise<ActorKeyPair | undefined> {
-    const tenant = await this.registry.findById(tenantId);
-    if (!tenant || tenant.status !== 'provisioning' || isDone(tenant, 'instance_actor')) return undefined;
+  /** A key generated now when the instance actor is still to make and the pool has none to give. */
+  private async prepareInstanceActor(tenant: TenantEntity): Promise<ActorKeyPair | undefined> {
+    if (isDone(tenant, 'instance_actor')) return undefined;
     if (await this.keyPool.hasKeys()) return undefined; // taken from the pool inside the step
     return generateActorKeyPair();
   }
@@ -144,13 +198,17 @@ export class ProvisioningSaga {
   }
 
   /**
-   * Test-only fault injection (refused by config validation in production): `STEP` dies right after the
-   * step committed, `during:STEP` dies after its work but before its commit.
+   * Test-only fault injection (refused by config validation in production). In the one transaction,
+   * `during:STEP` dies after that step's work, before the commit, and `active` right after the commit.
+   * `stepwise:…` makes the one transaction fail instead, then dies step by step: `stepwise:STEP` right
+   * after that step's commit, `stepwise:during:STEP` after its work but before its commit.
    */
   private crashIfAskedTo(point: string): void {
-    if (this.config.faults.crashAfterProvisioningStep === point) {
-      process.kill(process.pid, 'SIGKILL');
-    }
+    if (this.faultPoint() === point) process.kill(process.pid, 'SIGKILL');
+  }
+
+  private faultPoint(): string | undefined {
+    return this.config.faults.crashAfterProvisioningStep;
   }
 }
 
