@@ -1,5 +1,6 @@
 import type { Scenario } from '../support/scenario';
+import { auditScenario } from './audit';
 import { provisioningScenario } from './provisioning';
 
 /** Every scenario `npm run bench` knows, in the order `--scenario all` runs them. */
-export const SCENARIOS: readonly Scenario[] = [provisioningScenario];
+export const SCENARIOS: readonly Scenario[] = [provisioningScenario, auditScenario];

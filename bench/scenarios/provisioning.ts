@@ -8,6 +8,7 @@ import Redis from 'ioredis';
 import { Client, Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { generateActorKeyPair } from '@townhall/activitypub';
+import { AuditContext, systemAuditContext } from '@townhall/compliance';
 import { loadConfig, TownhallConfig } from '@townhall/core';
 import { dataSourceOptions, quoteIdent, TENANT_MIGRATIONS } from '@townhall/persistence';
 import { PlatformModule, preparePlatform } from '@townhall/platform';
@@ -511,6 +512,7 @@ async function provisionThroughSaga(
   opts: { count: number; offset: number; window: number; label: string; log: (line: string) => void },
 ): Promise<PhaseResult> {
   const lifecycle = app.get(TenantLifecycle);
+  const benchContext = systemAuditContext('bench');
   const watcher = new SettlementWatcher(observer);
   const progress = progressReporter(opts.label, opts.count, opts.log);
   const sidecar = new BareDdlSidecar(bareDdl(bare, `side_${opts.offset}`), 500);
@@ -529,7 +531,9 @@ async function provisionThroughSaga(
         displayName: `Bench tenant ${n}`,
         adminEmail: `owner@t${n}.bench.example`,
       });
-      const { ms, value: tenant } = await timed(() => lifecycle.provision(command));
+      const { ms, value: tenant } = await timed(() =>
+        AuditContext.run(benchContext, () => lifecycle.provision(command)),
+      );
       apiMs.push(ms);
       const status = await watcher.settled(tenant.id);
       if (status !== 'active') failed.push({ id: tenant.id, status });

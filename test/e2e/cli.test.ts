@@ -276,11 +276,13 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
          RETURNING id::text AS id, schema_name AS schema`,
       )
     ).rows as { id: string; schema: string }[];
-    for (const t of legacy) await db.query(`CREATE SCHEMA ${t.schema}`);
+    // Tenant schemas belong to the application's role, which migrates them.
+    for (const t of legacy) await db.query(`CREATE SCHEMA ${t.schema} AUTHORIZATION townhall_app`);
     const [free, busy] = legacy;
     // Another session holds the busy schema's version table for the whole run.
     await db.query(
-      `CREATE TABLE ${busy.schema}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      `CREATE TABLE ${busy.schema}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+       ALTER TABLE ${busy.schema}.schema_migrations OWNER TO townhall_app`,
     );
     const holder = new Client({ connectionString: withDefaultUser(config.database.url) });
     await holder.connect();
@@ -386,6 +388,34 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
     expect(resumed.stdout).toMatch(/^Tenant bmi \(\d+\) is active again\.\n$/);
   });
 
+  it('audit rotate-key makes a new signing key current and records that it did', async () => {
+    const current = async () =>
+      (await db.query(`SELECT key_id FROM platform.audit_signing_keys WHERE valid_to IS NULL`)).rows.map(
+        (r: { key_id: string }) => r.key_id,
+      );
+    const before = await current();
+    const { key, rotation } = json<{
+      key: { keyId: string; validFrom: string };
+      rotation: { previousKeyId: string; time: string } | null;
+    }>(await townhall(['audit', 'rotate-key', '--json']));
+    expect(await current()).toEqual([key.keyId]);
+    expect(rotation?.previousKeyId ?? null).toBe(before[0] ?? null);
+    const { rows } = await db.query(
+      `SELECT entry FROM platform.audit_pending UNION ALL SELECT entry FROM platform.audit_entries`,
+    );
+    const recorded = rows.map((r: { entry: string }) => JSON.parse(r.entry) as { action: string });
+    expect(recorded.filter((e) => e.action === 'audit.key.rotate')).toEqual([
+      expect.objectContaining({
+        actor: expect.objectContaining({ type: 'system', id: 'cli' }),
+        target: { type: 'audit_signing_key', id: key.keyId },
+        outcome: 'success',
+      }),
+    ]);
+
+    const again = await townhall(['audit', 'rotate-key']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`previous key id\\s*│\\s*${key.keyId}`));
+  });
   describe('without DATABASE_URL and with no PostgreSQL at the default address', () => {
     let dataDir: string;
     let port: number;

@@ -14,6 +14,7 @@ import {
 } from '@townhall/provisioning';
 import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
 import { createTestDatabase } from '../support/database';
+import { actingAs } from '../support/audit';
 import { waitForTenantStatus } from '../support/tenants';
 
 /** An HTTP app as its process builds it: the root module and the shared HTTP hardening. */
@@ -58,7 +59,7 @@ export class Provisioner {
   }
 
   get lifecycle(): TenantLifecycle {
-    return this.context.get(TenantLifecycle);
+    return actingAs(this.context.get(TenantLifecycle));
   }
 
   /** Registers a tenant and leaves it `provisioning`. */

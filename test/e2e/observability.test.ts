@@ -1,9 +1,10 @@
 import { createServer } from 'node:net';
 import { INestApplication } from '@nestjs/common';
+import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { TownhallConfig } from '@townhall/core';
-import { LATEST_TENANT_VERSION } from '@townhall/persistence';
+import { LATEST_TENANT_VERSION, withDefaultUser } from '@townhall/persistence';
 import { TenantEntity } from '@townhall/tenancy';
 import { FederationGatewayAppModule } from '../../apps/federation-gateway/src/federation-gateway-app.module';
 import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
@@ -114,21 +115,24 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
     });
 
     it('is not ready (503 problem) while platform migrations are pending', async () => {
-      const ds = app.get(DataSource);
-      const [applied] = (await ds.query(`DELETE FROM platform.migrations RETURNING id, timestamp, name`)) as [
-        { id: number; timestamp: string; name: string }[],
-      ];
+      // The migration history is the owner's: the application's role may only read it.
+      const owner = new Client({ connectionString: withDefaultUser(config.database.url) });
+      await owner.connect();
+      const { rows: applied } = await owner.query<{ id: number; timestamp: string; name: string }>(
+        `DELETE FROM platform.migrations RETURNING id, timestamp, name`,
+      );
       try {
         const body = expectProblem(await get('/health/ready'), 503, 'not_ready');
         expect(body.checks).toMatchObject({ migrations: { status: 'down', platform: { pending: true } } });
       } finally {
         for (const m of applied) {
-          await ds.query(`INSERT INTO platform.migrations (id, timestamp, name) VALUES ($1, $2, $3)`, [
+          await owner.query(`INSERT INTO platform.migrations (id, timestamp, name) VALUES ($1, $2, $3)`, [
             m.id,
             m.timestamp,
             m.name,
           ]);
         }
+        await owner.end();
       }
       await get('/health/ready').expect(200);
     });

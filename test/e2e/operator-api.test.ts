@@ -58,8 +58,20 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
   const auth = { Authorization: `Bearer ${TOKEN}` };
   const api = () => request(http);
 
-  /** What the platform holds: changes here mean something was written. */
+  /**
+   * What the platform holds: changes here mean something was written. Counted once no tenant is still
+   * provisioning, so a schema the worker creates for an earlier test's tenant does not count as a write.
+   */
   async function footprint(): Promise<{ tenants: number; domains: number; schemas: number }> {
+    const deadline = Date.now() + 45_000;
+    for (;;) {
+      const [{ busy }] = (await ds.query(
+        `SELECT count(*)::int AS busy FROM platform.tenants WHERE status = 'provisioning'`,
+      )) as [{ busy: number }];
+      if (busy === 0) break;
+      if (Date.now() > deadline) throw new Error(`${busy} tenant(s) still provisioning after 45 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const [row] = (await ds.query(`
       SELECT (SELECT count(*) FROM platform.tenants)::int AS tenants,
              (SELECT count(*) FROM platform.tenant_domains)::int AS domains,
@@ -544,18 +556,17 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
           schemas: Record<string, unknown>;
         };
       };
-      expect(Object.keys(doc.paths).sort()).toEqual([
-        BASE,
-        `${BASE}/{id}`,
-        `${BASE}/{id}/resume`,
-        `${BASE}/{id}/retry`,
-        `${BASE}/{id}/suspend`,
-      ]);
+      // The tenants' endpoints; regulators and the audit keys have tests of their own.
+      expect(
+        Object.keys(doc.paths)
+          .filter((p) => p.startsWith(BASE))
+          .sort(),
+      ).toEqual([BASE, `${BASE}/{id}`, `${BASE}/{id}/resume`, `${BASE}/{id}/retry`, `${BASE}/{id}/suspend`]);
       expect(Object.keys(doc.paths[BASE]).sort()).toEqual(['get', 'post']);
       expect(Object.keys(doc.paths[`${BASE}/{id}`]).sort()).toEqual(['delete', 'get']);
       expect(Object.keys(doc.paths[`${BASE}/{id}/suspend`])).toEqual(['post']);
       expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
-      for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [path, ops] of Object.entries(doc.paths).filter(([p]) => p.startsWith(BASE))) {
         for (const [method, op] of Object.entries(ops)) {
           expect({ path, method, security: op.security }).toEqual({
             path,

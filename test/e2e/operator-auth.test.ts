@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { AuthError, BOOTSTRAP_OPERATOR_NAME, OperatorTokens } from '@townhall/auth';
 import { TownhallConfig } from '@townhall/core';
 import { preparePlatform } from '@townhall/platform';
+import { actingAs } from '../support/audit';
 import { createTestDatabase } from '../support/database';
 import { expectProblem, startControlPlane } from './operator-support';
 
@@ -24,7 +25,7 @@ describe('operator tokens (real HTTP and PostgreSQL)', () => {
     app = await startControlPlane(cfg);
     http = app.getHttpServer() as Server;
     ds = app.get(DataSource);
-    tokens = app.get(OperatorTokens);
+    tokens = actingAs(app.get(OperatorTokens));
   }
 
   const list = (token: string) => request(http).get(BASE).set('Authorization', `Bearer ${token}`);

@@ -5,6 +5,7 @@ import type { TownhallConfig } from '@townhall/core';
 import { PlatformModule, preparePlatform } from '@townhall/platform';
 import { ProvisioningModule, TenantLifecycle } from '@townhall/provisioning';
 import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
+import { actingAs } from './audit';
 
 /** Polls the registry until the tenant reaches one of `statuses`, or fails after `timeoutMs`. */
 export async function waitForTenantStatus(
@@ -45,7 +46,7 @@ export async function startProvisioningContext(config: TownhallConfig): Promise<
   const app = await moduleRef.init();
   return {
     app,
-    lifecycle: app.get(TenantLifecycle),
+    lifecycle: actingAs(app.get(TenantLifecycle)),
     registry: app.get(TenantRegistry),
     ds: app.get(DataSource),
   };

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { AuditCommand, AuditVerifyCommand } from './commands/audit.command';
+import { AuditRotateKeyCommand } from './commands/audit-rotate-key.command';
 import { MigrateCommand } from './commands/migrate.command';
 import { OPERATOR_SUBCOMMANDS, OperatorsCommand } from './commands/operators.command';
+import { REGULATOR_SUBCOMMANDS, RegulatorsCommand } from './commands/regulators.command';
 import { TENANT_SUBCOMMANDS, TenantsCommand } from './commands/tenants.command';
 import { WorkerCommand } from './commands/worker.command';
 import { PlatformRuntime } from './platform-runtime';
@@ -17,10 +19,13 @@ import { PlatformRuntime } from './platform-runtime';
     ...OPERATOR_SUBCOMMANDS,
     TenantsCommand,
     ...TENANT_SUBCOMMANDS,
+    RegulatorsCommand,
+    ...REGULATOR_SUBCOMMANDS,
     MigrateCommand,
     WorkerCommand,
     AuditCommand,
     AuditVerifyCommand,
+    AuditRotateKeyCommand,
   ],
 })
 export class CliModule {}

@@ -1,3 +1,4 @@
+import { hostname, userInfo } from 'node:os';
 import {
   DynamicModule,
   INestApplicationContext,
@@ -8,6 +9,7 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AuthModule } from '@townhall/auth';
+import { AuditContext, AuditContextInit, systemAuditContext } from '@townhall/compliance';
 import { BootQuietLogger, loadConfig, TownhallConfig } from '@townhall/core';
 import { PlatformModule, preparePlatform, resolveDatabase, stopEmbeddedPostgres } from '@townhall/platform';
 import { ProvisioningModule } from '@townhall/provisioning';
@@ -68,6 +70,15 @@ export class PlatformRuntime implements OnApplicationShutdown {
     return this.context;
   }
 
+  /**
+   * Opens the platform and runs `work` inside the command line's audit context, so what the command
+   * changes is recorded as done from the CLI (see `cliAuditContext`).
+   */
+  async act<T>(work: (context: INestApplicationContext) => Promise<T>): Promise<T> {
+    const context = await this.open();
+    return AuditContext.run(cliAuditContext(), () => work(context));
+  }
+
   async close(): Promise<void> {
     const context = this.context;
     this.context = undefined;
@@ -83,5 +94,28 @@ export class PlatformRuntime implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.close();
+  }
+}
+
+/**
+ * Who acts through the CLI: the system actor `cli`, on behalf of the operating-system account that ran
+ * it. Whoever can run the CLI holds the database credentials, so there is no token to name; the account
+ * and host say who it was, and being personal data they reach the audit log only as a pseudonymous
+ * subject id (`actor.onBehalfOf`), their names encrypted in the side table.
+ */
+export function cliAuditContext(): AuditContextInit {
+  const account = osAccount();
+  const host = hostname();
+  return systemAuditContext('cli', {
+    person: { identifier: `os-user:${account}@${host}`, data: { osUser: account, host } },
+  });
+}
+
+function osAccount(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // A container's uid may have no passwd entry.
+    return `uid ${process.getuid?.() ?? 'unknown'}`;
   }
 }

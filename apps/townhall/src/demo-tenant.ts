@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { OperatorTokens } from '@townhall/auth';
+import { AuditContext, systemAuditContext } from '@townhall/compliance';
 import { TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
 import { ProvisionTenantCommand, TenantLifecycle } from '@townhall/provisioning';
 import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
@@ -34,13 +35,14 @@ export class DemoTenant {
     if (n > 0) return (await this.registry.findByHost(this.config.demo.domain))?.tenant ?? null;
     const started = Date.now();
     progress(`Provisioning the demo tenant at ${this.config.demo.domain} …`);
-    const tenant = await this.lifecycle.provision(
-      new ProvisionTenantCommand({
-        slug: 'demo',
-        domain: this.config.demo.domain,
-        displayName: 'Townhall Demo',
-        adminEmail: `admin@${this.config.demo.domain}`,
-      }),
+    const command = new ProvisionTenantCommand({
+      slug: 'demo',
+      domain: this.config.demo.domain,
+      displayName: 'Townhall Demo',
+      adminEmail: `admin@${this.config.demo.domain}`,
+    });
+    const tenant = await AuditContext.run(systemAuditContext('demo'), () =>
+      this.lifecycle.provision(command),
     );
     if (!this.config.provisioning.workers) {
       progress(
@@ -78,6 +80,6 @@ export class DemoTenant {
       { n: number },
     ];
     if (n > 0) return null;
-    return (await this.tokens.create('admin')).token;
+    return (await AuditContext.run(systemAuditContext('demo'), () => this.tokens.create('admin'))).token;
   }
 }

@@ -5,8 +5,10 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEntry } from './audit-entry';
-import { describeAuditKey, type AuditKeyDescription } from './audit-keys';
+import type { UnsequencedAuditEntry } from './audit-ports';
+import { describeAuditKey, type AuditKeyDescription, type AuditKeysInput } from './audit-keys';
 import { verifyAuditBundle } from './audit-bundle-verifier';
+import type { AuditVerificationResult } from './audit-verification';
 import { AuditBundleWriter } from './audit-bundle-writer';
 import { canonicalJson } from './canonical-json';
 import { signCheckpoint } from './checkpoint';
@@ -48,10 +50,13 @@ const ACTIONS = [
   'domain_block.create',
 ];
 
-function benchEntry(seq: number, startMs: number): AuditEntry {
+/**
+ * The synthetic entry at position `seq` of a log that starts at `startMs`, as an appender hands it over
+ * (without its position): tenants, actions and details vary.
+ */
+export function benchEntryInput(seq: number, startMs: number): UnsequencedAuditEntry {
   const tenant = seq % 10 === 0 ? null : String(100000000000000 + (seq % 37));
   return {
-    seq,
     time: new Date(startMs + seq * 7).toISOString(),
     tenant,
     actor: { type: 'operator', id: String(200000000000000 + (seq % 11)), via: `token:${seq % 5}` },
@@ -61,6 +66,10 @@ function benchEntry(seq: number, startMs: number): AuditEntry {
     requestId: `req-${(seq * 2654435761) % 4294967296}`,
     details: { reason: 'violation of rule 3', ruleId: seq % 9, statementOfReasons: seq % 3 === 0 },
   };
+}
+
+function benchEntry(seq: number, startMs: number): AuditEntry {
+  return { seq, ...benchEntryInput(seq, startMs) };
 }
 
 export interface BenchBundle {
@@ -118,6 +127,46 @@ export async function writeBenchBundle(
   return { keys: { keys: [key] }, checkpoints, bytes: (await stat(path)).size };
 }
 
+/** What measuring a piece of work found: its result, wall and CPU time, and the highest RSS sampled. */
+export interface Measured<T> {
+  value: T;
+  seconds: number;
+  /** CPU time (user + system) of the process: on a shared machine, wall time overstates the cost. */
+  cpuSeconds: number;
+  peakRssBytes: number;
+}
+
+/** Runs `work` while sampling the process's RSS every 50 ms. */
+export async function measureWork<T>(work: () => Promise<T>): Promise<Measured<T>> {
+  let peakRssBytes = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
+  }, 50);
+  const cpuBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  let value: T;
+  try {
+    value = await work();
+  } finally {
+    clearInterval(sampler);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
+  peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
+  return { value, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssBytes };
+}
+
+/** Verifies a bundle file from disk as a stream, as `townhall audit verify` does, measuring it. */
+export function verifyBundleFile(
+  path: string,
+  keys: AuditKeysInput,
+  workers = 0,
+): Promise<Measured<AuditVerificationResult>> {
+  return measureWork(() =>
+    verifyAuditBundle(createReadStream(path, { highWaterMark: 1 << 20 }), keys, { workers }),
+  );
+}
+
 /**
  * Offline verification throughput: writes an n-entry bundle to a temporary file (see writeBenchBundle),
  * then verifies it from disk as a stream, which is what `townhall audit verify` does. The bench runner
@@ -130,41 +179,19 @@ export async function benchVerify(n: number, options: BenchVerifyOptions = {}): 
     const generateStarted = process.hrtime.bigint();
     const bundle = await writeBenchBundle(file, n, options.checkpointEvery ?? 1000);
     const generateSeconds = Number(process.hrtime.bigint() - generateStarted) / 1e9;
-
-    let verifyPeakRssBytes = process.memoryUsage.rss();
-    const sampler = setInterval(() => {
-      verifyPeakRssBytes = Math.max(verifyPeakRssBytes, process.memoryUsage.rss());
-    }, 50);
-    const cpuBefore = process.cpuUsage();
-    const verifyStarted = process.hrtime.bigint();
-    let ok: boolean;
-    try {
-      const result = await verifyAuditBundle(
-        createReadStream(file, { highWaterMark: 1 << 20 }),
-        bundle.keys,
-        {
-          workers: options.workers ?? 0,
-        },
-      );
-      ok = result.ok;
-    } finally {
-      clearInterval(sampler);
-    }
-    const verifySeconds = Number(process.hrtime.bigint() - verifyStarted) / 1e9;
-    const cpu = process.cpuUsage(cpuBefore);
-    verifyPeakRssBytes = Math.max(verifyPeakRssBytes, process.memoryUsage.rss());
+    const verified = await verifyBundleFile(file, bundle.keys, options.workers ?? 0);
     return {
       entries: n,
       workers: options.workers ?? 0,
       checkpoints: bundle.checkpoints,
       bundleBytes: bundle.bytes,
       generateSeconds,
-      verifySeconds,
-      verifyCpuSeconds: (cpu.user + cpu.system) / 1e6,
-      entriesPerSecond: n / verifySeconds,
-      verifyPeakRssBytes,
+      verifySeconds: verified.seconds,
+      verifyCpuSeconds: verified.cpuSeconds,
+      entriesPerSecond: n / verified.seconds,
+      verifyPeakRssBytes: verified.peakRssBytes,
       processPeakRssBytes: process.resourceUsage().maxRSS * 1024,
-      ok,
+      ok: verified.value.ok,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

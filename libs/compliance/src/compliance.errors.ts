@@ -12,4 +12,6 @@ export class ComplianceError extends defineErrors({
   invalid_checkpoint: { status: 400, title: 'Invalid audit checkpoint' },
   invalid_proof_request: { status: 400, title: 'No such Merkle proof' },
   invalid_bundle_request: { status: 400, title: 'Invalid audit bundle request' },
+  audit_subject_not_found: { status: 404, title: 'Audit subject not found' },
+  invalid_personal_data_ref: { status: 400, title: 'Invalid personal data reference' },
 }) {}

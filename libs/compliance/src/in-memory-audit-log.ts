@@ -1,10 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import { AuditEntry, assertAuditEntry, auditLeafHash } from './audit-entry';
 import type { KeyRotationRecord } from './audit-keys';
-import { AuditBundleWriter } from './audit-bundle-writer';
 import { AuditCheckpoint, signCheckpoint } from './checkpoint';
-import { ComplianceError } from './compliance.errors';
-import { compactRangeHashes, consistencyProof, MemoryMerkleTree } from './merkle';
+import { MemoryMerkleTree } from './merkle';
+import { AuditExport, type ExportedLeaf } from './store/audit-export';
 
 export type NewAuditEntry = Omit<AuditEntry, 'seq' | 'tenantSeq'>;
 
@@ -75,52 +74,19 @@ export class InMemoryAuditLog {
 
   /** The bundle lines of an export, in order (each ends with "\n"). */
   *exportBundle(request: AuditExportRequest): Generator<string> {
-    const newest = this.newestCheckpoint();
-    if (!newest) throw new ComplianceError('invalid_bundle_request', 'the log has no checkpoint yet');
-    const from = request.from ?? 0;
-    const to = request.to ?? newest.treeSize;
-    const since = request.since ?? null;
-    if (to > newest.treeSize) {
-      throw new ComplianceError(
-        'invalid_bundle_request',
-        `entries from ${newest.treeSize} on are not checkpointed yet`,
-      );
-    }
-    if (since !== null && since > newest.treeSize) {
-      throw new ComplianceError('invalid_bundle_request', `there is no tree of size ${since} yet`);
-    }
-    const writer = new AuditBundleWriter({
-      origin: this.origin,
-      from,
-      to,
-      filters: { tenant: request.tenant ?? null, actions: request.actions ?? null },
-      since,
-      generatedAt: request.generatedAt,
-    });
-    // Inside the range every checkpoint is included (each one narrows down where an alteration is);
-    // beyond it, the first one that covers the range and — for the consistency proof — the newest.
-    const inside = this.checkpoints.filter((cp) => cp.treeSize > from && cp.treeSize <= to);
-    const covering = this.checkpoints.find((cp) => cp.treeSize >= to);
-    const beyond = new Set<AuditCheckpoint>();
-    if (covering && covering.treeSize > to && to > from) beyond.add(covering);
-    if (since !== null && newest.treeSize > to) beyond.add(newest);
+    const plan = new AuditExport(this.origin, this.newestCheckpoint(), request);
+    const beyond = plan.beyond(this.checkpoints.find((cp) => cp.treeSize >= plan.to));
+    const proofs = plan.proofs(beyond, this.tree);
+    yield* plan.opening(this.rotations, plan.prefixHashes(this.tree));
+    yield* plan.body(
+      this.leaves(plan.from, plan.to),
+      this.checkpoints.filter((cp) => plan.includesInside(cp)),
+    );
+    yield* plan.closing(beyond, proofs);
+  }
 
-    yield writer.header();
-    for (const rotation of this.rotations) yield writer.keyRotation(rotation);
-    yield writer.prefix(compactRangeHashes(this.tree, 0, from));
-    let next = 0;
-    for (let seq = from; seq < to; seq++) {
-      for (; next < inside.length && inside[next].treeSize === seq; next++)
-        yield writer.checkpoint(inside[next]);
-      const out = writer.add(this.entries[seq], this.tree.leaf(seq));
-      if (out) yield out;
-    }
-    for (; next < inside.length; next++) yield writer.checkpoint(inside[next]);
-    for (const cp of beyond) yield writer.checkpoint(cp, compactRangeHashes(this.tree, to, cp.treeSize));
-    if (since !== null) {
-      yield writer.consistency(since, newest.treeSize, consistencyProof(this.tree, since, newest.treeSize));
-    }
-    yield writer.trailer();
+  private *leaves(from: number, to: number): Generator<ExportedLeaf> {
+    for (let seq = from; seq < to; seq++) yield { seq, leaf: this.tree.leaf(seq), entry: this.entries[seq] };
   }
 
   exportText(request: AuditExportRequest): string {

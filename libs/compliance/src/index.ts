@@ -25,3 +25,5 @@ export * from './audit-csv';
 export * from './in-memory-audit-log';
 export * from './bench-verify';
 export * from './audit-ports';
+export * from './recording';
+export * from './store';

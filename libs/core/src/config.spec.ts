@@ -62,4 +62,46 @@ describe('loadConfig', () => {
     expect(config.publicUrl).toEqual({ scheme: 'http', port: 8080 });
     expect(config.database).toMatchObject({ url: 'postgres://db/x', explicit: true });
   });
+
+  it('switches the pool to the townhall_app role by default, to another role, or not at all', () => {
+    expect(loadConfig({}).database.appRole).toBe('townhall_app');
+    expect(loadConfig({ TOWNHALL_DATABASE_APP_ROLE: 'social_app' }).database.appRole).toBe('social_app');
+    expect(loadConfig({ TOWNHALL_DATABASE_APP_ROLE: 'off' }).database.appRole).toBeNull();
+    expect(loadConfig({ TOWNHALL_DATABASE_APP_ROLE: '' }).database.appRole).toBeNull();
+    for (const bad of ['Townhall', 'app; DROP TABLE x', 'pg_app', '1app', 'a'.repeat(64)]) {
+      expect(() => loadConfig({ TOWNHALL_DATABASE_APP_ROLE: bad })).toThrow(
+        expect.objectContaining({ problems: [expect.stringMatching(/^TOWNHALL_DATABASE_APP_ROLE must be/)] }),
+      );
+    }
+  });
+
+  it('reads the audit log origin and checkpoint interval, refusing an origin a checkpoint cannot carry', () => {
+    expect(loadConfig({}).audit).toEqual({
+      origin: 'townhall/audit',
+      checkpointEntries: 1000,
+      checkpointSeconds: 60,
+    });
+    expect(
+      loadConfig({
+        TOWNHALL_AUDIT_ORIGIN: 'social.gov.example/audit',
+        TOWNHALL_AUDIT_CHECKPOINT_ENTRIES: '500',
+        TOWNHALL_AUDIT_CHECKPOINT_SECONDS: '5',
+      }).audit,
+    ).toEqual({ origin: 'social.gov.example/audit', checkpointEntries: 500, checkpointSeconds: 5 });
+    expect(() =>
+      loadConfig({
+        TOWNHALL_AUDIT_ORIGIN: 'a+b',
+        TOWNHALL_AUDIT_CHECKPOINT_ENTRIES: '0',
+        TOWNHALL_AUDIT_CHECKPOINT_SECONDS: 'soon',
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringMatching(/^TOWNHALL_AUDIT_ORIGIN must be 1–255 characters/),
+          expect.stringMatching(/^TOWNHALL_AUDIT_CHECKPOINT_ENTRIES must be an integer between 1 and/),
+          expect.stringMatching(/^TOWNHALL_AUDIT_CHECKPOINT_SECONDS must be an integer between 1 and/),
+        ],
+      }),
+    );
+  });
 });

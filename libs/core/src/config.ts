@@ -8,7 +8,13 @@ import { resolve } from 'node:path';
 export interface TownhallConfig {
   env: 'development' | 'production' | 'test';
   http: { host: string; port: number };
-  database: { url: string; explicit: boolean; poolSize: number };
+  /**
+   * appRole: the NOLOGIN role the application's pool assumes at connection start (`SET ROLE`), which may
+   * append to the audit log but not change it; migrations run as the login role of `url`, which owns the
+   * schema. Null runs everything as that login role (weaker: nothing but the trigger stops the
+   * application from rewriting the audit log).
+   */
+  database: { url: string; explicit: boolean; poolSize: number; appRole: string | null };
   redis: { url: string; keyPrefix: string };
   publicUrl: { scheme: 'http' | 'https'; port: number | undefined };
   demo: { domain: string; enabled: boolean };
@@ -22,6 +28,12 @@ export interface TownhallConfig {
   provisioning: { concurrency: number; workers: boolean; keyPoolSize: number };
   migrations: { concurrency: number; lockTimeoutMs: number };
   queue: { lockDurationMs: number; stalledIntervalMs: number };
+  /**
+   * The audit log: `origin` names the log in every checkpoint (it must not change once checkpoints
+   * exist); workers sign a checkpoint every `checkpointEntries` entries or `checkpointSeconds`
+   * seconds, whichever comes first.
+   */
+  audit: { origin: string; checkpointEntries: number; checkpointSeconds: number };
   /** Fault injection for crash tests only; refused in production. */
   faults: { crashAfterProvisioningStep: string | undefined };
 }
@@ -35,6 +47,8 @@ export class ConfigValidationError extends Error {
 
 export const DEFAULT_DATABASE_URL = 'postgres://127.0.0.1:5432/townhall';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_DATABASE_APP_ROLE = 'townhall_app';
+export const DEFAULT_AUDIT_ORIGIN = 'townhall/audit';
 
 type Env = Record<string, string | undefined>;
 
@@ -126,6 +140,23 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     problems.push('TOWNHALL_FAULT_CRASH_AFTER_STEP is a test setting and is refused in production');
   }
 
+  // Empty or "off" disables the role switch; `str` would read an empty value as "not set".
+  const appRoleRaw = env.TOWNHALL_DATABASE_APP_ROLE?.trim() ?? DEFAULT_DATABASE_APP_ROLE;
+  const appRole = appRoleRaw === '' || appRoleRaw.toLowerCase() === 'off' ? null : appRoleRaw;
+  if (appRole !== null && (!/^[a-z_][a-z0-9_]{0,62}$/.test(appRole) || appRole.startsWith('pg_'))) {
+    problems.push(
+      `TOWNHALL_DATABASE_APP_ROLE must be a role name of lower-case letters, digits and _ (not starting with pg_), or off (got "${appRoleRaw}")`,
+    );
+  }
+
+  // The C2SP checkpoint origin: non-empty, at most 255 characters, no whitespace and no "+".
+  const auditOrigin = str('TOWNHALL_AUDIT_ORIGIN', DEFAULT_AUDIT_ORIGIN)!;
+  if (!/^[^\s+]{1,255}$/u.test(auditOrigin)) {
+    problems.push(
+      `TOWNHALL_AUDIT_ORIGIN must be 1–255 characters without spaces or "+", e.g. social.gov.example/audit (got "${auditOrigin}")`,
+    );
+  }
+
   const config: TownhallConfig = {
     env: environment,
     http: { host: str('HOST', '127.0.0.1')!, port: int('PORT', 3000, 0, 65535) },
@@ -133,6 +164,7 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       url: url('DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
       explicit: str('DATABASE_URL') !== undefined,
       poolSize: int('DATABASE_POOL_SIZE', 10, 1, 500),
+      appRole,
     },
     redis: {
       url: url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
@@ -163,6 +195,11 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     queue: {
       lockDurationMs: int('TOWNHALL_QUEUE_LOCK_MS', 30_000, 500, 600_000),
       stalledIntervalMs: int('TOWNHALL_QUEUE_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
+    },
+    audit: {
+      origin: auditOrigin,
+      checkpointEntries: int('TOWNHALL_AUDIT_CHECKPOINT_ENTRIES', 1000, 1, 1_000_000),
+      checkpointSeconds: int('TOWNHALL_AUDIT_CHECKPOINT_SECONDS', 60, 1, 86_400),
     },
     faults: { crashAfterProvisioningStep: crashAfter },
   };

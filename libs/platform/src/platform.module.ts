@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AuditRecordingModule, AuditStoreModule } from '@townhall/compliance';
 import { CoreModule, TownhallConfig } from '@townhall/core';
 import { PersistenceModule } from '@townhall/persistence';
 
@@ -11,7 +12,12 @@ export class PlatformModule {
   static forRoot(config: TownhallConfig): DynamicModule {
     return {
       module: PlatformModule,
-      imports: [CoreModule.forRoot(config), PersistenceModule.forRoot(config)],
+      imports: [
+        CoreModule.forRoot(config),
+        PersistenceModule.forRoot(config),
+        AuditStoreModule,
+        AuditRecordingModule,
+      ],
     };
   }
 }

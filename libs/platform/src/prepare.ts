@@ -1,6 +1,12 @@
 import { DataSource } from 'typeorm';
 import { checkRedis, TownhallConfig } from '@townhall/core';
-import { dataSourceOptions, ensureDatabase } from '@townhall/persistence';
+import {
+  applicationRoleProblem,
+  applicationRoleReady,
+  ensureApplicationRole,
+  ensureDatabase,
+  migrationDataSourceOptions,
+} from '@townhall/persistence';
 
 export interface PrepareOptions {
   /** Apply pending platform migrations (all-in-one, CLI `migrate`); production app processes may skip. */
@@ -10,7 +16,9 @@ export interface PrepareOptions {
 
 /**
  * Everything a process checks and prepares before Nest starts: Redis reachable and not evicting,
- * the database present, platform migrations applied. Throws with a message meant for a person.
+ * the database present, platform migrations applied (as the owner, the login role of DATABASE_URL) and
+ * the application's connections running as the application role. Throws with a message meant for a
+ * person.
  */
 export async function preparePlatform(config: TownhallConfig, opts: PrepareOptions): Promise<void> {
   const log = opts.log ?? (() => undefined);
@@ -18,7 +26,7 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
   if (redisProblems.length) throw new StartupError(redisProblems);
   await ensureDatabase(config.database.url);
   if (opts.migrate) {
-    const ds = new DataSource({ ...dataSourceOptions(config), extra: { max: 2 } });
+    const ds = new DataSource(migrationDataSourceOptions(config));
     await ds.initialize();
     // Processes starting together take turns: the second finds nothing left to apply.
     const lock = ds.createQueryRunner();
@@ -27,6 +35,13 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
       const applied = await ds.runMigrations({ transaction: 'each' });
       if (applied.length)
         log(`Applied ${applied.length} platform migration(s): ${applied.map((m) => m.name).join(', ')}`);
+      // The migration set the role up; this repairs an installation whose role was switched on or
+      // renamed later.
+      const role = config.database.appRole;
+      if (role && !(await applicationRoleReady(lock, role))) {
+        await ensureApplicationRole(lock, role);
+        log(`Granted the application role ${role} its privileges`);
+      }
     } finally {
       await lock
         .query(`SELECT pg_advisory_unlock(hashtext('townhall.platform-migrations'))`)
@@ -35,6 +50,8 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
       await ds.destroy();
     }
   }
+  const roleProblem = await applicationRoleProblem(config);
+  if (roleProblem) throw new StartupError([roleProblem]);
 }
 
 export class StartupError extends Error {

@@ -1,8 +1,9 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bull';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { EntityManager, QueryFailedError } from 'typeorm';
+import { AuditedTransactions, AuditPersonalData, AuditTarget, JsonValue } from '@townhall/compliance';
+import { isId } from '@townhall/persistence';
 import { tenantSchemaName, TenantEntity, TenantRegistry, TenantStatus } from '@townhall/tenancy';
 import { ProvisionTenantCommand } from './commands';
 import { ProvisioningError } from './provisioning.errors';
@@ -16,62 +17,83 @@ import {
 export const MAX_DELETION_GRACE_SECONDS = 90 * 24 * 3600;
 export const DEFAULT_DELETION_GRACE_SECONDS = 7 * 24 * 3600;
 
+/** What a transition changed, for its audit entry: the status it led to, and any particulars. */
+type TransitionDetails = { to: TenantStatus } & { [member: string]: JsonValue };
+
 /**
  * The operator's use cases over a tenant's life: provision, suspend, resume, retry, delete. Each
  * checks the current state under the tenant row's lock and commits the transition before any job is
  * queued; the job queue is only a doorbell — the reconciler re-rings it for any tenant whose state says
  * work is due, so a lost Redis job or a crash between commit and enqueue loses nothing.
+ *
+ * Every use case is audited (`tenant.create`, `tenant.suspend`, …) in the transaction of its change,
+ * and a refused one (a taken slug, an unknown tenant, a status that does not allow it) is recorded
+ * with outcome `failure`. The actor comes from the audit context of the request or command.
  */
 @Injectable()
 export class TenantLifecycle {
-  private readonly logger = new Logger(TenantLifecycle.name);
-
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: TenantRegistry,
     @InjectQueue(PROVISIONING_QUEUE) private readonly queue: Queue<TenantJobPayload>,
+    private readonly audited: AuditedTransactions,
   ) {}
 
   async provision(command: ProvisionTenantCommand): Promise<TenantEntity> {
-    const id = await this.dataSource.transaction(async (manager) => {
-      const taken = (await manager.query(
-        `SELECT
-           EXISTS (SELECT 1 FROM platform.tenants WHERE slug = $1 AND status <> 'deleted') AS slug,
-           EXISTS (SELECT 1 FROM platform.tenant_domains WHERE domain = $2) AS domain`,
-        [command.slug, command.domain],
-      )) as [{ slug: boolean; domain: boolean }];
-      if (taken[0].slug)
-        throw new ProvisioningError('slug_taken', `The slug "${command.slug}" is already in use.`);
-      if (taken[0].domain)
-        throw new ProvisioningError('domain_taken', `The domain "${command.domain}" is already in use.`);
-      try {
-        const [{ id: newId }] = (await manager.query(`SELECT platform.next_id()::text AS id`)) as [
-          { id: string },
-        ];
-        await manager.query(
-          `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name)
-           VALUES ($1, $2, $3, $4, 'provisioning', (SELECT id FROM platform.cells WHERE is_default), $5)`,
-          [newId, command.slug, command.displayName, command.adminEmail, tenantSchemaName(newId)],
-        );
-        await manager.query(
-          `INSERT INTO platform.tenant_domains (domain, tenant_id, is_primary) VALUES ($1, $2, true)`,
-          [command.domain, newId],
-        );
-        return newId;
-      } catch (err) {
-        throw mapUniqueViolation(err, command);
-      }
+    const registered = { slug: command.slug, domain: command.domain };
+    const id = await this.audited.run({
+      apply: (manager) => this.register(manager, command),
+      recorded: (newId) => ({
+        action: 'tenant.create',
+        target: tenantTarget(newId),
+        tenant: newId,
+        details: registered,
+        personal: [adminEmail(command.adminEmail)],
+      }),
+      refused: () => ({ action: 'tenant.create', target: UNKNOWN_TENANT, tenant: null, details: registered }),
     });
     await this.enqueueProvisioning(id, 0);
     return (await this.registry.findById(id))!;
   }
 
+  /** Inserts the tenant row (`provisioning`) and its primary domain; returns the new id. */
+  private async register(manager: EntityManager, command: ProvisionTenantCommand): Promise<string> {
+    const taken = (await manager.query(
+      `SELECT
+         EXISTS (SELECT 1 FROM platform.tenants WHERE slug = $1 AND status <> 'deleted') AS slug,
+         EXISTS (SELECT 1 FROM platform.tenant_domains WHERE domain = $2) AS domain`,
+      [command.slug, command.domain],
+    )) as [{ slug: boolean; domain: boolean }];
+    if (taken[0].slug)
+      throw new ProvisioningError('slug_taken', `The slug "${command.slug}" is already in use.`);
+    if (taken[0].domain)
+      throw new ProvisioningError('domain_taken', `The domain "${command.domain}" is already in use.`);
+    try {
+      const [{ id: newId }] = (await manager.query(`SELECT platform.next_id()::text AS id`)) as [
+        { id: string },
+      ];
+      await manager.query(
+        `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name)
+         VALUES ($1, $2, $3, $4, 'provisioning', (SELECT id FROM platform.cells WHERE is_default), $5)`,
+        [newId, command.slug, command.displayName, command.adminEmail, tenantSchemaName(newId)],
+      );
+      await manager.query(
+        `INSERT INTO platform.tenant_domains (domain, tenant_id, is_primary) VALUES ($1, $2, true)`,
+        [command.domain, newId],
+      );
+      return newId;
+    } catch (err) {
+      throw mapUniqueViolation(err, command);
+    }
+  }
+
+  /** The reason is kept on the tenant and in the audit log, which is permanent: it should not name people. */
   async suspend(tenantId: string, reason?: string): Promise<TenantEntity> {
-    return this.transition(tenantId, ['active'], async (q) => {
+    return this.transition('tenant.suspend', tenantId, ['active'], async (q) => {
       await q(
         `UPDATE platform.tenants SET status = 'suspended', suspended_at = now(), suspension_reason = $2, updated_at = now() WHERE id = $1`,
         [tenantId, reason ?? null],
       );
+      return { to: 'suspended', ...(reason !== undefined ? { reason } : {}) };
     });
   }
 
@@ -81,33 +103,40 @@ export class TenantLifecycle {
    */
   async resume(tenantId: string): Promise<TenantEntity> {
     let resumeProvisioning: number | undefined;
-    const tenant = await this.transition(tenantId, ['suspended', 'deleting'], async (q, t) => {
-      if (t.status === 'suspended') {
+    const tenant = await this.transition(
+      'tenant.resume',
+      tenantId,
+      ['suspended', 'deleting'],
+      async (q, t) => {
+        if (t.status === 'suspended') {
+          await q(
+            `UPDATE platform.tenants SET status = 'active', suspended_at = NULL, suspension_reason = NULL, updated_at = now() WHERE id = $1`,
+            [tenantId],
+          );
+          return { to: 'active' };
+        }
+        const previous = t.statusBeforeDeletion ?? (t.activatedAt ? 'active' : 'provisioning');
         await q(
-          `UPDATE platform.tenants SET status = 'active', suspended_at = NULL, suspension_reason = NULL, updated_at = now() WHERE id = $1`,
-          [tenantId],
+          `UPDATE platform.tenants SET status = $2, delete_after = NULL, status_before_deletion = NULL, updated_at = now() WHERE id = $1`,
+          [tenantId, previous],
         );
-        return;
-      }
-      const previous = t.statusBeforeDeletion ?? (t.activatedAt ? 'active' : 'provisioning');
-      await q(
-        `UPDATE platform.tenants SET status = $2, delete_after = NULL, status_before_deletion = NULL, updated_at = now() WHERE id = $1`,
-        [tenantId, previous],
-      );
-      if (previous === 'provisioning') resumeProvisioning = t.provisioningAttempts;
-    });
+        if (previous === 'provisioning') resumeProvisioning = t.provisioningAttempts;
+        return { to: previous };
+      },
+    );
     if (resumeProvisioning !== undefined) await this.enqueueProvisioning(tenantId, resumeProvisioning);
     return tenant;
   }
 
   async retry(tenantId: string): Promise<TenantEntity> {
     let attempt = 0;
-    const tenant = await this.transition(tenantId, ['failed'], async (q, t) => {
+    const tenant = await this.transition('tenant.retry', tenantId, ['failed'], async (q, t) => {
       attempt = t.provisioningAttempts + 1;
       await q(
         `UPDATE platform.tenants SET status = 'provisioning', failure_reason = NULL, provisioning_attempts = $2, updated_at = now() WHERE id = $1`,
         [tenantId, attempt],
       );
+      return { to: 'provisioning', attempt };
     });
     await this.enqueueProvisioning(tenantId, attempt);
     return tenant;
@@ -124,6 +153,7 @@ export class TenantLifecycle {
       );
     }
     const tenant = await this.transition(
+      'tenant.delete',
       tenantId,
       ['active', 'suspended', 'failed', 'provisioning'],
       async (q) => {
@@ -132,6 +162,7 @@ export class TenantLifecycle {
                 delete_after = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1`,
           [tenantId, graceSeconds],
         );
+        return { to: 'deleting', graceSeconds };
       },
     );
     await this.enqueueDrop(tenant);
@@ -168,27 +199,53 @@ export class TenantLifecycle {
     );
   }
 
+  /**
+   * Applies one transition under the tenant row's lock, if the tenant's status allows it, and records
+   * it as `action` with the statuses before and after.
+   */
   private async transition(
+    action: string,
     tenantId: string,
     from: TenantStatus[],
-    apply: (q: (sql: string, params: unknown[]) => Promise<unknown>, tenant: TenantEntity) => Promise<void>,
+    apply: (
+      q: (sql: string, params: unknown[]) => Promise<unknown>,
+      tenant: TenantEntity,
+    ) => Promise<TransitionDetails>,
   ): Promise<TenantEntity> {
-    await this.dataSource.transaction(async (manager) => {
-      const tenant = await this.registry.lockById(manager, tenantId);
-      if (!tenant) throw new ProvisioningError('tenant_not_found', `No tenant with id ${tenantId}.`);
-      if (!from.includes(tenant.status)) {
-        throw new ProvisioningError(
-          'invalid_transition',
-          `The tenant is ${tenant.status}; this needs it to be ${from.join(' or ')}.`,
-          {
-            tenantStatus: tenant.status,
-          },
-        );
-      }
-      await apply((sql, params) => manager.query(sql, params), tenant);
+    await this.audited.run({
+      apply: async (manager) => {
+        const tenant = await this.registry.lockById(manager, tenantId);
+        if (!tenant) throw new ProvisioningError('tenant_not_found', `No tenant with id ${tenantId}.`);
+        if (!from.includes(tenant.status)) {
+          throw new ProvisioningError(
+            'invalid_transition',
+            `The tenant is ${tenant.status}; this needs it to be ${from.join(' or ')}.`,
+            {
+              tenantStatus: tenant.status,
+            },
+          );
+        }
+        return { from: tenant.status, ...(await apply((sql, params) => manager.query(sql, params), tenant)) };
+      },
+      recorded: (details) => ({ action, target: tenantTarget(tenantId), tenant: tenantId, details }),
+      refused: (err) =>
+        isId(tenantId) && !(err instanceof ProvisioningError && err.code === 'tenant_not_found')
+          ? { action, target: tenantTarget(tenantId), tenant: tenantId }
+          : { action, target: isId(tenantId) ? tenantTarget(tenantId) : UNKNOWN_TENANT, tenant: null },
     });
     return (await this.registry.findById(tenantId))!;
   }
+}
+
+const UNKNOWN_TENANT: AuditTarget = { type: 'tenant', id: 'unknown' };
+
+function tenantTarget(id: string): AuditTarget {
+  return { type: 'tenant', id };
+}
+
+/** The owner's e-mail address is personal data: it goes to the audit log's encrypted side table. */
+function adminEmail(email: string): AuditPersonalData {
+  return { identifier: `email:${email.toLowerCase()}`, data: { email } };
 }
 
 function mapUniqueViolation(err: unknown, command: ProvisionTenantCommand): unknown {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { AUDIT_VERIFY_HELP, runVerifyCommand } from '@townhall/compliance';
 import { CliExit, helpText } from '../cli-output';
+import { AuditRotateKeyCommand } from './audit-rotate-key.command';
 import { CommandGroup } from './command-group';
 
 /**
@@ -55,12 +56,15 @@ export class AuditVerifyCommand extends CommandRunner {
 
 @Command({
   name: 'audit',
-  description: 'work with the tamper-evident audit log (offline verification of exports)',
-  subCommands: [AuditVerifyCommand],
+  description: 'work with the tamper-evident audit log (offline verification of exports, key rotation)',
+  subCommands: [AuditVerifyCommand, AuditRotateKeyCommand],
 })
 export class AuditCommand extends CommandGroup {
   @Help('after')
   examples(): string {
-    return helpText(['townhall audit verify export.ndjson --key audit-keys.json']);
+    return helpText([
+      'townhall audit verify export.ndjson --key audit-keys.json',
+      'townhall audit rotate-key',
+    ]);
   }
 }

@@ -28,17 +28,22 @@ export class OperatorsCreateCommand extends PlatformCommand {
   }
 
   async run([name]: string[], options: Options = {}): Promise<void> {
-    const context = await this.runtime.open();
-    const { operator, token } = await context.get(OperatorTokens).create(name);
+    const { operator, token } = await this.runtime.act((context) => context.get(OperatorTokens).create(name));
     if (options.json) {
       printJson({
-        operator: { id: operator.id, name: operator.name, createdAt: operator.createdAt.toISOString() },
+        operator: {
+          id: operator.id,
+          name: operator.name,
+          tokenId: operator.tokenId,
+          createdAt: operator.createdAt.toISOString(),
+        },
         token,
       });
     } else {
       printFields([
         ['operator', operator.name],
         ['id', operator.id],
+        ['token id', operator.tokenId],
         ['token', token],
       ]);
     }

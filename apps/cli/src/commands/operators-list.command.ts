@@ -5,7 +5,8 @@ import { PlatformCommand } from './platform-command';
 
 @SubCommand({
   name: 'list',
-  description: 'list operators: token hint, created, last used, revoked (tokens themselves are never stored)',
+  description:
+    'list operators: token hint and id, created, last used, revoked (tokens themselves are never stored)',
 })
 export class OperatorsListCommand extends PlatformCommand {
   @Option({ flags: '--json', description: 'print the operators as JSON' })
@@ -24,6 +25,7 @@ export class OperatorsListCommand extends PlatformCommand {
       id: o.id,
       name: o.name,
       tokenHint: `…${o.tokenHint}`,
+      tokenId: o.tokenId,
       createdAt: o.createdAt.toISOString(),
       lastUsedAt: o.lastUsedAt?.toISOString() ?? null,
       revokedAt: o.revokedAt?.toISOString() ?? null,
@@ -31,8 +33,15 @@ export class OperatorsListCommand extends PlatformCommand {
     if (options.json) printJson(operators);
     else
       printTable(
-        ['name', 'token', 'created', 'last used', 'revoked'],
-        operators.map((o) => [o.name, o.tokenHint, o.createdAt, o.lastUsedAt ?? '', o.revokedAt ?? '']),
+        ['name', 'token', 'token id', 'created', 'last used', 'revoked'],
+        operators.map((o) => [
+          o.name,
+          o.tokenHint,
+          o.tokenId,
+          o.createdAt,
+          o.lastUsedAt ?? '',
+          o.revokedAt ?? '',
+        ]),
       );
   }
 }

@@ -21,8 +21,7 @@ export class OperatorsRevokeCommand extends PlatformCommand {
   }
 
   async run([name]: string[], options: { json?: boolean } = {}): Promise<void> {
-    const context = await this.runtime.open();
-    const operator = await context.get(OperatorTokens).revoke(name);
+    const operator = await this.runtime.act((context) => context.get(OperatorTokens).revoke(name));
     const revokedAt = operator.revokedAt?.toISOString() ?? null;
     if (options.json) printJson({ id: operator.id, name: operator.name, revokedAt });
     else

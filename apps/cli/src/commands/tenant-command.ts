@@ -33,9 +33,10 @@ export abstract class TenantTransitionCommand<
   O extends TenantCommandOptions = TenantCommandOptions,
 > extends TenantCommand {
   async run([reference]: string[], options: O = {} as O): Promise<void> {
-    const context = await this.runtime.open();
-    const tenant = await findTenant(context, reference);
-    const changed = await this.transition(context.get(TenantLifecycle), tenant.id, options);
+    const changed = await this.runtime.act(async (context) => {
+      const tenant = await findTenant(context, reference);
+      return this.transition(context.get(TenantLifecycle), tenant.id, options);
+    });
     printTransition(changed, options.json, this.outcome(changed));
   }
 

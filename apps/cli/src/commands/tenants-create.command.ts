@@ -93,7 +93,7 @@ export class TenantsCreateCommand extends TenantCommand {
       adminEmail: options.adminEmail,
     });
     const context = await this.runtime.open();
-    let tenant = await context.get(TenantLifecycle).provision(command);
+    let tenant = await this.runtime.act(() => context.get(TenantLifecycle).provision(command));
     if (options.wait) {
       notice(`Tenant ${tenant.slug} registered (id ${tenant.id}); waiting for a worker to provision it…`);
       tenant = await waitUntilSettled(

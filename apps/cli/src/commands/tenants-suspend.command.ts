@@ -14,7 +14,11 @@ interface Options extends TenantCommandOptions {
   description: 'suspend an active tenant: its instance answers 503 until resumed; nothing is deleted',
 })
 export class TenantsSuspendCommand extends TenantTransitionCommand<Options> {
-  @Option({ flags: '--reason <text>', description: 'why, recorded on the tenant (up to 500 characters)' })
+  @Option({
+    flags: '--reason <text>',
+    description:
+      'why, recorded on the tenant and in the permanent audit log: do not name people (up to 500 characters)',
+  })
   reason(value: string): string {
     if (value.trim().length === 0 || value.length > 500)
       throw new InvalidOptionValue('It must be 1 to 500 characters.');

@@ -100,7 +100,8 @@ export class CreateTenantDto {
 
 export class SuspendTenantDto {
   @ApiPropertyOptional({
-    description: 'Why the tenant is suspended; kept on the tenant record',
+    description:
+      'Why the tenant is suspended; kept on the tenant record and in the audit log, which is permanent: do not name people',
     maxLength: 500,
   })
   @IsOptional()

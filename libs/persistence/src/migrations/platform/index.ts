@@ -1,6 +1,18 @@
 import { PlatformFoundation1732600000000 } from './1732600000000-platform-foundation';
 import { ActorKeyPool1732600100000 } from './1732600100000-actor-key-pool';
 import { StatusBeforeDeletion1732600200000 } from './1732600200000-status-before-deletion';
+import { AuditLog1732600300000 } from './1732600300000-audit-log';
+import { AuditPersonalData1732600350000 } from './1732600350000-audit-personal-data';
+import { Regulators1732600400000 } from './1732600400000-regulators';
+
+export { APP_ROLE_SETTING, applicationRoleReady, ensureApplicationRole } from './1732600300000-audit-log';
 
 /** Platform migrations in the order they apply. */
-export const PLATFORM_MIGRATIONS = [PlatformFoundation1732600000000, ActorKeyPool1732600100000, StatusBeforeDeletion1732600200000];
+export const PLATFORM_MIGRATIONS = [
+  PlatformFoundation1732600000000,
+  ActorKeyPool1732600100000,
+  StatusBeforeDeletion1732600200000,
+  AuditLog1732600300000,
+  AuditPersonalData1732600350000,
+  Regulators1732600400000,
+];

@@ -1,0 +1,90 @@
+import { Controller, Get, Logger, Query, Req, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { RegulatorRequest } from '@townhall/auth';
+import { AuditStore } from '@townhall/compliance';
+import { AuditKeysView } from '../audit-keys.view';
+import { ApiProblems } from '../problem.view';
+import { ApiProblem } from '../regulators/regulator-problems';
+import { bundleAsCsv, streamTo } from './audit-export-stream';
+import { ExportAuditQuery } from './regulator-api.dto';
+import { REGULATOR_API_PATH, RegulatorApi } from './regulator-api.decorators';
+import { RegulatorAuditExports } from './regulator-audit-exports';
+
+const CONTENT_TYPES = { ndjson: 'application/x-ndjson', csv: 'text/csv; charset=utf-8; header=present' };
+
+/** The audit log for regulators: the keys to check it with, and verifiable exports. */
+@ApiTags('audit')
+@RegulatorApi()
+@Controller(`${REGULATOR_API_PATH}/audit`)
+export class RegulatorAuditController {
+  private readonly logger = new Logger(RegulatorAuditController.name);
+
+  constructor(
+    private readonly store: AuditStore,
+    private readonly exports: RegulatorAuditExports,
+  ) {}
+
+  @Get('keys')
+  @ApiOperation({
+    summary: 'The audit log’s signing keys',
+    description:
+      'The same body as GET /api/platform/v1/audit/keys. Save it as a file for townhall audit verify --key.',
+  })
+  @ApiOkResponse({ type: AuditKeysView })
+  async keys(): Promise<AuditKeysView> {
+    return { keys: await this.store.keys() };
+  }
+
+  @Get('export')
+  @ApiOperation({
+    summary: 'Export the audit log',
+    description:
+      'Streams the entries [from, to) that match the filters, as an NDJSON bundle with the checkpoints and ' +
+      'proofs that cover them (docs/audit-format.md): verify it offline with townhall audit verify. ' +
+      'format=csv gives the matching entries only, for reading — it carries no proofs and is not evidence. ' +
+      'A regulator scoped to tenants must name one of them as tenant; any other tenant is refused with 403, ' +
+      'and the refusal is recorded. Every export is recorded (audit.export) before it starts, and appears ' +
+      'in later exports. Malformed parameters are refused with 400 and not recorded.',
+  })
+  @ApiProduces(CONTENT_TYPES.ndjson, CONTENT_TYPES.csv)
+  @ApiOkResponse({
+    description: 'The bundle (or CSV), streamed',
+    content: {
+      [CONTENT_TYPES.ndjson]: { schema: { type: 'string' } },
+      [CONTENT_TYPES.csv]: { schema: { type: 'string' } },
+    },
+    headers: {
+      'Content-Disposition': {
+        description: 'attachment; filename="townhall-audit-<tenant|platform>-<from>-<to>.<ndjson|csv>"',
+        schema: { type: 'string' },
+      },
+    },
+  })
+  @ApiProblems(400)
+  @ApiProblem(403, 'The tenant is outside the regulator’s scope (the refusal is recorded)')
+  async export(
+    @Query() query: ExportAuditQuery,
+    @Req() req: RegulatorRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    const format = query.format ?? 'ndjson';
+    const opened = await this.exports.open(req.user!, {
+      tenant: query.tenant ?? null,
+      from: query.from ?? null,
+      to: query.to ?? null,
+      actions: query.actions ? [...new Set(query.actions)] : null,
+      since: query.since ?? null,
+      format,
+    });
+    const name = `townhall-audit-${query.tenant ?? 'platform'}-${opened.range.from}-${opened.range.to}.${format}`;
+    res.status(200);
+    res.setHeader('Content-Type', CONTENT_TYPES[format]);
+    res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+    res.setHeader('Cache-Control', 'no-store');
+    const complete = await streamTo(format === 'csv' ? bundleAsCsv(opened.lines) : opened.lines, res);
+    if (!complete) {
+      this.logger.log({ regulator: req.user!.id, range: opened.range }, 'Audit export ended by the client');
+    }
+  }
+}

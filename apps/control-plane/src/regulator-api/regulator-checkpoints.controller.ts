@@ -1,0 +1,66 @@
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AuditStore } from '@townhall/compliance';
+import { CoreError } from '@townhall/core';
+import { ApiProblems } from '../problem.view';
+import { linkNextPage } from '../regulators/page-link';
+import { ApiProblem } from '../regulators/regulator-problems';
+import { CheckpointPageView, CheckpointView } from './checkpoint.view';
+import { DEFAULT_CHECKPOINT_PAGE, ListCheckpointsQuery } from './regulator-api.dto';
+import { REGULATOR_API_PATH, RegulatorApi } from './regulator-api.decorators';
+
+const CHECKPOINTS_PATH = `${REGULATOR_API_PATH}/checkpoints`;
+
+/**
+ * The log's signed tree heads. Every regulator sees all of them, whatever its scope: a checkpoint
+ * reveals only how many entries the whole log has, and without it nothing can be verified.
+ */
+@ApiTags('checkpoints')
+@RegulatorApi()
+@Controller(CHECKPOINTS_PATH)
+export class RegulatorCheckpointsController {
+  constructor(private readonly store: AuditStore) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'List checkpoints, oldest first',
+    description:
+      'By ascending tree size, those larger than after. To collect what was signed since the checkpoint ' +
+      'you kept last, pass its treeSize as after and follow nextAfter (or the Link header with rel="next").',
+  })
+  @ApiOkResponse({
+    type: CheckpointPageView,
+    headers: {
+      Link: { description: 'RFC 8288 link to the next page, when there is one', schema: { type: 'string' } },
+    },
+  })
+  @ApiProblems(400)
+  async list(
+    @Query() query: ListCheckpointsQuery,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CheckpointPageView> {
+    const limit = query.limit ?? DEFAULT_CHECKPOINT_PAGE;
+    const rows = await this.store.listCheckpoints({ after: query.after, limit: limit + 1 });
+    const items = rows.slice(0, limit);
+    const nextAfter = rows.length > limit ? items[items.length - 1].treeSize : null;
+    if (nextAfter !== null) {
+      linkNextPage(res, CHECKPOINTS_PATH, { after: String(nextAfter), limit: String(limit) });
+    }
+    return { items, nextAfter };
+  }
+
+  @Get('latest')
+  @ApiOperation({
+    summary: 'The newest checkpoint',
+    description:
+      'Keep it: passed later to townhall audit verify --since, it proves history was not rewritten.',
+  })
+  @ApiOkResponse({ type: CheckpointView })
+  @ApiProblem(404, 'The log has no checkpoint yet')
+  async latest(): Promise<CheckpointView> {
+    const newest = await this.store.newestCheckpoint();
+    if (!newest) throw new CoreError('not_found', 'The audit log has no checkpoint yet.');
+    return newest;
+  }
+}

@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '@townhall/core';
+import { AuditSubjectCipher } from './audit-subject-cipher';
+
+describe('AuditSubjectCipher', () => {
+  const secret = randomBytes(32);
+  const cipher = new AuditSubjectCipher(new SecretBox(secret), secret);
+  const row = { subjectId: '7001', ref: '0b6d3c1e-7a9f-4c55-b1d2-3e4f5a6b7c8d', position: 0 };
+
+  it('maps an identifier to the same lookup digest, which depends on the platform secret', () => {
+    const digest = cipher.lookupDigest('email:owner@agency.example');
+    expect(digest).toHaveLength(32);
+    expect(cipher.lookupDigest('email:owner@agency.example').equals(digest)).toBe(true);
+    expect(cipher.lookupDigest('email:other@agency.example').equals(digest)).toBe(false);
+    const otherSecret = randomBytes(32);
+    const otherPlatform = new AuditSubjectCipher(new SecretBox(otherSecret), otherSecret);
+    expect(otherPlatform.lookupDigest('email:owner@agency.example').equals(digest)).toBe(false);
+  });
+
+  it('gives every subject its own key, stored only sealed and bound to the subject', () => {
+    const digest = cipher.lookupDigest('email:owner@agency.example');
+    const { key, sealed } = cipher.newSubjectKey(digest);
+    expect(key).toHaveLength(32);
+    expect(sealed).not.toContain(key.toString('base64'));
+    expect(cipher.openSubjectKey(sealed, digest).equals(key)).toBe(true);
+    expect(cipher.newSubjectKey(digest).key.equals(key)).toBe(false);
+    expect(() => cipher.openSubjectKey(sealed, cipher.lookupDigest('email:other@agency.example'))).toThrow();
+  });
+
+  it('seals personal data so that only its own subject key, subject and row open it', () => {
+    const { key } = cipher.newSubjectKey(cipher.lookupDigest('x'));
+    const sealed = cipher.sealPersonalData(key, { email: 'owner@agency.example' }, row);
+    expect(sealed).not.toContain('owner@agency.example');
+    expect(cipher.openPersonalData(key, sealed, row)).toEqual({ email: 'owner@agency.example' });
+    expect(() => cipher.openPersonalData(randomBytes(32), sealed, row)).toThrow();
+    expect(() => cipher.openPersonalData(key, sealed, { ...row, subjectId: '7002' })).toThrow();
+    expect(() => cipher.openPersonalData(key, sealed, { ...row, position: 1 })).toThrow();
+  });
+});

@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AuditSubjectCipher } from './audit-subject-cipher';
+
+/** What one side-table row holds for a reader: the data, or only that it was erased. */
+export interface RevealedPersonalData {
+  subject: string;
+  /** `mentioned` (a person the entry names), `connection` (the actor's IP and user agent), `behalf` (the person behind the actor). */
+  kind: PersonalDataKind;
+  data: Record<string, string> | null;
+  erased: boolean;
+}
+
+export type PersonalDataKind = 'mentioned' | 'connection' | 'behalf';
+
+interface SubjectRow {
+  id: string;
+  lookup_digest: Buffer | null;
+  key_sealed: string | null;
+}
+
+/**
+ * The personal-data side table of the audit log (`platform.audit_subjects`, `platform.audit_personal_data`).
+ * Every method works in the transaction of the manager it is given, so personal data is written, and
+ * disappears, together with the entry that refers to it.
+ */
+@Injectable()
+export class AuditSubjectStore {
+  constructor(private readonly cipher: AuditSubjectCipher) {}
+
+  /** The subject of `identifier`, created with a fresh data key on first mention. */
+  async subjectFor(manager: EntityManager, identifier: string): Promise<SubjectRow & { key: Buffer }> {
+    const digest = this.cipher.lookupDigest(identifier);
+    for (;;) {
+      const existing = await this.byDigest(manager, digest);
+      if (existing) return { ...existing, key: this.cipher.openSubjectKey(existing.key_sealed!, digest) };
+      const { key, sealed } = this.cipher.newSubjectKey(digest);
+      // Two transactions meeting a new person at once: the second waits for the first, then reads its row.
+      const created = (await manager.query(
+        `INSERT INTO platform.audit_subjects (lookup_digest, key_sealed) VALUES ($1, $2)
+         ON CONFLICT (lookup_digest) DO NOTHING RETURNING id::text AS id`,
+        [digest, sealed],
+      )) as { id: string }[];
+      if (created.length === 1) return { id: created[0].id, lookup_digest: digest, key_sealed: sealed, key };
+    }
+  }
+
+  /** The subject `identifier` maps to now, without creating one; null when never seen or erased. */
+  async findSubject(manager: EntityManager, identifier: string): Promise<string | null> {
+    return (await this.byDigest(manager, this.cipher.lookupDigest(identifier)))?.id ?? null;
+  }
+
+  async storePersonalData(
+    manager: EntityManager,
+    row: { ref: string; position: number; subject: SubjectRow & { key: Buffer }; kind: PersonalDataKind },
+    data: Record<string, string>,
+  ): Promise<void> {
+    const ciphertext = this.cipher.sealPersonalData(row.subject.key, data, {
+      subjectId: row.subject.id,
+      ref: row.ref,
+      position: row.position,
+    });
+    await manager.query(
+      `INSERT INTO platform.audit_personal_data (record_ref, position, subject_id, kind, ciphertext)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [row.ref, row.position, row.subject.id, row.kind, ciphertext],
+    );
+  }
+
+  /** The personal data an entry refers to (`details.personalDataRef`), in the order it was recorded. */
+  async personalData(manager: EntityManager, ref: string): Promise<RevealedPersonalData[]> {
+    const rows = (await manager.query(
+      `SELECT p.position, p.subject_id::text AS subject, p.kind, p.ciphertext, s.lookup_digest, s.key_sealed
+         FROM platform.audit_personal_data p JOIN platform.audit_subjects s ON s.id = p.subject_id
+        WHERE p.record_ref = $1 ORDER BY p.position`,
+      [ref],
+    )) as {
+      position: number;
+      subject: string;
+      kind: PersonalDataKind;
+      ciphertext: string;
+      lookup_digest: Buffer | null;
+      key_sealed: string | null;
+    }[];
+    return rows.map((r) => {
+      if (r.key_sealed === null || r.lookup_digest === null)
+        return { subject: r.subject, kind: r.kind, data: null, erased: true };
+      const key = this.cipher.openSubjectKey(r.key_sealed, r.lookup_digest);
+      const data = this.cipher.openPersonalData(key, r.ciphertext, {
+        subjectId: r.subject,
+        ref,
+        position: r.position,
+      });
+      return { subject: r.subject, kind: r.kind, data, erased: false };
+    });
+  }
+
+  /**
+   * Destroys the subject's data key and lookup digest. Its ciphertexts stay as tombstones nobody can
+   * open, and the identifier no longer leads to the subject: a later mention makes a new one. Returns
+   * false when the subject does not exist or was erased before.
+   */
+  async erase(manager: EntityManager, subjectId: string): Promise<boolean> {
+    const rows = (await manager.query(
+      `UPDATE platform.audit_subjects SET key_sealed = NULL, lookup_digest = NULL, erased_at = now()
+        WHERE id = $1 AND erased_at IS NULL RETURNING id`,
+      [subjectId],
+    )) as [unknown[], number];
+    return rows[1] === 1;
+  }
+
+  private async byDigest(manager: EntityManager, digest: Buffer): Promise<SubjectRow | null> {
+    const rows = (await manager.query(
+      `SELECT id::text AS id, lookup_digest, key_sealed FROM platform.audit_subjects WHERE lookup_digest = $1`,
+      [digest],
+    )) as SubjectRow[];
+    return rows[0] ?? null;
+  }
+}

@@ -1,0 +1,137 @@
+import type { AuditEntry } from '../audit-entry';
+import type { KeyRotationRecord } from '../audit-keys';
+import { AuditBundleWriter } from '../audit-bundle-writer';
+import type { AuditCheckpoint } from '../checkpoint';
+import { ComplianceError } from '../compliance.errors';
+import type { AuditExportRequest } from '../in-memory-audit-log';
+import { compactRangeHashes, consistencyProof, type MerkleNodeSource } from '../merkle';
+
+/** One position of the exported range: its leaf hash, and the entry itself when the filters show it. */
+export interface ExportedLeaf {
+  seq: number;
+  leaf: Buffer;
+  /** Absent for an entry outside the filters: only its hash goes into an `omitted` line. */
+  entry?: AuditEntry;
+}
+
+/** The hashes the closing lines need: a range proof per checkpoint beyond the range, the consistency proof. */
+export interface ExportProofs {
+  rangeProofs: Buffer[][];
+  consistency: Buffer[] | null;
+}
+
+/**
+ * One export, planned and written: which range and checkpoints a request covers (docs/audit-format.md §7,
+ * "What an export contains") and the bundle's lines in order. The in-memory reference log and the
+ * database store both export through it — each only supplies the data from where it keeps it — so the
+ * two produce the same bytes for the same log.
+ *
+ * Everything here is synchronous; the database store fetches what a step needs first (entries batch by
+ * batch, the Merkle nodes a proof reads) and then calls the step.
+ */
+export class AuditExport {
+  readonly from: number;
+  readonly to: number;
+  readonly since: number | null;
+  readonly newest: AuditCheckpoint;
+  private readonly writer: AuditBundleWriter;
+
+  /** Validates the request against the log's newest checkpoint; throws `invalid_bundle_request`. */
+  constructor(origin: string, newest: AuditCheckpoint | null | undefined, request: AuditExportRequest) {
+    if (!newest) throw new ComplianceError('invalid_bundle_request', 'the log has no checkpoint yet');
+    this.newest = newest;
+    this.from = request.from ?? 0;
+    this.to = request.to ?? newest.treeSize;
+    this.since = request.since ?? null;
+    if (this.to > newest.treeSize) {
+      throw new ComplianceError(
+        'invalid_bundle_request',
+        `entries from ${newest.treeSize} on are not checkpointed yet`,
+      );
+    }
+    if (this.since !== null && !(Number.isSafeInteger(this.since) && this.since >= 0)) {
+      throw new ComplianceError('invalid_bundle_request', 'since must be a tree size');
+    }
+    if (this.since !== null && this.since > newest.treeSize) {
+      throw new ComplianceError('invalid_bundle_request', `there is no tree of size ${this.since} yet`);
+    }
+    this.writer = new AuditBundleWriter({
+      origin,
+      from: this.from,
+      to: this.to,
+      filters: { tenant: request.tenant ?? null, actions: request.actions ?? null },
+      since: this.since,
+      generatedAt: request.generatedAt,
+    });
+  }
+
+  /** Inside the range every checkpoint is included: each one narrows down where an alteration is. */
+  includesInside(cp: AuditCheckpoint): boolean {
+    return cp.treeSize > this.from && cp.treeSize <= this.to;
+  }
+
+  /**
+   * The checkpoints after the range: the first one at or beyond `to` (`covering`, the first by tree
+   * size, then by signing order) when no checkpoint ends the range, and — for the consistency proof —
+   * the newest.
+   */
+  beyond(covering: AuditCheckpoint | undefined): AuditCheckpoint[] {
+    const out: AuditCheckpoint[] = [];
+    if (covering && covering.treeSize > this.to && this.to > this.from) out.push(covering);
+    const newest = this.newest;
+    if (this.since !== null && newest.treeSize > this.to && !out.some((cp) => sameCheckpoint(cp, newest))) {
+      out.push(newest);
+    }
+    return out;
+  }
+
+  /** The compact range [0, from). */
+  prefixHashes(nodes: MerkleNodeSource): Buffer[] {
+    return compactRangeHashes(nodes, 0, this.from);
+  }
+
+  /** Reads only the nodes the proofs need, so the database store can run it first to learn which. */
+  proofs(beyond: readonly AuditCheckpoint[], nodes: MerkleNodeSource): ExportProofs {
+    return {
+      rangeProofs: beyond.map((cp) => compactRangeHashes(nodes, this.to, cp.treeSize)),
+      consistency: this.since === null ? null : consistencyProof(nodes, this.since, this.newest.treeSize),
+    };
+  }
+
+  *opening(rotations: Iterable<KeyRotationRecord>, prefix: readonly Buffer[]): Generator<string> {
+    yield this.writer.header();
+    for (const rotation of rotations) yield this.writer.keyRotation(rotation);
+    yield this.writer.prefix(prefix);
+  }
+
+  /**
+   * The lines of a run of consecutive positions with the checkpoints among them (ascending; those
+   * `includesInside`): a checkpoint of size N goes right before position N, or after the run's last
+   * position if N is past it. Called once for the whole range, or batch after batch.
+   */
+  *body(leaves: Iterable<ExportedLeaf>, checkpoints: Iterable<AuditCheckpoint>): Generator<string> {
+    const pending = checkpoints[Symbol.iterator]();
+    let next = pending.next();
+    for (const leaf of leaves) {
+      for (; !next.done && next.value.treeSize <= leaf.seq; next = pending.next()) {
+        yield this.writer.checkpoint(next.value);
+      }
+      const out = leaf.entry ? this.writer.add(leaf.entry, leaf.leaf) : this.writer.omit(leaf.seq, leaf.leaf);
+      if (out) yield out;
+    }
+    for (; !next.done; next = pending.next()) yield this.writer.checkpoint(next.value);
+  }
+
+  *closing(beyond: readonly AuditCheckpoint[], proofs: ExportProofs): Generator<string> {
+    for (let i = 0; i < beyond.length; i++) yield this.writer.checkpoint(beyond[i], proofs.rangeProofs[i]);
+    if (this.since !== null) {
+      yield this.writer.consistency(this.since, this.newest.treeSize, proofs.consistency ?? []);
+    }
+    yield this.writer.trailer();
+  }
+}
+
+/** Two records of one signed head (a signature covers origin, size, root and time; the key makes the id). */
+function sameCheckpoint(a: AuditCheckpoint, b: AuditCheckpoint): boolean {
+  return a === b || (a.signature === b.signature && a.keyId === b.keyId);
+}

@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
+import { auditEntryProblem, type AuditEntry } from '../audit-entry';
+import type { UnsequencedAuditEntry } from '../audit-ports';
+import { canonicalJsonOfParsed } from '../canonical-json';
+import { signCheckpoint, type AuditCheckpoint } from '../checkpoint';
+import { compactRangeHashes, leafHash } from '../merkle';
+import {
+  AuditLogRepository,
+  type PendingRow,
+  type Queryable,
+  type SequencedRow,
+} from './audit-log.repository';
+import { AuditSigningKeys, type AuditKeyRotation } from './audit-signing-keys';
+import { MerkleFrontier, type StoredSubtree } from './stored-subtrees';
+
+/** What one sequencer transaction did. */
+interface SequencerStep {
+  sequenced: number;
+  /** Pending entries may remain (the batch was full). */
+  more: boolean;
+}
+
+/** Entries moved per transaction, at most: small enough to keep transactions short. */
+const BATCH = 1000;
+
+/**
+ * The one writer of the log. Appenders only insert pending rows in their own transactions; the sequencer
+ * — one process at a time, chosen by a transaction-level advisory lock — moves committed pending rows
+ * into `audit_entries` in pending-id order, assigning consecutive `seq` and per-tenant `tenantSeq`, leaf
+ * hashes and the interior nodes every new leaf completes, and signs a checkpoint every N entries or T
+ * seconds, whichever comes first. A batch never crosses a multiple of N past the last checkpoint, so a
+ * busy log gets a checkpoint exactly every N entries. Everything a batch does commits together: a crash
+ * leaves the pending rows pending.
+ */
+@Injectable()
+export class AuditSequencer {
+  private readonly logger = new Logger(AuditSequencer.name);
+  /** A log that has no checkpoint yet gets its first one T seconds after this process started. */
+  private readonly startedAt = Date.now();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: AuditLogRepository,
+    private readonly keys: AuditSigningKeys,
+    @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
+  ) {}
+
+  /**
+   * Sequences what is pending and signs what is due, batch after batch, unless another process is doing
+   * it right now (then returns at once). Returns the number of entries sequenced.
+   */
+  async run(signal?: AbortSignal): Promise<number> {
+    let sequenced = 0;
+    while (!signal?.aborted) {
+      const step = await this.step({ wait: false, upTo: null, finish: false });
+      if (!step) break;
+      sequenced += step.sequenced;
+      if (!step.more) break;
+    }
+    return sequenced;
+  }
+
+  /**
+   * Sequences every entry committed before the call (waiting for another sequencer if need be) and
+   * signs a checkpoint of the resulting tree unless its newest checkpoint already covers it. Returns
+   * the newest checkpoint: null only while the log is empty.
+   */
+  async checkpointNow(): Promise<AuditCheckpoint | null> {
+    // Entries committed before now have ids up to this; later ones are the worker's (else this could
+    // chase a busy log forever).
+    const upTo = (await this.repository.newestPendingId(this.dataSource)) ?? '0';
+    for (;;) {
+      const step = await this.step({ wait: true, upTo, finish: true });
+      if (!step?.more) break;
+    }
+    return this.repository.newestCheckpoint(this.dataSource);
+  }
+
+  /**
+   * Retires the current signing key and makes a new one current, with a rotation record signed by the
+   * old key (docs/audit-format.md §6), in the caller's transaction (which then holds the sequencer's
+   * lock until it ends). The rotation time lies after every checkpoint the old key signed and after the
+   * old key's first moment, so those checkpoints stay inside its window.
+   */
+  async rotateKey(m: Queryable): Promise<AuditKeyRotation> {
+    await this.repository.lockSequencer(m, true);
+    const newest = await this.repository.newestCheckpoint(m);
+    const current = (await this.keys.describeAll(m)).find((k) => k.validTo === null);
+    const time = Math.max(
+      Date.now(),
+      newest ? Date.parse(newest.time) + 1 : 0,
+      current ? Date.parse(current.validFrom) + 1 : 0,
+    );
+    return this.keys.rotate(m, new Date(time));
+  }
+
+  private step(options: {
+    wait: boolean;
+    upTo: string | null;
+    finish: boolean;
+  }): Promise<SequencerStep | null> {
+    return this.dataSource.transaction(async (m) => {
+      if (!(await this.repository.lockSequencer(m, options.wait))) return null;
+      const { checkpointEntries, checkpointSeconds } = this.config.audit;
+      const size = await this.repository.treeSize(m);
+      const newest = await this.repository.newestCheckpoint(m);
+      const covered = newest?.treeSize ?? 0;
+      const limit = Math.min(BATCH, Math.max(checkpointEntries - (size - covered), 0));
+      const pending = limit > 0 ? await this.repository.takePending(m, limit, options.upTo) : [];
+      const more = pending.length === limit;
+      const treeSize = size + pending.length;
+      const lastCheckpointAt = newest ? Date.parse(newest.time) : this.startedAt;
+      const due =
+        treeSize > covered &&
+        (treeSize - covered >= checkpointEntries ||
+          Date.now() - lastCheckpointAt >= checkpointSeconds * 1000 ||
+          (options.finish && !more));
+      if (pending.length === 0 && !due) return { sequenced: 0, more };
+
+      const frontier = new MerkleFrontier(
+        size,
+        await this.repository.withSubtrees(m, size, (nodes) => compactRangeHashes(nodes, 0, size)),
+      );
+      await this.append(m, frontier, pending);
+      if (due) await this.sign(m, frontier, newest);
+      return { sequenced: pending.length, more };
+    });
+  }
+
+  /** Gives the pending entries their positions and writes them with the nodes they complete. */
+  private async append(
+    m: Queryable,
+    frontier: MerkleFrontier,
+    pending: readonly PendingRow[],
+  ): Promise<void> {
+    const inputs = pending.map((row) => this.readPending(row));
+    const tenants = [...new Set(inputs.map((e) => e.tenant).filter((t): t is string => t !== null))];
+    const lastTenantSeq = await this.repository.lastTenantSeqs(m, tenants);
+    const rows: SequencedRow[] = [];
+    const nodes: StoredSubtree[] = [];
+    for (const input of inputs) {
+      const seq = frontier.treeSize;
+      let tenantSeq: number | null = null;
+      if (input.tenant !== null) {
+        tenantSeq = (lastTenantSeq.get(input.tenant) ?? -1) + 1;
+        lastTenantSeq.set(input.tenant, tenantSeq);
+      }
+      const entry = canonicalJsonOfParsed(sequencedEntry(input, seq, tenantSeq));
+      const leaf = leafHash(entry);
+      nodes.push(...frontier.append(leaf));
+      rows.push({
+        seq,
+        tenant: input.tenant,
+        tenantSeq,
+        time: input.time,
+        action: input.action,
+        entry,
+        leaf,
+      });
+    }
+    await this.repository.insertEntries(m, rows);
+    await this.repository.insertNodes(m, nodes);
+  }
+
+  /**
+   * The entry a pending row holds. `append` validated it; a row that is not valid now was written past
+   * it (a bug, or someone with database access). It is not dropped silently: its place in the log
+   * records that the sequencer rejected it.
+   */
+  private readPending(row: PendingRow): UnsequencedAuditEntry {
+    let problem: string | null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(row.entry);
+      problem = auditEntryProblem(
+        parsed === null || typeof parsed !== 'object' ? parsed : { ...parsed, seq: 0 },
+      );
+      if (problem === null && ('seq' in (parsed as object) || 'tenantSeq' in (parsed as object))) {
+        problem = 'a pending entry has no seq or tenantSeq yet';
+      }
+    } catch {
+      problem = 'not JSON';
+    }
+    if (problem === null) return parsed as UnsequencedAuditEntry;
+    this.logger.error({ pendingId: row.id, problem }, 'Rejected a malformed pending audit entry');
+    return {
+      time: new Date().toISOString(),
+      tenant: null,
+      actor: { type: 'system', id: 'audit-sequencer' },
+      action: 'audit.pending_rejected',
+      target: { type: 'audit_pending', id: row.id },
+      outcome: 'failure',
+      requestId: randomUUID(),
+      details: { problem },
+    };
+  }
+
+  private async sign(m: Queryable, frontier: MerkleFrontier, newest: AuditCheckpoint | null): Promise<void> {
+    const origin = this.config.audit.origin;
+    if (newest && newest.origin !== origin) {
+      throw new Error(
+        `The audit log's checkpoints are signed as "${newest.origin}" but TOWNHALL_AUDIT_ORIGIN is ` +
+          `"${origin}": a log's origin cannot change`,
+      );
+    }
+    const now = new Date();
+    const key = await this.keys.current(m, now);
+    // Never before the key's window nor before the previous checkpoint (clocks of processes differ).
+    const time = Math.max(now.getTime(), key.validFrom.getTime(), newest ? Date.parse(newest.time) : 0);
+    const checkpoint = signCheckpoint(
+      { origin, treeSize: frontier.treeSize, rootHash: frontier.root(), time: new Date(time).toISOString() },
+      key.privateKey,
+    );
+    await this.repository.insertCheckpoint(m, checkpoint);
+  }
+}
+
+/**
+ * The sequenced entry with its members in RFC 8785 order, so that its canonical text is what
+ * JSON.stringify writes (canonicalJsonOfParsed checks that, and sorts otherwise).
+ */
+function sequencedEntry(input: UnsequencedAuditEntry, seq: number, tenantSeq: number | null): AuditEntry {
+  return {
+    action: input.action,
+    actor: input.actor,
+    details: input.details,
+    outcome: input.outcome,
+    ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
+    seq,
+    target: input.target,
+    tenant: input.tenant,
+    ...(tenantSeq !== null ? { tenantSeq } : {}),
+    time: input.time,
+  };
+}

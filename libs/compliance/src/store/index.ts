@@ -1,0 +1,6 @@
+export * from './audit-export';
+export * from './audit-store.module';
+export * from './database-audit-store';
+export * from './audit-sequencer';
+export type { AuditKeyRotation } from './audit-signing-keys';
+export * from './rotate-audit-key';

@@ -1,0 +1,244 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+import { DEFAULT_DATABASE_APP_ROLE } from '@townhall/core';
+
+/**
+ * The audit log's tables (docs/audit-format.md §12) and the database role the application works as.
+ *
+ * - `audit_pending`: entries committed by callers in their own transactions, not yet sequenced. Appending
+ *   is one INSERT here, so appenders never wait for each other; the sequencer moves them on.
+ * - `audit_entries`: the log. `seq` is gapless and equal to the Merkle leaf index; `entry` is the RFC 8785
+ *   canonical JSON exactly as hashed into `leaf_hash`. `tenant_seq` counts each tenant's entries.
+ * - `audit_nodes`: the hash of every complete perfect subtree above the leaves, so that proofs and
+ *   prefixes are index lookups rather than scans.
+ * - `audit_checkpoints`, `audit_signing_keys`, `audit_key_rotations`: signed tree heads, the Ed25519 keys
+ *   that sign them (private keys sealed with the platform's SecretBox) and the records of key rotations.
+ *
+ * Entries, nodes, checkpoints and rotations are append-only twice over: a trigger refuses UPDATE, DELETE
+ * and TRUNCATE whoever asks, and the application role is only granted SELECT and INSERT on them.
+ */
+export class AuditLog1732600300000 implements MigrationInterface {
+  name = 'AuditLog1732600300000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE platform.audit_pending (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        entry text NOT NULL
+      )`);
+    await q.query(`
+      CREATE TABLE platform.audit_entries (
+        seq bigint PRIMARY KEY CHECK (seq >= 0),
+        tenant_id text,
+        tenant_seq bigint CHECK (tenant_seq >= 0),
+        time timestamptz NOT NULL,
+        action text NOT NULL,
+        entry text NOT NULL,
+        leaf_hash bytea NOT NULL CHECK (octet_length(leaf_hash) = 32),
+        CHECK ((tenant_id IS NULL) = (tenant_seq IS NULL))
+      )`);
+    // A tenant's entries in order (tenant views, the sequencer's next tenant_seq); entries by action.
+    await q.query(
+      `CREATE UNIQUE INDEX audit_entries_tenant ON platform.audit_entries (tenant_id, tenant_seq)
+        WHERE tenant_id IS NOT NULL`,
+    );
+    await q.query(`CREATE INDEX audit_entries_action ON platform.audit_entries (action, seq)`);
+    await q.query(`
+      CREATE TABLE platform.audit_nodes (
+        level smallint NOT NULL CHECK (level BETWEEN 1 AND 62),
+        index bigint NOT NULL CHECK (index >= 0),
+        hash bytea NOT NULL CHECK (octet_length(hash) = 32),
+        PRIMARY KEY (level, index)
+      )`);
+    await q.query(`
+      CREATE TABLE platform.audit_signing_keys (
+        key_id text PRIMARY KEY CHECK (key_id ~ '^[0-9a-f]{16}$'),
+        public_key_pem text NOT NULL,
+        private_key_sealed text NOT NULL,
+        valid_from timestamptz NOT NULL,
+        valid_to timestamptz CHECK (valid_to > valid_from),
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    // One current key at a time, even if two processes generate the first one at once.
+    await q.query(
+      `CREATE UNIQUE INDEX audit_signing_keys_current ON platform.audit_signing_keys ((true))
+        WHERE valid_to IS NULL`,
+    );
+    await q.query(`
+      CREATE TABLE platform.audit_checkpoints (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        origin text NOT NULL,
+        tree_size bigint NOT NULL CHECK (tree_size > 0),
+        root_hash bytea NOT NULL CHECK (octet_length(root_hash) = 32),
+        time timestamptz NOT NULL,
+        key_id text NOT NULL REFERENCES platform.audit_signing_keys (key_id),
+        signature bytea NOT NULL CHECK (octet_length(signature) = 64)
+      )`);
+    await q.query(`CREATE INDEX audit_checkpoints_size ON platform.audit_checkpoints (tree_size, id)`);
+    await q.query(`
+      CREATE TABLE platform.audit_key_rotations (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        time timestamptz NOT NULL,
+        previous_key_id text NOT NULL REFERENCES platform.audit_signing_keys (key_id),
+        key_id text NOT NULL UNIQUE REFERENCES platform.audit_signing_keys (key_id),
+        record text NOT NULL
+      )`);
+
+    await q.query(`
+      CREATE FUNCTION platform.refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'platform.% is append-only: % refused', TG_TABLE_NAME, TG_OP
+          USING ERRCODE = 'restrict_violation';
+      END $$`);
+    for (const table of APPEND_ONLY_TABLES) {
+      await q.query(`
+        CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON platform.${table}
+          FOR EACH ROW EXECUTE FUNCTION platform.refuse_audit_change()`);
+      await q.query(`
+        CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON platform.${table}
+          FOR EACH STATEMENT EXECUTE FUNCTION platform.refuse_audit_change()`);
+    }
+    // A signing key is never deleted (old checkpoints name it) and changes once: when it is retired.
+    await q.query(`
+      CREATE FUNCTION platform.refuse_audit_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' AND OLD.valid_to IS NULL AND NEW.valid_to IS NOT NULL
+           AND (NEW.key_id, NEW.public_key_pem, NEW.private_key_sealed, NEW.valid_from, NEW.created_at)
+               IS NOT DISTINCT FROM
+               (OLD.key_id, OLD.public_key_pem, OLD.private_key_sealed, OLD.valid_from, OLD.created_at) THEN
+          RETURN NEW;
+        END IF;
+        RAISE EXCEPTION 'platform.audit_signing_keys: % refused (a key can only be retired, once)', TG_OP
+          USING ERRCODE = 'restrict_violation';
+      END $$`);
+    await q.query(`
+      CREATE TRIGGER audit_signing_keys_retire_only BEFORE UPDATE OR DELETE ON platform.audit_signing_keys
+        FOR EACH ROW EXECUTE FUNCTION platform.refuse_audit_key_change()`);
+    await q.query(`
+      CREATE TRIGGER audit_signing_keys_no_truncate BEFORE TRUNCATE ON platform.audit_signing_keys
+        FOR EACH STATEMENT EXECUTE FUNCTION platform.refuse_audit_key_change()`);
+
+    const role = (await q.query(`SELECT current_setting('${APP_ROLE_SETTING}', true) AS role`)) as {
+      role: string | null;
+    }[];
+    // Unset (a DataSource that did not say) means the default role; empty means the switch is off.
+    const appRole = role[0].role ?? DEFAULT_DATABASE_APP_ROLE;
+    if (appRole !== '') await ensureApplicationRole(q, appRole);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`
+      DROP TABLE platform.audit_key_rotations, platform.audit_checkpoints, platform.audit_signing_keys,
+                 platform.audit_nodes, platform.audit_entries, platform.audit_pending`);
+    await q.query(`DROP FUNCTION platform.refuse_audit_change(), platform.refuse_audit_key_change()`);
+  }
+}
+
+/** Tables the trigger keeps append-only; the application role may only read and insert them. */
+const APPEND_ONLY_TABLES = ['audit_entries', 'audit_nodes', 'audit_checkpoints', 'audit_key_rotations'];
+
+/**
+ * The session setting through which the migration DataSource tells this migration which role the
+ * application assumes (empty: none). A setting rather than a constructor argument because TypeORM
+ * instantiates migrations itself.
+ */
+export const APP_ROLE_SETTING = 'townhall.app_role';
+
+/** Platform tables on which the application role gets less than SELECT, INSERT, UPDATE and DELETE. */
+const RESTRICTED_TABLES: Record<string, string> = {
+  ...Object.fromEntries(APPEND_ONLY_TABLES.map((t) => [t, 'SELECT, INSERT'])),
+  // Only the sequencer deletes pending rows, once it has moved them into the log.
+  audit_pending: 'SELECT, INSERT, DELETE',
+  // Retiring a key is an UPDATE of valid_to (the trigger allows nothing else).
+  audit_signing_keys: 'SELECT, INSERT, UPDATE',
+  // The migration history is the owner's.
+  migrations: 'SELECT',
+};
+
+interface Queryable {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Creates the NOLOGIN role the application's pool assumes (if missing) and grants it what the
+ * application needs and nothing more: data access to the platform tables (read and insert only on the
+ * append-only audit tables), sequences and functions, and CREATE on the database, because provisioning
+ * creates tenant schemas (which the role then owns). Default privileges extend the grants to what later
+ * migrations create. Idempotent; runs as the owner (the login role of DATABASE_URL).
+ *
+ * Roles are cluster-wide and several databases (test databases, cells) may create the same one at the
+ * same moment, so a concurrent creation is not an error.
+ */
+export async function ensureApplicationRole(q: Queryable, role: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) throw new Error(`"${role}" is not a valid role name`);
+  const [me] = (await q.query(
+    `SELECT current_user AS name, current_setting('server_version_num')::int AS version`,
+  )) as { name: string; version: number }[];
+  if (me.name === role) {
+    throw new Error(
+      `the application role "${role}" must differ from the database owner that runs migrations ` +
+        `(set TOWNHALL_DATABASE_APP_ROLE to another name, or to off)`,
+    );
+  }
+  // A role a DBA created beforehand needs no CREATEROLE privilege here.
+  await q.query(`
+    DO $$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role}') THEN
+        CREATE ROLE ${role} NOLOGIN;
+      END IF;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+    END $$`);
+  // The owner's connections switch to the role at start, which needs membership (with SET from 16 on).
+  const mode = me.version >= 160000 ? 'SET' : 'MEMBER';
+  const [{ member }] = (await q.query(`SELECT pg_has_role(current_user, $1, '${mode}') AS member`, [
+    role,
+  ])) as { member: boolean }[];
+  if (!member) await q.query(`GRANT ${role} TO CURRENT_USER`);
+
+  await q.query(`GRANT USAGE ON SCHEMA platform TO ${role}`);
+  await q.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA platform TO ${role}`);
+  const tables = (await q.query(
+    `SELECT tablename FROM pg_tables WHERE schemaname = 'platform' AND tablename = ANY($1)`,
+    [Object.keys(RESTRICTED_TABLES)],
+  )) as { tablename: string }[];
+  for (const { tablename } of tables) {
+    await q.query(`REVOKE ALL ON platform.${tablename} FROM ${role}`);
+    await q.query(`GRANT ${RESTRICTED_TABLES[tablename]} ON platform.${tablename} TO ${role}`);
+  }
+  await q.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA platform TO ${role}`);
+  await q.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA platform TO ${role}`);
+  await q.query(`
+    DO $$ BEGIN
+      EXECUTE format('GRANT CONNECT, TEMPORARY, CREATE ON DATABASE %I TO ${role}', current_database());
+    END $$`);
+  await q.query(
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA platform GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${role}`,
+  );
+  await q.query(
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA platform GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${role}`,
+  );
+  await q.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA platform GRANT EXECUTE ON FUNCTIONS TO ${role}`);
+  // Tenant schemas made before the role existed: the application migrates them, so it must own them.
+  await q.query(`
+    DO $$ DECLARE s name; t name; BEGIN
+      FOR s IN SELECT n.nspname FROM platform.tenants te JOIN pg_namespace n ON n.nspname = te.schema_name
+                WHERE n.nspowner <> '${role}'::regrole LOOP
+        EXECUTE format('ALTER SCHEMA %I OWNER TO ${role}', s);
+        FOR t IN SELECT relname FROM pg_class
+                  WHERE relnamespace = s::regnamespace AND relkind IN ('r', 'p', 'v', 'm', 'f') LOOP
+          EXECUTE format('ALTER TABLE %I.%I OWNER TO ${role}', s, t);
+        END LOOP;
+      END LOOP;
+    END $$`);
+}
+
+/** Whether `role` exists and can use the platform schema: what a start checks before repairing grants. */
+export async function applicationRoleReady(q: Queryable, role: string): Promise<boolean> {
+  const [{ ready }] = (await q.query(
+    `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
+                 THEN has_schema_privilege($1, 'platform', 'USAGE')
+                      AND has_database_privilege($1, current_database(), 'CREATE')
+                 ELSE false END AS ready`,
+    [role],
+  )) as { ready: boolean }[];
+  return ready;
+}

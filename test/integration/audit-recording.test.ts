@@ -1,0 +1,262 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import {
+  AuditContext,
+  AuditContextInit,
+  AuditEntry,
+  AuditRecorder,
+  AuditStore,
+  AuditSubjects,
+  MissingAuditActorError,
+  verifyAuditBundle,
+} from '@townhall/compliance';
+import { TownhallConfig } from '@townhall/core';
+import { PlatformModule, preparePlatform } from '@townhall/platform';
+import { ProvisioningModule, ProvisionTenantCommand, TenantLifecycle } from '@townhall/provisioning';
+import { exportedLog } from '../support/audit';
+import { createTestDatabase } from '../support/database';
+
+/**
+ * Audit recording below HTTP, on the real database log: entries commit with their change or not at
+ * all, refusals are recorded after the rollback, personal data lives only in the encrypted side table,
+ * and erasing a person leaves the whole log verifiable.
+ */
+describe('audit recording (real PostgreSQL)', () => {
+  let config: TownhallConfig;
+  let drop: () => Promise<void>;
+  let app: INestApplicationContext;
+  let ds: DataSource;
+  let store: AuditStore;
+  let recorder: AuditRecorder;
+  let subjects: AuditSubjects;
+  let lifecycle: TenantLifecycle;
+  let n = 0;
+
+  const operator: AuditContextInit = {
+    actor: { type: 'operator', id: '4242', via: 'token:17' },
+    requestId: 'audit-recording-test-request',
+    ip: '198.51.100.23',
+    userAgent: 'integration-test/1.0',
+  };
+  const asOperator = <T>(fn: () => Promise<T>): Promise<T> => AuditContext.run(operator, fn);
+
+  function command(slug: string, adminEmail = `press@${slug}.example`): ProvisionTenantCommand {
+    return new ProvisionTenantCommand({ slug, domain: `${slug}.example`, displayName: slug, adminEmail });
+  }
+
+  const exportLog = () => exportedLog(store);
+
+  async function entriesSince(before: number): Promise<AuditEntry[]> {
+    return (await exportLog()).entries.slice(before);
+  }
+
+  async function logSize(): Promise<number> {
+    return (await exportLog()).entries.length;
+  }
+
+  async function count(table: string): Promise<number> {
+    const [{ n: rows }] = (await ds.query(`SELECT count(*)::int AS n FROM platform.${table}`)) as {
+      n: number;
+    }[];
+    return rows;
+  }
+
+  beforeAll(async () => {
+    ({ config, drop } = await createTestDatabase({ TOWNHALL_WORKERS: 'false' }));
+    await preparePlatform(config, { migrate: true });
+    const moduleRef = await Test.createTestingModule({
+      imports: [PlatformModule.forRoot(config), ProvisioningModule],
+    }).compile();
+    app = await moduleRef.init();
+    ds = app.get(DataSource);
+    store = app.get(AuditStore);
+    recorder = app.get(AuditRecorder);
+    subjects = app.get(AuditSubjects);
+    lifecycle = app.get(TenantLifecycle);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await drop?.();
+  });
+
+  it('commits an entry with its change, and a rolled-back change leaves neither entry nor personal data', async () => {
+    const before = await logSize();
+    const personalRows = await count('audit_personal_data');
+    const slug = `rollback-${++n}`;
+    // A registration that is recorded, then hits a taken domain (a 409) before its transaction commits.
+    await asOperator(() => lifecycle.provision(command(`taken-${n}`)));
+    const attempt = asOperator(() =>
+      ds.transaction(async (manager) => {
+        await manager.query(
+          `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name)
+           VALUES (4711, $1, $1, 'x@y.example', 'provisioning', 'default', 'tenant_4711')`,
+          [slug],
+        );
+        await recorder.record(manager, {
+          action: 'tenant.create',
+          target: { type: 'tenant', id: '4711' },
+          tenant: '4711',
+          outcome: 'success',
+          personal: [{ identifier: 'email:x@y.example', data: { email: 'x@y.example' } }],
+        });
+        await manager.query(`INSERT INTO platform.tenant_domains (domain, tenant_id) VALUES ($1, 4711)`, [
+          `taken-${n}.example`,
+        ]);
+      }),
+    );
+    await expect(attempt).rejects.toThrow(/duplicate key/);
+
+    const added = await entriesSince(before);
+    expect(added.map((e) => [e.action, e.outcome])).toEqual([['tenant.create', 'success']]);
+    expect(added[0].details).toMatchObject({ slug: `taken-${n}` });
+    expect(await count('audit_personal_data')).toBe(personalRows + 2); // owner e-mail + connection
+    const [{ tenants }] = (await ds.query(
+      `SELECT count(*)::int AS tenants FROM platform.tenants WHERE slug = $1`,
+      [slug],
+    )) as { tenants: number }[];
+    expect(tenants).toBe(0);
+  });
+
+  it('refuses to record a change made outside any audit context, and the change does not happen', async () => {
+    const before = await logSize();
+    const slug = `nobody-${++n}`;
+    await expect(lifecycle.provision(command(slug))).rejects.toBeInstanceOf(MissingAuditActorError);
+    expect(await ds.query(`SELECT 1 FROM platform.tenants WHERE slug = $1`, [slug])).toHaveLength(0);
+    expect(await logSize()).toBe(before);
+  });
+
+  it('records a refused action with outcome failure after its rollback, naming the error', async () => {
+    const slug = `refused-${++n}`;
+    const created = await asOperator(() => lifecycle.provision(command(slug)));
+    const before = await logSize();
+    await expect(asOperator(() => lifecycle.provision(command(slug)))).rejects.toMatchObject({
+      code: 'slug_taken',
+    });
+    await expect(asOperator(() => lifecycle.resume(created.id))).rejects.toMatchObject({
+      code: 'invalid_transition',
+    });
+    await expect(asOperator(() => lifecycle.suspend('999999'))).rejects.toMatchObject({
+      code: 'tenant_not_found',
+    });
+    await expect(asOperator(() => lifecycle.suspend('1; DROP TABLE x'))).rejects.toMatchObject({
+      code: 'tenant_not_found',
+    });
+
+    const added = await entriesSince(before);
+    expect(added.map((e) => [e.action, e.outcome, e.target, e.tenant, e.details.error])).toEqual([
+      ['tenant.create', 'failure', { type: 'tenant', id: 'unknown' }, null, 'slug_taken'],
+      ['tenant.resume', 'failure', { type: 'tenant', id: created.id }, created.id, 'invalid_transition'],
+      ['tenant.suspend', 'failure', { type: 'tenant', id: '999999' }, null, 'tenant_not_found'],
+      ['tenant.suspend', 'failure', { type: 'tenant', id: 'unknown' }, null, 'tenant_not_found'],
+    ]);
+    for (const entry of added) expect(entry.actor).toEqual(operator.actor);
+  });
+
+  it('names people only by subject id: one subject per person, their data encrypted in the side table', async () => {
+    const before = await logSize();
+    const a = await asOperator(() => lifecycle.provision(command(`same-a-${++n}`, 'Owner@Shared.example')));
+    const b = await asOperator(() => lifecycle.provision(command(`same-b-${n}`, 'owner@shared.example')));
+    const { text } = await exportLog();
+    const [first, second] = (await entriesSince(before)).filter((e) => e.action === 'tenant.create');
+    expect([first.target.id, second.target.id]).toEqual([a.id, b.id]);
+    expect(first.actor).toEqual(operator.actor);
+    expect(first.requestId).toBe(operator.requestId);
+    expect(first.details.subjects).toEqual([expect.stringMatching(/^\d+$/)]);
+    expect(second.details.subjects).toEqual(first.details.subjects); // the same person, by address
+    expect(second.details.personalDataRef).not.toBe(first.details.personalDataRef);
+
+    for (const secret of ['shared.example', 'Shared.example', '198.51.100.23', 'integration-test/1.0'])
+      expect(text).not.toContain(secret);
+    const sideTable = JSON.stringify(
+      await ds.query(
+        `SELECT s.*, p.* FROM platform.audit_personal_data p JOIN platform.audit_subjects s ON s.id = p.subject_id`,
+      ),
+    );
+    for (const secret of ['shared.example', '198.51.100.23', 'integration-test'])
+      expect(sideTable).not.toContain(secret);
+
+    const revealed = await asOperator(() => subjects.reveal(first.details.personalDataRef as string));
+    expect(revealed).toEqual([
+      {
+        subject: (first.details.subjects as string[])[0],
+        kind: 'mentioned',
+        data: { email: 'Owner@Shared.example' },
+        erased: false,
+      },
+      {
+        subject: expect.any(String),
+        kind: 'connection',
+        data: { ip: '198.51.100.23', userAgent: 'integration-test/1.0' },
+        erased: false,
+      },
+    ]);
+    expect((await entriesSince(before)).at(-1)).toMatchObject({
+      action: 'audit.personal_data.reveal',
+      target: { type: 'audit_personal_data', id: first.details.personalDataRef },
+      actor: operator.actor,
+    });
+  });
+
+  it('erasing a subject makes their personal details unreadable while the whole log still verifies', async () => {
+    const created = await asOperator(() =>
+      lifecycle.provision(command(`erase-${++n}`, 'leaver@erase.example')),
+    );
+    const beforeErasure = await exportLog();
+    const entry = beforeErasure.entries.find(
+      (e) => e.action === 'tenant.create' && e.target.id === created.id,
+    )!;
+    const subject = (entry.details.subjects as string[])[0];
+    const ref = entry.details.personalDataRef as string;
+    const keys = await store.keys();
+    const checkpointBefore = await store.newestCheckpoint();
+    expect(await verifyAuditBundle(beforeErasure.text, { keys })).toMatchObject({ ok: true });
+    expect(await subjects.find('email:leaver@erase.example')).toBe(subject);
+
+    await asOperator(() => subjects.erase(subject));
+
+    const revealed = await asOperator(() => subjects.reveal(ref));
+    expect(revealed[0]).toEqual({ subject, kind: 'mentioned', data: null, erased: true });
+    expect(JSON.stringify(revealed)).not.toContain('leaver');
+    const [row] = (await ds.query(
+      `SELECT key_sealed, lookup_digest, erased_at FROM platform.audit_subjects WHERE id = $1`,
+      [subject],
+    )) as { key_sealed: string | null; lookup_digest: Buffer | null; erased_at: Date | null }[];
+    expect(row).toEqual({ key_sealed: null, lookup_digest: null, erased_at: expect.any(Date) });
+    expect(await subjects.find('email:leaver@erase.example')).toBeNull();
+    await expect(asOperator(() => subjects.erase(subject))).rejects.toMatchObject({
+      code: 'audit_subject_not_found',
+    });
+
+    // The log is untouched: the same entries, byte for byte, and it verifies, also against the earlier checkpoint.
+    const afterErasure = await exportLog();
+    expect(afterErasure.entries.slice(0, beforeErasure.entries.length)).toEqual(beforeErasure.entries);
+    expect(afterErasure.entries.map((e) => e.action)).toContain('audit.subject.erase');
+    expect(
+      await verifyAuditBundle(afterErasure.text, { keys: await store.keys() }, { since: checkpointBefore }),
+    ).toMatchObject({
+      ok: true,
+    });
+
+    // The same person later is a new, unlinkable subject.
+    const again = await asOperator(() =>
+      lifecycle.provision(command(`erase-again-${n}`, 'leaver@erase.example')),
+    );
+    const later = (await exportLog()).entries.find(
+      (e) => e.action === 'tenant.create' && e.target.id === again.id,
+    )!;
+    expect(later.details.subjects).not.toEqual([subject]);
+  });
+
+  it('lets the application role erase (the side tables are ordinary tables for it)', async () => {
+    const role = config.database.appRole!;
+    const [privileges] = (await ds.query(
+      `SELECT current_user AS me,
+              has_table_privilege($1, 'platform.audit_subjects', 'UPDATE') AS subjects,
+              has_table_privilege($1, 'platform.audit_personal_data', 'INSERT') AS data`,
+      [role],
+    )) as { me: string; subjects: boolean; data: boolean }[];
+    expect(privileges).toEqual({ me: role, subjects: true, data: true });
+  });
+});

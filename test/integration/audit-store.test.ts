@@ -1,0 +1,440 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import {
+  AuditContext,
+  AuditSequencer,
+  benchEntryInput,
+  ComplianceError,
+  DatabaseAuditStore,
+  InMemoryAuditLog,
+  RotateAuditKey,
+  systemAuditContext,
+  verifyAuditBundle,
+  type AuditExportRequest,
+  type KeyRotationRecord,
+  type UnsequencedAuditEntry,
+} from '@townhall/compliance';
+import { TownhallConfig } from '@townhall/core';
+import { withDefaultUser } from '@townhall/persistence';
+import { PlatformModule, preparePlatform } from '@townhall/platform';
+import { createTestDatabase } from '../support/database';
+
+const ORIGIN = 'audit.townhall.test/log';
+const START = Date.UTC(2025, 0, 1);
+/** Two of the 37 tenants the synthetic entries spread over (every tenth entry is platform-wide). */
+const TENANT_A = '100000000000001';
+const TENANT_B = '100000000000002';
+
+/**
+ * The i-th test entry: the benchmark's synthetic entries, every hundredth with details that reach the
+ * corners of canonical JSON (non-ASCII, an escaped NUL, a fraction, member names that sort as numbers).
+ */
+function entryInput(i: number): UnsequencedAuditEntry {
+  const input = benchEntryInput(i, START);
+  if (i % 100 !== 7) return input;
+  return { ...input, details: { note: 'Überprüfung – € 😀\u0000', ratio: 1.5, '10': 1, '9': [true, null] } };
+}
+
+interface AuditLogContext {
+  config: TownhallConfig;
+  app: INestApplicationContext;
+  store: DatabaseAuditStore;
+  sequencer: AuditSequencer;
+  ds: DataSource;
+}
+
+/** The platform runtime on a fresh, migrated test database, with the audit log's settings in `env`. */
+async function openAuditLog(
+  env: Record<string, string>,
+): Promise<AuditLogContext & { drop: () => Promise<void> }> {
+  const { config, drop } = await createTestDatabase({
+    TOWNHALL_WORKERS: 'false',
+    TOWNHALL_AUDIT_ORIGIN: ORIGIN,
+    TOWNHALL_AUDIT_CHECKPOINT_ENTRIES: '100',
+    TOWNHALL_AUDIT_CHECKPOINT_SECONDS: '3600',
+    ...env,
+  });
+  await preparePlatform(config, { migrate: true });
+  return { ...(await startContext(config)), drop };
+}
+
+/** Another process on the same database: its own pool, store and sequencer. */
+async function startContext(config: TownhallConfig): Promise<AuditLogContext> {
+  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config)] }).compile();
+  const app = await moduleRef.init();
+  return {
+    config,
+    app,
+    store: app.get(DatabaseAuditStore),
+    sequencer: app.get(AuditSequencer),
+    ds: app.get(DataSource),
+  };
+}
+
+async function appendAll(log: AuditLogContext, entries: readonly UnsequencedAuditEntry[]): Promise<void> {
+  await log.ds.transaction(async (m) => {
+    for (const entry of entries) await log.store.append(m, entry);
+  });
+}
+
+async function collect(lines: AsyncIterable<string>): Promise<string> {
+  let text = '';
+  for await (const line of lines) text += line;
+  return text;
+}
+
+async function count(ds: DataSource, sql: string): Promise<number> {
+  const [{ n }] = (await ds.query(`SELECT (${sql})::int AS n`)) as { n: number }[];
+  return n;
+}
+
+const inputs = (from: number, to: number): UnsequencedAuditEntry[] =>
+  Array.from({ length: to - from }, (_, i) => entryInput(from + i));
+
+describe('appending to the database audit log (real PostgreSQL)', () => {
+  let log: AuditLogContext;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ drop, ...log } = await openAuditLog({}));
+  });
+
+  afterAll(async () => {
+    await log?.app.close();
+    await drop?.();
+  });
+
+  it('appends only inside the caller’s transaction, and refuses a malformed entry writing nothing', async () => {
+    await expect(log.store.append(log.ds.manager, entryInput(0))).rejects.toThrow(/inside a transaction/);
+    const malformed: unknown[] = [
+      { ...entryInput(0), outcome: 'maybe' },
+      { ...entryInput(0), seq: 5 },
+      { ...entryInput(0), actor: { type: 'operator' } },
+      { ...entryInput(0), details: { ratio: NaN } },
+      { ...entryInput(0), extra: true },
+    ];
+    for (const entry of malformed) {
+      await expect(
+        log.ds.transaction((m) => log.store.append(m, entry as UnsequencedAuditEntry)),
+      ).rejects.toMatchObject({ code: 'invalid_audit_entry' });
+    }
+    expect(await count(log.ds, `SELECT count(*) FROM platform.audit_pending`)).toBe(0);
+    expect(await log.store.checkpointNow()).toBeNull();
+  });
+
+  it('leaves no entry for a rolled-back transaction, and sequences the committed ones in order', async () => {
+    // Entries 1 and 38 concern tenant A, 2 and 39 tenant B, 0 the whole platform.
+    await appendAll(log, [entryInput(0), entryInput(1), entryInput(38)]);
+    await expect(
+      log.ds.transaction(async (m) => {
+        await log.store.append(m, entryInput(99));
+        await log.store.append(m, entryInput(98));
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    await appendAll(log, [entryInput(2), entryInput(39)]);
+    const checkpoint = await log.store.checkpointNow();
+    expect(checkpoint).toMatchObject({ origin: ORIGIN, treeSize: 5 });
+    const rows = (await log.ds.query(
+      `SELECT seq::int, tenant_id, tenant_seq::int, action, entry FROM platform.audit_entries ORDER BY seq`,
+    )) as { seq: number; tenant_id: string | null; tenant_seq: number | null; entry: string }[];
+    expect(rows.map((r) => JSON.parse(r.entry).requestId)).toEqual(
+      [0, 1, 38, 2, 39].map((i) => entryInput(i).requestId),
+    );
+    expect(rows.map((r) => [r.seq, r.tenant_id, r.tenant_seq])).toEqual([
+      [0, null, null],
+      [1, TENANT_A, 0],
+      [2, TENANT_A, 1],
+      [3, TENANT_B, 0],
+      [4, TENANT_B, 1],
+    ]);
+    expect(await count(log.ds, `SELECT count(*) FROM platform.audit_pending`)).toBe(0);
+  });
+
+  it('signs a checkpoint every N entries while sequencing, and on demand for the rest', async () => {
+    await appendAll(log, inputs(5, 255));
+    expect(await log.sequencer.run()).toBe(250);
+    expect((await log.store.listCheckpoints({ limit: 10 })).map((cp) => cp.treeSize)).toEqual([5, 105, 205]);
+    const last = await log.store.checkpointNow();
+    expect(last?.treeSize).toBe(255);
+    // Nothing new: the newest checkpoint comes back, nothing is signed twice.
+    expect(await log.store.checkpointNow()).toEqual(last);
+    expect((await log.store.listCheckpoints({ after: 105, limit: 10 })).map((cp) => cp.treeSize)).toEqual([
+      205, 255,
+    ]);
+    const keys = await log.store.keys();
+    expect(keys).toHaveLength(1);
+    const result = await verifyAuditBundle(await collect(log.store.exportBundle({})), { keys });
+    expect(result).toMatchObject({ ok: true, summary: { entries: 255 } });
+  });
+
+  it('rotates the signing key as an audited action, and not without an actor', async () => {
+    const [before] = await log.store.keys();
+    await expect(log.app.get(RotateAuditKey).run()).rejects.toThrow(/has no actor/);
+    expect(await log.store.keys()).toEqual([before]);
+    const { key, rotation } = await AuditContext.run(systemAuditContext('key-ceremony'), () =>
+      log.app.get(RotateAuditKey).run(),
+    );
+    expect(rotation).toMatchObject({ previousKeyId: before.keyId, key });
+    expect(await log.store.keys()).toEqual([{ ...before, validTo: key.validFrom }, key]);
+    await expect(log.ds.manager.transaction(async () => log.store.rotateKey(log.ds.manager))).rejects.toThrow(
+      /inside a transaction/,
+    );
+    const newest = await log.store.checkpointNow();
+    expect(newest).toMatchObject({ treeSize: 256, keyId: key.keyId });
+    const [row] = (await log.ds.query(`SELECT entry FROM platform.audit_entries WHERE seq = 255`)) as {
+      entry: string;
+    }[];
+    expect(JSON.parse(row.entry)).toMatchObject({
+      action: 'audit.key.rotate',
+      actor: { type: 'system', id: 'key-ceremony' },
+      target: { type: 'audit_signing_key', id: key.keyId },
+      details: { previousKeyId: before.keyId, validFrom: key.validFrom },
+      outcome: 'success',
+    });
+    const bundle = await collect(log.store.exportBundle({ from: 200 }));
+    expect(bundle).toContain('"type":"key_rotation"');
+    expect(await verifyAuditBundle(bundle, before.publicKeyPem)).toMatchObject({ ok: true });
+  });
+
+  it('records a pending row written past `append` as rejected instead of dropping it', async () => {
+    const owner = new Client({ connectionString: withDefaultUser(log.config.database.url) });
+    await owner.connect();
+    try {
+      await owner.query(
+        `INSERT INTO platform.audit_pending (entry) VALUES ('{"action":"made.up"}'), ('not json')`,
+      );
+    } finally {
+      await owner.end();
+    }
+    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 258 });
+    const rows = (await log.ds.query(
+      `SELECT entry FROM platform.audit_entries WHERE seq >= 256 ORDER BY seq`,
+    )) as {
+      entry: string;
+    }[];
+    expect(rows.map((r) => JSON.parse(r.entry))).toEqual([
+      expect.objectContaining({
+        action: 'audit.pending_rejected',
+        actor: { type: 'system', id: 'audit-sequencer' },
+        outcome: 'failure',
+        details: { problem: 'time must be RFC 3339 UTC with milliseconds' },
+      }),
+      expect.objectContaining({ action: 'audit.pending_rejected', details: { problem: 'not JSON' } }),
+    ]);
+  });
+});
+
+describe('concurrent appends to the database audit log (real PostgreSQL)', () => {
+  const WRITERS = 8;
+  const PER_WRITER = 250;
+  let a: AuditLogContext;
+  let b: AuditLogContext;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ drop, ...a } = await openAuditLog({}));
+    b = await startContext(a.config);
+  });
+
+  afterAll(async () => {
+    await a?.app.close();
+    await b?.app.close();
+    await drop?.();
+  });
+
+  it('yields a gapless sequence that verifies, from many connections and two racing sequencers', async () => {
+    let writing = true;
+    const writers = Array.from({ length: WRITERS }, async (_, w) => {
+      const via = w % 2 === 0 ? a : b;
+      for (let i = 0; i < PER_WRITER; i++) {
+        await via.ds.transaction((m) => via.store.append(m, entryInput(w * PER_WRITER + i)));
+      }
+    });
+    const sequenced = [0, 0];
+    const sequencers = (async () => {
+      while (writing) {
+        const [x, y] = await Promise.all([a.sequencer.run(), b.sequencer.run()]);
+        sequenced[0] += x;
+        sequenced[1] += y;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    await Promise.all(writers);
+    writing = false;
+    await sequencers;
+    expect(sequenced[0] + sequenced[1]).toBeGreaterThan(0);
+
+    const total = WRITERS * PER_WRITER;
+    expect((await a.store.checkpointNow())?.treeSize).toBe(total);
+    const [range] = (await a.ds.query(
+      `SELECT count(*)::int AS n, min(seq)::int AS min, max(seq)::int AS max FROM platform.audit_entries`,
+    )) as { n: number; min: number; max: number }[];
+    expect(range).toEqual({ n: total, min: 0, max: total - 1 });
+    // Each request id once: nothing lost, nothing sequenced twice.
+    expect(
+      await count(
+        a.ds,
+        `SELECT count(DISTINCT substring(entry FROM '"requestId":"([^"]+)"')) FROM platform.audit_entries`,
+      ),
+    ).toBe(total);
+    // tenantSeq is gapless per tenant as well.
+    const tenants = (await a.ds.query(
+      `SELECT tenant_id, count(*)::int AS n, max(tenant_seq)::int AS max, count(DISTINCT tenant_seq)::int AS distinct
+         FROM platform.audit_entries WHERE tenant_id IS NOT NULL GROUP BY tenant_id`,
+    )) as { n: number; max: number; distinct: number }[];
+    expect(tenants).toHaveLength(37);
+    for (const t of tenants) expect([t.max, t.distinct]).toEqual([t.n - 1, t.n]);
+    // A checkpoint exactly every N entries, whichever process signed it.
+    const sizes = (await a.store.listCheckpoints({ limit: 100 })).map((cp) => cp.treeSize);
+    expect(sizes).toEqual(Array.from({ length: total / 100 }, (_, i) => (i + 1) * 100));
+    // Both processes signed with the one key the first of them generated.
+    const keys = await b.store.keys();
+    expect(keys).toHaveLength(1);
+
+    const bundle = await collect(b.store.exportBundle({}));
+    expect(await verifyAuditBundle(bundle, { keys })).toMatchObject({
+      ok: true,
+      summary: { entries: total },
+    });
+    const tenantView = await collect(a.store.exportBundle({ tenant: TENANT_B, since: 700 }));
+    expect(await verifyAuditBundle(tenantView, { keys })).toMatchObject({ ok: true });
+  }, 120_000);
+});
+
+describe('exports of the database audit log (real PostgreSQL)', () => {
+  let log: AuditLogContext;
+  let drop: () => Promise<void>;
+  const SIZE = 2470;
+  const reference = new InMemoryAuditLog(ORIGIN, { tenantSeq: true });
+  let rotation: KeyRotationRecord | null;
+
+  beforeAll(async () => {
+    ({ drop, ...log } = await openAuditLog({}));
+    // 350 entries, a key rotation, 2,120 more: checkpoints at 100, 200, 300, 350, 450, …, 2350 and 2470.
+    // The export reads 2,000 entries per query: longer ranges are read in batches.
+    await appendAll(log, inputs(0, 350));
+    await log.store.checkpointNow();
+    ({ rotation } = await log.ds.transaction((m) => log.store.rotateKey(m)));
+    await appendAll(log, inputs(350, SIZE));
+    await log.store.checkpointNow();
+    // The same content in the reference log: same entries in the same order, same checkpoints.
+    for (const entry of inputs(0, SIZE)) reference.append(entry);
+    reference.checkpoints.push(...(await log.store.listCheckpoints({ limit: 100 })));
+    if (rotation) reference.addRotation(rotation);
+  }, 60_000);
+
+  afterAll(async () => {
+    await log?.app.close();
+    await drop?.();
+  });
+
+  it('has signed checkpoints with the old key before the rotation and the new one after', async () => {
+    const checkpoints = await log.store.listCheckpoints({ limit: 100 });
+    const after = Array.from({ length: 21 }, (_, i) => 450 + i * 100);
+    expect(checkpoints.map((cp) => cp.treeSize)).toEqual([100, 200, 300, 350, ...after, SIZE]);
+    const [old, current] = await log.store.keys();
+    expect(rotation).toMatchObject({ previousKeyId: old.keyId, key: { ...current, validTo: null } });
+    expect(old.validTo).toBe(rotation?.time);
+    expect(current).toMatchObject({ validFrom: rotation?.time, validTo: null });
+    expect(checkpoints.map((cp) => cp.keyId)).toEqual([
+      ...Array(4).fill(old.keyId),
+      ...Array(22).fill(current.keyId),
+    ]);
+    expect(checkpoints[3].time < (rotation?.time ?? '')).toBe(true);
+  });
+
+  const requests: [string, Omit<AuditExportRequest, 'generatedAt'>][] = [
+    ['everything', {}],
+    ['one tenant', { tenant: TENANT_A }],
+    ['some actions', { actions: ['account.suspend', 'report.resolve'] }],
+    ['a tenant and an action', { tenant: TENANT_B, actions: ['domain_block.create'] }],
+    ['a range between checkpoints', { from: 120, to: 333 }],
+    ['a range before the first checkpoint', { from: 0, to: 50 }],
+    ['a range ending at the newest checkpoint', { from: 2420, to: SIZE }],
+    // Batches start at `from`: here the second begins at 2050, right where a checkpoint goes.
+    ['a checkpoint between two export batches', { from: 50, to: SIZE }],
+    ['two export batches of a tenant', { from: 450, to: SIZE, tenant: TENANT_B }],
+    ['a range starting at a checkpoint', { from: 2050, to: 2150, tenant: TENANT_A }],
+    ['an empty range', { from: 7, to: 7 }],
+    ['everything since an earlier tree', { since: 200 }],
+    ['a tenant’s range since an earlier tree', { from: 250, to: 260, since: 100, tenant: TENANT_A }],
+    ['a range since the newest tree', { to: 350, since: SIZE }],
+  ];
+
+  it.each(requests)('exports %s byte for byte as the in-memory reference log does', async (_, request) => {
+    const text = await collect(log.store.exportBundle(request));
+    const generatedAt = (JSON.parse(text.slice(0, text.indexOf('\n'))) as { generatedAt: string })
+      .generatedAt;
+    expect(text).toBe(reference.exportText({ ...request, generatedAt }));
+    const keys = await log.store.keys();
+    expect(await verifyAuditBundle(text, { keys })).toMatchObject({ ok: true });
+  });
+
+  it('verifies across the rotation with only the old key, following the rotation record', async () => {
+    const [old] = await log.store.keys();
+    const result = await verifyAuditBundle(await collect(log.store.exportBundle({})), old.publicKeyPem);
+    expect(result).toMatchObject({ ok: true, summary: { entries: SIZE } });
+  });
+
+  it('refuses a range or tree that no checkpoint covers yet, before writing anything', async () => {
+    await appendAll(log, inputs(SIZE, SIZE + 5));
+    expect(await log.sequencer.run()).toBe(5);
+    expect((await log.store.newestCheckpoint())?.treeSize).toBe(SIZE);
+    const beyond = [{ to: SIZE + 5 }, { from: SIZE + 1, to: SIZE + 3 }, { since: SIZE + 5 }, { since: -1 }];
+    for (const request of beyond) {
+      const lines = log.store.exportBundle(request)[Symbol.asyncIterator]();
+      await expect(lines.next()).rejects.toEqual(expect.any(ComplianceError));
+      await expect(collect(log.store.exportBundle(request))).rejects.toMatchObject({
+        code: 'invalid_bundle_request',
+      });
+    }
+  });
+});
+
+describe('checkpoints on a timer (real PostgreSQL, sequencer in a worker)', () => {
+  let log: AuditLogContext;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ drop, ...log } = await openAuditLog({
+      TOWNHALL_WORKERS: 'true',
+      TOWNHALL_AUDIT_CHECKPOINT_SECONDS: '1',
+      TOWNHALL_AUDIT_CHECKPOINT_ENTRIES: '1000',
+    }));
+  });
+
+  afterAll(async () => {
+    await log?.app.close();
+    await drop?.();
+  });
+
+  async function waitForCheckpoint(treeSize: number) {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const newest = await log.store.newestCheckpoint();
+      if (newest?.treeSize === treeSize) return newest;
+      if (Date.now() > deadline)
+        throw new Error(`no checkpoint of size ${treeSize}; newest ${newest?.treeSize}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('sequences appends soon and signs a checkpoint T seconds after the last one, far below N entries', async () => {
+    await appendAll(log, inputs(0, 3));
+    const first = await waitForCheckpoint(3);
+    await appendAll(log, inputs(3, 5));
+    const deadline = Date.now() + 5000;
+    while (
+      (await count(log.ds, `SELECT count(*) FROM platform.audit_entries`)) < 5 &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const second = await waitForCheckpoint(5);
+    expect(Date.parse(second.time) - Date.parse(first.time)).toBeGreaterThanOrEqual(1000);
+    expect(await count(log.ds, `SELECT count(*) FROM platform.audit_pending`)).toBe(0);
+  });
+});
