@@ -122,7 +122,8 @@ async function runProvisioningBench(ctx: ScenarioContext): Promise<ScenarioRepor
   const machine = await machineInfo(db.url);
   let app: INestApplicationContext | undefined;
   const bare = new Pool({ connectionString: db.url, max: c + 1 });
-  const ds = new DataSource({ ...dataSourceOptions(config), entities: [], extra: { max: c } });
+  const dbOptions = dataSourceOptions(config);
+  const ds = new DataSource({ ...dbOptions, entities: [], extra: { ...dbOptions.extra, max: c } });
   const observer = new Client({ connectionString: db.url });
   const phase = (line: string) => log(`${line} (load ${loadavg()[0].toFixed(2)})`);
   try {

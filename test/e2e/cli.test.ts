@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -6,28 +6,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { hashOperatorToken } from '@townhall/auth';
+import { hashBearerToken } from '@townhall/auth';
 import { TownhallConfig } from '@townhall/core';
 import { withDefaultUser } from '@townhall/persistence';
+import { cliEnv, cliFinished, type CliRun as Run, requireBuiltCli, ROOT, startCli } from '../support/cli';
 import { createTestDatabase } from '../support/database';
 
 /**
  * The built `townhall` command line (bin/townhall.js → dist), run as a real process against a database
  * of its own and the machine's Redis. `npm test` builds first; for a local run, `npm run build`.
  */
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'townhall.js');
 const DIST_LIBS = join(ROOT, 'dist', 'libs');
 
 // Every command is a fresh Node process loading Nest, TypeORM and Bull: seconds each on a busy machine.
 jest.setTimeout(180_000);
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
   let config: TownhallConfig;
@@ -37,34 +29,10 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
   let worker: ChildProcess | undefined;
 
   const start = (args: string[], extraEnv: Record<string, string> = {}): ChildProcess =>
-    spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...env, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-
-  const finished = (child: ChildProcess, timeoutMs = 45_000): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(
-          new Error(`townhall did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`),
-        );
-      }, timeoutMs);
-      timer.unref();
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      });
-    });
+    startCli(args, { ...env, ...extraEnv });
 
   const townhall = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
-    finished(start(args, extraEnv));
+    cliFinished(start(args, extraEnv));
 
   const json = <T>(run: Run): T => {
     if (run.code !== 0) throw new Error(`exit ${run.code}: ${run.stderr}`);
@@ -75,21 +43,9 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
     (await db.query(`SELECT count(*)::int AS n FROM platform.tenants`)).rows[0].n;
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist', 'apps', 'cli', 'src', 'main.js'))) {
-      throw new Error('The CLI is not built: run `npm run build` before this test (npm test does).');
-    }
+    requireBuiltCli();
     ({ config, drop } = await createTestDatabase());
-    env = {
-      ...process.env,
-      NODE_ENV: 'test',
-      DATABASE_URL: config.database.url,
-      REDIS_URL: config.redis.url,
-      TOWNHALL_REDIS_PREFIX: config.redis.keyPrefix,
-      TOWNHALL_SECRET_KEY: config.secretKey!.toString('base64'),
-      TOWNHALL_ACTOR_KEY_POOL: '0',
-      TOWNHALL_PUBLIC_SCHEME: 'http',
-      LOG_LEVEL: 'warn',
-    };
+    env = cliEnv(config, { TOWNHALL_PUBLIC_SCHEME: 'http' });
     delete env.TOWNHALL_FAULT_CRASH_AFTER_STEP;
     // The first command prepares the database (platform migrations), as on a fresh installation.
     const first = await townhall(['tenants', 'list', '--json']);
@@ -157,7 +113,7 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
 
     const { rows } = await db.query(`SELECT * FROM platform.operators WHERE name = 'ci'`);
     expect(rows).toHaveLength(1);
-    expect(Buffer.compare(rows[0].token_hash, hashOperatorToken(token!))).toBe(0);
+    expect(Buffer.compare(rows[0].token_hash, hashBearerToken(token!))).toBe(0);
     expect(JSON.stringify(rows[0])).not.toContain(token!);
     expect(rows[0].token_hash.toString('utf8')).not.toContain(token!.slice(5));
 
@@ -322,7 +278,7 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
   it('worker provisions tenants created with `tenants create` (also with --wait), and exits 0 on SIGTERM', async () => {
     const { id } = json<{ id: string }>(await townhall(['tenants', 'show', 'bmi', '--json']));
     worker = start(['worker']);
-    const done = finished(worker, 60_000);
+    const done = cliFinished(worker, 60_000);
     const deadline = Date.now() + 40_000;
     let status = 'provisioning';
     while (status === 'provisioning' && Date.now() < deadline) {

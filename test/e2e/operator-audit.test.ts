@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { hostname, userInfo } from 'node:os';
-import { join } from 'node:path';
 import { Controller, Get, INestApplication, Module, Post, UseGuards, UseInterceptors } from '@nestjs/common';
 import request, { Response } from 'supertest';
 import { DataSource } from 'typeorm';
@@ -12,8 +9,10 @@ import { AuditContext, AuditEntry, AuditStore, systemAuditContext } from '@townh
 import { TownhallConfig } from '@townhall/core';
 import { preparePlatform } from '@townhall/platform';
 import { ControlPlaneAppModule } from '../../apps/control-plane/src/control-plane-app.module';
+import { mountControlPlaneOpenApi } from '../../apps/control-plane/src/openapi';
 import { OperatorActionInterceptor } from '../../apps/control-plane/src/operator-action.interceptor';
 import { exportedLog } from '../support/audit';
+import { cliEnv, requireBuiltCli, runCli } from '../support/cli';
 import { createTestDatabase } from '../support/database';
 import { startHttpApp } from './instance-support';
 import { expectProblem } from './operator-support';
@@ -21,7 +20,6 @@ import { expectProblem } from './operator-support';
 const TOKEN = `operator-audit-test-${randomBytes(16).toString('hex')}`;
 const BASE = '/api/platform/v1/tenants';
 const USER_AGENT = 'operator-audit-test/1.0';
-const ROOT = join(__dirname, '..', '..');
 
 /** A change that forgets to record itself: what the interceptor must catch. */
 @Controller('api/platform/v1/forgetful')
@@ -109,10 +107,13 @@ describe('auditing operator actions (real HTTP, PostgreSQL and Redis)', () => {
       TOWNHALL_RATE_LIMIT: '100000',
     }));
     await preparePlatform(config, { migrate: true });
-    app = await startHttpApp({
-      module: class OperatorAuditTestModule {},
-      imports: [ControlPlaneAppModule.forRoot(config), ForgetfulModule],
-    });
+    app = await startHttpApp(
+      {
+        module: class OperatorAuditTestModule {},
+        imports: [ControlPlaneAppModule.forRoot(config), ForgetfulModule],
+      },
+      mountControlPlaneOpenApi,
+    );
     http = app.getHttpServer() as Server;
     ds = app.get(DataSource);
     store = app.get(AuditStore);
@@ -169,7 +170,7 @@ describe('auditing operator actions (real HTTP, PostgreSQL and Redis)', () => {
         'suspend',
         () => api().post(`${BASE}/${id}/suspend`).send({ reason: 'unpaid invoice' }),
         'tenant.suspend',
-        { from: 'active', to: 'suspended', reason: 'unpaid invoice' },
+        { from: 'active', to: 'suspended', reasonLength: 'unpaid invoice'.length },
       ],
       [
         'resume',
@@ -264,6 +265,85 @@ describe('auditing operator actions (real HTTP, PostgreSQL and Redis)', () => {
     expect(await recordedBy(malformed)).toEqual([]);
   });
 
+  it('POST /audit/checkpoints signs a checkpoint now, covering the entry that records the request', async () => {
+    const res = await api().post('/api/platform/v1/audit/checkpoints').set(auth);
+    expect(res.status).toBe(201);
+    const checkpoint = res.body as { treeSize: number; rootHash: string; keyId: string; signature: string };
+    expect(checkpoint).toMatchObject({ rootHash: expect.any(String), signature: expect.any(String) });
+    const entry = await theEntryOf(res);
+    expect(entry).toMatchObject({
+      action: 'audit.checkpoint',
+      target: { type: 'audit_log', id: 'platform' },
+      tenant: null,
+      outcome: 'success',
+    });
+    expect(entry.seq).toBe(checkpoint.treeSize - 1);
+    expect(await store.listCheckpoints({ after: checkpoint.treeSize - 1, limit: 1 })).toEqual([checkpoint]);
+
+    expectProblem(await api().post('/api/platform/v1/audit/checkpoints'), 401);
+  });
+
+  it('POST /audit/subjects/lookup and /{id}/erase find and erase a person, each recorded', async () => {
+    const { id } = await createTenant();
+    const identifier = `email:press@agency-${n}.example`;
+    const lookup = await api().post('/api/platform/v1/audit/subjects/lookup').set(auth).send({ identifier });
+    expect(lookup.status).toBe(200);
+    const { subjectId } = lookup.body as { subjectId: string };
+    const created = (await exportLog()).entries.find((e) => e.action === 'tenant.create' && e.tenant === id)!;
+    expect(created.details.subjects).toEqual([subjectId]);
+    expect(await theEntryOf(lookup)).toMatchObject({
+      action: 'audit.subject.lookup',
+      target: { type: 'audit_subject', id: subjectId },
+      details: { found: true },
+    });
+
+    const erase = await api().post(`/api/platform/v1/audit/subjects/${subjectId}/erase`).set(auth);
+    expect(erase.status).toBe(204);
+    expect(await theEntryOf(erase)).toMatchObject({
+      action: 'audit.subject.erase',
+      target: { type: 'audit_subject', id: subjectId },
+      outcome: 'success',
+    });
+    const [row] = (await ds.query(`SELECT key_sealed FROM platform.audit_subjects WHERE id = $1`, [
+      subjectId,
+    ])) as { key_sealed: string | null }[];
+    expect(row.key_sealed).toBeNull();
+
+    const gone = await api().post('/api/platform/v1/audit/subjects/lookup').set(auth).send({ identifier });
+    expectProblem(gone, 404, 'audit_subject_not_found');
+    expect(await theEntryOf(gone)).toMatchObject({
+      action: 'audit.subject.lookup',
+      details: { found: false },
+    });
+    const again = await api().post(`/api/platform/v1/audit/subjects/${subjectId}/erase`).set(auth);
+    expectProblem(again, 404, 'audit_subject_not_found');
+    expect(await theEntryOf(again)).toMatchObject({ action: 'audit.subject.erase', outcome: 'failure' });
+
+    const malformed = await api()
+      .post('/api/platform/v1/audit/subjects/lookup')
+      .set(auth)
+      .send({ identifier: '' });
+    expectProblem(malformed, 400);
+    expect(await recordedBy(malformed)).toEqual([]);
+    expectProblem(await api().post(`/api/platform/v1/audit/subjects/${subjectId}/erase`), 401);
+  });
+
+  it('documents the audit endpoints in the operator OpenAPI document, behind the operator token', async () => {
+    const doc = (await api().get('/api/platform/docs/openapi.json')).body as {
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+    };
+    const documented = {
+      '/api/platform/v1/audit/checkpoints': ['201', '401', '429'],
+      '/api/platform/v1/audit/subjects/lookup': ['200', '400', '401', '404', '429'],
+      '/api/platform/v1/audit/subjects/{id}/erase': ['204', '401', '404', '429'],
+    };
+    for (const [path, statuses] of Object.entries(documented)) {
+      const op = doc.paths[path].post;
+      expect({ path, security: op.security }).toEqual({ path, security: [{ bearer: [] }] });
+      expect(Object.keys(op.responses).sort()).toEqual(statuses);
+    }
+  });
+
   it('fails a change that forgot to record itself (outside production), and lets reads through', async () => {
     const read = await api().get('/api/platform/v1/forgetful').set(auth);
     expect(read.status).toBe(200);
@@ -274,28 +354,10 @@ describe('auditing operator actions (real HTTP, PostgreSQL and Redis)', () => {
 
   /** Runs the built `townhall` command line on the test's database; resolves with its JSON output. */
   async function townhall(args: string[]): Promise<unknown> {
-    if (!existsSync(join(ROOT, 'dist', 'apps', 'cli', 'src', 'main.js')))
-      throw new Error('The CLI is not built: run `npm run build` before this test (npm test does).');
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'townhall.js'), ...args, '--json'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DATABASE_URL: config.database.url,
-        REDIS_URL: config.redis.url,
-        TOWNHALL_REDIS_PREFIX: config.redis.keyPrefix,
-        TOWNHALL_SECRET_KEY: config.secretKey!.toString('base64'),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    if (code !== 0) throw new Error(`townhall ${args.join(' ')} exited ${code}: ${stderr}`);
-    return JSON.parse(stdout);
+    requireBuiltCli();
+    const run = await runCli([...args, '--json'], cliEnv(config));
+    if (run.code !== 0) throw new Error(`townhall ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+    return JSON.parse(run.stdout);
   }
 
   it('records what the CLI does as the system actor cli, on behalf of a pseudonymous OS account', async () => {

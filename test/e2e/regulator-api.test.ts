@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,12 +14,12 @@ import {
   AuditStore,
   verifyAuditBundle,
 } from '@townhall/compliance';
+import { ROOT, runCli } from '../support/cli';
 import { expectProblem } from './operator-support';
 import { loggedEntries, RegulatorTestPlatform, startRegulatorPlatform } from './regulator-support';
 
 const API = '/api/regulator/v1';
 const EXPORT = `${API}/audit/export`;
-const ROOT = join(__dirname, '..', '..');
 const DAY = 86_400_000;
 
 interface BundleLine {
@@ -117,6 +116,38 @@ describe('regulator API (real HTTP, PostgreSQL and Redis)', () => {
       const denied = (await exportsRecorded()).filter((e) => e.requestId === res.headers['x-request-id']);
       expect(denied.map((e) => [e.outcome, e.tenant])).toEqual([['denied', null]]);
     });
+
+    it('checks the scope before the range: an out-of-scope tenant with from > to is a recorded 403', async () => {
+      const res = await api().get(`${EXPORT}?tenant=${tenantB}&from=5&to=2`).set(as(scoped.token));
+      expectProblem(res, 403, 'tenant_out_of_scope');
+      const denied = (await exportsRecorded()).filter((e) => e.requestId === res.headers['x-request-id']);
+      expect(denied).toMatchObject([
+        { outcome: 'denied', tenant: tenantB, details: { filters: { from: 5, to: 2 } } },
+      ]);
+    });
+
+    it('records a tenant id nobody registered as the target only, never as the entry’s tenant', async () => {
+      const unknown = '9223372036854775807'; // the largest id: valid, and no tenant has it
+      const denied = await api().get(`${EXPORT}?tenant=${unknown}`).set(as(scoped.token));
+      expectProblem(denied, 403, 'tenant_out_of_scope');
+      const exported = await download(`${EXPORT}?tenant=${unknown}`, everything.token);
+      expect(exported.status).toBe(200);
+      const ids: unknown[] = [denied.headers['x-request-id'], exported.headers['x-request-id']];
+      const recorded = (await exportsRecorded()).filter((e) => ids.includes(e.requestId));
+      expect(recorded.map((e) => [e.outcome, e.tenant, e.target, e.tenantSeq])).toEqual([
+        ['denied', null, { type: 'tenant', id: unknown }, undefined],
+        ['success', null, { type: 'tenant', id: unknown }, undefined],
+      ]);
+    });
+
+    it('refuses a tenant id beyond the 64-bit range with 400, recording nothing', async () => {
+      const before = (await exportsRecorded()).length;
+      for (const tenant of ['9223372036854775808', '9999999999999999999']) {
+        const res = await api().get(`${EXPORT}?tenant=${tenant}`).set(as(everything.token));
+        expectProblem(res, 400);
+      }
+      expect((await exportsRecorded()).length).toBe(before);
+    });
   });
 
   describe('export', () => {
@@ -148,16 +179,9 @@ describe('regulator API (real HTTP, PostgreSQL and Redis)', () => {
         const keysPath = join(dir, 'keys.json');
         await writeFile(bundlePath, text);
         await writeFile(keysPath, JSON.stringify(keys.body));
-        const run = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-          const child = spawn(
-            process.execPath,
-            [join(ROOT, 'dist/apps/cli/src/main.js'), 'audit', 'verify', bundlePath, '--key', keysPath],
-            { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-          );
-          let stdout = '';
-          child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-          child.on('error', reject);
-          child.on('close', (code) => resolve({ code, stdout }));
+        // Nothing but PATH: the verifier needs no database and no network.
+        const run = await runCli(['audit', 'verify', bundlePath, '--key', keysPath], {
+          PATH: process.env.PATH ?? '',
         });
         expect(run.code).toBe(0);
       }

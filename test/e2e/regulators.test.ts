@@ -1,20 +1,17 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { RegulatorDescription } from '@townhall/auth';
 import { TownhallConfig } from '@townhall/core';
+import { cliEnv, requireBuiltCli, runCli } from '../support/cli';
 import { expectProblem } from './operator-support';
 import { loggedEntries, RegulatorTestPlatform, startRegulatorPlatform } from './regulator-support';
 
 const BASE = '/api/platform/v1/regulators';
 const REGULATOR_KEYS = '/api/regulator/v1/audit/keys';
 const DAY = 86_400_000;
-const ROOT = join(__dirname, '..', '..');
 
 type RegulatorView = RegulatorDescription & { token?: string };
 
@@ -258,41 +255,9 @@ describe('regulators: the operator API and CLI (real HTTP, PostgreSQL and Redis)
   });
 
   describe('townhall regulators (built CLI)', () => {
-    interface Run {
-      code: number | null;
-      stdout: string;
-      stderr: string;
-    }
+    const townhall = (args: string[]) => runCli(args, cliEnv(config));
 
-    const townhall = (args: string[]): Promise<Run> =>
-      new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [join(ROOT, 'bin', 'townhall.js'), ...args], {
-          cwd: ROOT,
-          env: {
-            ...process.env,
-            NODE_ENV: 'test',
-            DATABASE_URL: config.database.url,
-            REDIS_URL: config.redis.url,
-            TOWNHALL_REDIS_PREFIX: config.redis.keyPrefix,
-            TOWNHALL_SECRET_KEY: config.secretKey!.toString('base64'),
-            TOWNHALL_ACTOR_KEY_POOL: '0',
-            LOG_LEVEL: 'warn',
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
-
-    beforeAll(() => {
-      if (!existsSync(join(ROOT, 'dist', 'apps', 'cli', 'src', 'main.js'))) {
-        throw new Error('The CLI is not built: run `npm run build` before this test (npm test does).');
-      }
-    });
+    beforeAll(() => requireBuiltCli());
 
     it('creates (by tenant slug), lists and revokes a regulator, each change recorded', async () => {
       const expires = new Date(Date.now() + 60 * DAY).toISOString().slice(0, 10);

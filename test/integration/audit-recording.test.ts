@@ -8,6 +8,7 @@ import {
   AuditRecorder,
   AuditStore,
   AuditSubjects,
+  CheckpointAuditLog,
   MissingAuditActorError,
   verifyAuditBundle,
 } from '@townhall/compliance';
@@ -212,7 +213,7 @@ describe('audit recording (real PostgreSQL)', () => {
     const keys = await store.keys();
     const checkpointBefore = await store.newestCheckpoint();
     expect(await verifyAuditBundle(beforeErasure.text, { keys })).toMatchObject({ ok: true });
-    expect(await subjects.find('email:leaver@erase.example')).toBe(subject);
+    expect(await asOperator(() => subjects.find('email:leaver@erase.example'))).toBe(subject);
 
     await asOperator(() => subjects.erase(subject));
 
@@ -224,7 +225,7 @@ describe('audit recording (real PostgreSQL)', () => {
       [subject],
     )) as { key_sealed: string | null; lookup_digest: Buffer | null; erased_at: Date | null }[];
     expect(row).toEqual({ key_sealed: null, lookup_digest: null, erased_at: expect.any(Date) });
-    expect(await subjects.find('email:leaver@erase.example')).toBeNull();
+    expect(await asOperator(() => subjects.find('email:leaver@erase.example'))).toBeNull();
     await expect(asOperator(() => subjects.erase(subject))).rejects.toMatchObject({
       code: 'audit_subject_not_found',
     });
@@ -247,6 +248,73 @@ describe('audit recording (real PostgreSQL)', () => {
       (e) => e.action === 'tenant.create' && e.target.id === again.id,
     )!;
     expect(later.details.subjects).not.toEqual([subject]);
+  });
+
+  it('keeps a suspension reason out of the entry: only its length, the text under the operator’s subject', async () => {
+    const reason = 'complaint by Erika Mustermann, +49 170 0000000';
+    const tenant = await asOperator(() => lifecycle.provision(command(`reason-${++n}`)));
+    await ds.query(`UPDATE platform.tenants SET status = 'active' WHERE id = $1`, [tenant.id]);
+    const before = await logSize();
+    await asOperator(() => lifecycle.suspend(tenant.id, reason));
+
+    const { text, entries } = await exportLog();
+    const [entry] = entries.slice(before);
+    expect(entry).toMatchObject({
+      action: 'tenant.suspend',
+      details: { from: 'active', to: 'suspended', reasonLength: reason.length },
+    });
+    expect(entry.details).not.toHaveProperty('reason');
+    for (const part of ['Mustermann', '+49 170']) expect(text).not.toContain(part);
+
+    // The text is where the reference points, under the operator's own pseudonym, readable until erased.
+    const operatorSubject = await asOperator(() => subjects.find('operator:4242'));
+    expect(entry.details.subjects).toEqual([operatorSubject]);
+    const revealed = await asOperator(() => subjects.reveal(entry.details.personalDataRef as string));
+    expect(revealed[0]).toEqual({
+      subject: operatorSubject,
+      kind: 'mentioned',
+      data: { reason },
+      erased: false,
+    });
+  });
+
+  it('records a subject lookup, found or not, without the identifier in the log; refuses a bad one', async () => {
+    const before = await logSize();
+    await asOperator(() => lifecycle.provision(command(`lookup-${++n}`, 'someone@lookup.example')));
+    const found = await asOperator(() => subjects.find('email:someone@lookup.example'));
+    expect(found).toMatch(/^\d+$/);
+    expect(await asOperator(() => subjects.find('email:nobody@lookup.example'))).toBeNull();
+    await expect(asOperator(() => subjects.find(''))).rejects.toMatchObject({
+      code: 'invalid_subject_identifier',
+    });
+    await expect(subjects.find('email:someone@lookup.example')).rejects.toBeInstanceOf(
+      MissingAuditActorError,
+    );
+
+    const { text, entries } = await exportLog();
+    const lookups = entries.slice(before).filter((e) => e.action === 'audit.subject.lookup');
+    expect(lookups.map((e) => [e.outcome, e.target.id, e.details.found, e.details.error])).toEqual([
+      ['success', found, true, undefined],
+      ['success', 'unknown', false, undefined],
+      ['failure', 'unknown', undefined, 'invalid_subject_identifier'],
+    ]);
+    expect(text).not.toContain('lookup.example');
+  });
+
+  it('signs a checkpoint on demand that covers the entry recording the request', async () => {
+    await asOperator(() => lifecycle.provision(command(`checkpoint-${++n}`)));
+    const checkpoint = await asOperator(() => app.get(CheckpointAuditLog).run());
+    const { entries, text } = await exportLog();
+    expect(entries[checkpoint.treeSize - 1]).toMatchObject({
+      action: 'audit.checkpoint',
+      target: { type: 'audit_log', id: 'platform' },
+      actor: operator.actor,
+      outcome: 'success',
+    });
+    expect(await store.newestCheckpoint()).toEqual(checkpoint);
+    expect(await verifyAuditBundle(text, { keys: await store.keys() }, { since: checkpoint })).toMatchObject({
+      ok: true,
+    });
   });
 
   it('lets the application role erase (the side tables are ordinary tables for it)', async () => {

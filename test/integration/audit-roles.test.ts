@@ -1,19 +1,25 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { loadConfig, TownhallConfig } from '@townhall/core';
-import { dataSourceOptions, withDefaultUser } from '@townhall/persistence';
+import {
+  applicationDatabaseUrl,
+  dataSourceOptions,
+  ownerDataSourceOptions,
+  withDefaultUser,
+} from '@townhall/persistence';
 import { preparePlatform } from '@townhall/platform';
-import { createTestDatabase } from '../support/database';
+import { ADMIN_URL, createTestDatabase, dropDatabase } from '../support/database';
 
 /**
- * The audit log is append-only in the database itself: the role the application's pool assumes may
- * read and insert audit rows but not change or remove them, and a trigger refuses changes to them
- * whoever asks — here the owner, a superuser, that runs migrations.
+ * The audit log is append-only in the database itself. The application logs in as a role of its own,
+ * which may append pending entries and read the log but not change, remove or even write it — and
+ * which no `SET ROLE` or `RESET` turns back into the owner. A trigger refuses changes whoever asks —
+ * here the owner, a superuser, that runs migrations and the sequencer.
  */
 const HASH = `'\\x${'ab'.repeat(32)}'::bytea`;
 const SIGNATURE = `'\\x${'cd'.repeat(64)}'::bytea`;
 
-/** One row per append-only table, inserted as the application role: SQL to insert, and a column to update. */
+/** One row per append-only table, inserted by the owner: SQL to insert, and a column to update. */
 const APPEND_ONLY: { table: string; insert: string; set: string }[] = [
   {
     table: 'audit_entries',
@@ -40,6 +46,16 @@ const APPEND_ONLY: { table: string; insert: string; set: string }[] = [
   },
 ];
 
+/** Every audit table, with a change to try on it. */
+const AUDIT_TABLES: { table: string; set: string }[] = [
+  ...APPEND_ONLY,
+  { table: 'audit_pending', set: `entry = '{}'` },
+  { table: 'audit_signing_keys', set: `valid_to = now()` },
+];
+
+/** What a session of the application might try to get the owner's rights back. */
+const ESCAPES = ['SET ROLE NONE', 'RESET ROLE', 'SET SESSION AUTHORIZATION DEFAULT', 'RESET ALL'];
+
 async function expectError(work: Promise<unknown>, code: string, message: RegExp): Promise<void> {
   await expect(work).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
 }
@@ -49,19 +65,21 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
   let drop: () => Promise<void>;
   let app: DataSource;
   let owner: Client;
+  let ownerName: string;
 
   beforeAll(async () => {
     ({ config, drop } = await createTestDatabase());
     await preparePlatform(config, { migrate: true });
     app = new DataSource({ ...dataSourceOptions(config), entities: [] });
     await app.initialize();
+    ownerName = new URL(withDefaultUser(config.database.url)).username;
     owner = new Client({ connectionString: withDefaultUser(config.database.url) });
     await owner.connect();
     await owner.query(`
       INSERT INTO platform.audit_signing_keys (key_id, public_key_pem, private_key_sealed, valid_from, valid_to)
       VALUES ('0123456789abcdef', 'pem', 'sealed', now() - interval '1 day', now()),
              ('fedcba9876543210', 'pem', 'sealed', now(), NULL)`);
-    for (const { insert } of APPEND_ONLY) await app.query(insert);
+    for (const { insert } of APPEND_ONLY) await owner.query(insert);
   });
 
   afterAll(async () => {
@@ -70,29 +88,117 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
     await drop?.();
   });
 
-  it('runs the application as townhall_app, a role that is not the owner', async () => {
-    const [row] = await app.query(`SELECT current_user, session_user`);
-    expect(row.current_user).toBe('townhall_app');
-    expect(row.session_user).not.toBe('townhall_app');
+  /** A session of the application's own login, as the pool opens them. */
+  async function applicationSession<T>(work: (c: Client) => Promise<T>): Promise<T> {
+    const c = new Client({ connectionString: applicationDatabaseUrl(config) });
+    await c.connect();
+    try {
+      return await work(c);
+    } finally {
+      await c.end();
+    }
+  }
+
+  it('logs the application in as townhall_app itself: not the owner, no superuser, no member of the owner', async () => {
+    const [row] = await app.query(
+      `SELECT current_user, session_user, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb,
+              pg_has_role(current_user, $1::name, 'MEMBER') AS member
+         FROM pg_roles r WHERE r.rolname = current_user`,
+      [ownerName],
+    );
+    expect(row).toEqual({
+      current_user: 'townhall_app',
+      session_user: 'townhall_app',
+      rolsuper: false,
+      rolinherit: false,
+      rolcreaterole: false,
+      rolcreatedb: false,
+      member: false,
+    });
     const [{ n }] = await app.query(`SELECT count(*)::int AS n FROM platform.audit_entries`);
     expect(n).toBe(1);
   });
 
-  it.each(APPEND_ONLY)(
-    'refuses the application role UPDATE, DELETE and TRUNCATE on $table',
-    async ({ table, set }) => {
-      await expectError(app.query(`UPDATE platform.${table} SET ${set}`), '42501', /permission denied/);
-      await expectError(app.query(`DELETE FROM platform.${table}`), '42501', /permission denied/);
-      await expectError(app.query(`TRUNCATE platform.${table}`), '42501', /permission denied/);
-      // Nor can it switch the trigger off or take the table away: that needs the owner.
-      await expectError(
-        app.query(`ALTER TABLE platform.${table} DISABLE TRIGGER USER`),
-        '42501',
-        /must be owner/,
-      );
-      await expectError(app.query(`DROP TABLE platform.${table}`), '42501', /must be owner/);
+  it.each(ESCAPES)(
+    'after %s the application still cannot change, switch off or drop any audit table',
+    async (escape) => {
+      await applicationSession(async (c) => {
+        await c.query(escape);
+        expect((await c.query(`SELECT current_user AS u`)).rows[0].u).toBe('townhall_app');
+        for (const { table, set } of AUDIT_TABLES) {
+          await expectError(c.query(`UPDATE platform.${table} SET ${set}`), '42501', /permission denied/);
+          await expectError(c.query(`DELETE FROM platform.${table}`), '42501', /permission denied/);
+          await expectError(c.query(`TRUNCATE platform.${table}`), '42501', /permission denied/);
+          await expectError(
+            c.query(`ALTER TABLE platform.${table} DISABLE TRIGGER USER`),
+            '42501',
+            /must be owner/,
+          );
+          await expectError(c.query(`DROP TABLE platform.${table}`), '42501', /must be owner/);
+        }
+      });
+      const [{ n }] = await app.query(`SELECT count(*)::int AS n FROM platform.audit_entries`);
+      expect(n).toBe(1);
     },
   );
+
+  it('cannot take the owner’s role or identity', async () => {
+    await applicationSession(async (c) => {
+      await expectError(c.query(`SET ROLE ${ownerName}`), '42501', /permission denied to set role/);
+      await expectError(
+        c.query(`SET SESSION AUTHORIZATION ${ownerName}`),
+        '42501',
+        /permission denied to set session authorization/,
+      );
+    });
+  });
+
+  it('may not write the log, its nodes, checkpoints, rotations or keys: the owner’s sequencer does', async () => {
+    for (const { table, insert } of APPEND_ONLY) {
+      await expectError(app.query(insert), '42501', new RegExp(`permission denied for table ${table}`));
+    }
+    await expectError(
+      app.query(`INSERT INTO platform.audit_signing_keys (key_id, public_key_pem, private_key_sealed, valid_from)
+                 VALUES ('00000000000000aa', 'pem', 'sealed', now())`),
+      '42501',
+      /permission denied/,
+    );
+  });
+
+  it('appends pending entries but cannot read, delete or renumber them', async () => {
+    await app.query(`INSERT INTO platform.audit_pending (entry) VALUES ('{"pending":1}')`);
+    await expectError(app.query(`SELECT entry FROM platform.audit_pending`), '42501', /permission denied/);
+    await expectError(
+      app.query(`INSERT INTO platform.audit_pending (entry) VALUES ('{}') RETURNING id`),
+      '42501',
+      /permission denied/,
+    );
+    await expectError(
+      app.query(`SELECT setval(pg_get_serial_sequence('platform.audit_pending', 'id'), 1)`),
+      '42501',
+      /permission denied/,
+    );
+    const { rows } = await owner.query(`SELECT entry FROM platform.audit_pending`);
+    expect(rows).toEqual([{ entry: '{"pending":1}' }]);
+  });
+
+  it('reads the public half of the signing keys, never the sealed private key, and retires none', async () => {
+    const keys = await app.query(
+      `SELECT key_id, public_key_pem, valid_from, valid_to FROM platform.audit_signing_keys ORDER BY valid_from`,
+    );
+    expect(keys.map((k: { key_id: string }) => k.key_id)).toEqual(['0123456789abcdef', 'fedcba9876543210']);
+    await expectError(
+      app.query(`SELECT private_key_sealed FROM platform.audit_signing_keys`),
+      '42501',
+      /permission denied/,
+    );
+    await expectError(app.query(`SELECT * FROM platform.audit_signing_keys`), '42501', /permission denied/);
+    await expectError(
+      app.query(`UPDATE platform.audit_signing_keys SET valid_to = now() WHERE key_id = 'fedcba9876543210'`),
+      '42501',
+      /permission denied/,
+    );
+  });
 
   it.each(APPEND_ONLY)(
     'has the trigger refuse UPDATE, DELETE and TRUNCATE on $table even to the owner',
@@ -121,19 +227,7 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
     },
   );
 
-  it('lets the application delete pending rows (the sequencer does) but not rewrite them', async () => {
-    await app.query(`INSERT INTO platform.audit_pending (entry) VALUES ('{"pending":1}')`);
-    await expectError(
-      app.query(`UPDATE platform.audit_pending SET entry = '{}'`),
-      '42501',
-      /permission denied/,
-    );
-    await expectError(app.query(`TRUNCATE platform.audit_pending`), '42501', /permission denied/);
-    await app.query(`DELETE FROM platform.audit_pending`);
-  });
-
-  it('lets a signing key be retired once, and never deleted or otherwise changed', async () => {
-    await expectError(app.query(`DELETE FROM platform.audit_signing_keys`), '42501', /permission denied/);
+  it('lets the owner retire a signing key once, and never delete or otherwise change it', async () => {
     await expectError(
       owner.query(
         `UPDATE platform.audit_signing_keys SET public_key_pem = 'forged' WHERE key_id = 'fedcba9876543210'`,
@@ -141,11 +235,11 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
       '23001',
       /a key can only be retired, once/,
     );
-    await app.query(
+    await owner.query(
       `UPDATE platform.audit_signing_keys SET valid_to = now() WHERE key_id = 'fedcba9876543210'`,
     );
     await expectError(
-      app.query(
+      owner.query(
         `UPDATE platform.audit_signing_keys SET valid_to = now() + interval '1 year' WHERE key_id = 'fedcba9876543210'`,
       ),
       '23001',
@@ -154,12 +248,49 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
     await expectError(owner.query(`DELETE FROM platform.audit_signing_keys`), '23001', /refused/);
   });
 
-  it('refuses to start when the application role does not exist, rather than running as the owner', async () => {
+  it('refuses to start when the application role cannot log in, rather than running as the owner', async () => {
     const missing = { ...config, database: { ...config.database, appRole: 'townhall_no_such_role' } };
     await expect(preparePlatform(missing, { migrate: false })).rejects.toMatchObject({
       name: 'StartupError',
-      problems: [expect.stringMatching(/application role "townhall_no_such_role" does not exist/)],
+      problems: [expect.stringMatching(/application role "townhall_no_such_role" cannot log in/)],
     });
+  });
+
+  it('refuses to start when DATABASE_APP_URL logs in as the owner, before migrating anything', async () => {
+    const explicit = loadConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: config.database.url,
+      DATABASE_APP_URL: withDefaultUser(config.database.url),
+    });
+    for (const migrate of [true, false]) {
+      await expect(preparePlatform(explicit, { migrate })).rejects.toMatchObject({
+        name: 'StartupError',
+        problems: [expect.stringMatching(new RegExp(`logs in as "${ownerName}", the owner`))],
+      });
+    }
+  });
+
+  it('refuses to start when DATABASE_APP_URL logs in as a superuser or a member of the owner', async () => {
+    const suffix = `${process.pid}_${Date.now()}`;
+    const member = `th_member_${suffix}`;
+    const superuser = `th_super_${suffix}`;
+    await owner.query(`CREATE ROLE ${member} LOGIN; GRANT ${ownerName} TO ${member}`);
+    await owner.query(`CREATE ROLE ${superuser} LOGIN SUPERUSER`);
+    try {
+      const as = (role: string) => {
+        const url = new URL(config.database.url);
+        url.username = role;
+        return { ...config, database: { ...config.database, appRole: role, appUrl: url.toString() } };
+      };
+      await expect(preparePlatform(as(member), { migrate: false })).rejects.toMatchObject({
+        problems: [expect.stringMatching(new RegExp(`"${member}", which is or is a member of the owner`))],
+      });
+      await expect(preparePlatform(as(superuser), { migrate: false })).rejects.toMatchObject({
+        problems: [expect.stringMatching(new RegExp(`"${superuser}", a superuser`))],
+      });
+    } finally {
+      await owner.query(`DROP ROLE ${member}; DROP ROLE ${superuser}`);
+    }
   });
 
   it('keeps the rest of the platform writable and lets the application create tenant schemas', async () => {
@@ -170,6 +301,31 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
     await app.query(`INSERT INTO tenant_4242.accounts DEFAULT VALUES`);
     await app.query(`DROP SCHEMA tenant_4242 CASCADE`);
     await expectError(app.query(`DELETE FROM platform.migrations`), '42501', /permission denied/);
+  });
+
+  it('keeps schemas the application creates off the owner’s search_path', async () => {
+    // A schema named like the owner would come first on a default search_path ("$user", public).
+    await app.query(`CREATE SCHEMA ${ownerName}; CREATE TABLE ${ownerName}.tenants (id int)`);
+    try {
+      const ds = new DataSource({
+        ...ownerDataSourceOptions(config, { name: 'test', max: 1 }),
+        entities: [],
+      });
+      await ds.initialize();
+      try {
+        const [{ path }] = await ds.query(`SELECT current_schemas(true)::text AS path`);
+        expect(path).toBe('{platform,pg_catalog}');
+        await ds.query(`SELECT count(*) FROM tenants`);
+        const [{ resolved }] = await ds.query(
+          `SELECT 'tenants'::regclass = 'platform.tenants'::regclass AS resolved`,
+        );
+        expect(resolved).toBe(true);
+      } finally {
+        await ds.destroy();
+      }
+    } finally {
+      await app.query(`DROP SCHEMA ${ownerName} CASCADE`);
+    }
   });
 });
 
@@ -214,6 +370,60 @@ describe('switching the application role on later (real PostgreSQL)', () => {
       // The application migrates tenant schemas, so it must own the old one and its tables.
       await app.query(`ALTER TABLE tenant_77.accounts ADD COLUMN note text`);
       await expectError(app.query(`DELETE FROM platform.audit_entries`), '42501', /permission denied/);
+    } finally {
+      await app.destroy();
+    }
+  });
+});
+
+describe('an owner that is no superuser, only CREATEROLE and CREATEDB (real PostgreSQL)', () => {
+  const suffix = `${process.pid}_${Date.now()}`;
+  const ownerRole = `th_owner_${suffix}`;
+  const appRole = `th_app_${suffix}`;
+  const database = `townhall_test_${suffix}`;
+  let admin: Client;
+  let config: TownhallConfig;
+
+  beforeAll(async () => {
+    admin = new Client({ connectionString: withDefaultUser(ADMIN_URL) });
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${ownerRole} LOGIN CREATEROLE CREATEDB`);
+    // The machine trusts local connections: the password only makes Townhall derive one for the role.
+    const url = new URL(ADMIN_URL);
+    [url.username, url.password, url.pathname] = [ownerRole, 'owner-secret', `/${database}`];
+    config = loadConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: url.toString(),
+      TOWNHALL_DATABASE_APP_ROLE: appRole,
+    });
+  });
+
+  afterAll(async () => {
+    await dropDatabase(database);
+    await admin.query(`DROP ROLE IF EXISTS ${appRole}`);
+    await admin.query(`DROP ROLE IF EXISTS ${ownerRole}`);
+    await admin.end();
+  });
+
+  it('creates the database and the application role, sets its derived password, and stays out of it', async () => {
+    await preparePlatform(config, { migrate: true });
+    const { rows } = await admin.query(
+      `SELECT r.rolcanlogin, r.rolsuper, r.rolinherit, a.rolpassword LIKE 'SCRAM-SHA-256$4096:%' AS scram,
+              pg_has_role(r.oid, $2::name, 'MEMBER') AS member_of_owner
+         FROM pg_roles r JOIN pg_authid a ON a.oid = r.oid WHERE r.rolname = $1`,
+      [appRole, ownerRole],
+    );
+    expect(rows).toEqual([
+      { rolcanlogin: true, rolsuper: false, rolinherit: false, scram: true, member_of_owner: false },
+    ]);
+    const app = new DataSource({ ...dataSourceOptions(config), entities: [] });
+    await app.initialize();
+    try {
+      const [{ user }] = await app.query(`SELECT current_user AS user`);
+      expect(user).toBe(appRole);
+      await app.query(`INSERT INTO platform.audit_pending (entry) VALUES ('{}')`);
+      await expectError(app.query(`DELETE FROM platform.audit_pending`), '42501', /permission denied/);
+      await expectError(app.query(`SET ROLE ${ownerRole}`), '42501', /permission denied to set role/);
     } finally {
       await app.destroy();
     }

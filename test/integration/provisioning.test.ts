@@ -1,14 +1,17 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditStore, JsonValue } from '@townhall/compliance';
 import { TownhallConfig } from '@townhall/core';
 import {
   ActorKeyPool,
+  PROVISIONING_WORKER,
   ProvisioningError,
   ProvisioningWorker,
   ProvisionTenantCommand,
   TenantLifecycle,
 } from '@townhall/provisioning';
 import { TenantRegistry } from '@townhall/tenancy';
+import { exportedLog } from '../support/audit';
 import { createTestDatabase } from '../support/database';
 import { startProvisioningContext, waitForTenantStatus } from '../support/tenants';
 
@@ -29,6 +32,14 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
     await app?.close();
     await drop?.();
   });
+
+  /** What the audit log says the platform itself did to a tenant: each entry's action and details. */
+  async function byTheWorker(tenantId: string): Promise<[string, JsonValue][]> {
+    const { entries } = await exportedLog(app.get(AuditStore));
+    return entries
+      .filter((e) => e.tenant === tenantId && e.actor.type === 'system' && e.actor.id === PROVISIONING_WORKER)
+      .map((e) => [e.action, e.details]);
+  }
 
   it('provisions a tenant to active with its schema, instance actor and owner', async () => {
     const created = await lifecycle.provision(
@@ -54,6 +65,9 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
     );
     expect(key.public_key_pem).toContain('BEGIN PUBLIC KEY');
     expect(key.private_key_sealed).not.toContain('PRIVATE KEY');
+    expect(await byTheWorker(tenant.id)).toEqual([
+      ['tenant.activate', { from: 'provisioning', to: 'active' }],
+    ]);
   });
 
   const command = (slug: string, domain = `${slug}.example`) =>
@@ -133,6 +147,10 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
     expect(failed.status).toBe('failed');
     expect(failed.provisioningStep).toBe('schema');
     expect(failed.failureReason).toMatch(/^Failed after step schema: .*accounts.*already exists/);
+    // The entry names the step, not the error message, which may carry anything.
+    expect(await byTheWorker(id)).toEqual([
+      ['tenant.fail', { from: 'provisioning', to: 'failed', step: 'schema', attempts: 3 }],
+    ]);
 
     await expect(lifecycle.resume(id)).rejects.toMatchObject({ code: 'invalid_transition' });
     await ds.query(`DROP TABLE ${schema}.accounts`);
@@ -140,6 +158,7 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
     expect(retried.status).toBe('provisioning');
     const active = await waitForTenantStatus(registry, id, ['active', 'failed']);
     expect(active).toMatchObject({ status: 'active', failureReason: null, provisioningAttempts: 1 });
+    expect((await byTheWorker(id)).map(([action]) => action)).toEqual(['tenant.fail', 'tenant.activate']);
   });
 
   it('finishes provisioning whose job was lost (Redis flushed) once the worker reconciles', async () => {
@@ -176,6 +195,10 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
     ]);
     expect(schemas).toHaveLength(0);
     expect(await registry.findByHost('lifecycle.example')).toBeNull();
+    expect(await byTheWorker(t.id)).toEqual([
+      ['tenant.activate', { from: 'provisioning', to: 'active' }],
+      ['tenant.purge', { from: 'deleting', to: 'deleted' }],
+    ]);
     // The slug and domain are free again.
     const again = await lifecycle.provision(command('lifecycle'));
     expect((await waitForTenantStatus(registry, again.id, ['active'])).status).toBe('active');

@@ -3,8 +3,10 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { loadConfig, TownhallConfig } from '@townhall/core';
 import { dataSourceOptions, ensureDatabase, quoteIdent, withDefaultUser } from '@townhall/persistence';
+import { preparePlatform } from '@townhall/platform';
 
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres';
+/** The machine's PostgreSQL as a role that may create databases and roles. */
+export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres';
 
 /**
  * Every test file gets a database of its own on the machine's real PostgreSQL, so files can run in
@@ -42,14 +44,17 @@ export async function dropDatabase(name: string): Promise<void> {
   }
 }
 
-/** A migrated DataSource on the test database, for tests below the Nest layer. */
+/**
+ * The application's DataSource (logged in as the application role) on the migrated test database, for
+ * tests below the Nest layer.
+ */
 export async function migratedDataSource(
   config: TownhallConfig,
   extra: Record<string, unknown> = {},
 ): Promise<DataSource> {
+  await preparePlatform(config, { migrate: true });
   const options = dataSourceOptions(config);
   const ds = new DataSource({ ...options, extra: { ...(options.extra as object), ...extra }, entities: [] });
   await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
   return ds;
 }

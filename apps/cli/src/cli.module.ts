@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AuditCommand, AuditVerifyCommand } from './commands/audit.command';
+import { AuditCheckpointCommand } from './commands/audit-checkpoint.command';
 import { AuditRotateKeyCommand } from './commands/audit-rotate-key.command';
+import { AUDIT_SUBJECT_SUBCOMMANDS, AuditSubjectsCommand } from './commands/audit-subjects.command';
 import { MigrateCommand } from './commands/migrate.command';
 import { OPERATOR_SUBCOMMANDS, OperatorsCommand } from './commands/operators.command';
 import { REGULATOR_SUBCOMMANDS, RegulatorsCommand } from './commands/regulators.command';
@@ -26,6 +28,9 @@ import { PlatformRuntime } from './platform-runtime';
     AuditCommand,
     AuditVerifyCommand,
     AuditRotateKeyCommand,
+    AuditCheckpointCommand,
+    AuditSubjectsCommand,
+    ...AUDIT_SUBJECT_SUBCOMMANDS,
   ],
 })
 export class CliModule {}

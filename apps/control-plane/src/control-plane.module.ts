@@ -3,6 +3,8 @@ import { AuthModule } from '@townhall/auth';
 import { ProvisioningModule } from '@townhall/provisioning';
 import { TenancyModule } from '@townhall/tenancy';
 import { AuditKeysController } from './audit-keys.controller';
+import { AuditCheckpointsController } from './audit/audit-checkpoints.controller';
+import { AuditSubjectsController } from './audit/audit-subjects.controller';
 import { BootstrapOperator } from './bootstrap-operator';
 import { OperatorActionInterceptor } from './operator-action.interceptor';
 import { OPERATOR_RATE_LIMIT_PROVIDERS } from './operator-rate-limit';
@@ -17,7 +19,13 @@ import { TenantsController } from './tenants/tenants.controller';
  */
 @Module({
   imports: [AuthModule, TenancyModule, ProvisioningModule, RegulatorApiModule],
-  controllers: [TenantsController, RegulatorsController, AuditKeysController],
+  controllers: [
+    TenantsController,
+    RegulatorsController,
+    AuditKeysController,
+    AuditCheckpointsController,
+    AuditSubjectsController,
+  ],
   providers: [...OPERATOR_RATE_LIMIT_PROVIDERS, OperatorActionInterceptor, BootstrapOperator],
 })
 export class ControlPlaneModule {}

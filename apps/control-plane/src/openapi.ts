@@ -14,7 +14,7 @@ export function mountControlPlaneOpenApi(app: INestApplication): void {
     path: CONTROL_PLANE_DOCS_PATH,
     title: 'Townhall operator API',
     description:
-      'Provision, suspend, resume and delete tenants; issue and revoke regulator tokens. Every endpoint but the public audit keys needs an operator token (Authorization: Bearer …); all are rate limited; ' +
+      "Provision, suspend, resume and delete tenants; issue and revoke regulator tokens; sign audit checkpoints on demand and erase people from the audit log's personal-data side table. Every endpoint but the public audit keys needs an operator token (Authorization: Bearer …); all are rate limited; " +
       'errors are RFC 9457 problem details (application/problem+json).',
     include: [ControlPlaneModule],
     bearer: true,

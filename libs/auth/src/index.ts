@@ -1,5 +1,7 @@
 export * from './auth.errors';
 export * from './operator.entity';
+export * from './bearer-token';
+export * from './bearer-auth.guard';
 export * from './operator-token';
 export * from './operator-tokens';
 export * from './operator-bearer.strategy';

@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  generateOperatorToken,
-  hashOperatorToken,
-  isPlausibleToken,
-  OPERATOR_TOKEN_PREFIX,
-  operatorTokenHint,
-} from './operator-token';
+import { bearerTokenHint, hashBearerToken } from './bearer-token';
+import { generateOperatorToken, isPlausibleToken, OPERATOR_TOKEN_PREFIX } from './operator-token';
 
 describe('operator tokens', () => {
   it('are thop_ followed by 32 random bytes in base64url', () => {
@@ -23,18 +18,18 @@ describe('operator tokens', () => {
 
   it('are stored as their SHA-256 digest, which does not contain the token', () => {
     const token = generateOperatorToken();
-    const hash = hashOperatorToken(token);
+    const hash = hashBearerToken(token);
     expect(hash).toHaveLength(32);
     expect(hash.equals(createHash('sha256').update(token).digest())).toBe(true);
-    expect(hash.equals(hashOperatorToken(token))).toBe(true);
-    expect(hash.equals(hashOperatorToken(token + 'x'))).toBe(false);
+    expect(hash.equals(hashBearerToken(token))).toBe(true);
+    expect(hash.equals(hashBearerToken(token + 'x'))).toBe(false);
     expect(hash.toString('utf8')).not.toContain(token);
   });
 
   it('are hinted by their last four characters only', () => {
     const token = generateOperatorToken();
-    expect(operatorTokenHint(token)).toBe(token.slice(-4));
-    expect(operatorTokenHint(token)).toHaveLength(4);
+    expect(bearerTokenHint(token)).toBe(token.slice(-4));
+    expect(bearerTokenHint(token)).toHaveLength(4);
   });
 
   it('are checked for plausibility before any lookup', () => {

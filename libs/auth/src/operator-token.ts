@@ -1,9 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 /**
  * Operator tokens: `thop_` followed by 32 random bytes in base64url. The prefix makes a leaked token
- * recognisable to secret scanners; 256 random bits make a stored SHA-256 enough (no slow hash needed,
- * unlike passwords there is nothing to guess from).
+ * recognisable to secret scanners. Stored as `hashBearerToken`.
  */
 export const OPERATOR_TOKEN_PREFIX = 'thop_';
 export const OPERATOR_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -12,14 +11,6 @@ export const MAX_TOKEN_LENGTH = 512;
 
 export function generateOperatorToken(): string {
   return OPERATOR_TOKEN_PREFIX + randomBytes(32).toString('base64url');
-}
-
-export function hashOperatorToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
-}
-
-export function operatorTokenHint(token: string): string {
-  return token.slice(-4);
 }
 
 /** Cheap checks before any hashing or database lookup. */

@@ -4,13 +4,8 @@ import { DataSource, EntityManager, IsNull, QueryFailedError } from 'typeorm';
 import { AuditActor, AuditedTransactions, AuditPersonalData } from '@townhall/compliance';
 import { AuthError } from './auth.errors';
 import { OperatorEntity } from './operator.entity';
-import {
-  generateOperatorToken,
-  hashOperatorToken,
-  isPlausibleToken,
-  OPERATOR_NAME_PATTERN,
-  operatorTokenHint,
-} from './operator-token';
+import { bearerTokenHint, hashBearerToken } from './bearer-token';
+import { generateOperatorToken, isPlausibleToken, OPERATOR_NAME_PATTERN } from './operator-token';
 
 /** The operator created from TOWNHALL_OPERATOR_TOKEN, so a fresh installation can be administered at all. */
 export const BOOTSTRAP_OPERATOR_NAME = 'bootstrap';
@@ -79,7 +74,7 @@ export class OperatorTokens {
     try {
       const rows = (await manager.query(
         `INSERT INTO platform.operators (name, token_hash, token_hint) VALUES ($1, $2, $3) RETURNING id::text AS id`,
-        [name, hashOperatorToken(token), operatorTokenHint(token)],
+        [name, hashBearerToken(token), bearerTokenHint(token)],
       )) as { id: string }[];
       return await manager.getRepository(OperatorEntity).findOneOrFail({ where: { id: rows[0].id } });
     } catch (err) {
@@ -97,7 +92,7 @@ export class OperatorTokens {
   async verify(token: unknown): Promise<OperatorEntity | null> {
     if (!isPlausibleToken(token)) return null;
     const operator = await this.repo.findOne({
-      where: { tokenHash: hashOperatorToken(token), revokedAt: IsNull() },
+      where: { tokenHash: hashBearerToken(token), revokedAt: IsNull() },
     });
     if (!operator) return null;
     if (
@@ -191,7 +186,7 @@ export class OperatorTokens {
                token_id = platform.next_id()
            WHERE operators.token_hash <> EXCLUDED.token_hash
          RETURNING (xmax = 0) AS created`,
-        [BOOTSTRAP_OPERATOR_NAME, hashOperatorToken(token), operatorTokenHint(token)],
+        [BOOTSTRAP_OPERATOR_NAME, hashBearerToken(token), bearerTokenHint(token)],
       )) as { created: boolean }[];
       if (rows.length === 0) return null;
       return rows[0].created ? 'created' : 'token_replaced';

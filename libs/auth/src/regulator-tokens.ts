@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditActor, AuditedTransactions, AuditPersonalData } from '@townhall/compliance';
 import { isId } from '@townhall/persistence';
-import { hashOperatorToken, operatorTokenHint } from './operator-token';
+import { bearerTokenHint, hashBearerToken } from './bearer-token';
 import { compareIds, CreateRegulatorCommand } from './regulator-command';
 import { RegulatorError } from './regulator-errors';
 import { Regulator } from './regulator-identity';
@@ -154,7 +154,7 @@ export class RegulatorTokens {
   async verify(token: unknown): Promise<RegulatorVerification> {
     if (!isRegulatorToken(token)) return { status: 'unknown' };
     const [row] = (await this.dataSource.query(`${SELECT_REGULATORS} WHERE r.token_hash = $1 GROUP BY r.id`, [
-      hashOperatorToken(token),
+      hashBearerToken(token),
     ])) as RegulatorRow[];
     if (!row) return { status: 'unknown' };
     const regulator = toRegulator(row);
@@ -189,8 +189,8 @@ async function insertRegulator(
     [
       command.name,
       command.scope.all,
-      hashOperatorToken(token),
-      operatorTokenHint(token),
+      hashBearerToken(token),
+      bearerTokenHint(token),
       command.expiresAt,
       createdBy,
     ],

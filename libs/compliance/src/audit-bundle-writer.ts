@@ -26,7 +26,7 @@ const line = (value: unknown): string => JSON.stringify(value) + '\n';
 /**
  * Writes a bundle line by line, in the order docs/audit-format.md prescribes, refusing any call that
  * would produce a bundle an honest verifier rejects. Each method returns the text to append (possibly
- * empty), so the same writer serves a database cursor streaming to an HTTP response and an in-memory
+ * empty), so the same writer serves a database export streaming to an HTTP response and an in-memory
  * test log. Entries outside the filters become `omitted` lines whose hashes summarise whole runs.
  */
 export class AuditBundleWriter {

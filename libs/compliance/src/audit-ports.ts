@@ -74,6 +74,11 @@ export interface AuditRecordInput {
    * `details.subjects`); the data goes to the side table.
    */
   personal?: AuditPersonalData[];
+  /**
+   * Free text the actor wrote, such as a suspension reason: it may name people, so it goes to the side
+   * table under the acting person's subject (listed in `details.subjects`), never into the entry.
+   */
+  authored?: Record<string, string>;
 }
 
 export abstract class AuditRecorder {

@@ -14,4 +14,5 @@ export class ComplianceError extends defineErrors({
   invalid_bundle_request: { status: 400, title: 'Invalid audit bundle request' },
   audit_subject_not_found: { status: 404, title: 'Audit subject not found' },
   invalid_personal_data_ref: { status: 400, title: 'Invalid personal data reference' },
+  invalid_subject_identifier: { status: 400, title: 'Invalid subject identifier' },
 }) {}

@@ -63,7 +63,7 @@ describe('loadConfig', () => {
     expect(config.database).toMatchObject({ url: 'postgres://db/x', explicit: true });
   });
 
-  it('switches the pool to the townhall_app role by default, to another role, or not at all', () => {
+  it('logs the pool in as the townhall_app role by default, as another role, or as the owner (off)', () => {
     expect(loadConfig({}).database.appRole).toBe('townhall_app');
     expect(loadConfig({ TOWNHALL_DATABASE_APP_ROLE: 'social_app' }).database.appRole).toBe('social_app');
     expect(loadConfig({ TOWNHALL_DATABASE_APP_ROLE: 'off' }).database.appRole).toBeNull();
@@ -73,6 +73,44 @@ describe('loadConfig', () => {
         expect.objectContaining({ problems: [expect.stringMatching(/^TOWNHALL_DATABASE_APP_ROLE must be/)] }),
       );
     }
+  });
+
+  it('takes the application role from DATABASE_APP_URL, which the role setting may only agree with', () => {
+    const url = 'postgres://social_app:pw@db.example/townhall';
+    expect(loadConfig({ DATABASE_APP_URL: url }).database).toMatchObject({
+      appRole: 'social_app',
+      appUrl: url,
+    });
+    expect(
+      loadConfig({ DATABASE_APP_URL: url, TOWNHALL_DATABASE_APP_ROLE: 'social_app' }).database.appRole,
+    ).toBe('social_app');
+    expect(loadConfig({}).database.appUrl).toBeUndefined();
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigValidationError).problems;
+      }
+    };
+    expect(problems({ DATABASE_APP_URL: 'mysql://app@db/x' })).toEqual([
+      expect.stringMatching(/^DATABASE_APP_URL must use postgres: or postgresql:/),
+    ]);
+    expect(problems({ DATABASE_APP_URL: 'not a url' })).toEqual([
+      expect.stringMatching(/^DATABASE_APP_URL is not a valid URL/),
+    ]);
+    expect(problems({ DATABASE_APP_URL: 'postgres://db.example/townhall' })).toEqual([
+      expect.stringMatching(/^DATABASE_APP_URL must name its user/),
+    ]);
+    expect(problems({ DATABASE_APP_URL: 'postgres://pg_app@db.example/townhall' })).toEqual([
+      expect.stringMatching(/^DATABASE_APP_URL must name its user/),
+    ]);
+    expect(problems({ DATABASE_APP_URL: url, TOWNHALL_DATABASE_APP_ROLE: 'townhall_app' })).toEqual([
+      'DATABASE_APP_URL logs in as "social_app" but TOWNHALL_DATABASE_APP_ROLE names "townhall_app": they must agree',
+    ]);
+    expect(problems({ DATABASE_APP_URL: url, TOWNHALL_DATABASE_APP_ROLE: 'off' })).toEqual([
+      expect.stringMatching(/^DATABASE_APP_URL is set but TOWNHALL_DATABASE_APP_ROLE is off/),
+    ]);
   });
 
   it('reads the audit log origin and checkpoint interval, refusing an origin a checkpoint cannot carry', () => {

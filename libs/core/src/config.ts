@@ -9,12 +9,19 @@ export interface TownhallConfig {
   env: 'development' | 'production' | 'test';
   http: { host: string; port: number };
   /**
-   * appRole: the NOLOGIN role the application's pool assumes at connection start (`SET ROLE`), which may
-   * append to the audit log but not change it; migrations run as the login role of `url`, which owns the
-   * schema. Null runs everything as that login role (weaker: nothing but the trigger stops the
-   * application from rewriting the audit log).
+   * Two logins. `url` is the owner's: it runs platform migrations, owns the platform tables and writes
+   * the audit log. `appRole` is the role the application's pool logs in as, which may append to the
+   * audit log but not change it; `appUrl` is its login when the operator gives one (DATABASE_APP_URL),
+   * else it is derived from `url` at start. A null `appRole` runs everything as the owner (weaker:
+   * nothing but the trigger stops the application from rewriting the audit log).
    */
-  database: { url: string; explicit: boolean; poolSize: number; appRole: string | null };
+  database: {
+    url: string;
+    explicit: boolean;
+    poolSize: number;
+    appRole: string | null;
+    appUrl: string | undefined;
+  };
   redis: { url: string; keyPrefix: string };
   publicUrl: { scheme: 'http' | 'https'; port: number | undefined };
   demo: { domain: string; enabled: boolean };
@@ -140,13 +147,31 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     problems.push('TOWNHALL_FAULT_CRASH_AFTER_STEP is a test setting and is refused in production');
   }
 
-  // Empty or "off" disables the role switch; `str` would read an empty value as "not set".
-  const appRoleRaw = env.TOWNHALL_DATABASE_APP_ROLE?.trim() ?? DEFAULT_DATABASE_APP_ROLE;
-  const appRole = appRoleRaw === '' || appRoleRaw.toLowerCase() === 'off' ? null : appRoleRaw;
-  if (appRole !== null && (!/^[a-z_][a-z0-9_]{0,62}$/.test(appRole) || appRole.startsWith('pg_'))) {
+  // Empty or "off" keeps one login; `str` would read an empty value as "not set".
+  const appRoleSet = env.TOWNHALL_DATABASE_APP_ROLE?.trim();
+  const appRoleRaw = appRoleSet ?? DEFAULT_DATABASE_APP_ROLE;
+  let appRole = appRoleRaw === '' || appRoleRaw.toLowerCase() === 'off' ? null : appRoleRaw;
+  const appUrl = str('DATABASE_APP_URL') && url('DATABASE_APP_URL', '', ['postgres:', 'postgresql:']);
+  if (appRole !== null && !isRoleName(appRole)) {
     problems.push(
       `TOWNHALL_DATABASE_APP_ROLE must be a role name of lower-case letters, digits and _ (not starting with pg_), or off (got "${appRoleRaw}")`,
     );
+  } else if (appUrl && URL.canParse(appUrl)) {
+    // The application role is whoever DATABASE_APP_URL logs in as; the setting may only agree.
+    const user = urlUser(appUrl);
+    if (appRole === null) {
+      problems.push('DATABASE_APP_URL is set but TOWNHALL_DATABASE_APP_ROLE is off: remove one of them');
+    } else if (user === undefined || !isRoleName(user)) {
+      problems.push(
+        'DATABASE_APP_URL must name its user, a role name of lower-case letters, digits and _ (not starting with pg_)',
+      );
+    } else if (appRoleSet !== undefined && user !== appRole) {
+      problems.push(
+        `DATABASE_APP_URL logs in as "${user}" but TOWNHALL_DATABASE_APP_ROLE names "${appRole}": they must agree`,
+      );
+    } else {
+      appRole = user;
+    }
   }
 
   // The C2SP checkpoint origin: non-empty, at most 255 characters, no whitespace and no "+".
@@ -165,6 +190,7 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       explicit: str('DATABASE_URL') !== undefined,
       poolSize: int('DATABASE_POOL_SIZE', 10, 1, 500),
       appRole,
+      appUrl: appUrl || undefined,
     },
     redis: {
       url: url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
@@ -205,6 +231,20 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
   };
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;
+}
+
+/** A role name Townhall writes into SQL unquoted; `pg_` names are reserved by PostgreSQL. */
+function isRoleName(name: string): boolean {
+  return /^[a-z_][a-z0-9_]{0,62}$/.test(name) && !name.startsWith('pg_');
+}
+
+/** The user a connection URL names, if it is a URL that names one. */
+function urlUser(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(raw).username) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The injection token for the validated configuration. */

@@ -1,81 +1,137 @@
+import { createHmac } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { Client } from 'pg';
 import type { DataSourceOptions } from 'typeorm';
 import type { TownhallConfig } from '@townhall/core';
 import { APP_ROLE_SETTING, PLATFORM_MIGRATIONS } from './migrations/platform';
 
+type DatabaseConfig = Pick<TownhallConfig, 'database'>;
+
+/** The platform migrations: applied by the owner, compared with the history by readiness checks. */
+const MIGRATIONS = {
+  migrations: PLATFORM_MIGRATIONS,
+  migrationsTableName: 'migrations',
+  migrationsTransactionMode: 'each',
+} as const;
+
 /**
- * The one DataSource of a process: one pool, shared by the platform and every tenant schema. Each
- * connection assumes the application role (`TOWNHALL_DATABASE_APP_ROLE`) as it starts, so the
- * application works with that role's privileges — among them, none to change the audit log.
+ * The one DataSource of a process for the application: one pool, shared by the platform and every
+ * tenant schema, logged in as the application role (`TOWNHALL_DATABASE_APP_ROLE`) itself. It works with
+ * that role's privileges — among them, none to change the audit log — and `SET ROLE NONE` or
+ * `RESET ROLE` only bring it back to itself.
  */
-export function dataSourceOptions(config: Pick<TownhallConfig, 'database'>): DataSourceOptions {
+export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: applicationDatabaseUrl(config),
+    schema: 'platform',
+    ...MIGRATIONS,
+    synchronize: false,
+    logging: false,
+    extra: { max: config.database.poolSize, application_name: 'townhall' },
+  };
+}
+
+/**
+ * A DataSource logged in as the owner (DATABASE_URL's user): for platform migrations and the audit
+ * log's writer. Its search_path holds only `platform` and `pg_catalog`, so a schema the application role
+ * creates — named like the owner (`"$user"`) or `public` — can never capture the owner's unqualified
+ * names. It tells the migrations which role the application logs in as.
+ */
+export function ownerDataSourceOptions(
+  config: DatabaseConfig,
+  pool: { name: string; max: number },
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: withDefaultUser(config.database.url),
     schema: 'platform',
-    migrations: PLATFORM_MIGRATIONS,
-    migrationsTableName: 'migrations',
-    migrationsTransactionMode: 'each',
+    ...MIGRATIONS,
     synchronize: false,
     logging: false,
     extra: {
-      max: config.database.poolSize,
-      application_name: 'townhall',
-      ...roleSwitch(config.database.appRole),
+      max: pool.max,
+      application_name: pool.name,
+      options: `-c search_path=platform,pg_catalog -c ${APP_ROLE_SETTING}=${config.database.appRole ?? ''}`,
     },
   };
 }
 
-/** The pg connection setting that makes a connection assume `role` as it starts. */
-function roleSwitch(role: string | null): { options?: string } {
-  return role ? { options: `-c role=${role}` } : {};
+/** The DataSource that applies platform migrations, as the owner. */
+export function migrationDataSourceOptions(config: DatabaseConfig): DataSourceOptions {
+  return ownerDataSourceOptions(config, { name: 'townhall-migrations', max: 2 });
 }
 
 /**
- * Why the application's connections would not run as the application role, or null if they do. A
- * connection pooler that drops startup options (PgBouncer does) would leave them running as the
- * owner, with the owner's privileges over the audit log, and nothing else would notice.
+ * The application's login: DATABASE_APP_URL when the operator gives it; else DATABASE_URL with the
+ * application role as user and, when DATABASE_URL carries a password, the password derived from it
+ * (`derivedApplicationPassword`), which the owner sets on the role at start; with the role off,
+ * DATABASE_URL itself.
  */
-export async function applicationRoleProblem(
-  config: Pick<TownhallConfig, 'database'>,
-): Promise<string | null> {
+export function applicationDatabaseUrl(config: DatabaseConfig): string {
+  const { url, appUrl, appRole } = config.database;
+  if (appRole === null) return withDefaultUser(url);
+  if (appUrl) return appUrl;
+  const derived = new URL(url);
+  derived.username = appRole;
+  derived.password = derivedApplicationPassword(config) ?? '';
+  return derived.toString();
+}
+
+/**
+ * The password the owner gives the application role, or null when it sets none: when the operator
+ * manages the role's login (DATABASE_APP_URL), when the role is off, or when DATABASE_URL has no
+ * password (trust authentication admits the role as it admits the owner). Derived from the owner's password, so every process computes the same one and nothing new
+ * has to be kept anywhere; the owner's password cannot be recovered from it.
+ */
+export function derivedApplicationPassword(config: DatabaseConfig): string | null {
+  const { url, appUrl, appRole } = config.database;
+  const ownerPassword = decodeURIComponent(new URL(url).password);
+  if (appRole === null || appUrl || ownerPassword === '') return null;
+  return createHmac('sha256', ownerPassword).update('townhall-database-app-role').digest('base64url');
+}
+
+/**
+ * Why the application's login is not a separate, lesser role than the owner, or null if it is (or
+ * the role is off). Checks what the application would actually log in as — DATABASE_APP_URL, a
+ * pooler's user mapping — not what the configuration says.
+ */
+export async function applicationRoleProblem(config: DatabaseConfig): Promise<string | null> {
   const role = config.database.appRole;
   if (!role) return null;
-  const client = new Client({ connectionString: withDefaultUser(config.database.url), ...roleSwitch(role) });
+  const owner = new URL(withDefaultUser(config.database.url)).username;
+  const client = new Client({ connectionString: applicationDatabaseUrl(config) });
+  client.on('error', () => undefined);
   try {
     await client.connect();
-    const { rows } = await client.query<{ user: string }>('SELECT current_user AS user');
-    if (rows[0].user === role) return null;
-    return `connections run as "${rows[0].user}", not as the application role "${role}": does a pooler drop startup options? (TOWNHALL_DATABASE_APP_ROLE)`;
-  } catch (err) {
-    // At connection start an unknown role is an invalid value of the `role` setting.
-    const code = (err as { code?: string }).code;
-    if (code === '22023' || code === '42704') {
-      return `the application role "${role}" does not exist: start once with migrations, or set TOWNHALL_DATABASE_APP_ROLE=off`;
+    const { rows } = await client.query<{ user: string; superuser: boolean; owns: boolean }>(
+      `SELECT r.rolname AS user, r.rolsuper AS superuser,
+              pg_has_role(r.oid, $1::name, 'MEMBER')
+                OR pg_has_role(r.oid, (SELECT nspowner FROM pg_namespace WHERE nspname = 'platform'), 'MEMBER')
+                AS owns
+         FROM pg_roles r WHERE r.rolname = session_user`,
+      [owner],
+    );
+    const [me] = rows;
+    if (me.superuser)
+      return `the application logs in as "${me.user}", a superuser: it needs a role of its own`;
+    if (me.owns) {
+      return `the application logs in as "${me.user}", which is or is a member of the owner "${owner}": it needs a role of its own`;
     }
-    if (code === '42501') {
-      return `the DATABASE_URL user may not switch to the application role "${role}": it must be a member of it`;
+    if (me.user !== role) {
+      return `the application logs in as "${me.user}", not as the application role "${role}": does a pooler map users?`;
+    }
+    return null;
+  } catch (err) {
+    // 28000: no such role, or it may not log in; 28P01: wrong password.
+    const code = (err as { code?: string }).code;
+    if (code === '28000' || code === '28P01') {
+      return `the application role "${role}" cannot log in (${(err as Error).message}): start once with migrations, set DATABASE_APP_URL, or set TOWNHALL_DATABASE_APP_ROLE=off`;
     }
     throw err;
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-/**
- * The DataSource that applies platform migrations: the login role of DATABASE_URL itself (the owner of
- * the schema, no role switch), telling the migrations which role the application assumes.
- */
-export function migrationDataSourceOptions(config: Pick<TownhallConfig, 'database'>): DataSourceOptions {
-  return {
-    ...dataSourceOptions(config),
-    extra: {
-      max: 2,
-      application_name: 'townhall-migrations',
-      options: `-c ${APP_ROLE_SETTING}=${config.database.appRole ?? ''}`,
-    },
-  };
 }
 
 /**

@@ -2,10 +2,12 @@ import { DataSource } from 'typeorm';
 import { checkRedis, TownhallConfig } from '@townhall/core';
 import {
   applicationRoleProblem,
-  applicationRoleReady,
+  derivedApplicationPassword,
+  ensureApplicationLogin,
   ensureApplicationRole,
   ensureDatabase,
   migrationDataSourceOptions,
+  withDefaultUser,
 } from '@townhall/persistence';
 
 export interface PrepareOptions {
@@ -16,14 +18,21 @@ export interface PrepareOptions {
 
 /**
  * Everything a process checks and prepares before Nest starts: Redis reachable and not evicting,
- * the database present, platform migrations applied (as the owner, the login role of DATABASE_URL) and
- * the application's connections running as the application role. Throws with a message meant for a
- * person.
+ * the database present, platform migrations applied and the application role granted and able to log
+ * in (as the owner, the login of DATABASE_URL), and the application's own login a role that is not the
+ * owner, a member of it or a superuser. Throws with a message meant for a person.
  */
 export async function preparePlatform(config: TownhallConfig, opts: PrepareOptions): Promise<void> {
   const log = opts.log ?? (() => undefined);
   const redisProblems = await checkRedis(config.redis.url);
   if (redisProblems.length) throw new StartupError(redisProblems);
+  const role = config.database.appRole;
+  const owner = new URL(withDefaultUser(config.database.url)).username;
+  if (role === owner) {
+    throw new StartupError([
+      `the application logs in as "${role}", the owner of the database (DATABASE_URL): it needs a role of its own`,
+    ]);
+  }
   await ensureDatabase(config.database.url);
   if (opts.migrate) {
     const ds = new DataSource(migrationDataSourceOptions(config));
@@ -35,12 +44,13 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
       const applied = await ds.runMigrations({ transaction: 'each' });
       if (applied.length)
         log(`Applied ${applied.length} platform migration(s): ${applied.map((m) => m.name).join(', ')}`);
-      // The migration set the role up; this repairs an installation whose role was switched on or
-      // renamed later.
-      const role = config.database.appRole;
-      if (role && !(await applicationRoleReady(lock, role))) {
+      // The migration set the role up; this keeps an installation whose role was switched on or
+      // renamed later, or whose owner password changed, in step.
+      if (role) {
         await ensureApplicationRole(lock, role);
-        log(`Granted the application role ${role} its privileges`);
+        if (!config.database.appUrl) {
+          await ensureApplicationLogin(lock, role, derivedApplicationPassword(config));
+        }
       }
     } finally {
       await lock

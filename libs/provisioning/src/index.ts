@@ -7,3 +7,4 @@ export * from './tenant-lifecycle';
 export * from './tenant-schema-dropper';
 export * from './provisioning.worker';
 export * from './provisioning.module';
+export * from './provisioning-audit';

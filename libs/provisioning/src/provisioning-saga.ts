@@ -2,11 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ActorKeyPair, generateActorKeyPair } from '@townhall/activitypub';
+import { AuditRecorder } from '@townhall/compliance';
 import { publicUrl, SecretBox, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
 import { quoteIdent } from '@townhall/persistence';
 import { findLocalAccountId, insertLocalAccount, insertUser, usernameFromEmail } from '@townhall/social';
 import { migrateTenantSchema, TenantEntity, TenantRegistry } from '@townhall/tenancy';
 import { ActorKeyPool } from './actor-key-pool';
+import { asProvisioningWorker, recordWorkerTransition } from './provisioning-audit';
 
 /** The saga's steps, in order. The name of the last completed step is stored on the tenant row. */
 export const PROVISIONING_STEPS = ['schema', 'migrations', 'instance_actor', 'owner', 'active'] as const;
@@ -27,6 +29,10 @@ type OneTransactionOutcome = SagaOutcome | 'resume_step_by_step';
  * itself, not five commits and five cold catalog caches. If that transaction fails, the saga goes on
  * one step per transaction, so the failure is pinned to its step, the steps before it stay committed,
  * and a retry resumes there.
+ *
+ * Activation is recorded in the audit log (`tenant.activate`, by the provisioning worker) in the
+ * transaction that records step `active`: one INSERT, and exactly one entry however often the saga
+ * crashed or raced on the way.
  */
 @Injectable()
 export class ProvisioningSaga {
@@ -37,10 +43,15 @@ export class ProvisioningSaga {
     private readonly registry: TenantRegistry,
     private readonly secrets: SecretBox,
     private readonly keyPool: ActorKeyPool,
+    private readonly recorder: AuditRecorder,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
-  async run(tenantId: string): Promise<SagaOutcome> {
+  run(tenantId: string): Promise<SagaOutcome> {
+    return asProvisioningWorker(() => this.provision(tenantId));
+  }
+
+  private async provision(tenantId: string): Promise<SagaOutcome> {
     const tenant = await this.registry.findById(tenantId);
     if (!tenant) return 'gone';
     if (tenant.status !== 'provisioning')
@@ -79,6 +90,7 @@ export class ProvisioningSaga {
       if (this.faultPoint()?.startsWith('stepwise:'))
         throw new Error('Injected fault: one transaction refused');
       await this.recordStep(manager, tenantId, 'active');
+      await this.recordActivation(manager, tenantId);
       return 'activated';
     });
     if (outcome === 'activated') this.crashIfAskedTo('active');
@@ -103,6 +115,7 @@ export class ProvisioningSaga {
         await this.perform(manager, tenant, step, prepared);
         this.crashIfAskedTo(`stepwise:during:${step}`);
         await this.recordStep(manager, tenantId, step);
+        if (step === 'active') await this.recordActivation(manager, tenantId);
         return 'done' as const;
       });
       if (result === 'gone' || result === 'not_provisioning') return result;
@@ -121,6 +134,13 @@ export class ProvisioningSaga {
       `UPDATE platform.tenants SET provisioning_step = $2, updated_at = now() WHERE id = $1`,
       [tenantId, step],
     );
+  }
+
+  private recordActivation(manager: EntityManager, tenantId: string): Promise<void> {
+    return recordWorkerTransition(this.recorder, manager, 'tenant.activate', tenantId, {
+      from: 'provisioning',
+      to: 'active',
+    });
   }
 
   private async perform(

@@ -3,8 +3,10 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
+import { AuditRecorder } from '@townhall/compliance';
 import { TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
 import { ActorKeyPool } from './actor-key-pool';
+import { asProvisioningWorker, recordWorkerTransition } from './provisioning-audit';
 import { ProvisioningSaga } from './provisioning-saga';
 import {
   DropTenantSchemaJob,
@@ -32,6 +34,7 @@ export class ProvisioningWorker implements OnApplicationBootstrap, OnApplication
     private readonly keyPool: ActorKeyPool,
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectQueue(PROVISIONING_QUEUE) private readonly queue: Queue<TenantJobPayload>,
+    private readonly recorder: AuditRecorder,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
@@ -81,7 +84,11 @@ export class ProvisioningWorker implements OnApplicationBootstrap, OnApplication
     return rows.length;
   }
 
-  /** After the last attempt a provisioning tenant is marked failed, with a reason an operator can act on. */
+  /**
+   * After the last attempt a provisioning tenant is marked failed, with a reason an operator can act on,
+   * and `tenant.fail` is recorded in the same transaction. The reason (an error message) stays on the
+   * tenant; the entry names only the step the saga had reached.
+   */
   private async onFailed(job: Job<TenantJobPayload>, err: Error): Promise<void> {
     const final = job.attemptsMade >= (job.opts.attempts ?? 1);
     this.logger.warn(
@@ -89,12 +96,25 @@ export class ProvisioningWorker implements OnApplicationBootstrap, OnApplication
       'Tenant job failed',
     );
     if (!final || job.name !== ProvisionTenantJob.name) return;
-    await this.dataSource.query(
-      `UPDATE platform.tenants
-          SET status = 'failed', updated_at = now(),
-              failure_reason = 'Failed after step ' || coalesce(provisioning_step, '(none)') || ': ' || $2
-        WHERE id = $1 AND status = 'provisioning'`,
-      [job.data.tenantId, err.message.slice(0, 500)],
+    const tenantId = job.data.tenantId;
+    await asProvisioningWorker(() =>
+      this.dataSource.transaction(async (manager) => {
+        const [marked] = (await manager.query(
+          `UPDATE platform.tenants
+              SET status = 'failed', updated_at = now(),
+                  failure_reason = 'Failed after step ' || coalesce(provisioning_step, '(none)') || ': ' || $2
+            WHERE id = $1 AND status = 'provisioning'
+        RETURNING provisioning_step AS step`,
+          [tenantId, err.message.slice(0, 500)],
+        )) as [{ step: string | null }[], number];
+        if (marked.length === 0) return;
+        await recordWorkerTransition(this.recorder, manager, 'tenant.fail', tenantId, {
+          from: 'provisioning',
+          to: 'failed',
+          step: marked[0].step,
+          attempts: job.attemptsMade,
+        });
+      }),
     );
   }
 }

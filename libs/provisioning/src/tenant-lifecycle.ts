@@ -6,6 +6,7 @@ import { AuditedTransactions, AuditPersonalData, AuditTarget, JsonValue } from '
 import { isId } from '@townhall/persistence';
 import { tenantSchemaName, TenantEntity, TenantRegistry, TenantStatus } from '@townhall/tenancy';
 import { ProvisionTenantCommand } from './commands';
+import { tenantTarget } from './provisioning-audit';
 import { ProvisioningError } from './provisioning.errors';
 import {
   DropTenantSchemaJob,
@@ -19,6 +20,9 @@ export const DEFAULT_DELETION_GRACE_SECONDS = 7 * 24 * 3600;
 
 /** What a transition changed, for its audit entry: the status it led to, and any particulars. */
 type TransitionDetails = { to: TenantStatus } & { [member: string]: JsonValue };
+
+/** Free text an operator typed for a transition: kept out of the entry (see `AuditRecordInput.authored`). */
+type TransitionText = Record<string, string>;
 
 /**
  * The operator's use cases over a tenant's life: provision, suspend, resume, retry, delete. Each
@@ -86,15 +90,24 @@ export class TenantLifecycle {
     }
   }
 
-  /** The reason is kept on the tenant and in the audit log, which is permanent: it should not name people. */
+  /**
+   * The reason is kept on the tenant. Being free text it may name people, so the audit entry carries
+   * only its length; the text itself goes to the encrypted side table under the acting person's subject.
+   */
   async suspend(tenantId: string, reason?: string): Promise<TenantEntity> {
-    return this.transition('tenant.suspend', tenantId, ['active'], async (q) => {
-      await q(
-        `UPDATE platform.tenants SET status = 'suspended', suspended_at = now(), suspension_reason = $2, updated_at = now() WHERE id = $1`,
-        [tenantId, reason ?? null],
-      );
-      return { to: 'suspended', ...(reason !== undefined ? { reason } : {}) };
-    });
+    return this.transition(
+      'tenant.suspend',
+      tenantId,
+      ['active'],
+      async (q) => {
+        await q(
+          `UPDATE platform.tenants SET status = 'suspended', suspended_at = now(), suspension_reason = $2, updated_at = now() WHERE id = $1`,
+          [tenantId, reason ?? null],
+        );
+        return { to: 'suspended', ...(reason !== undefined ? { reasonLength: reason.length } : {}) };
+      },
+      reason !== undefined ? { reason } : undefined,
+    );
   }
 
   /**
@@ -201,7 +214,7 @@ export class TenantLifecycle {
 
   /**
    * Applies one transition under the tenant row's lock, if the tenant's status allows it, and records
-   * it as `action` with the statuses before and after.
+   * it as `action` with the statuses before and after (and `text`, if any, in the side table).
    */
   private async transition(
     action: string,
@@ -211,6 +224,7 @@ export class TenantLifecycle {
       q: (sql: string, params: unknown[]) => Promise<unknown>,
       tenant: TenantEntity,
     ) => Promise<TransitionDetails>,
+    text?: TransitionText,
   ): Promise<TenantEntity> {
     await this.audited.run({
       apply: async (manager) => {
@@ -227,7 +241,13 @@ export class TenantLifecycle {
         }
         return { from: tenant.status, ...(await apply((sql, params) => manager.query(sql, params), tenant)) };
       },
-      recorded: (details) => ({ action, target: tenantTarget(tenantId), tenant: tenantId, details }),
+      recorded: (details) => ({
+        action,
+        target: tenantTarget(tenantId),
+        tenant: tenantId,
+        details,
+        ...(text ? { authored: text } : {}),
+      }),
       refused: (err) =>
         isId(tenantId) && !(err instanceof ProvisioningError && err.code === 'tenant_not_found')
           ? { action, target: tenantTarget(tenantId), tenant: tenantId }
@@ -238,10 +258,6 @@ export class TenantLifecycle {
 }
 
 const UNKNOWN_TENANT: AuditTarget = { type: 'tenant', id: 'unknown' };
-
-function tenantTarget(id: string): AuditTarget {
-  return { type: 'tenant', id };
-}
 
 /** The owner's e-mail address is personal data: it goes to the audit log's encrypted side table. */
 function adminEmail(email: string): AuditPersonalData {

@@ -3,7 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { AUDIT_VERIFY_HELP, runVerifyCommand } from '@townhall/compliance';
 import { CliExit, helpText } from '../cli-output';
+import { AuditCheckpointCommand } from './audit-checkpoint.command';
 import { AuditRotateKeyCommand } from './audit-rotate-key.command';
+import { AuditSubjectsCommand } from './audit-subjects.command';
 import { CommandGroup } from './command-group';
 
 /**
@@ -56,15 +58,18 @@ export class AuditVerifyCommand extends CommandRunner {
 
 @Command({
   name: 'audit',
-  description: 'work with the tamper-evident audit log (offline verification of exports, key rotation)',
-  subCommands: [AuditVerifyCommand, AuditRotateKeyCommand],
+  description:
+    'work with the tamper-evident audit log (offline verification, checkpoints, key rotation, erasure)',
+  subCommands: [AuditVerifyCommand, AuditCheckpointCommand, AuditRotateKeyCommand, AuditSubjectsCommand],
 })
 export class AuditCommand extends CommandGroup {
   @Help('after')
   examples(): string {
     return helpText([
       'townhall audit verify export.ndjson --key audit-keys.json',
+      'townhall audit checkpoint --json > checkpoint.json',
       'townhall audit rotate-key',
+      'townhall audit subjects find email:press@bmi.example',
     ]);
   }
 }

@@ -1,4 +1,6 @@
 import { Command, Help, Option } from 'nest-commander';
+import { DataSource } from 'typeorm';
+import { AuditRecorder } from '@townhall/compliance';
 import { TenantMigrationProgress, TenantMigrationRunner, TenantMigrationSummary } from '@townhall/tenancy';
 import {
   CliError,
@@ -72,6 +74,9 @@ export class MigrateCommand extends PlatformCommand {
     const summary = await context
       .get(TenantMigrationRunner)
       .migrateAll({ concurrency, lockTimeoutMs, onProgress: reportProgress });
+    await this.runtime.act((ctx) =>
+      ctx.get(DataSource).transaction((manager) => ctx.get(AuditRecorder).record(manager, runEntry(summary))),
+    );
     if (options.json) printJson(summary);
     else printSummary(summary);
     if (summary.failed.length > 0) {
@@ -80,6 +85,32 @@ export class MigrateCommand extends PlatformCommand {
       );
     }
   }
+}
+
+/** Failed tenants named in a run's audit entry at most; the count is always complete. */
+const MAX_FAILED_IN_ENTRY = 100;
+
+/**
+ * A run's audit entry (`tenant.migrate_all`): counts and the tenants that failed. Each schema commits
+ * on its own, so this is recorded once the run has finished, in a transaction of its own; the versions
+ * themselves are on each tenant (`migration_version`) and in its `schema_migrations`.
+ */
+function runEntry(s: TenantMigrationSummary): Parameters<AuditRecorder['record']>[1] {
+  return {
+    action: 'tenant.migrate_all',
+    target: { type: 'platform', id: 'platform' },
+    tenant: null,
+    outcome: s.failed.length === 0 ? 'success' : 'failure',
+    details: {
+      latestVersion: s.latestVersion,
+      total: s.total,
+      migrated: s.migrated,
+      upToDate: s.upToDate,
+      skipped: s.skipped,
+      failed: s.failed.length,
+      failedTenantIds: s.failed.slice(0, MAX_FAILED_IN_ENTRY).map((f) => f.tenantId),
+    },
+  };
 }
 
 /** One line per tenant that changed or failed; tenants already current are only counted. */

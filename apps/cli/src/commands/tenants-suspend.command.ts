@@ -17,7 +17,7 @@ export class TenantsSuspendCommand extends TenantTransitionCommand<Options> {
   @Option({
     flags: '--reason <text>',
     description:
-      'why, recorded on the tenant and in the permanent audit log: do not name people (up to 500 characters)',
+      'why, kept on the tenant and encrypted beside the audit log (the entry holds only its length); avoid naming people (up to 500 characters)',
   })
   reason(value: string): string {
     if (value.trim().length === 0 || value.length > 500)

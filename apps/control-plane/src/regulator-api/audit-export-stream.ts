@@ -3,9 +3,11 @@ import { pipeline } from 'node:stream/promises';
 import { type AuditEntry, auditCsvHeader, auditCsvRow } from '@townhall/compliance';
 
 /**
- * Streaming an export to the client. Memory stays bounded because the bundle is pulled line by line only
- * as fast as the client reads (stream backpressure); when the client goes away, the pipeline destroys the
- * source, which ends the store's iterator (`return()`), so it stops reading the database.
+ * Streaming an export to the client. The store reads the log in keyset batches of 2,000 entries, each
+ * one pooled query; memory stays bounded because the bundle is pulled only as fast as the client reads
+ * (stream backpressure), so the next batch is read only when the previous one is sent. When the client
+ * goes away, the pipeline destroys the source, which ends the store's iterator (`return()`): it stops
+ * before the next batch.
  */
 
 /** Small lines are joined into chunks of about this size: a million one-line writes cost far more. */
@@ -53,7 +55,7 @@ export async function streamTo(lines: AsyncIterable<string>, out: Writable): Pro
     throw err;
   } finally {
     // The pipeline ends the source too, but without waiting; waiting here means that once this returns,
-    // the store has released its cursor and connection.
+    // the store has stopped and reads no further batch.
     await source.return(undefined);
   }
 }

@@ -11,12 +11,11 @@ import {
   Max,
   Min,
 } from 'class-validator';
+import { IsTownhallId, TOWNHALL_ID_PATTERN } from '../shared/townhall-id';
 
-/**
- * Query parameters of the regulator API. Each is validated strictly — a malformed request is refused
- * with 400 problem details before anything is read or recorded.
- */
-const ID = /^[1-9][0-9]{0,18}$/;
+// Query parameters of the regulator API. Each is validated strictly — a malformed request is refused
+// with 400 problem details before anything is read or recorded.
+
 /** Action names as the log spells them: `tenant.create`, `domain_block.create`. */
 export const ACTION_PATTERN = /^[a-z][a-z0-9_-]{0,63}(\.[a-z][a-z0-9_-]{0,63}){0,3}$/;
 export const MAX_ACTIONS = 20;
@@ -68,10 +67,10 @@ export class ExportAuditQuery {
     description:
       'Only this tenant’s entries (others become hashes). Required for a regulator scoped to tenants; ' +
       'omit for a platform-wide export.',
-    pattern: ID.source,
+    pattern: TOWNHALL_ID_PATTERN,
   })
   @IsOptional()
-  @Matches(ID, { message: 'tenant must be a tenant id' })
+  @IsTownhallId({ message: 'tenant must be a tenant id' })
   tenant?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 0, description: 'First sequence number' })

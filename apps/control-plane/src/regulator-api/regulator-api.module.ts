@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@townhall/auth';
+import { TenancyModule } from '@townhall/tenancy';
 import { OPERATOR_RATE_LIMIT_PROVIDERS } from '../operator-rate-limit';
 import { RegulatorAuditContextInterceptor } from './regulator-audit-context.interceptor';
 import { RegulatorAuditController } from './regulator-audit.controller';
@@ -12,7 +13,7 @@ import { RegulatorRateLimitGuard } from './regulator-rate-limit';
  * signing keys and audit exports. A module of its own so it has an OpenAPI document of its own.
  */
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, TenancyModule],
   controllers: [RegulatorCheckpointsController, RegulatorAuditController],
   // The limiter's options and Redis store, built here as the operator API builds its own.
   providers: [

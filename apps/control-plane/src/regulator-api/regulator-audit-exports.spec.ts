@@ -1,7 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { Regulator } from '@townhall/auth';
 import { AuditRecorder, AuditRecordInput, AuditStore, ComplianceError } from '@townhall/compliance';
-import { AuditExportRequest, RegulatorAuditExports } from './regulator-audit-exports';
+import type { TenantRegistry } from '@townhall/tenancy';
+import { RegulatorAuditExports, RegulatorExportQuery } from './regulator-audit-exports';
 
 /** The order things happened in: what the store was asked for, what was recorded, what was committed. */
 type Event = string;
@@ -56,13 +57,17 @@ function fakes(options: { failRequest?: boolean; failRecording?: boolean } = {})
       return result;
     },
   } as unknown as DataSource;
-  return { events, recorded, exports: new RegulatorAuditExports(dataSource, store, recorder) };
+  /** Tenants 1 and 2 are registered. */
+  const tenants = {
+    findById: (id: string) => Promise.resolve(['1', '2'].includes(id) ? { id } : null),
+  } as unknown as TenantRegistry;
+  return { events, recorded, exports: new RegulatorAuditExports(dataSource, store, recorder, tenants) };
 }
 
 const regulator = (scope: Regulator['scope']) =>
   new Regulator('9', 'R', scope, 'abcd', new Date(Date.now() + 86_400_000), null, new Date(), null, null);
 
-const request = (overrides: Partial<AuditExportRequest> = {}): AuditExportRequest => ({
+const request = (overrides: Partial<RegulatorExportQuery> = {}): RegulatorExportQuery => ({
   tenant: '1',
   from: null,
   to: null,
@@ -117,6 +122,27 @@ describe('a regulator’s export', () => {
     expect(recorded.map((r) => [r.tenant, r.target])).toEqual([
       ['2', { type: 'tenant', id: '2' }],
       [null, { type: 'platform', id: 'platform' }],
+    ]);
+  });
+
+  it('checks the scope before the range: an out-of-scope request with a bad range is a recorded 403', async () => {
+    const { events, recorded, exports } = fakes();
+    await expect(
+      exports.open(regulator({ all: false, tenantIds: ['1'] }), request({ tenant: '2', from: 5, to: 2 })),
+    ).rejects.toMatchObject({ code: 'tenant_out_of_scope' });
+    expect(events).toEqual(['record denied', 'commit']);
+    expect(recorded[0]).toMatchObject({ outcome: 'denied', details: { filters: { from: 5, to: 2 } } });
+  });
+
+  it('records an unregistered tenant as the target only, with no tenant of the entry', async () => {
+    const { recorded, exports } = fakes();
+    await exports.open(regulator({ all: true }), request({ tenant: '3' }));
+    await expect(
+      exports.open(regulator({ all: false, tenantIds: ['1'] }), request({ tenant: '4' })),
+    ).rejects.toMatchObject({ code: 'tenant_out_of_scope' });
+    expect(recorded.map((r) => [r.outcome, r.tenant, r.target])).toEqual([
+      ['success', null, { type: 'tenant', id: '3' }],
+      ['denied', null, { type: 'tenant', id: '4' }],
     ]);
   });
 

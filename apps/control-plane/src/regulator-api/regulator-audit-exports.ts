@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { Regulator, RegulatorError } from '@townhall/auth';
 import {
   AuditOutcome,
@@ -9,9 +9,11 @@ import {
   ComplianceError,
   type JsonValue,
 } from '@townhall/compliance';
+import { TenantRegistry } from '@townhall/tenancy';
 import type { ExportFormat } from './regulator-api.dto';
 
-export interface AuditExportRequest {
+/** A regulator's export request as the API received it (validated: `tenant` is an id or null). */
+export interface RegulatorExportQuery {
   tenant: string | null;
   from: number | null;
   to: number | null;
@@ -30,14 +32,18 @@ export interface OpenedAuditExport {
 /**
  * A regulator's export of the audit log: the scope check, the record of the export, then the bundle.
  *
- * - A tenant outside the regulator's scope (or, for a regulator scoped to tenants, no tenant at all) is
- *   refused with 403, and the refusal is recorded (`audit.export`, outcome `denied`) in a transaction of
- *   its own.
+ * - The scope is checked first: a tenant outside the regulator's scope (or, for a regulator scoped to
+ *   tenants, no tenant at all) is refused with 403 whatever else the request asks, and the refusal is
+ *   recorded (`audit.export`, outcome `denied`) in a transaction of its own.
  * - A request the log cannot serve (a range or `since` beyond the newest checkpoint, `from` > `to`) is
- *   refused with 400 and not recorded, like every malformed request: it read nothing.
+ *   then refused with 400 and not recorded, like every malformed request: it read nothing.
  * - An export is recorded (`audit.export`, `success`, the filters and the range in details) and
  *   committed before its first byte is sent, so no data leaves without its entry. The entry itself lies
  *   beyond the exported range; the next export shows it.
+ * - The entry belongs to the tenant asked for (its `tenant`, so the tenant's own view shows who exported
+ *   it) only if that tenant is registered. An id the registry does not know is kept as the target, with
+ *   `tenant: null`: a caller must not be able to start a per-tenant sequence for a tenant that does
+ *   not exist.
  */
 @Injectable()
 export class RegulatorAuditExports {
@@ -45,12 +51,10 @@ export class RegulatorAuditExports {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly store: AuditStore,
     private readonly recorder: AuditRecorder,
+    private readonly tenants: TenantRegistry,
   ) {}
 
-  async open(regulator: Regulator, request: AuditExportRequest): Promise<OpenedAuditExport> {
-    if (request.from !== null && request.to !== null && request.from > request.to) {
-      throw new ComplianceError('invalid_bundle_request', 'from must not be greater than to.');
-    }
+  async open(regulator: Regulator, request: RegulatorExportQuery): Promise<OpenedAuditExport> {
     if (!regulator.mayRead(request.tenant)) {
       await this.record(request, 'denied', {});
       throw new RegulatorError(
@@ -59,6 +63,9 @@ export class RegulatorAuditExports {
           ? 'This regulator may export only the tenants in its scope: name one with ?tenant=.'
           : 'This tenant is not in the regulator’s scope.',
       );
+    }
+    if (request.from !== null && request.to !== null && request.from > request.to) {
+      throw new ComplianceError('invalid_bundle_request', 'from must not be greater than to.');
     }
     const lines = this.store
       .exportBundle({
@@ -83,18 +90,18 @@ export class RegulatorAuditExports {
   }
 
   private async record(
-    request: AuditExportRequest,
+    request: RegulatorExportQuery,
     outcome: AuditOutcome,
     extra: { [member: string]: JsonValue },
   ): Promise<void> {
-    await this.dataSource.transaction((manager) =>
+    await this.dataSource.transaction(async (manager) =>
       this.recorder.record(manager, {
         action: 'audit.export',
         target:
           request.tenant === null
             ? { type: 'platform', id: 'platform' }
             : { type: 'tenant', id: request.tenant },
-        tenant: request.tenant,
+        tenant: await this.registeredTenant(manager, request.tenant),
         outcome,
         details: {
           format: request.format,
@@ -110,11 +117,18 @@ export class RegulatorAuditExports {
       }),
     );
   }
+
+  /** `tenant` if the registry knows it (a deleted tenant keeps its row), else null. */
+  private async registeredTenant(manager: EntityManager, tenant: string | null): Promise<string | null> {
+    if (tenant === null) return null;
+    return (await this.tenants.findById(tenant, manager)) ? tenant : null;
+  }
 }
 
 /**
  * `first`, then the rest of `rest`. Not a generator: ending a generator that never started skips its
- * `finally`, and `rest` — holding a database cursor — must be ended even if nobody reads a line.
+ * `finally`, and `rest` — the store's export, which reads the next batch only when asked — must be
+ * ended even if nobody reads a line.
  */
 function startingWith(first: string, rest: AsyncIterator<string>): AsyncIterableIterator<string> {
   let firstSent = false;

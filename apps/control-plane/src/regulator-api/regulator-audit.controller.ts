@@ -5,7 +5,7 @@ import type { RegulatorRequest } from '@townhall/auth';
 import { AuditStore } from '@townhall/compliance';
 import { AuditKeysView } from '../audit-keys.view';
 import { ApiProblems } from '../problem.view';
-import { ApiProblem } from '../regulators/regulator-problems';
+import { ApiProblem } from '../shared/api-problem';
 import { bundleAsCsv, streamTo } from './audit-export-stream';
 import { ExportAuditQuery } from './regulator-api.dto';
 import { REGULATOR_API_PATH, RegulatorApi } from './regulator-api.decorators';
@@ -44,8 +44,9 @@ export class RegulatorAuditController {
       'proofs that cover them (docs/audit-format.md): verify it offline with townhall audit verify. ' +
       'format=csv gives the matching entries only, for reading — it carries no proofs and is not evidence. ' +
       'A regulator scoped to tenants must name one of them as tenant; any other tenant is refused with 403, ' +
-      'and the refusal is recorded. Every export is recorded (audit.export) before it starts, and appears ' +
-      'in later exports. Malformed parameters are refused with 400 and not recorded.',
+      'and the refusal is recorded — the scope is checked before anything else about the request. Every ' +
+      'export is recorded (audit.export) before it starts, and appears in later exports; a tenant id no ' +
+      'tenant has is recorded as the target only. Malformed parameters are refused with 400 and not recorded.',
   })
   @ApiProduces(CONTENT_TYPES.ndjson, CONTENT_TYPES.csv)
   @ApiOkResponse({

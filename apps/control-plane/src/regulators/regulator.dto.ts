@@ -14,6 +14,7 @@ import {
   MAX_REGULATOR_VALIDITY_DAYS,
   REGULATOR_NAME_MAX_LENGTH,
 } from '@townhall/auth';
+import { IsTownhallId } from '../shared/townhall-id';
 import { ListTenantsQuery } from '../tenants/tenant.dto';
 
 /**
@@ -21,8 +22,6 @@ import { ListTenantsQuery } from '../tenants/tenant.dto';
  * span fields (exactly one of `all` and `tenantIds`, the expiry window) are `CreateRegulatorCommand`'s,
  * so the CLI gets the same.
  */
-const ID = /^[1-9][0-9]{0,18}$/;
-
 export class CreateRegulatorDto {
   @ApiProperty({
     description: 'Who the token is for, e.g. the authority and its case',
@@ -45,7 +44,7 @@ export class CreateRegulatorDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_REGULATOR_TENANTS)
   @IsString({ each: true })
-  @Matches(ID, { each: true, message: 'each of tenantIds must be a tenant id' })
+  @IsTownhallId({ each: true, message: 'each of tenantIds must be a tenant id' })
   tenantIds?: string[];
 
   @ApiPropertyOptional({

@@ -35,8 +35,8 @@ import { OperatorRateLimitGuard } from '../operator-rate-limit';
 import { ApiProblems } from '../problem.view';
 import { DEFAULT_PAGE_SIZE } from '../tenants/tenant.dto';
 import { CreateRegulatorDto, ListRegulatorsQuery } from './regulator.dto';
-import { linkNextPage } from './page-link';
-import { ApiProblem } from './regulator-problems';
+import { ApiProblem } from '../shared/api-problem';
+import { linkNextPage } from '../shared/page-link';
 import {
   IssuedRegulatorView,
   RegulatorPageView,

@@ -19,8 +19,8 @@ import {
   MAX_DELETION_GRACE_SECONDS,
   SLUG_PATTERN,
 } from '@townhall/provisioning';
-import { isId } from '@townhall/persistence';
 import { canonicalHost, TENANT_STATUSES, TenantStatus } from '@townhall/tenancy';
+import { IsTownhallId, TOWNHALL_ID_PATTERN } from '../shared/townhall-id';
 
 /**
  * Request shapes of the operator API. They give precise 400s at the edge; the use cases validate their
@@ -43,20 +43,6 @@ function IsHostName(options?: ValidationOptions): PropertyDecorator {
         },
         defaultMessage: () => `${String(propertyName)} must be a host name such as social.agency.example`,
       },
-    });
-}
-
-const ID_PATTERN = /^[1-9][0-9]{0,18}$/;
-
-/** A Townhall id: digits that also fit a signed 64-bit integer (the pattern alone allows 19 nines). */
-function IsTownhallId(options?: ValidationOptions) {
-  return (target: object, propertyName: string | symbol) =>
-    registerDecorator({
-      name: 'isTownhallId',
-      target: target.constructor,
-      propertyName: String(propertyName),
-      options,
-      validator: { validate: (value: unknown) => isId(value) },
     });
 }
 
@@ -101,7 +87,7 @@ export class CreateTenantDto {
 export class SuspendTenantDto {
   @ApiPropertyOptional({
     description:
-      'Why the tenant is suspended; kept on the tenant record and in the audit log, which is permanent: do not name people',
+      'Why the tenant is suspended; kept on the tenant record, and encrypted beside the audit log (the entry holds only its length): avoid naming people',
     maxLength: 500,
   })
   @IsOptional()
@@ -123,7 +109,7 @@ export class ListTenantsQuery {
   @Max(MAX_PAGE_SIZE)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The nextCursor of the previous page', pattern: ID_PATTERN.source })
+  @ApiPropertyOptional({ description: 'The nextCursor of the previous page', pattern: TOWNHALL_ID_PATTERN })
   @IsOptional()
   @IsTownhallId({ message: 'cursor must be a cursor returned by a previous page' })
   cursor?: string;

@@ -26,6 +26,7 @@ import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
 import { OperatorActionInterceptor } from '../operator-action.interceptor';
 import { OperatorRateLimitGuard } from '../operator-rate-limit';
 import { ApiProblems } from '../problem.view';
+import { linkNextPage } from '../shared/page-link';
 import {
   CreateTenantDto,
   DEFAULT_PAGE_SIZE,
@@ -90,12 +91,11 @@ export class TenantsController {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const page = await this.registry.list({ limit, cursor: query.cursor, status: query.status });
     if (page.nextCursor !== null) {
-      const next = new URLSearchParams({
+      linkNextPage(res, TENANTS_PATH, {
         limit: String(limit),
         cursor: page.nextCursor,
         ...(query.status ? { status: query.status } : {}),
       });
-      res.setHeader('Link', `<${TENANTS_PATH}?${next.toString()}>; rel="next"`);
     }
     return { items: page.items.map(toTenantView), nextCursor: page.nextCursor };
   }

@@ -7,12 +7,14 @@ import { AuditedTransactions } from './audited-transactions';
 import { AuditSubjectStore, RevealedPersonalData } from './audit-subject-store';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** As long as the recorder accepts for an identifier. */
+export const MAX_SUBJECT_IDENTIFIER = 512;
 
 /**
  * What may be done with the people behind the audit log's pseudonyms: find a person's subject, read
- * the personal data an entry refers to, and erase a person. Reading and erasing are themselves
- * recorded, with the actor of the current audit context. The callers decide who may do this (see
- * docs/compliance.md, "Who can see what"); nothing here is reachable over HTTP yet.
+ * the personal data an entry refers to, and erase a person. Each is itself recorded, with the actor
+ * of the current audit context. Operators find and erase through the CLI and the operator API;
+ * revealing stays a service call (see docs/compliance.md, "Who can see what").
  */
 @Injectable()
 export class AuditSubjects {
@@ -22,9 +24,32 @@ export class AuditSubjects {
     private readonly audited: AuditedTransactions,
   ) {}
 
-  /** The subject an identifier (`email:…`, `operator:…`) maps to; null if never recorded or erased. */
+  /**
+   * The subject an identifier (`email:…`, `operator:…`) maps to; null if never recorded or erased.
+   * Recorded as `audit.subject.lookup`: whether a person appears in the log is itself personal. The
+   * identifier is kept only in the side table, as text the actor wrote.
+   */
   find(identifier: string): Promise<string | null> {
-    return this.store.findSubject(this.dataSource.manager, identifier);
+    const valid =
+      typeof identifier === 'string' && identifier.length > 0 && identifier.length <= MAX_SUBJECT_IDENTIFIER;
+    return this.audited.run({
+      apply: async (manager) => {
+        if (!valid)
+          throw new ComplianceError(
+            'invalid_subject_identifier',
+            `An identifier is 1 to ${MAX_SUBJECT_IDENTIFIER} characters, e.g. email:owner@agency.example.`,
+          );
+        return this.store.findSubject(manager, identifier);
+      },
+      recorded: (subject) => ({
+        action: 'audit.subject.lookup',
+        target: { type: 'audit_subject', id: subject ?? 'unknown' },
+        tenant: null,
+        details: { found: subject !== null },
+        authored: { identifier },
+      }),
+      refused: () => ({ action: 'audit.subject.lookup', target: UNKNOWN_SUBJECT, tenant: null }),
+    });
   }
 
   /** The personal data behind an entry's `details.personalDataRef`; erased subjects show as erased. */
@@ -66,9 +91,11 @@ export class AuditSubjects {
       }),
       refused: () => ({
         action: 'audit.subject.erase',
-        target: { type: 'audit_subject', id: isId(subjectId) ? subjectId : 'unknown' },
+        target: isId(subjectId) ? { type: 'audit_subject', id: subjectId } : UNKNOWN_SUBJECT,
         tenant: null,
       }),
     });
   }
 }
+
+const UNKNOWN_SUBJECT = { type: 'audit_subject', id: 'unknown' };

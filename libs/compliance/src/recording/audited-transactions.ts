@@ -35,9 +35,10 @@ export class AuditedTransactions {
     private readonly recorder: AuditRecorder,
   ) {}
 
-  async run<T>(change: AuditedChange<T>): Promise<T> {
+  /** `on`: the DataSource of the change's transaction when it is not the application's (key rotation). */
+  async run<T>(change: AuditedChange<T>, on: DataSource = this.dataSource): Promise<T> {
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      return await on.transaction(async (manager) => {
         const result = await change.apply(manager);
         const entry = change.recorded(result);
         if (entry !== null) await this.recorder.record(manager, { ...entry, outcome: 'success' });

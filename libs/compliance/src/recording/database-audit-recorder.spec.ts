@@ -72,6 +72,31 @@ describe('DatabaseAuditRecorder', () => {
     expect(entry.details).toEqual({ slug: 'bmi' }); // nothing personal: no side-table reference
   });
 
+  it('keeps free text the actor wrote out of the entry, under the acting person’s subject', async () => {
+    const cli = {
+      actor: { type: 'system', id: 'cli' },
+      person: { identifier: 'os-user:ops@host', data: {} },
+    };
+    await AuditContext.run({ actor: operator, ip: '192.0.2.1' }, () =>
+      recorder.record(manager, { ...input, authored: { reason: 'as asked by Jane Doe' } }),
+    );
+    await AuditContext.run(cli, () => recorder.record(manager, { ...input, authored: { reason: 'x' } }));
+    const [http, command] = appended;
+    expect(JSON.stringify(appended)).not.toContain('Jane');
+    const operatorSubject = subjects.subjects.get('operator:4242');
+    expect(http.details.subjects).toEqual([operatorSubject]);
+    expect(command.details.subjects).toEqual([subjects.subjects.get('os-user:ops@host')]);
+    expect(subjects.rows.filter((r) => r.ref === http.details.personalDataRef)).toEqual([
+      expect.objectContaining({ kind: 'mentioned', data: { reason: 'as asked by Jane Doe' } }),
+      expect.objectContaining({ kind: 'connection', subject: operatorSubject }),
+    ]);
+    await expect(
+      AuditContext.run({ actor: operator }, () =>
+        recorder.record(manager, { ...input, authored: { reason: 'x'.repeat(2049) } }),
+      ),
+    ).rejects.toMatchObject({ code: 'invalid_audit_entry' });
+  });
+
   it('refuses to record without an actor, writing nothing', async () => {
     await expect(recorder.record(manager, input)).rejects.toBeInstanceOf(MissingAuditActorError);
     expect(appended).toHaveLength(0);

@@ -3,13 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { AuditActor, JsonValue } from '../audit-entry';
 import { auditEntryProblem } from '../audit-entry';
-import {
-  AuditPersonalData,
-  AuditRecorder,
-  AuditRecordInput,
-  AuditStore,
-  UnsequencedAuditEntry,
-} from '../audit-ports';
+import { AuditRecorder, AuditRecordInput, AuditStore, UnsequencedAuditEntry } from '../audit-ports';
 import { ComplianceError } from '../compliance.errors';
 import { AuditContext, AuditContextInit } from './audit-context';
 import { AuditSubjectStore, PersonalDataKind } from './audit-subject-store';
@@ -32,7 +26,8 @@ export class MissingAuditActorError extends Error {
 
 /**
  * Records entries into the audit store in the caller's transaction. People never appear in an entry:
- * the people it mentions (`input.personal`), the acting person's IP address and user agent, and the
+ * the people it mentions (`input.personal`), free text the actor wrote (`input.authored`), the acting
+ * person's IP address and user agent, and the
  * person behind a shared actor go to the encrypted side table under pseudonymous subject ids, and the
  * entry carries only those ids (`details.subjects`, `actor.onBehalfOf`) and a random reference to its
  * side-table rows (`details.personalDataRef`). See docs/compliance.md.
@@ -54,7 +49,7 @@ export class DatabaseAuditRecorder extends AuditRecorder {
     checkPersonal(input);
     // The context's connection data and person describe the context's actor, not another one passed in.
     const own = context !== undefined && sameActor(actor, context.actor);
-    const rows = personalRows(input.personal ?? [], own ? context : undefined, actor);
+    const rows = personalRows(input, own ? context : undefined, actor);
     const ref = rows.length > 0 ? randomUUID() : undefined;
 
     const entry: UnsequencedAuditEntry = {
@@ -82,7 +77,7 @@ export class DatabaseAuditRecorder extends AuditRecorder {
       if (row.kind === 'mentioned') mentioned.push(subject.id);
       if (row.kind === 'behalf') entry.actor.onBehalfOf = subject.id;
     }
-    if (input.personal?.length) entry.details.subjects = mentioned;
+    if (input.personal?.length || input.authored) entry.details.subjects = mentioned;
     if (ref !== undefined) entry.details.personalDataRef = ref;
 
     await this.store.append(manager, entry);
@@ -97,20 +92,20 @@ interface PersonalRow {
 }
 
 function personalRows(
-  personal: AuditPersonalData[],
+  input: AuditRecordInput,
   context: AuditContextInit | undefined,
   actor: AuditActor,
 ): PersonalRow[] {
-  const rows: PersonalRow[] = personal.map((p) => ({ ...p, kind: 'mentioned' }));
+  // The person at the keyboard is the one behind the actor, when the context names them.
+  const acting = context?.person?.identifier ?? `${actor.type}:${actor.id}`;
+  const rows: PersonalRow[] = (input.personal ?? []).map((p) => ({ ...p, kind: 'mentioned' }));
+  if (input.authored) rows.push({ identifier: acting, kind: 'mentioned', data: input.authored });
   if (context?.person) rows.push({ ...context.person, kind: 'behalf' });
   const connection: Record<string, string> = {};
   if (context?.ip) connection.ip = context.ip;
   if (context?.userAgent) connection.userAgent = context.userAgent.slice(0, MAX_PERSONAL_VALUE);
-  if (Object.keys(connection).length > 0) {
-    // The person at the keyboard is the one behind the actor, when the context names them.
-    const identifier = context?.person?.identifier ?? `${actor.type}:${actor.id}`;
-    rows.push({ identifier, kind: 'connection', data: connection });
-  }
+  if (Object.keys(connection).length > 0)
+    rows.push({ identifier: acting, kind: 'connection', data: connection });
   return rows;
 }
 
@@ -129,12 +124,17 @@ function checkPersonal(input: AuditRecordInput): void {
         'invalid_audit_entry',
         `a personal identifier must be 1 to ${MAX_IDENTIFIER} characters`,
       );
-    for (const value of Object.values(p.data)) {
-      if (typeof value !== 'string' || value.length > MAX_PERSONAL_VALUE)
-        throw new ComplianceError(
-          'invalid_audit_entry',
-          `personal data values must be strings of up to ${MAX_PERSONAL_VALUE} characters`,
-        );
-    }
+    checkValues(p.data);
+  }
+  if (input.authored) checkValues(input.authored);
+}
+
+function checkValues(data: Record<string, string>): void {
+  for (const value of Object.values(data)) {
+    if (typeof value !== 'string' || value.length > MAX_PERSONAL_VALUE)
+      throw new ComplianceError(
+        'invalid_audit_entry',
+        `personal data values must be strings of up to ${MAX_PERSONAL_VALUE} characters`,
+      );
   }
 }

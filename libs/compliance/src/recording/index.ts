@@ -5,4 +5,5 @@ export * from './audit-subject-store';
 export * from './database-audit-recorder';
 export * from './audited-transactions';
 export * from './audit-subjects';
+export * from './checkpoint-audit-log';
 export * from './audit-recording.module';

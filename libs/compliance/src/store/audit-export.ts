@@ -71,15 +71,21 @@ export class AuditExport {
   }
 
   /**
-   * The checkpoints after the range: the first one at or beyond `to` (`covering`, the first by tree
-   * size, then by signing order) when no checkpoint ends the range, and — for the consistency proof —
-   * the newest.
+   * The checkpoints written after the range's lines: the first one at or beyond `to` (`covering`, the
+   * first by tree size, then by signing order) when no checkpoint ends the range, and — for the
+   * consistency proof — the newest.
+   *
+   * An empty range (`from == to`) has nothing inside it, so a checkpoint of size `to` goes here: it
+   * vouches for the prefix, and when it is the newest the consistency proof needs it in the bundle. A
+   * later one is left out unless it is the newest and `since` asks for it: there are no entries to cover.
    */
   beyond(covering: AuditCheckpoint | undefined): AuditCheckpoint[] {
     const out: AuditCheckpoint[] = [];
-    if (covering && covering.treeSize > this.to && this.to > this.from) out.push(covering);
+    const empty = this.to === this.from;
+    if (covering && (empty ? covering.treeSize === this.to : covering.treeSize > this.to)) out.push(covering);
     const newest = this.newest;
-    if (this.since !== null && newest.treeSize > this.to && !out.some((cp) => sameCheckpoint(cp, newest))) {
+    const newestAfterLines = empty ? newest.treeSize >= this.to : newest.treeSize > this.to;
+    if (this.since !== null && newestAfterLines && !out.some((cp) => sameCheckpoint(cp, newest))) {
       out.push(newest);
     }
     return out;

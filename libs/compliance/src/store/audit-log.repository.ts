@@ -244,12 +244,21 @@ export class AuditLogRepository {
     return rows.map(toCheckpoint);
   }
 
+  /** Every key with its sealed private key: for the owner's connection only (the signer). */
   async signingKeys(m: Queryable): Promise<SigningKeyRow[]> {
     return (await m.query(
       `SELECT key_id AS "keyId", public_key_pem AS "publicKeyPem", private_key_sealed AS "privateKeySealed",
               valid_from AS "validFrom", valid_to AS "validTo"
          FROM platform.audit_signing_keys ORDER BY valid_from, key_id`,
     )) as SigningKeyRow[];
+  }
+
+  /** Every key without its private half: the columns the application role may read. */
+  async publicSigningKeys(m: Queryable): Promise<Omit<SigningKeyRow, 'privateKeySealed'>[]> {
+    return (await m.query(
+      `SELECT key_id AS "keyId", public_key_pem AS "publicKeyPem", valid_from AS "validFrom", valid_to AS "validTo"
+         FROM platform.audit_signing_keys ORDER BY valid_from, key_id`,
+    )) as Omit<SigningKeyRow, 'privateKeySealed'>[];
   }
 
   /** Inserts a key as the current one, unless the log already has a current key. */

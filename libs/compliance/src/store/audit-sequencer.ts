@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { auditEntryProblem, type AuditEntry } from '../audit-entry';
 import type { UnsequencedAuditEntry } from '../audit-ports';
@@ -14,6 +12,7 @@ import {
   type Queryable,
   type SequencedRow,
 } from './audit-log.repository';
+import { AuditOwnerConnection } from './audit-owner-connection';
 import { AuditSigningKeys, type AuditKeyRotation } from './audit-signing-keys';
 import { MerkleFrontier, type StoredSubtree } from './stored-subtrees';
 
@@ -34,7 +33,8 @@ const BATCH = 1000;
  * hashes and the interior nodes every new leaf completes, and signs a checkpoint every N entries or T
  * seconds, whichever comes first. A batch never crosses a multiple of N past the last checkpoint, so a
  * busy log gets a checkpoint exactly every N entries. Everything a batch does commits together: a crash
- * leaves the pending rows pending.
+ * leaves the pending rows pending. It works on the owner's connection (AuditOwnerConnection): the
+ * application role can neither take pending rows nor write the log.
  */
 @Injectable()
 export class AuditSequencer {
@@ -43,7 +43,7 @@ export class AuditSequencer {
   private readonly startedAt = Date.now();
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly owner: AuditOwnerConnection,
     private readonly repository: AuditLogRepository,
     private readonly keys: AuditSigningKeys,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
@@ -72,19 +72,20 @@ export class AuditSequencer {
   async checkpointNow(): Promise<AuditCheckpoint | null> {
     // Entries committed before now have ids up to this; later ones are the worker's (else this could
     // chase a busy log forever).
-    const upTo = (await this.repository.newestPendingId(this.dataSource)) ?? '0';
+    const owner = await this.owner.dataSource();
+    const upTo = (await this.repository.newestPendingId(owner)) ?? '0';
     for (;;) {
       const step = await this.step({ wait: true, upTo, finish: true });
       if (!step?.more) break;
     }
-    return this.repository.newestCheckpoint(this.dataSource);
+    return this.repository.newestCheckpoint(owner);
   }
 
   /**
    * Retires the current signing key and makes a new one current, with a rotation record signed by the
-   * old key (docs/audit-format.md §6), in the caller's transaction (which then holds the sequencer's
-   * lock until it ends). The rotation time lies after every checkpoint the old key signed and after the
-   * old key's first moment, so those checkpoints stay inside its window.
+   * old key (docs/audit-format.md §6), in the caller's transaction on the owner's connection (which
+   * then holds the sequencer's lock until it ends). The rotation time lies after every checkpoint the
+   * old key signed and after the old key's first moment, so those checkpoints stay inside its window.
    */
   async rotateKey(m: Queryable): Promise<AuditKeyRotation> {
     await this.repository.lockSequencer(m, true);
@@ -98,12 +99,12 @@ export class AuditSequencer {
     return this.keys.rotate(m, new Date(time));
   }
 
-  private step(options: {
+  private async step(options: {
     wait: boolean;
     upTo: string | null;
     finish: boolean;
   }): Promise<SequencerStep | null> {
-    return this.dataSource.transaction(async (m) => {
+    return (await this.owner.dataSource()).transaction(async (m) => {
       if (!(await this.repository.lockSequencer(m, options.wait))) return null;
       const { checkpointEntries, checkpointSeconds } = this.config.audit;
       const size = await this.repository.treeSize(m);

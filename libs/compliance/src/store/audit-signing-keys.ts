@@ -29,9 +29,10 @@ export interface AuditKeyRotation {
 const aad = (keyId: string): string => `platform.audit_signing_keys:${keyId}`;
 
 /**
- * The platform's Ed25519 audit signing keys: one current key (generated on first use), the retired ones
- * with their windows, and rotation. Private keys are stored sealed with the platform's SecretBox. Callers
- * that sign or rotate hold the sequencer lock, so signing and rotating never interleave.
+ * The platform's Ed25519 audit signing keys: one current key (the log's first generated on first use),
+ * the retired ones with their windows, and rotation. Private keys are stored sealed with the platform's
+ * SecretBox. Callers that sign or rotate hold the sequencer lock on the owner's connection, so signing
+ * and rotating never interleave.
  */
 @Injectable()
 export class AuditSigningKeys {
@@ -43,16 +44,23 @@ export class AuditSigningKeys {
     private readonly secrets: SecretBox,
   ) {}
 
-  /** The current key, generating the log's first one if there is none yet. */
+  /**
+   * The current key. Only a log with no key at all gets one generated here; a log whose keys are all
+   * retired waits for an operator to rotate, rather than signing with a key nothing vouches for.
+   */
   async current(m: Queryable, now: Date): Promise<CurrentSigningKey> {
-    const find = async () => (await this.repository.signingKeys(m)).find((k) => k.validTo === null);
-    let row = await find();
-    if (!row) {
-      // A concurrent generator loses on the one-current-key index and reads the winner's key instead.
+    const keys = await this.repository.signingKeys(m);
+    let row = keys.find((k) => k.validTo === null);
+    if (!row && keys.length === 0) {
+      // The sequencer lock keeps out another generator; the one-current-key index would refuse it too.
       await this.insert(m, generateKeyPairSync('ed25519').privateKey, now);
-      row = await find();
+      row = (await this.repository.signingKeys(m)).find((k) => k.validTo === null);
     }
-    if (!row) throw new Error('The audit log has no current signing key');
+    if (!row) {
+      throw new Error(
+        'The audit log has no current signing key, only retired ones: an operator must rotate the key (townhall audit rotate-key)',
+      );
+    }
     return { keyId: row.keyId, validFrom: row.validFrom, privateKey: this.open(row) };
   }
 
@@ -77,7 +85,7 @@ export class AuditSigningKeys {
 
   /** Every key, current and retired, as the keys endpoint describes them. */
   async describeAll(m: Queryable): Promise<AuditKeyDescription[]> {
-    return (await this.repository.signingKeys(m)).map((row) => ({
+    return (await this.repository.publicSigningKeys(m)).map((row) => ({
       keyId: row.keyId,
       algorithm: AUDIT_KEY_ALGORITHM,
       publicKeyPem: row.publicKeyPem,

@@ -11,6 +11,7 @@ import { ComplianceError } from '../compliance.errors';
 import type { AuditExportRequest } from '../in-memory-audit-log';
 import { AuditExport, type ExportedLeaf } from './audit-export';
 import { AuditLogRepository } from './audit-log.repository';
+import { AuditOwnerConnection } from './audit-owner-connection';
 import { AuditSequencer } from './audit-sequencer';
 import { AuditSequencerWorker } from './audit-sequencer.worker';
 import { AuditSigningKeys, type AuditKeyRotation } from './audit-signing-keys';
@@ -22,6 +23,7 @@ const EXPORT_BATCH = 2000;
  * The audit log in PostgreSQL (`platform.audit_*`): appends in the caller's transaction, the sequencer
  * behind them, checkpoints, keys, and exports streamed from the database in batches — byte for byte
  * what the in-memory reference log exports for the same content, because both go through AuditExport.
+ * Reads run on the application's pool; what writes the log runs on the owner's (AuditOwnerConnection).
  */
 @Injectable()
 export class DatabaseAuditStore extends AuditStore {
@@ -31,6 +33,7 @@ export class DatabaseAuditStore extends AuditStore {
     private readonly sequencer: AuditSequencer,
     private readonly signingKeys: AuditSigningKeys,
     private readonly worker: AuditSequencerWorker,
+    private readonly owner: AuditOwnerConnection,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {
     super();
@@ -101,11 +104,15 @@ export class DatabaseAuditStore extends AuditStore {
   }
 
   /**
-   * Replaces the signing key in the caller's transaction (see AuditSequencer.rotateKey): the rotation
-   * and the entry that records it commit together. `RotateAuditKey` is the use case.
+   * Replaces the signing key in the caller's transaction on the owner's connection (see
+   * AuditSequencer.rotateKey): the rotation and the entry that records it commit together.
+   * `RotateAuditKey` is the use case.
    */
-  rotateKey(manager: EntityManager): Promise<AuditKeyRotation> {
+  async rotateKey(manager: EntityManager): Promise<AuditKeyRotation> {
     requireTransaction(manager, 'rotateKey');
+    if (!(await this.owner.owns(manager.connection))) {
+      throw new Error('AuditStore.rotateKey needs a transaction on the audit owner connection');
+    }
     return this.sequencer.rotateKey(manager);
   }
 }

@@ -1,4 +1,5 @@
 export * from './audit-export';
+export * from './audit-owner-connection';
 export * from './audit-store.module';
 export * from './database-audit-store';
 export * from './audit-sequencer';

@@ -1,3 +1,4 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { DEFAULT_DATABASE_APP_ROLE } from '@townhall/core';
 
@@ -14,7 +15,8 @@ import { DEFAULT_DATABASE_APP_ROLE } from '@townhall/core';
  *   that sign them (private keys sealed with the platform's SecretBox) and the records of key rotations.
  *
  * Entries, nodes, checkpoints and rotations are append-only twice over: a trigger refuses UPDATE, DELETE
- * and TRUNCATE whoever asks, and the application role is only granted SELECT and INSERT on them.
+ * and TRUNCATE whoever asks, and the application role may only read them. The owner (the login of
+ * DATABASE_URL) writes them: the sequencer and key rotation run on a connection of its own.
  */
 export class AuditLog1732600300000 implements MigrationInterface {
   name = 'AuditLog1732600300000';
@@ -133,7 +135,7 @@ export class AuditLog1732600300000 implements MigrationInterface {
   }
 }
 
-/** Tables the trigger keeps append-only; the application role may only read and insert them. */
+/** Tables the trigger keeps append-only; the application role may only read them. */
 const APPEND_ONLY_TABLES = ['audit_entries', 'audit_nodes', 'audit_checkpoints', 'audit_key_rotations'];
 
 /**
@@ -143,36 +145,40 @@ const APPEND_ONLY_TABLES = ['audit_entries', 'audit_nodes', 'audit_checkpoints',
  */
 export const APP_ROLE_SETTING = 'townhall.app_role';
 
-/** Platform tables on which the application role gets less than SELECT, INSERT, UPDATE and DELETE. */
+/**
+ * Platform tables on which the application role gets less than SELECT, INSERT, UPDATE and DELETE. The
+ * audit log's writer is the owner, so the application only appends pending entries (it never reads them
+ * back) and reads the log and the public half of the signing keys.
+ */
 const RESTRICTED_TABLES: Record<string, string> = {
-  ...Object.fromEntries(APPEND_ONLY_TABLES.map((t) => [t, 'SELECT, INSERT'])),
-  // Only the sequencer deletes pending rows, once it has moved them into the log.
-  audit_pending: 'SELECT, INSERT, DELETE',
-  // Retiring a key is an UPDATE of valid_to (the trigger allows nothing else).
-  audit_signing_keys: 'SELECT, INSERT, UPDATE',
+  ...Object.fromEntries(APPEND_ONLY_TABLES.map((t) => [t, 'SELECT'])),
+  audit_pending: 'INSERT',
+  audit_signing_keys: 'SELECT (key_id, public_key_pem, valid_from, valid_to, created_at)',
   // The migration history is the owner's.
   migrations: 'SELECT',
 };
+
+/** Tables whose identity sequences the application role has no use for (it sets no ids there). */
+const OWNER_SEQUENCED_TABLES = ['audit_pending', 'audit_checkpoints', 'audit_key_rotations'];
 
 interface Queryable {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
 }
 
 /**
- * Creates the NOLOGIN role the application's pool assumes (if missing) and grants it what the
- * application needs and nothing more: data access to the platform tables (read and insert only on the
- * append-only audit tables), sequences and functions, and CREATE on the database, because provisioning
- * creates tenant schemas (which the role then owns). Default privileges extend the grants to what later
- * migrations create. Idempotent; runs as the owner (the login role of DATABASE_URL).
+ * Creates the role the application's pool logs in as (if missing) and grants it what the application
+ * needs and nothing more: data access to the platform tables (less on the audit tables, see
+ * RESTRICTED_TABLES), sequences and functions, and CREATE on the database, because provisioning creates
+ * tenant schemas (which the role then owns). Default privileges extend the grants to what later
+ * migrations create. The role is never made a member of the owner, so nothing it runs — `SET ROLE`
+ * included — reaches the owner's rights. Idempotent; runs as the owner (the login of DATABASE_URL).
  *
  * Roles are cluster-wide and several databases (test databases, cells) may create the same one at the
  * same moment, so a concurrent creation is not an error.
  */
 export async function ensureApplicationRole(q: Queryable, role: string): Promise<void> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) throw new Error(`"${role}" is not a valid role name`);
-  const [me] = (await q.query(
-    `SELECT current_user AS name, current_setting('server_version_num')::int AS version`,
-  )) as { name: string; version: number }[];
+  const [me] = (await q.query(`SELECT current_user AS name`)) as { name: string }[];
   if (me.name === role) {
     throw new Error(
       `the application role "${role}" must differ from the database owner that runs migrations ` +
@@ -183,16 +189,10 @@ export async function ensureApplicationRole(q: Queryable, role: string): Promise
   await q.query(`
     DO $$ BEGIN
       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role}') THEN
-        CREATE ROLE ${role} NOLOGIN;
+        CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
       END IF;
     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
     END $$`);
-  // The owner's connections switch to the role at start, which needs membership (with SET from 16 on).
-  const mode = me.version >= 160000 ? 'SET' : 'MEMBER';
-  const [{ member }] = (await q.query(`SELECT pg_has_role(current_user, $1, '${mode}') AS member`, [
-    role,
-  ])) as { member: boolean }[];
-  if (!member) await q.query(`GRANT ${role} TO CURRENT_USER`);
 
   await q.query(`GRANT USAGE ON SCHEMA platform TO ${role}`);
   await q.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA platform TO ${role}`);
@@ -205,6 +205,12 @@ export async function ensureApplicationRole(q: Queryable, role: string): Promise
     await q.query(`GRANT ${RESTRICTED_TABLES[tablename]} ON platform.${tablename} TO ${role}`);
   }
   await q.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA platform TO ${role}`);
+  const sequences = (await q.query(
+    `SELECT pg_get_serial_sequence('platform.' || t, 'id') AS name FROM unnest($1::text[]) AS t
+      WHERE to_regclass('platform.' || t) IS NOT NULL`,
+    [OWNER_SEQUENCED_TABLES],
+  )) as { name: string }[];
+  for (const { name } of sequences) await q.query(`REVOKE ALL ON SEQUENCE ${name} FROM ${role}`);
   await q.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA platform TO ${role}`);
   await q.query(`
     DO $$ BEGIN
@@ -218,10 +224,17 @@ export async function ensureApplicationRole(q: Queryable, role: string): Promise
   );
   await q.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA platform GRANT EXECUTE ON FUNCTIONS TO ${role}`);
   // Tenant schemas made before the role existed: the application migrates them, so it must own them.
+  // Handing them over takes membership in the role (with SET from PostgreSQL 16 on, which ADMIN OPTION
+  // alone does not give) for an owner that is not a superuser; the owner joining the role gives the
+  // role nothing.
   await q.query(`
     DO $$ DECLARE s name; t name; BEGIN
       FOR s IN SELECT n.nspname FROM platform.tenants te JOIN pg_namespace n ON n.nspname = te.schema_name
                 WHERE n.nspowner <> '${role}'::regrole LOOP
+        IF NOT pg_has_role(current_user, '${role}',
+             CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
+          EXECUTE format('GRANT ${role} TO %I', current_user);
+        END IF;
         EXECUTE format('ALTER SCHEMA %I OWNER TO ${role}', s);
         FOR t IN SELECT relname FROM pg_class
                   WHERE relnamespace = s::regnamespace AND relkind IN ('r', 'p', 'v', 'm', 'f') LOOP
@@ -231,14 +244,44 @@ export async function ensureApplicationRole(q: Queryable, role: string): Promise
     END $$`);
 }
 
-/** Whether `role` exists and can use the platform schema: what a start checks before repairing grants. */
-export async function applicationRoleReady(q: Queryable, role: string): Promise<boolean> {
-  const [{ ready }] = (await q.query(
-    `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
-                 THEN has_schema_privilege($1, 'platform', 'USAGE')
-                      AND has_database_privilege($1, current_database(), 'CREATE')
-                 ELSE false END AS ready`,
+/**
+ * Lets the application role log in, and nothing else: LOGIN without SUPERUSER, CREATEDB, CREATEROLE or
+ * INHERIT, and — when given — `password`, sent as a SCRAM-SHA-256 verifier so that it appears in no
+ * statement log. Alters the role only where it differs (ALTER ROLE of a superuser attribute needs a
+ * superuser, even to keep it off). For the login Townhall derives; an operator's own login
+ * (DATABASE_APP_URL) is left as the operator made it.
+ */
+export async function ensureApplicationLogin(
+  q: Queryable,
+  role: string,
+  password: string | null,
+): Promise<void> {
+  const [r] = (await q.query(
+    `SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolinherit FROM pg_roles WHERE rolname = $1`,
     [role],
-  )) as { ready: boolean }[];
-  return ready;
+  )) as Record<'rolcanlogin' | 'rolsuper' | 'rolcreatedb' | 'rolcreaterole' | 'rolinherit', boolean>[];
+  if (!r) throw new Error(`the application role "${role}" does not exist`);
+  const changes = [
+    r.rolcanlogin ? '' : 'LOGIN',
+    r.rolsuper ? 'NOSUPERUSER' : '',
+    r.rolcreatedb ? 'NOCREATEDB' : '',
+    r.rolcreaterole ? 'NOCREATEROLE' : '',
+    r.rolinherit ? 'NOINHERIT' : '',
+    password === null ? '' : `PASSWORD '${scramVerifier(password)}'`,
+  ].filter(Boolean);
+  if (changes.length) await q.query(`ALTER ROLE ${role} WITH ${changes.join(' ')}`);
+}
+
+/**
+ * A SCRAM-SHA-256 password verifier as PostgreSQL stores it (RFC 5802, RFC 7677), for an ASCII
+ * password (which SASLprep leaves as it is).
+ */
+function scramVerifier(password: string): string {
+  const iterations = 4096;
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const hmac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest();
+  const storedKey = createHash('sha256').update(hmac(salted, 'Client Key')).digest('base64');
+  const serverKey = hmac(salted, 'Server Key').toString('base64');
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey}:${serverKey}`;
 }

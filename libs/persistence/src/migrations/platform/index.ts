@@ -5,7 +5,7 @@ import { AuditLog1732600300000 } from './1732600300000-audit-log';
 import { AuditPersonalData1732600350000 } from './1732600350000-audit-personal-data';
 import { Regulators1732600400000 } from './1732600400000-regulators';
 
-export { APP_ROLE_SETTING, applicationRoleReady, ensureApplicationRole } from './1732600300000-audit-log';
+export { APP_ROLE_SETTING, ensureApplicationLogin, ensureApplicationRole } from './1732600300000-audit-log';
 
 /** Platform migrations in the order they apply. */
 export const PLATFORM_MIGRATIONS = [
