@@ -299,6 +299,12 @@ describe('audit recording (real PostgreSQL)', () => {
       ['failure', 'unknown', undefined, 'invalid_subject_identifier'],
     ]);
     expect(text).not.toContain('lookup.example');
+    // Not in the side table either: a lookup must not record the person it looks for.
+    for (const lookup of lookups.slice(0, 2)) {
+      const revealed = await asOperator(() => subjects.reveal(lookup.details.personalDataRef as string));
+      expect(revealed.length).toBeGreaterThan(0); // the operator's connection data
+      expect(JSON.stringify(revealed)).not.toContain('lookup.example');
+    }
   });
 
   it('signs a checkpoint on demand that covers the entry recording the request', async () => {

@@ -182,6 +182,16 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
     expect(rows).toEqual([{ entry: '{"pending":1}' }]);
   });
 
+  it('cannot take the sequencer’s lock, so it cannot stall sequencing and checkpoints', async () => {
+    await expectError(
+      app.query(`SELECT id FROM platform.audit_sequencer_lock FOR UPDATE`),
+      '42501',
+      /permission denied/,
+    );
+    const { rows } = await owner.query(`SELECT id FROM platform.audit_sequencer_lock`);
+    expect(rows).toEqual([{ id: 1 }]);
+  });
+
   it('reads the public half of the signing keys, never the sealed private key, and retires none', async () => {
     const keys = await app.query(
       `SELECT key_id, public_key_pem, valid_from, valid_to FROM platform.audit_signing_keys ORDER BY valid_from`,
@@ -290,6 +300,35 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
       });
     } finally {
       await owner.query(`DROP ROLE ${member}; DROP ROLE ${superuser}`);
+    }
+  });
+
+  it('refuses to start when DATABASE_APP_URL may create roles or write the log through a predefined role', async () => {
+    const suffix = `${process.pid}_${Date.now()}`;
+    const creator = `th_creator_${suffix}`;
+    const writer = `th_writer_${suffix}`;
+    await owner.query(`CREATE ROLE ${creator} LOGIN CREATEROLE`);
+    await owner.query(`CREATE ROLE ${writer} LOGIN; GRANT pg_write_all_data TO ${writer}`);
+    try {
+      const as = (role: string) => {
+        const url = new URL(config.database.url);
+        url.username = role;
+        return { ...config, database: { ...config.database, appRole: role, appUrl: url.toString() } };
+      };
+      await expect(preparePlatform(as(creator), { migrate: false })).rejects.toMatchObject({
+        problems: [expect.stringMatching(new RegExp(`"${creator}", which may create roles`))],
+      });
+      await expect(preparePlatform(as(writer), { migrate: false })).rejects.toMatchObject({
+        problems: [
+          expect.stringMatching(
+            new RegExp(
+              `"${writer}", which may change or delete audit rows \\(audit_checkpoints, audit_entries, `,
+            ),
+          ),
+        ],
+      });
+    } finally {
+      await owner.query(`DROP ROLE ${creator}; DROP ROLE ${writer}`);
     }
   });
 

@@ -91,6 +91,16 @@ export function derivedApplicationPassword(config: DatabaseConfig): string | nul
   return createHmac('sha256', ownerPassword).update('townhall-database-app-role').digest('base64url');
 }
 
+/** The audit tables no row of which the application may change or remove, pending entries included. */
+const APPEND_ONLY_AUDIT_TABLES = [
+  'audit_pending',
+  'audit_entries',
+  'audit_nodes',
+  'audit_checkpoints',
+  'audit_key_rotations',
+  'audit_signing_keys',
+];
+
 /**
  * Why the application's login is not a separate, lesser role than the owner, or null if it is (or
  * the role is off). Checks what the application would actually log in as — DATABASE_APP_URL, a
@@ -104,19 +114,37 @@ export async function applicationRoleProblem(config: DatabaseConfig): Promise<st
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const { rows } = await client.query<{ user: string; superuser: boolean; owns: boolean }>(
-      `SELECT r.rolname AS user, r.rolsuper AS superuser,
+    const { rows } = await client.query<{
+      user: string;
+      superuser: boolean;
+      createrole: boolean;
+      owns: boolean;
+      writes: string | null;
+    }>(
+      `SELECT r.rolname AS user, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
               pg_has_role(r.oid, $1::name, 'MEMBER')
                 OR pg_has_role(r.oid, (SELECT nspowner FROM pg_namespace WHERE nspname = 'platform'), 'MEMBER')
-                AS owns
+                AS owns,
+              -- What the login may do to the log, however it got the right (e.g. pg_write_all_data).
+              (SELECT string_agg(c.relname, ', ' ORDER BY c.relname)
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'platform' AND c.relname = ANY($2::text[])
+                  AND has_table_privilege(session_user, c.oid, 'UPDATE, DELETE, TRUNCATE'))
+                AS writes
          FROM pg_roles r WHERE r.rolname = session_user`,
-      [owner],
+      [owner, APPEND_ONLY_AUDIT_TABLES],
     );
     const [me] = rows;
     if (me.superuser)
       return `the application logs in as "${me.user}", a superuser: it needs a role of its own`;
     if (me.owns) {
       return `the application logs in as "${me.user}", which is or is a member of the owner "${owner}": it needs a role of its own`;
+    }
+    if (me.createrole) {
+      return `the application logs in as "${me.user}", which may create roles (and so grant itself the owner's): remove CREATEROLE`;
+    }
+    if (me.writes) {
+      return `the application logs in as "${me.user}", which may change or delete audit rows (${me.writes}): revoke that (e.g. pg_write_all_data)`;
     }
     if (me.user !== role) {
       return `the application logs in as "${me.user}", not as the application role "${role}": does a pooler map users?`;

@@ -46,10 +46,19 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
         log(`Applied ${applied.length} platform migration(s): ${applied.map((m) => m.name).join(', ')}`);
       // The migration set the role up; this keeps an installation whose role was switched on or
       // renamed later, or whose owner password changed, in step.
+      // One transaction: the role setup grants broadly and then narrows the audit tables, and no moment
+      // of the broad grant may ever be visible to the application's login.
       if (role) {
-        await ensureApplicationRole(lock, role);
-        if (!config.database.appUrl) {
-          await ensureApplicationLogin(lock, role, derivedApplicationPassword(config));
+        await lock.startTransaction();
+        try {
+          await ensureApplicationRole(lock, role);
+          if (!config.database.appUrl) {
+            await ensureApplicationLogin(lock, role, derivedApplicationPassword(config));
+          }
+          await lock.commitTransaction();
+        } catch (err) {
+          await lock.rollbackTransaction();
+          throw err;
         }
       }
     } finally {

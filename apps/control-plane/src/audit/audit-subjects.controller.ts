@@ -40,7 +40,7 @@ export class AuditSubjectsController {
     summary: 'Find the subject id of a person',
     description:
       'Maps an identifier to the pseudonymous subject id the audit log uses for that person. The identifier ' +
-      'is not stored in clear; the lookup is recorded.',
+      'is not stored anywhere; the lookup is recorded with the subject found.',
   })
   @ApiOkResponse({ type: AuditSubjectView })
   @ApiProblems(400)

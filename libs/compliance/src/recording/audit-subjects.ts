@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import { isId } from '@townhall/persistence';
 import { ComplianceError } from '../compliance.errors';
 import { AuditedTransactions } from './audited-transactions';
@@ -19,15 +17,15 @@ export const MAX_SUBJECT_IDENTIFIER = 512;
 @Injectable()
 export class AuditSubjects {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly store: AuditSubjectStore,
     private readonly audited: AuditedTransactions,
   ) {}
 
   /**
    * The subject an identifier (`email:…`, `operator:…`) maps to; null if never recorded or erased.
-   * Recorded as `audit.subject.lookup`: whether a person appears in the log is itself personal. The
-   * identifier is kept only in the side table, as text the actor wrote.
+   * Recorded as `audit.subject.lookup`, naming only the subject found: whether a person appears in the
+   * log is itself personal. The identifier is stored nowhere — not even encrypted, since a lookup of
+   * someone never recorded must not record them, and a found subject's erasure must cover the lookup.
    */
   find(identifier: string): Promise<string | null> {
     const valid =
@@ -46,7 +44,6 @@ export class AuditSubjects {
         target: { type: 'audit_subject', id: subject ?? 'unknown' },
         tenant: null,
         details: { found: subject !== null },
-        authored: { identifier },
       }),
       refused: () => ({ action: 'audit.subject.lookup', target: UNKNOWN_SUBJECT, tenant: null }),
     });

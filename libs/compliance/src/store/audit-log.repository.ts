@@ -56,9 +56,6 @@ function toCheckpoint(row: CheckpointRow): AuditCheckpoint {
   };
 }
 
-/** Only one sequencer at a time moves pending entries into the log, signs checkpoints or rotates keys. */
-const SEQUENCER_LOCK = `hashtext('townhall.audit-sequencer')`;
-
 /**
  * The audit log's tables (migration 1732600300000): queries only, no rules. Methods take the
  * Queryable to run on, so the sequencer can do a whole batch in one transaction.
@@ -66,18 +63,14 @@ const SEQUENCER_LOCK = `hashtext('townhall.audit-sequencer')`;
 @Injectable()
 export class AuditLogRepository {
   /**
-   * Takes the sequencer's transaction-level lock: waits for it, or (`wait: false`) returns false at once
-   * if another process holds it. Released when the transaction ends.
+   * Takes the sequencer's lock, the one row of `audit_sequencer_lock` (owner only): waits for it, or
+   * (`wait: false`) returns false at once if another process holds it. Released when the transaction ends.
    */
   async lockSequencer(m: Queryable, wait: boolean): Promise<boolean> {
-    if (wait) {
-      await m.query(`SELECT pg_advisory_xact_lock(${SEQUENCER_LOCK})`);
-      return true;
-    }
-    const [{ locked }] = (await m.query(`SELECT pg_try_advisory_xact_lock(${SEQUENCER_LOCK}) AS locked`)) as {
-      locked: boolean;
-    }[];
-    return locked;
+    const rows = (await m.query(
+      `SELECT id FROM platform.audit_sequencer_lock WHERE id = 1 FOR UPDATE${wait ? '' : ' SKIP LOCKED'}`,
+    )) as unknown[];
+    return rows.length === 1;
   }
 
   async insertPending(m: Queryable, entry: string): Promise<void> {

@@ -28,7 +28,7 @@ const BATCH = 1000;
 
 /**
  * The one writer of the log. Appenders only insert pending rows in their own transactions; the sequencer
- * — one process at a time, chosen by a transaction-level advisory lock — moves committed pending rows
+ * — one process at a time, chosen by the row lock of `audit_sequencer_lock`, which only the owner may take — moves committed pending rows
  * into `audit_entries` in pending-id order, assigning consecutive `seq` and per-tenant `tenantSeq`, leaf
  * hashes and the interior nodes every new leaf completes, and signs a checkpoint every N entries or T
  * seconds, whichever comes first. A batch never crosses a multiple of N past the last checkpoint, so a

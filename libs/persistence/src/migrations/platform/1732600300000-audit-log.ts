@@ -119,12 +119,7 @@ export class AuditLog1732600300000 implements MigrationInterface {
       CREATE TRIGGER audit_signing_keys_no_truncate BEFORE TRUNCATE ON platform.audit_signing_keys
         FOR EACH STATEMENT EXECUTE FUNCTION platform.refuse_audit_key_change()`);
 
-    const role = (await q.query(`SELECT current_setting('${APP_ROLE_SETTING}', true) AS role`)) as {
-      role: string | null;
-    }[];
-    // Unset (a DataSource that did not say) means the default role; empty means the switch is off.
-    const appRole = role[0].role ?? DEFAULT_DATABASE_APP_ROLE;
-    if (appRole !== '') await ensureApplicationRole(q, appRole);
+    await ensureApplicationRoleOfSession(q);
   }
 
   async down(q: QueryRunner): Promise<void> {
@@ -156,6 +151,8 @@ const RESTRICTED_TABLES: Record<string, string> = {
   audit_signing_keys: 'SELECT (key_id, public_key_pem, valid_from, valid_to, created_at)',
   // The migration history is the owner's.
   migrations: 'SELECT',
+  // The sequencer's lock (migration 1732600500000): the application may not even lock it.
+  audit_sequencer_lock: '',
 };
 
 /** Tables whose identity sequences the application role has no use for (it sets no ids there). */
@@ -163,6 +160,18 @@ const OWNER_SEQUENCED_TABLES = ['audit_pending', 'audit_checkpoints', 'audit_key
 
 interface Queryable {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Sets the application role up as the migrating DataSource says (`townhall.app_role`): unset means the
+ * default role, empty means the role is off. For migrations that add tables the role must not reach.
+ */
+export async function ensureApplicationRoleOfSession(q: Queryable): Promise<void> {
+  const [{ role }] = (await q.query(`SELECT current_setting('${APP_ROLE_SETTING}', true) AS role`)) as {
+    role: string | null;
+  }[];
+  const appRole = role ?? DEFAULT_DATABASE_APP_ROLE;
+  if (appRole !== '') await ensureApplicationRole(q, appRole);
 }
 
 /**
@@ -202,7 +211,8 @@ export async function ensureApplicationRole(q: Queryable, role: string): Promise
   )) as { tablename: string }[];
   for (const { tablename } of tables) {
     await q.query(`REVOKE ALL ON platform.${tablename} FROM ${role}`);
-    await q.query(`GRANT ${RESTRICTED_TABLES[tablename]} ON platform.${tablename} TO ${role}`);
+    const allowed = RESTRICTED_TABLES[tablename];
+    if (allowed) await q.query(`GRANT ${allowed} ON platform.${tablename} TO ${role}`);
   }
   await q.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA platform TO ${role}`);
   const sequences = (await q.query(

@@ -4,6 +4,7 @@ import { StatusBeforeDeletion1732600200000 } from './1732600200000-status-before
 import { AuditLog1732600300000 } from './1732600300000-audit-log';
 import { AuditPersonalData1732600350000 } from './1732600350000-audit-personal-data';
 import { Regulators1732600400000 } from './1732600400000-regulators';
+import { AuditSequencerLock1732600500000 } from './1732600500000-audit-sequencer-lock';
 
 export { APP_ROLE_SETTING, ensureApplicationLogin, ensureApplicationRole } from './1732600300000-audit-log';
 
@@ -15,4 +16,5 @@ export const PLATFORM_MIGRATIONS = [
   AuditLog1732600300000,
   AuditPersonalData1732600350000,
   Regulators1732600400000,
+  AuditSequencerLock1732600500000,
 ];
