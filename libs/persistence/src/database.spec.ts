@@ -18,7 +18,9 @@ describe('the application’s database login', () => {
       DATABASE_URL: 'postgres://owner:s3cr%40t@db.example/townhall',
       TOWNHALL_DATABASE_APP_ROLE: 'social_app',
     });
-    const password = createHmac('sha256', 's3cr@t').update('townhall-database-app-role').digest('base64url');
+    const password = createHmac('sha256', 's3cr@t')
+      .update('townhall-database-app-role\ntownhall\nsocial_app')
+      .digest('base64url');
     expect(derivedApplicationPassword(c)).toBe(password);
     const url = new URL(applicationDatabaseUrl(c));
     expect([url.username, decodeURIComponent(url.password), url.host, url.pathname]).toEqual([
@@ -29,6 +31,12 @@ describe('the application’s database login', () => {
     ]);
     const other = config({ DATABASE_URL: 'postgres://owner:other@db.example/townhall' });
     expect(derivedApplicationPassword(other)).not.toBe(password);
+    // Another database on the same cluster, same owner password: another password.
+    const neighbour = config({
+      DATABASE_URL: 'postgres://owner:s3cr%40t@db.example/townhall_b',
+      TOWNHALL_DATABASE_APP_ROLE: 'social_app',
+    });
+    expect(derivedApplicationPassword(neighbour)).not.toBe(password);
   });
 
   it('uses DATABASE_APP_URL as given, and sets no password for it', () => {

@@ -88,7 +88,11 @@ export function derivedApplicationPassword(config: DatabaseConfig): string | nul
   const { url, appUrl, appRole } = config.database;
   const ownerPassword = decodeURIComponent(new URL(url).password);
   if (appRole === null || appUrl || ownerPassword === '') return null;
-  return createHmac('sha256', ownerPassword).update('townhall-database-app-role').digest('base64url');
+  // Bound to the database and the role: deployments sharing a cluster get different passwords.
+  const database = decodeURIComponent(new URL(url).pathname.slice(1));
+  return createHmac('sha256', ownerPassword)
+    .update(`townhall-database-app-role\n${database}\n${appRole}`)
+    .digest('base64url');
 }
 
 /** The audit tables no row of which the application may change or remove, pending entries included. */

@@ -1,6 +1,8 @@
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { checkRedis, TownhallConfig } from '@townhall/core';
 import {
+  applicationDatabaseUrl,
   applicationRoleProblem,
   derivedApplicationPassword,
   ensureApplicationLogin,
@@ -53,7 +55,10 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
         try {
           await ensureApplicationRole(lock, role);
           if (!config.database.appUrl) {
-            await ensureApplicationLogin(lock, role, derivedApplicationPassword(config));
+            // The password only when the login needs it: setting it takes CREATEROLE at every start.
+            const password = derivedApplicationPassword(config);
+            const reset = password !== null && !(await canLogIn(applicationDatabaseUrl(config)));
+            await ensureApplicationLogin(lock, role, reset ? password : null);
           }
           await lock.commitTransaction();
         } catch (err) {
@@ -71,6 +76,23 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
   }
   const roleProblem = await applicationRoleProblem(config);
   if (roleProblem) throw new StartupError([roleProblem]);
+}
+
+/** Whether `url` logs in; false when PostgreSQL refuses the role or its password. */
+async function canLogIn(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return true;
+  } catch (err) {
+    // 28000: no such role, or it may not log in; 28P01: wrong password.
+    const code = (err as { code?: string }).code;
+    if (code === '28000' || code === '28P01') return false;
+    throw err;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 export class StartupError extends Error {
