@@ -36,34 +36,37 @@ const DESCRIPTIONS: Record<number, string> = {
 
 /** Documents the problem-details responses an endpoint can return, as `application/problem+json`. */
 export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(...statuses.map((status) => ApiProblem(status, DESCRIPTIONS[status] ?? 'Error')));
+}
+
+/**
+ * One problem-details response with a description of its own, for the statuses whose wording in
+ * `ApiProblems` is about tenants or operators (404 "No such tenant", 401 "operator token").
+ */
+export function ApiProblem(status: number, description: string): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ApiExtraModels(ProblemView),
-    ...statuses.map((status) =>
-      ApiResponse({
-        status,
-        description: DESCRIPTIONS[status] ?? 'Error',
-        content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemView) } } },
-        ...(status === 429
-          ? {
-              headers: {
-                'Retry-After': {
-                  description: 'Seconds until a request is accepted again',
-                  schema: { type: 'integer' },
-                },
+    ApiResponse({
+      status,
+      description,
+      content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemView) } } },
+      ...(status === 429
+        ? {
+            headers: {
+              'Retry-After': {
+                description: 'Seconds until a request is accepted again',
+                schema: { type: 'integer' },
               },
-            }
-          : {}),
-        ...(status === 401
-          ? {
-              headers: {
-                'WWW-Authenticate': {
-                  description: 'Bearer challenge (RFC 6750)',
-                  schema: { type: 'string' },
-                },
-              },
-            }
-          : {}),
-      }),
-    ),
+            },
+          }
+        : {}),
+      ...(status === 401
+        ? {
+            headers: {
+              'WWW-Authenticate': { description: 'Bearer challenge (RFC 6750)', schema: { type: 'string' } },
+            },
+          }
+        : {}),
+    }),
   );
 }

@@ -11,8 +11,7 @@ import { OperatorAuthGuard } from '@townhall/auth';
 import { AuditSubjects, ComplianceError } from '@townhall/compliance';
 import { OperatorActionInterceptor } from '../operator-action.interceptor';
 import { OperatorRateLimitGuard } from '../operator-rate-limit';
-import { ApiProblems } from '../problem.view';
-import { ApiProblem } from '../shared/api-problem';
+import { ApiProblem, ApiProblems } from '../problem.view';
 import { TOWNHALL_ID_PATTERN } from '../shared/townhall-id';
 import { AuditSubjectView, LookupAuditSubjectDto } from './audit-subject.dto';
 

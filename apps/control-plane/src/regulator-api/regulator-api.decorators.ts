@@ -1,8 +1,7 @@
 import { applyDecorators, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth } from '@nestjs/swagger';
 import { RegulatorAuthGuard } from '@townhall/auth';
-import { ApiProblems } from '../problem.view';
-import { ApiProblem } from '../shared/api-problem';
+import { ApiProblem, ApiProblems } from '../problem.view';
 import { RegulatorAuditContextInterceptor } from './regulator-audit-context.interceptor';
 import { RegulatorRateLimitGuard } from './regulator-rate-limit';
 

@@ -32,10 +32,9 @@ import {
 } from '@townhall/auth';
 import { OperatorActionInterceptor } from '../operator-action.interceptor';
 import { OperatorRateLimitGuard } from '../operator-rate-limit';
-import { ApiProblems } from '../problem.view';
+import { ApiProblem, ApiProblems } from '../problem.view';
 import { DEFAULT_PAGE_SIZE } from '../tenants/tenant.dto';
 import { CreateRegulatorDto, ListRegulatorsQuery } from './regulator.dto';
-import { ApiProblem } from '../shared/api-problem';
 import { linkNextPage } from '../shared/page-link';
 import {
   IssuedRegulatorView,
