@@ -273,6 +273,17 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
     const second = await townhall(['migrate', '--json']);
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ total: 2, migrated: 1, upToDate: 1, failed: [] });
+
+    // Each schema that changed is recorded with its migration: once each, the busy one only when it moved.
+    const recorded = await db.query(
+      `SELECT entry::jsonb AS entry FROM (SELECT entry FROM platform.audit_pending
+                                          UNION ALL SELECT entry FROM platform.audit_entries) e
+        WHERE entry::jsonb ->> 'action' = 'tenant.migrate' ORDER BY entry::jsonb ->> 'time'`,
+    );
+    expect(recorded.rows.map((r: { entry: { tenant: string; details: unknown } }) => r.entry)).toEqual([
+      expect.objectContaining({ tenant: free.id, details: expect.objectContaining({ from: 0, to: 1 }) }),
+      expect.objectContaining({ tenant: busy.id, details: expect.objectContaining({ from: 0, to: 1 }) }),
+    ]);
   });
 
   it('worker provisions tenants created with `tenants create` (also with --wait), and exits 0 on SIGTERM', async () => {

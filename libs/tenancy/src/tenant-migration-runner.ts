@@ -64,6 +64,7 @@ export class TenantMigrationRunner {
           lockTimeoutMs,
           concurrency,
           onProgress: options.onProgress,
+          onMigrated: options.onMigrated,
           started,
         });
       } finally {
@@ -80,6 +81,7 @@ export class TenantMigrationRunner {
     lockTimeoutMs: number;
     concurrency: number;
     onProgress?: (progress: TenantMigrationProgress) => void;
+    onMigrated?: MigrateAllOptions['onMigrated'];
     started: number;
   }): Promise<TenantMigrationSummary> {
     const tenants = await this.tenantsToCheck();
@@ -141,7 +143,12 @@ export class TenantMigrationRunner {
 
   private async migrateOne(
     tenant: TenantToMigrate,
-    run: { migrations: readonly TenantMigration[]; latestVersion: number; lockTimeoutMs: number },
+    run: {
+      migrations: readonly TenantMigration[];
+      latestVersion: number;
+      lockTimeoutMs: number;
+      onMigrated?: MigrateAllOptions['onMigrated'];
+    },
   ): Promise<MigrationResult> {
     // The registry is kept in step with each schema's own table, so a tenant it says is current needs no transaction.
     if (tenant.version >= run.latestVersion)
@@ -170,6 +177,14 @@ export class TenantMigrationRunner {
             migrations: run.migrations,
           },
         );
+        if (result.applied.length && run.onMigrated) {
+          await run.onMigrated(manager, {
+            tenantId: tenant.id,
+            schema: tenant.schema,
+            fromVersion: result.from,
+            toVersion: result.to,
+          });
+        }
         return {
           outcome: result.applied.length ? ('migrated' as const) : ('up_to_date' as const),
           fromVersion: result.from,
@@ -225,6 +240,19 @@ export interface MigrateAllOptions {
   onProgress?: (progress: TenantMigrationProgress) => void;
   /** The tenant migration history to apply; defaults to `TENANT_MIGRATIONS` (tests pass their own). */
   migrations?: readonly TenantMigration[];
+  /**
+   * Called for each schema that changed, inside its migration transaction: what it writes (an audit
+   * entry) commits with the migration or not at all. Throwing fails that schema like a migration error.
+   */
+  onMigrated?: (manager: EntityManager, change: TenantSchemaChange) => Promise<void>;
+}
+
+/** One tenant schema migrated from one version to another. */
+export interface TenantSchemaChange {
+  tenantId: string;
+  schema: string;
+  fromVersion: number;
+  toVersion: number;
 }
 
 export type TenantMigrationOutcome = 'migrated' | 'up_to_date' | 'skipped' | 'failed';

@@ -1,7 +1,12 @@
 import { Command, Help, Option } from 'nest-commander';
 import { DataSource } from 'typeorm';
 import { AuditRecorder } from '@townhall/compliance';
-import { TenantMigrationProgress, TenantMigrationRunner, TenantMigrationSummary } from '@townhall/tenancy';
+import {
+  TenantMigrationProgress,
+  TenantMigrationRunner,
+  TenantMigrationSummary,
+  TenantSchemaChange,
+} from '@townhall/tenancy';
 import {
   CliError,
   helpText,
@@ -71,9 +76,14 @@ export class MigrateCommand extends PlatformCommand {
     notice(
       `Platform schema is up to date. Migrating tenant schemas (concurrency ${concurrency}, lock timeout ${lockTimeoutMs} ms)…`,
     );
-    const summary = await context
-      .get(TenantMigrationRunner)
-      .migrateAll({ concurrency, lockTimeoutMs, onProgress: reportProgress });
+    const summary = await this.runtime.act((ctx) =>
+      context.get(TenantMigrationRunner).migrateAll({
+        concurrency,
+        lockTimeoutMs,
+        onProgress: reportProgress,
+        onMigrated: (manager, change) => ctx.get(AuditRecorder).record(manager, tenantEntry(change)),
+      }),
+    );
     await this.runtime.act((ctx) =>
       ctx.get(DataSource).transaction((manager) => ctx.get(AuditRecorder).record(manager, runEntry(summary))),
     );
@@ -90,10 +100,21 @@ export class MigrateCommand extends PlatformCommand {
 /** Failed tenants named in a run's audit entry at most; the count is always complete. */
 const MAX_FAILED_IN_ENTRY = 100;
 
+/** A schema's audit entry (`tenant.migrate`), recorded in the transaction that migrates it. */
+function tenantEntry(change: TenantSchemaChange): Parameters<AuditRecorder['record']>[1] {
+  return {
+    action: 'tenant.migrate',
+    target: { type: 'tenant', id: change.tenantId },
+    tenant: change.tenantId,
+    outcome: 'success',
+    details: { from: change.fromVersion, to: change.toVersion },
+  };
+}
+
 /**
- * A run's audit entry (`tenant.migrate_all`): counts and the tenants that failed. Each schema commits
- * on its own, so this is recorded once the run has finished, in a transaction of its own; the versions
- * themselves are on each tenant (`migration_version`) and in its `schema_migrations`.
+ * A run's audit entry (`tenant.migrate_all`): counts and the tenants that failed, recorded once the run
+ * has finished, in a transaction of its own. Each schema that changed has its own `tenant.migrate`
+ * entry, committed with its migration, so a run that dies half-way leaves those on the record.
  */
 function runEntry(s: TenantMigrationSummary): Parameters<AuditRecorder['record']>[1] {
   return {
