@@ -10,6 +10,7 @@ import { DataSource } from 'typeorm';
 import {
   AuditSequencer,
   benchEntryInput,
+  DEFAULT_VERIFY_THREADS,
   DatabaseAuditStore,
   measureWork,
   verifyBundleFile,
@@ -136,9 +137,13 @@ async function runAuditBench(ctx: ScenarioContext): Promise<ScenarioReport> {
     log(`5. exporting ${exportEntries} entries to ${file}`);
     const exported = await measureWork(() => exportToFile(bench.store, file));
     const bytes = (await stat(file)).size;
-    log(`6. verifying the export offline`);
-    const verified = await verifyBundleFile(file, { keys: await bench.store.keys() });
+    log(`6. verifying the export offline, on one thread and with townhall audit verify's default threads`);
+    const keys = { keys: await bench.store.keys() };
+    const verified = await verifyBundleFile(file, keys);
     if (!verified.value.ok) throw new Error(`The export does not verify: ${JSON.stringify(verified.value)}`);
+    const threaded =
+      DEFAULT_VERIFY_THREADS > 0 ? await verifyBundleFile(file, keys, DEFAULT_VERIFY_THREADS) : null;
+    if (threaded && !threaded.value.ok) throw new Error('The export does not verify with worker threads');
 
     const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
     const perSecond = (n: number, seconds: number) => `${Math.round(n / seconds)}/s`;
@@ -176,8 +181,18 @@ async function runAuditBench(ctx: ScenarioContext): Promise<ScenarioReport> {
         measurement: 'offline verification of the export',
         n: exportEntries,
         rate: perSecond(exportEntries, verified.seconds),
-        note: `peak RSS ${mb(verified.peakRssBytes)}`,
+        note: `one thread; peak RSS ${mb(verified.peakRssBytes)}`,
       },
+      ...(threaded
+        ? [
+            {
+              measurement: `  with ${DEFAULT_VERIFY_THREADS} worker thread(s)`,
+              n: exportEntries,
+              rate: perSecond(exportEntries, threaded.seconds),
+              note: `townhall audit verify's default here; peak RSS ${mb(threaded.peakRssBytes)}`,
+            },
+          ]
+        : []),
     ];
     const appendRate = appends / alone.seconds;
     const conclusions = [
@@ -205,6 +220,12 @@ async function runAuditBench(ctx: ScenarioContext): Promise<ScenarioReport> {
           seconds: verified.seconds,
           cpuSeconds: verified.cpuSeconds,
           peakRssBytes: verified.peakRssBytes,
+          threaded: threaded && {
+            threads: DEFAULT_VERIFY_THREADS,
+            seconds: threaded.seconds,
+            cpuSeconds: threaded.cpuSeconds,
+            peakRssBytes: threaded.peakRssBytes,
+          },
         },
       },
     };

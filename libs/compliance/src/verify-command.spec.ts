@@ -64,6 +64,12 @@ describe('townhall audit verify (runVerifyCommand)', () => {
     expect(run.err).toEqual([]);
   });
 
+  it.each([['--threads', '0'], ['--threads=2']])('takes %s worker threads', async (...threads) => {
+    const run = io(FILES, { stream: true });
+    expect(await runVerifyCommand(['bundle.ndjson', '--key', 'keys.json', ...threads], run)).toBe(0);
+    expect(run.out[0]).toMatch(/^OK townhall\.test\/audit: seq 0–349, 350 entries/);
+  });
+
   it('accepts a PEM key, --key=FILE and --since, and says what it was consistent with', async () => {
     const run = io(FILES);
     expect(await runVerifyCommand(['--since', 'cp200.json', '--key=old.pem', 'bundle.ndjson'], run)).toBe(0);
@@ -101,6 +107,12 @@ describe('townhall audit verify (runVerifyCommand)', () => {
     [['bundle.ndjson', '--key', 'garbage.txt'], /--key garbage\.txt: expected a PEM public key/],
     [['bundle.ndjson', '--key', 'keys.json', '--since', 'garbage.txt'], /--since garbage\.txt: not JSON/],
     [['nothere.ndjson', '--key', 'keys.json'], /cannot read bundle nothere\.ndjson/],
+    [
+      ['bundle.ndjson', '--key', 'keys.json', '--threads', 'many'],
+      /--threads needs a whole number from 0 to 16/,
+    ],
+    [['bundle.ndjson', '--key', 'keys.json', '--threads', '17'], /--threads needs a whole number/],
+    [['bundle.ndjson', '--key', 'keys.json', '--threads=1', '--threads=2'], /--threads is given twice/],
   ])('exits 2 for the usage error %j', async (argv, message) => {
     const run = io(FILES);
     expect(await runVerifyCommand(argv, run)).toBe(2);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { AuditKeyring } from './audit-keys';
 import { verifyAuditBundle } from './audit-bundle-verifier';
 import type { AuditVerificationFailure, AuditVerificationSummary } from './audit-verification';
@@ -18,7 +19,12 @@ export interface VerifyCommandIo {
   stderr(line: string): void;
 }
 
-export const AUDIT_VERIFY_USAGE = 'usage: townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE]';
+export const AUDIT_VERIFY_USAGE =
+  'usage: townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE] [--threads N]';
+
+/** Worker threads by default: one core for reading and deciding, the others (at most 3) for hashing. */
+export const DEFAULT_VERIFY_THREADS = Math.max(0, Math.min(3, availableParallelism() - 1));
+const MAX_VERIFY_THREADS = 16;
 
 export const AUDIT_VERIFY_HELP = [
   AUDIT_VERIFY_USAGE,
@@ -29,6 +35,8 @@ export const AUDIT_VERIFY_HELP = [
   '  BUNDLE                  the NDJSON bundle downloaded from /api/regulator/v1/audit/export',
   '  --key FILE              a PEM public key, or the JSON of GET /api/platform/v1/audit/keys',
   '  --since CHECKPOINT_FILE a checkpoint (JSON) you trust from an earlier export',
+  `  --threads N             worker threads that parse and hash a large bundle (default ${DEFAULT_VERIFY_THREADS} here:`,
+  '                          the cores but one, at most 3; 0 verifies on one thread)',
   '',
   'Exit status: 0 valid, 1 not valid (the first problem is named), 2 usage error.',
 ].join('\n');
@@ -41,6 +49,7 @@ interface VerifyArguments {
   bundle: string;
   key: string;
   since: string | null;
+  threads: number;
 }
 
 class UsageError {
@@ -51,6 +60,7 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
   const positional: string[] = [];
   let key: string | null = null;
   let since: string | null = null;
+  let threads: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') return 'help';
@@ -58,7 +68,14 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
       arg.startsWith('--') && arg.includes('=')
         ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
         : [arg, null];
-    if (flag === '--key' || flag === '--since') {
+    if (flag === '--threads') {
+      const value = inline ?? argv[++i];
+      if (threads !== null) throw new UsageError('--threads is given twice');
+      if (value === undefined || !/^\d{1,2}$/.test(value) || Number(value) > MAX_VERIFY_THREADS) {
+        throw new UsageError(`--threads needs a whole number from 0 to ${MAX_VERIFY_THREADS}`);
+      }
+      threads = Number(value);
+    } else if (flag === '--key' || flag === '--since') {
       const value = inline ?? argv[++i];
       if (value === undefined || value === '') throw new UsageError(`${flag} needs a file`);
       if (flag === '--key') {
@@ -77,7 +94,7 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
   if (positional.length === 0) throw new UsageError('BUNDLE is missing');
   if (positional.length > 1) throw new UsageError(`one BUNDLE only (got ${positional.join(', ')})`);
   if (key === null) throw new UsageError('--key FILE is required');
-  return { bundle: positional[0], key, since };
+  return { bundle: positional[0], key, since, threads: threads ?? DEFAULT_VERIFY_THREADS };
 }
 
 function reason(err: unknown): string {
@@ -159,7 +176,7 @@ export async function runVerifyCommand(argv: readonly string[], io: VerifyComman
   let result;
   try {
     const bundle = io.openBundle ? io.openBundle(args.bundle) : await io.readFile(args.bundle);
-    result = await verifyAuditBundle(bundle, keys, { since });
+    result = await verifyAuditBundle(bundle, keys, { since, workers: args.threads });
   } catch (err) {
     // Only reading can fail here: verification reports problems of the bundle as results.
     io.stderr(`townhall audit verify: cannot read bundle ${args.bundle}: ${reason(err)}`);
