@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { AuditStore } from '@townhall/compliance';
 import { CoreError } from '@townhall/core';
 import { ApiProblem, ApiProblems } from '../problem.view';
-import { linkNextPage } from '../shared/page-link';
+import { ApiPageResponse, linkNextPage } from '../shared/page-link';
 import { CheckpointPageView, CheckpointView } from './checkpoint.view';
 import { DEFAULT_CHECKPOINT_PAGE, ListCheckpointsQuery } from './regulator-api.dto';
 import { REGULATOR_API_PATH, RegulatorApi } from './regulator-api.decorators';
@@ -28,12 +28,7 @@ export class RegulatorCheckpointsController {
       'By ascending tree size, those larger than after. To collect what was signed since the checkpoint ' +
       'you kept last, pass its treeSize as after and follow nextAfter (or the Link header with rel="next").',
   })
-  @ApiOkResponse({
-    type: CheckpointPageView,
-    headers: {
-      Link: { description: 'RFC 8288 link to the next page, when there is one', schema: { type: 'string' } },
-    },
-  })
+  @ApiPageResponse(CheckpointPageView)
   @ApiProblems(400)
   async list(
     @Query() query: ListCheckpointsQuery,

@@ -35,7 +35,7 @@ import { OperatorRateLimitGuard } from '../operator-rate-limit';
 import { ApiProblem, ApiProblems } from '../problem.view';
 import { DEFAULT_PAGE_SIZE } from '../tenants/tenant.dto';
 import { CreateRegulatorDto, ListRegulatorsQuery } from './regulator.dto';
-import { linkNextPage } from '../shared/page-link';
+import { ApiPageResponse, linkNextPage } from '../shared/page-link';
 import {
   IssuedRegulatorView,
   RegulatorPageView,
@@ -94,12 +94,7 @@ export class RegulatorsController {
     description:
       'Keyset pagination: follow nextCursor, or the Link header with rel="next". Tokens are never shown.',
   })
-  @ApiOkResponse({
-    type: RegulatorPageView,
-    headers: {
-      Link: { description: 'RFC 8288 link to the next page, when there is one', schema: { type: 'string' } },
-    },
-  })
+  @ApiPageResponse(RegulatorPageView)
   @ApiProblems(400)
   async list(
     @Query() query: ListRegulatorsQuery,

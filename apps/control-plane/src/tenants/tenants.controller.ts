@@ -26,7 +26,7 @@ import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
 import { OperatorActionInterceptor } from '../operator-action.interceptor';
 import { OperatorRateLimitGuard } from '../operator-rate-limit';
 import { ApiProblems } from '../problem.view';
-import { linkNextPage } from '../shared/page-link';
+import { ApiPageResponse, linkNextPage } from '../shared/page-link';
 import {
   CreateTenantDto,
   DEFAULT_PAGE_SIZE,
@@ -77,12 +77,7 @@ export class TenantsController {
     summary: 'List tenants, newest first',
     description: 'Keyset pagination: follow nextCursor, or the Link header with rel="next".',
   })
-  @ApiOkResponse({
-    type: TenantPageView,
-    headers: {
-      Link: { description: 'RFC 8288 link to the next page, when there is one', schema: { type: 'string' } },
-    },
-  })
+  @ApiPageResponse(TenantPageView)
   @ApiProblems(400)
   async list(
     @Query() query: ListTenantsQuery,
