@@ -27,9 +27,13 @@ export type AuditBundleSource =
   string | Uint8Array | Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
 
 /** Blocks handed to a digester are cut at a line end once at least this many bytes are buffered. */
-const BLOCK_BYTES = 256 * 1024;
-/** Blocks digested or being digested but not yet consumed, at most. */
-const MAX_PENDING_BLOCKS = 6;
+const BLOCK_BYTES = 128 * 1024;
+/**
+ * Blocks digested or being digested but not yet consumed, at most: 1.5 MB of input in all. Smaller blocks
+ * and a deeper queue keep a worker busy while this thread decides (1,000,000 entries, one worker, two
+ * cores: about 184,000 entries/s against 161,000 with six blocks of 256 KB).
+ */
+const MAX_PENDING_BLOCKS = 12;
 /** Workers are only started once a bundle proves larger than this: a thread costs more than it saves below. */
 const WORKERS_AFTER_BYTES = 4 * 1024 * 1024;
 
