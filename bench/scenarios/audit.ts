@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -16,9 +15,9 @@ import {
   verifyBundleFile,
   type UnsequencedAuditEntry,
 } from '@townhall/compliance';
-import { loadConfig, TownhallConfig } from '@townhall/core';
+import { TownhallConfig } from '@townhall/core';
 import { PlatformModule, preparePlatform } from '@townhall/platform';
-import { DEFAULT_BENCH_DATABASE_URL, freshBenchDatabase } from '../support/bench-database';
+import { benchConfig, DEFAULT_BENCH_DATABASE_URL, freshBenchDatabase } from '../support/bench-database';
 import { machineInfo } from '../support/machine';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioReport } from '../support/scenario';
 import { mapWithConcurrency, progressReporter, summarize, timed } from '../support/stats';
@@ -88,18 +87,12 @@ async function runAuditBench(ctx: ScenarioContext): Promise<ScenarioReport> {
   const writers = options.int('writers');
   const exportEntries = Math.max(options.int('export-entries'), 2 * appends);
   const db = await freshBenchDatabase(process.env.BENCH_DATABASE_URL ?? DEFAULT_BENCH_DATABASE_URL);
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: db.url,
+  const config = benchConfig(db, {
     DATABASE_POOL_SIZE: String(writers + 4),
     TOWNHALL_REDIS_PREFIX: `th_bench_audit_${process.pid}`,
-    TOWNHALL_SECRET_KEY: randomBytes(32).toString('base64'),
     // The bench drives the sequencer itself, phase by phase.
     TOWNHALL_WORKERS: 'false',
-    TOWNHALL_DEMO: 'false',
     TOWNHALL_AUDIT_ORIGIN: 'bench.townhall.example/audit',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    LOG_PRETTY: 'false',
   });
   log(`database ${db.name}, ${writers} writers, ${appends} appends per phase, export of ${exportEntries}`);
   const dir = await mkdtemp(join(tmpdir(), 'townhall-bench-audit-'));

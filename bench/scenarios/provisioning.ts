@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
@@ -9,7 +8,7 @@ import { Client, Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { generateActorKeyPair } from '@townhall/activitypub';
 import { AuditContext, systemAuditContext } from '@townhall/compliance';
-import { loadConfig, TownhallConfig } from '@townhall/core';
+import { TownhallConfig } from '@townhall/core';
 import { dataSourceOptions, quoteIdent, TENANT_MIGRATIONS } from '@townhall/persistence';
 import { PlatformModule, preparePlatform } from '@townhall/platform';
 import {
@@ -22,7 +21,7 @@ import {
   TenantLifecycle,
 } from '@townhall/provisioning';
 import { migrateTenantSchema, TenantEntity, TenantRegistry, tenantSchemaName } from '@townhall/tenancy';
-import { DEFAULT_BENCH_DATABASE_URL, freshBenchDatabase } from '../support/bench-database';
+import { benchConfig, DEFAULT_BENCH_DATABASE_URL, freshBenchDatabase } from '../support/bench-database';
 import { machineInfo } from '../support/machine';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioReport } from '../support/scenario';
 import { mapWithConcurrency, progressReporter, round, summarize, Summary, timed } from '../support/stats';
@@ -101,19 +100,13 @@ async function runProvisioningBench(ctx: ScenarioContext): Promise<ScenarioRepor
 
   const db = await freshBenchDatabase(process.env.BENCH_DATABASE_URL ?? DEFAULT_BENCH_DATABASE_URL);
   const prefix = `th_bench_${process.pid}`;
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: db.url,
+  const config = benchConfig(db, {
     TOWNHALL_REDIS_PREFIX: prefix,
-    TOWNHALL_SECRET_KEY: randomBytes(32).toString('base64'),
     TOWNHALL_WORKERS: 'true',
-    TOWNHALL_DEMO: 'false',
     // No background refill in this application context: in the cold phase the pool must stay empty (keys
     // are generated inline, as with TOWNHALL_ACTOR_KEY_POOL=0 in production); in the warm phase the bench
     // fills it beforehand and a refill after each job would only compete with the measured saga for CPU.
     TOWNHALL_ACTOR_KEY_POOL: '0',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    LOG_PRETTY: 'false',
   });
   const c = config.provisioning.concurrency;
   const window = options.int('in-flight') || 2 * c;

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { loadConfig, TownhallConfig } from '@townhall/core';
 import { quoteIdent, withDefaultUser } from '@townhall/persistence';
 
 export const DEFAULT_BENCH_DATABASE_URL = 'postgres://127.0.0.1:5432/townhall_bench';
@@ -33,4 +35,20 @@ export async function freshBenchDatabase(rawUrl: string): Promise<BenchDatabase>
   await run(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
   await run(`CREATE DATABASE ${quoteIdent(name)}`);
   return { url, name, drop: () => run(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`) };
+}
+
+/**
+ * The configuration a scenario runs the product with: the environment, on the bench database, with its
+ * own Redis key prefix and a fresh secret key, no demo tenant and quiet logs; `overrides` say the rest.
+ */
+export function benchConfig(db: BenchDatabase, overrides: Record<string, string>): TownhallConfig {
+  return loadConfig({
+    ...process.env,
+    DATABASE_URL: db.url,
+    TOWNHALL_SECRET_KEY: randomBytes(32).toString('base64'),
+    TOWNHALL_DEMO: 'false',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    LOG_PRETTY: 'false',
+    ...overrides,
+  });
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateBearerToken } from './bearer-token';
 
 /**
  * Operator tokens: `thop_` followed by 32 random bytes in base64url. The prefix makes a leaked token
@@ -10,7 +10,7 @@ export const OPERATOR_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 export const MAX_TOKEN_LENGTH = 512;
 
 export function generateOperatorToken(): string {
-  return OPERATOR_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  return generateBearerToken(OPERATOR_TOKEN_PREFIX);
 }
 
 /** Cheap checks before any hashing or database lookup. */

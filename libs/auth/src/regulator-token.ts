@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateBearerToken } from './bearer-token';
 
 /**
  * Regulator tokens: `thrg_` followed by 32 random bytes in base64url. A prefix of their own keeps the two
@@ -10,7 +10,7 @@ export const REGULATOR_TOKEN_PREFIX = 'thrg_';
 const REGULATOR_TOKEN = /^thrg_[A-Za-z0-9_-]{43}$/;
 
 export function generateRegulatorToken(): string {
-  return REGULATOR_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  return generateBearerToken(REGULATOR_TOKEN_PREFIX);
 }
 
 /** Cheap check before any hashing or database lookup. */

@@ -95,6 +95,12 @@ export function derivedApplicationPassword(config: DatabaseConfig): string | nul
     .digest('base64url');
 }
 
+/** PostgreSQL refused the login itself: 28000, no such role or it may not log in; 28P01, wrong password. */
+export function isLoginRefused(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === '28000' || code === '28P01';
+}
+
 /** The audit tables no row of which the application may change or remove, pending entries included. */
 const APPEND_ONLY_AUDIT_TABLES = [
   'audit_pending',
@@ -155,9 +161,7 @@ export async function applicationRoleProblem(config: DatabaseConfig): Promise<st
     }
     return null;
   } catch (err) {
-    // 28000: no such role, or it may not log in; 28P01: wrong password.
-    const code = (err as { code?: string }).code;
-    if (code === '28000' || code === '28P01') {
+    if (isLoginRefused(err)) {
       return `the application role "${role}" cannot log in (${(err as Error).message}): start once with migrations, set DATABASE_APP_URL, or set TOWNHALL_DATABASE_APP_ROLE=off`;
     }
     throw err;

@@ -8,6 +8,7 @@ import {
   ensureApplicationLogin,
   ensureApplicationRole,
   ensureDatabase,
+  isLoginRefused,
   migrationDataSourceOptions,
   withDefaultUser,
 } from '@townhall/persistence';
@@ -86,9 +87,7 @@ async function canLogIn(url: string): Promise<boolean> {
     await client.connect();
     return true;
   } catch (err) {
-    // 28000: no such role, or it may not log in; 28P01: wrong password.
-    const code = (err as { code?: string }).code;
-    if (code === '28000' || code === '28P01') return false;
+    if (isLoginRefused(err)) return false;
     throw err;
   } finally {
     await client.end().catch(() => undefined);
