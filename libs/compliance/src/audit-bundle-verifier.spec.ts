@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { AuditEntry } from './audit-entry';
 import { auditLeafHash } from './audit-entry';
@@ -380,7 +381,14 @@ describe('the tamper suite', () => {
   });
 });
 
-describe('lines digested elsewhere (the worker-thread path)', () => {
+describe('the block path (digested lines, as worker threads and the streaming verifier use)', () => {
+  /** The exact path: every line parsed, its entry canonicalised and hashed, one line at a time. */
+  function verifyLineByLine(lines: readonly string[], since?: AuditCheckpoint): AuditVerificationResult {
+    const verification = new BundleVerification(AuditKeyring.from(TRUSTED_KEYS), since ?? null);
+    for (const line of lines) if (!verification.feedLine(line)) break;
+    return verification.finish();
+  }
+
   /** Feeds the verification packed digests of blocks of lines, as worker threads return them. */
   function verifyViaDigests(lines: readonly string[], since?: AuditCheckpoint): AuditVerificationResult {
     const verification = new BundleVerification(AuditKeyring.from(TRUSTED_KEYS), since ?? null);
@@ -395,7 +403,18 @@ describe('lines digested elsewhere (the worker-thread path)', () => {
     return verification.finish();
   }
 
-  it('reaches the same verdicts as reading the lines directly', async () => {
+  /** Entry `seq` rewritten with its members in reverse order and spaces, keeping its genuine leaf hash. */
+  function reformatted(lines: readonly string[], seq: number): string[] {
+    const out = [...lines];
+    const at = indexOfEntry(out, seq);
+    const parsed = parseLine(out[at]) as unknown as { entry: AuditEntry; leafHash: string };
+    const entry = Object.fromEntries(Object.entries(parsed.entry).reverse());
+    out[at] = `{"type":"entry","leafHash":"${parsed.leafHash}","entry":${JSON.stringify(entry, null, 1)}}`
+      .replace(/\n/g, ' ');
+    return out;
+  }
+
+  it('reaches the same verdicts as the exact line-by-line path', async () => {
     const variants: string[][] = [genuineLines];
     const altered = [...genuineLines];
     altered[indexOfEntry(altered, 640)] = rewriteEntry(
@@ -422,16 +441,52 @@ describe('lines digested elsewhere (the worker-thread path)', () => {
     duplicated.splice(indexOfEntry(duplicated, 90), 0, duplicated[indexOfEntry(duplicated, 90)]);
     variants.push(duplicated);
     variants.push(genuineLines.slice(0, indexOfEntry(genuineLines, 1000)));
-    const results = [];
+    // Written differently but the same content: the exporter's layout with a non-canonical entry, and
+    // another member order altogether. Both take the exact path and verify.
+    variants.push(reformatted(genuineLines, 77));
+    const wrapped = [...genuineLines];
+    const w = indexOfEntry(wrapped, 78);
+    const line = parseLine(wrapped[w]);
+    wrapped[w] = JSON.stringify({ entry: line.entry, leafHash: line.leafHash, type: 'entry' });
+    variants.push(wrapped);
+    const verdicts = [];
     for (const lines of variants) {
-      const direct = await verify(lines);
-      expect(verifyViaDigests(lines)).toEqual(direct);
-      results.push(direct.ok ? 'ok' : direct.reason);
+      const exact = verifyLineByLine(lines);
+      expect(await verify(lines)).toEqual(exact);
+      expect(verifyViaDigests(lines)).toEqual(exact);
+      verdicts.push(exact.ok ? 'ok' : exact.reason);
     }
-    expect(results).toEqual(['ok', 'altered', 'missing', 'reordered', 'malformed', 'inserted', 'truncated']);
+    expect(verdicts).toEqual([
+      'ok',
+      'altered',
+      'missing',
+      'reordered',
+      'malformed',
+      'inserted',
+      'truncated',
+      'ok',
+      'ok',
+    ]);
     const earlier = log.checkpoints.find((cp) => cp.treeSize === 500) as AuditCheckpoint;
-    expect(verifyViaDigests(genuineLines, earlier)).toEqual(
-      await verify(genuineLines, TRUSTED_KEYS, earlier),
-    );
+    const exact = verifyLineByLine(genuineLines, earlier);
+    expect(exact.ok).toBe(true);
+    expect(verifyViaDigests(genuineLines, earlier)).toEqual(exact);
+    expect(await verify(genuineLines, TRUSTED_KEYS, earlier)).toEqual(exact);
+  });
+
+  it('hashes the bytes of an entry as written when they match the stated leaf hash, and the signed tree still refuses a forgery', async () => {
+    // A forger rewrites an entry in a non-canonical form and states the hash of those very bytes. The
+    // exact path refuses the entry itself (its canonical form has another hash); the block path takes
+    // the stated hash and the checkpoint that covers the entry refuses it. Both say "altered".
+    const lines = [...genuineLines];
+    const at = indexOfEntry(lines, 150);
+    const entry = { ...(parseLine(lines[at]).entry as AuditEntry), details: { note: 'nothing happened' } };
+    const body = JSON.stringify(Object.fromEntries(Object.entries(entry).reverse()));
+    const forged = Buffer.concat([Buffer.from([0]), Buffer.from(body)]);
+    const stated = createHash('sha256').update(forged).digest('base64');
+    lines[at] = `{"type":"entry","leafHash":"${stated}","entry":${body}}`;
+    expectFailure(verifyLineByLine(lines), { reason: 'altered', seq: 150 });
+    expectFailure(await verify(lines), { reason: 'altered', checkpoint: 200 });
+    expectFailure(verifyViaDigests(lines), { reason: 'altered', checkpoint: 200 });
   });
 });

@@ -6,7 +6,7 @@ import { BundleVerification, type AuditVerificationResult } from './audit-verifi
 
 /**
  * The offline verifier's entry point: reads a bundle as a stream, cuts it into blocks of lines, has the
- * lines digested (parsed, canonicalised, hashed — in worker threads when the bundle is large) and feeds
+ * lines digested (parsed and hashed — in worker threads when the bundle is large) and feeds
  * the digests in order to a BundleVerification, which decides. Memory stays bounded: O(log n) state
  * plus a few blocks in flight.
  */
@@ -15,7 +15,7 @@ export interface VerifyAuditBundleOptions {
   /** An earlier checkpoint the verifier already trusts; the bundle must be consistent with it. */
   since?: AuditCheckpoint | null;
   /**
-   * Worker threads that parse, canonicalise and hash the lines of a large streamed bundle in parallel
+   * Worker threads that parse and hash the lines of a large streamed bundle in parallel
    * (decisions stay on the calling thread, so results are identical). Default 0: worth it only with
    * cores to spare — on a busy two-core machine the threads compete with each other.
    */
@@ -102,13 +102,7 @@ async function digestInOrder(
     if (stopped) return;
     const remote = pool?.ready() && pool.hasRoom() ? pool.tryDigest(concat(parts)) : null;
     if (!remote) {
-      // Next in line: no need to pack digests, the verification reads the lines itself.
-      if (id === consumed) {
-        consumed++;
-        if (!verification.feedBytes(parts)) stopped = true;
-      } else {
-        done.set(id, digestBlock(parts));
-      }
+      done.set(id, digestBlock(parts));
       consume();
       if (pool?.started) await new Promise<void>((resolve) => setImmediate(resolve));
       return;

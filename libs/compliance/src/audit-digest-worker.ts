@@ -2,7 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import { digestBlock, digestBlockTransferables } from './audit-entry-digest';
 
 /**
- * Worker thread of the parallel verifier: digests blocks of bundle lines (parse, validate, canonicalise,
+ * Worker thread of the parallel verifier: digests blocks of bundle lines (parse, validate,
  * hash) and sends the packed digests back. It decides nothing; the verifier does.
  */
 export interface DigestRequest {

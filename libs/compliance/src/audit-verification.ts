@@ -2,7 +2,6 @@ import { isAuditTime } from './audit-entry';
 import {
   blockDigest,
   digestEntryLine,
-  forEachLine,
   HINT_MISMATCH,
   LINE_OTHER,
   type DigestBlock,
@@ -263,8 +262,11 @@ export class BundleVerification {
     return this.frontier.end;
   }
 
-  /** Takes one line; false once the verdict is known and no more input is needed. */
-  private feed(raw: string): boolean {
+  /**
+   * Takes one line and digests it the exact way (parse, canonicalise, hash): the reference that the
+   * block path (digestBlock, then feedBlock) must agree with. False once the verdict is known.
+   */
+  feedLine(raw: string): boolean {
     if (this.failed) return false;
     this.lineNo++;
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
@@ -287,17 +289,12 @@ export class BundleVerification {
     return !this.failed;
   }
 
-  /** Takes a block of raw lines and digests them on this thread; false once the verdict is known. */
-  feedBytes(parts: readonly Uint8Array[]): boolean {
-    return forEachLine(parts, (line) => this.feed(line)) && !this.failed;
-  }
-
   /** Takes a block of lines digested elsewhere (digestBlock); false once the verdict is known. */
   feedBlock(block: DigestBlock): boolean {
     for (let i = 0; i < block.count; i++) {
       if (this.failed) return false;
       if (block.kinds[i] === LINE_OTHER) {
-        this.feed(block.texts[i]);
+        this.feedLine(block.texts[i]);
         continue;
       }
       this.lineNo++;
