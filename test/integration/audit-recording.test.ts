@@ -153,6 +153,30 @@ describe('audit recording (real PostgreSQL)', () => {
       ['tenant.suspend', 'failure', { type: 'tenant', id: 'unknown' }, null, 'tenant_not_found'],
     ]);
     for (const entry of added) expect(entry.actor).toEqual(operator.actor);
+    // Recorded on their own, each with the request's connection data in the side table beside it.
+    const connection = await asOperator(() => subjects.reveal(added[0].details.personalDataRef as string));
+    expect(connection).toEqual([
+      expect.objectContaining({
+        kind: 'connection',
+        data: { ip: operator.ip, userAgent: operator.userAgent },
+      }),
+    ]);
+
+    // A refusal with no personal data at all (a system actor) is one statement, committed on its own.
+    const system = { actor: { type: 'system', id: 'provisioning-worker' } };
+    const personalRows = await count('audit_personal_data');
+    const beforeSystem = await logSize();
+    await expect(AuditContext.run(system, () => lifecycle.suspend('888888'))).rejects.toMatchObject({
+      code: 'tenant_not_found',
+    });
+    const [refusal] = await entriesSince(beforeSystem);
+    expect(refusal).toMatchObject({
+      actor: system.actor,
+      outcome: 'failure',
+      details: { error: 'tenant_not_found' },
+    });
+    expect(refusal.details.personalDataRef).toBeUndefined();
+    expect(await count('audit_personal_data')).toBe(personalRows);
   });
 
   it('names people only by subject id: one subject per person, their data encrypted in the side table', async () => {

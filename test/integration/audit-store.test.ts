@@ -124,9 +124,20 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
       await expect(
         log.ds.transaction((m) => log.store.append(m, entry as UnsequencedAuditEntry)),
       ).rejects.toMatchObject({ code: 'invalid_audit_entry' });
+      await expect(log.store.appendAlone(entry as UnsequencedAuditEntry)).rejects.toMatchObject({
+        code: 'invalid_audit_entry',
+      });
     }
     expect(await count(log.owner, `SELECT count(*) FROM platform.audit_pending`)).toBe(0);
     expect(await log.store.checkpointNow()).toBeNull();
+  });
+
+  it('commits an entry appended on its own by the time appendAlone returns', async () => {
+    const pending = `SELECT count(*) FROM platform.audit_pending WHERE entry LIKE '%req-alone-check%'`;
+    await log.store.appendAlone({ ...entryInput(0), requestId: 'req-alone-check' });
+    // Seen from another login's connection at once: committed, not waiting in an open transaction.
+    expect(await count(log.owner, pending)).toBe(1);
+    await log.owner.query(`DELETE FROM platform.audit_pending WHERE entry LIKE '%req-alone-check%'`);
   });
 
   it('leaves no entry for a rolled-back transaction, and sequences the committed ones in order', async () => {
@@ -268,12 +279,15 @@ describe('concurrent appends to the database audit log (real PostgreSQL)', () =>
     await drop?.();
   });
 
-  it('yields a gapless sequence that verifies, from many connections and two racing sequencers', async () => {
+  it('yields a gapless sequence that verifies, from many connections, both append paths and two racing sequencers', async () => {
     let writing = true;
     const writers = Array.from({ length: WRITERS }, async (_, w) => {
       const via = w % 2 === 0 ? a : b;
       for (let i = 0; i < PER_WRITER; i++) {
-        await via.ds.transaction((m) => via.store.append(m, entryInput(w * PER_WRITER + i)));
+        const entry = entryInput(w * PER_WRITER + i);
+        // Half the writers append in transactions of their own, half as single statements.
+        if (w % 4 < 2) await via.ds.transaction((m) => via.store.append(m, entry));
+        else await via.store.appendAlone(entry);
       }
     });
     const sequenced = [0, 0];

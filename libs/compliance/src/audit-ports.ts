@@ -8,7 +8,8 @@ import type { AuditExportRequest } from './in-memory-audit-log';
  * The seams between the audit log's parts. `AuditStore` is the database log (pending rows, sequencer,
  * Merkle nodes, checkpoints, signing keys, exports); `AuditRecorder` is what features call: it fills in
  * the actor and request from the audit context, moves personal data to the encrypted side table, and
- * appends through the store — always in the caller's transaction.
+ * appends through the store — in the caller's transaction, or, for an entry that accompanies no change
+ * (a refusal, an export), on its own.
  */
 
 /** An entry as a recorder hands it to the store: the store assigns `seq` (and `tenantSeq`). */
@@ -21,6 +22,13 @@ export abstract class AuditStore {
    * malformed entry, writing nothing.
    */
   abstract append(manager: EntityManager, entry: UnsequencedAuditEntry): Promise<void>;
+
+  /**
+   * Queues an entry that accompanies no change (a refusal, an export, a denied request) as one statement
+   * committed on its own: durable once the promise resolves, with nothing else to wait for. Throws
+   * `invalid_audit_entry` for a malformed entry, writing nothing.
+   */
+  abstract appendAlone(entry: UnsequencedAuditEntry): Promise<void>;
 
   /**
    * Sequences every committed pending entry and signs a checkpoint of the resulting tree (or returns the
@@ -84,4 +92,11 @@ export interface AuditRecordInput {
 export abstract class AuditRecorder {
   /** Records one entry in the caller's transaction (see `AuditStore.append`). */
   abstract record(manager: EntityManager, input: AuditRecordInput): Promise<void>;
+
+  /**
+   * Records an entry that accompanies no change — a refusal, an export, a denial — committed by the time
+   * the promise resolves: one statement when it carries no personal data (`AuditStore.appendAlone`), else
+   * one transaction with its side-table rows.
+   */
+  abstract recordAlone(input: AuditRecordInput): Promise<void>;
 }

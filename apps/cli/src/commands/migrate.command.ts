@@ -1,5 +1,4 @@
 import { Command, Help, Option } from 'nest-commander';
-import { DataSource } from 'typeorm';
 import { AuditRecorder } from '@townhall/compliance';
 import {
   TenantMigrationProgress,
@@ -84,9 +83,7 @@ export class MigrateCommand extends PlatformCommand {
         onMigrated: (manager, change) => ctx.get(AuditRecorder).record(manager, tenantEntry(change)),
       }),
     );
-    await this.runtime.act((ctx) =>
-      ctx.get(DataSource).transaction((manager) => ctx.get(AuditRecorder).record(manager, runEntry(summary))),
-    );
+    await this.runtime.act((ctx) => ctx.get(AuditRecorder).recordAlone(runEntry(summary)));
     if (options.json) printJson(summary);
     else printSummary(summary);
     if (summary.failed.length > 0) {

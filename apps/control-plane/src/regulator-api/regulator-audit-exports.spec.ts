@@ -1,4 +1,3 @@
-import type { DataSource, EntityManager } from 'typeorm';
 import { Regulator } from '@townhall/auth';
 import { AuditRecorder, AuditRecordInput, AuditStore, ComplianceError } from '@townhall/compliance';
 import type { TenantRegistry } from '@townhall/tenancy';
@@ -43,25 +42,19 @@ function fakes(options: { failRequest?: boolean; failRecording?: boolean } = {})
     },
   } as unknown as AuditStore;
   const recorder = {
-    record(_manager: EntityManager, input: AuditRecordInput) {
+    /** Committed on its own by the time it resolves. */
+    recordAlone(input: AuditRecordInput) {
       if (options.failRecording) return Promise.reject(new Error('database gone'));
       recorded.push(input);
-      events.push(`record ${input.outcome}`);
+      events.push(`record ${input.outcome}`, 'commit');
       return Promise.resolve();
     },
   } as unknown as AuditRecorder;
-  const dataSource = {
-    async transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-      const result = await work({} as EntityManager);
-      events.push('commit');
-      return result;
-    },
-  } as unknown as DataSource;
   /** Tenants 1 and 2 are registered. */
   const tenants = {
     findById: (id: string) => Promise.resolve(['1', '2'].includes(id) ? { id } : null),
   } as unknown as TenantRegistry;
-  return { events, recorded, exports: new RegulatorAuditExports(dataSource, store, recorder, tenants) };
+  return { events, recorded, exports: new RegulatorAuditExports(store, recorder, tenants) };
 }
 
 const regulator = (scope: Regulator['scope']) =>

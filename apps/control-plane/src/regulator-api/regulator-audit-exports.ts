@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
 import { Regulator, RegulatorError } from '@townhall/auth';
 import {
   AuditOutcome,
@@ -48,7 +46,6 @@ export interface OpenedAuditExport {
 @Injectable()
 export class RegulatorAuditExports {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly store: AuditStore,
     private readonly recorder: AuditRecorder,
     private readonly tenants: TenantRegistry,
@@ -94,34 +91,32 @@ export class RegulatorAuditExports {
     outcome: AuditOutcome,
     extra: { [member: string]: JsonValue },
   ): Promise<void> {
-    await this.dataSource.transaction(async (manager) =>
-      this.recorder.record(manager, {
-        action: 'audit.export',
-        target:
-          request.tenant === null
-            ? { type: 'platform', id: 'platform' }
-            : { type: 'tenant', id: request.tenant },
-        tenant: await this.registeredTenant(manager, request.tenant),
-        outcome,
-        details: {
-          format: request.format,
-          filters: {
-            tenant: request.tenant,
-            actions: request.actions,
-            from: request.from,
-            to: request.to,
-            since: request.since,
-          },
-          ...extra,
+    await this.recorder.recordAlone({
+      action: 'audit.export',
+      target:
+        request.tenant === null
+          ? { type: 'platform', id: 'platform' }
+          : { type: 'tenant', id: request.tenant },
+      tenant: await this.registeredTenant(request.tenant),
+      outcome,
+      details: {
+        format: request.format,
+        filters: {
+          tenant: request.tenant,
+          actions: request.actions,
+          from: request.from,
+          to: request.to,
+          since: request.since,
         },
-      }),
-    );
+        ...extra,
+      },
+    });
   }
 
   /** `tenant` if the registry knows it (a deleted tenant keeps its row), else null. */
-  private async registeredTenant(manager: EntityManager, tenant: string | null): Promise<string | null> {
+  private async registeredTenant(tenant: string | null): Promise<string | null> {
     if (tenant === null) return null;
-    return (await this.tenants.findById(tenant, manager)) ? tenant : null;
+    return (await this.tenants.findById(tenant)) ? tenant : null;
   }
 }
 

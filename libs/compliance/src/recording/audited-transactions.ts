@@ -16,14 +16,14 @@ export interface AuditedChange<T> {
    * the change found nothing to do (an idempotent repeat, such as a start-up that finds its state).
    */
   recorded(result: T): AuditedOutcome | null;
-  /** The entry of a refused or failed change (no such tenant, wrong state, …), recorded after the rollback. */
+  /** The entry of a refused or failed change (no such tenant, wrong state, …), recorded on its own after the rollback. */
   refused(error: unknown): AuditedOutcome;
 }
 
 /**
  * The one way a use case makes an audited change. A change and its entry commit together or not at
  * all; a change that throws is rolled back and then recorded with outcome `failure` and the error's
- * code, in a transaction of its own, so attempts that were refused are on the record too. If even
+ * code, on its own (AuditRecorder.recordAlone), so attempts that were refused are on the record too. If even
  * that cannot be written (say, the database is gone), the original error still reaches the caller.
  */
 @Injectable()
@@ -54,13 +54,11 @@ export class AuditedTransactions {
   private async recordRefusal(change: AuditedChange<unknown>, err: unknown): Promise<void> {
     try {
       const entry = change.refused(err);
-      await this.dataSource.transaction((manager) =>
-        this.recorder.record(manager, {
-          ...entry,
-          outcome: 'failure',
-          details: { ...entry.details, error: errorCode(err) },
-        }),
-      );
+      await this.recorder.recordAlone({
+        ...entry,
+        outcome: 'failure',
+        details: { ...entry.details, error: errorCode(err) },
+      });
     } catch (recordingError) {
       this.logger.error({ err: recordingError, cause: errorCode(err) }, 'Could not record a refused action');
     }

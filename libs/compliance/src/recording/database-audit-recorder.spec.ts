@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { auditEntryProblem } from '../audit-entry';
 import { AuditStore, UnsequencedAuditEntry } from '../audit-ports';
 import { AuditContext, AuditScope } from './audit-context';
@@ -34,11 +34,15 @@ class FakeSubjects {
 describe('DatabaseAuditRecorder', () => {
   const manager = {} as EntityManager;
   let appended: UnsequencedAuditEntry[];
+  let appendedAlone: UnsequencedAuditEntry[];
+  let transactions: number;
   let subjects: FakeSubjects;
   let recorder: DatabaseAuditRecorder;
 
   beforeEach(() => {
     appended = [];
+    appendedAlone = [];
+    transactions = 0;
     subjects = new FakeSubjects();
     const store = {
       append: (m: EntityManager, entry: UnsequencedAuditEntry) => {
@@ -46,8 +50,18 @@ describe('DatabaseAuditRecorder', () => {
         appended.push(entry);
         return Promise.resolve();
       },
+      appendAlone: (entry: UnsequencedAuditEntry) => {
+        appendedAlone.push(entry);
+        return Promise.resolve();
+      },
     } as unknown as AuditStore;
-    recorder = new DatabaseAuditRecorder(store, subjects as unknown as AuditSubjectStore);
+    const dataSource = {
+      transaction: (work: (m: EntityManager) => Promise<unknown>) => {
+        transactions++;
+        return work(manager);
+      },
+    } as unknown as DataSource;
+    recorder = new DatabaseAuditRecorder(dataSource, store, subjects as unknown as AuditSubjectStore);
   });
 
   const operator = { type: 'operator', id: '4242', via: 'token:17' };
@@ -190,5 +204,42 @@ describe('DatabaseAuditRecorder', () => {
       await recorder.record(manager, input);
     });
     expect(scope.recorded).toBe(2);
+  });
+  describe('recordAlone (an entry that accompanies no change)', () => {
+    it('appends an entry without personal data as one statement, outside any transaction', async () => {
+      await AuditContext.run({ actor: operator, requestId: 'req-alone-1' }, () =>
+        recorder.recordAlone({ ...input, outcome: 'failure', details: { error: 'tenant_not_found' } }),
+      );
+      expect(transactions).toBe(0);
+      expect(appended).toHaveLength(0);
+      expect(appendedAlone).toEqual([
+        expect.objectContaining({ actor: operator, requestId: 'req-alone-1', outcome: 'failure' }),
+      ]);
+      expect(appendedAlone[0].details).toEqual({ error: 'tenant_not_found' });
+    });
+
+    it('writes the side-table rows and the entry that refers to them in one transaction', async () => {
+      await AuditContext.run({ actor: operator, ip: '192.0.2.7', userAgent: 'curl/8' }, () =>
+        recorder.recordAlone(input),
+      );
+      expect(transactions).toBe(1);
+      expect(appendedAlone).toHaveLength(0);
+      expect(appended).toHaveLength(1);
+      expect(subjects.rows).toEqual([
+        expect.objectContaining({ kind: 'connection', data: { ip: '192.0.2.7', userAgent: 'curl/8' } }),
+      ]);
+      expect(appended[0].details.personalDataRef).toBe(subjects.rows[0].ref);
+    });
+
+    it('refuses a malformed entry before writing anything', async () => {
+      await expect(
+        AuditContext.run({ actor: operator, ip: '192.0.2.7' }, () =>
+          recorder.recordAlone({ ...input, action: '' }),
+        ),
+      ).rejects.toMatchObject({ code: 'invalid_audit_entry' });
+      expect([appended.length, appendedAlone.length, subjects.rows.length, transactions]).toEqual([
+        0, 0, 0, 0,
+      ]);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditActor, JsonValue } from '../audit-entry';
 import { auditEntryProblem } from '../audit-entry';
 import { AuditRecorder, AuditRecordInput, AuditStore, UnsequencedAuditEntry } from '../audit-ports';
@@ -25,7 +26,8 @@ export class MissingAuditActorError extends Error {
 }
 
 /**
- * Records entries into the audit store in the caller's transaction. People never appear in an entry:
+ * Records entries into the audit store in the caller's transaction (or on their own, for entries that
+ * accompany no change). People never appear in an entry:
  * the people it mentions (`input.personal`), free text the actor wrote (`input.authored`), the acting
  * person's IP address and user agent, and the
  * person behind a shared actor go to the encrypted side table under pseudonymous subject ids, and the
@@ -35,6 +37,7 @@ export class MissingAuditActorError extends Error {
 @Injectable()
 export class DatabaseAuditRecorder extends AuditRecorder {
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly store: AuditStore,
     private readonly subjects: AuditSubjectStore,
   ) {
@@ -42,47 +45,82 @@ export class DatabaseAuditRecorder extends AuditRecorder {
   }
 
   async record(manager: EntityManager, input: AuditRecordInput): Promise<void> {
-    const scope = AuditContext.current();
-    const context = scope?.value;
-    const actor: AuditActor | undefined = input.actor ?? context?.actor;
-    if (!actor) throw new MissingAuditActorError(input.action);
-    checkPersonal(input);
-    // The context's connection data and person describe the context's actor, not another one passed in.
-    const own = context !== undefined && sameActor(actor, context.actor);
-    const rows = personalRows(input, own ? context : undefined, actor);
-    const ref = rows.length > 0 ? randomUUID() : undefined;
+    const prepared = prepareEntry(input);
+    await this.writePersonalData(manager, prepared);
+    await this.store.append(manager, prepared.entry);
+    prepared.scope?.noteRecorded();
+  }
 
-    const entry: UnsequencedAuditEntry = {
-      time: new Date().toISOString(),
-      tenant: input.tenant,
-      actor: { ...actor },
-      action: input.action,
-      target: { ...input.target },
-      outcome: input.outcome,
-      requestId: context?.requestId ?? randomUUID(),
-      details: { ...(input.details ?? {}) },
-    };
-    // Checked before anything is written, so a malformed entry leaves no personal data behind either.
-    const problem = auditEntryProblem({ ...entry, seq: 0 });
-    if (problem !== null) throw new ComplianceError('invalid_audit_entry', problem);
+  async recordAlone(input: AuditRecordInput): Promise<void> {
+    const prepared = prepareEntry(input);
+    if (prepared.rows.length === 0) {
+      await this.store.appendAlone(prepared.entry);
+    } else {
+      // The entry and the side-table rows it refers to commit together.
+      await this.dataSource.transaction(async (manager) => {
+        await this.writePersonalData(manager, prepared);
+        await this.store.append(manager, prepared.entry);
+      });
+    }
+    prepared.scope?.noteRecorded();
+  }
 
+  /** Writes the side-table rows and puts their subject ids and reference into the entry. */
+  private async writePersonalData(manager: EntityManager, prepared: PreparedEntry): Promise<void> {
+    const { entry, rows, mentionsPeople } = prepared;
+    if (rows.length === 0) return;
+    const ref = randomUUID();
     const mentioned: JsonValue[] = [];
     for (const [position, row] of rows.entries()) {
       const subject = await this.subjects.subjectFor(manager, row.identifier);
-      await this.subjects.storePersonalData(
-        manager,
-        { ref: ref!, position, subject, kind: row.kind },
-        row.data,
-      );
+      await this.subjects.storePersonalData(manager, { ref, position, subject, kind: row.kind }, row.data);
       if (row.kind === 'mentioned') mentioned.push(subject.id);
       if (row.kind === 'behalf') entry.actor.onBehalfOf = subject.id;
     }
-    if (input.personal?.length || input.authored) entry.details.subjects = mentioned;
-    if (ref !== undefined) entry.details.personalDataRef = ref;
-
-    await this.store.append(manager, entry);
-    scope?.noteRecorded();
+    if (mentionsPeople) entry.details.subjects = mentioned;
+    entry.details.personalDataRef = ref;
   }
+}
+
+interface PreparedEntry {
+  entry: UnsequencedAuditEntry;
+  rows: PersonalRow[];
+  /** Whether the input names people or carries free text: then `details.subjects` lists them. */
+  mentionsPeople: boolean;
+  scope: ReturnType<typeof AuditContext.current>;
+}
+
+/**
+ * The entry for `input`, its actor and request filled in from the audit context, and the personal data
+ * that goes to the side table instead. Checked before anything is written, so a malformed entry leaves
+ * no personal data behind either.
+ */
+function prepareEntry(input: AuditRecordInput): PreparedEntry {
+  const scope = AuditContext.current();
+  const context = scope?.value;
+  const actor: AuditActor | undefined = input.actor ?? context?.actor;
+  if (!actor) throw new MissingAuditActorError(input.action);
+  checkPersonal(input);
+  // The context's connection data and person describe the context's actor, not another one passed in.
+  const own = context !== undefined && sameActor(actor, context.actor);
+  const entry: UnsequencedAuditEntry = {
+    time: new Date().toISOString(),
+    tenant: input.tenant,
+    actor: { ...actor },
+    action: input.action,
+    target: { ...input.target },
+    outcome: input.outcome,
+    requestId: context?.requestId ?? randomUUID(),
+    details: { ...(input.details ?? {}) },
+  };
+  const problem = auditEntryProblem({ ...entry, seq: 0 });
+  if (problem !== null) throw new ComplianceError('invalid_audit_entry', problem);
+  return {
+    entry,
+    rows: personalRows(input, own ? context : undefined, actor),
+    mentionsPeople: Boolean(input.personal?.length || input.authored),
+    scope,
+  };
 }
 
 interface PersonalRow {

@@ -45,6 +45,12 @@ export class DatabaseAuditStore extends AuditStore {
     this.worker.nudge();
   }
 
+  async appendAlone(entry: UnsequencedAuditEntry): Promise<void> {
+    // Outside a transaction a single INSERT is its own: committed, and flushed, before it returns.
+    await this.repository.insertPending(this.dataSource, pendingEntry(entry));
+    this.worker.nudge();
+  }
+
   checkpointNow(): Promise<AuditCheckpoint | null> {
     return this.sequencer.checkpointNow();
   }
