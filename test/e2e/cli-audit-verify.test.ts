@@ -53,6 +53,17 @@ describe('townhall audit verify', () => {
     expect(run.stderr).toMatch(/altered/);
   });
 
+  it('takes --threads (0: everything on one thread) and refuses a bad count as a usage error', () => {
+    for (const threads of ['0', '2']) {
+      const run = townhall('audit', 'verify', bundlePath, '--key', keysPath, '--threads', threads);
+      expect([run.status, run.stderr]).toEqual([0, '']);
+      expect(run.stdout).toMatch(/^OK .*2000 entries/);
+    }
+    const bad = townhall('audit', 'verify', bundlePath, '--key', keysPath, '--threads', 'many');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--threads needs a whole number/);
+  });
+
   it('is a usage error (exit 2) without --key', () => {
     const run = townhall('audit', 'verify', bundlePath);
     expect(run.status).toBe(2);

@@ -339,6 +339,20 @@ describe('concurrent appends to the database audit log (real PostgreSQL)', () =>
     const tenantView = await collect(a.store.exportBundle({ tenant: TENANT_B, since: 700 }));
     expect(await verifyAuditBundle(tenantView, { keys })).toMatchObject({ ok: true });
   }, 120_000);
+
+  it('lets entries appended on their own at the same moment share statements (group commit)', async () => {
+    const size = (await a.store.newestCheckpoint())?.treeSize ?? 0;
+    const before = a.store.appendAloneStats();
+    await Promise.all(inputs(5000, 5040).map((entry) => a.store.appendAlone(entry)));
+    const after = a.store.appendAloneStats();
+    expect(after.entries - before.entries).toBe(40);
+    expect(after.statements - before.statements).toBeLessThan(20);
+    // Every one committed by the time its promise resolved, and sequenced like any other.
+    expect(await count(a.owner, `SELECT count(*) FROM platform.audit_pending`)).toBe(40);
+    expect((await a.store.checkpointNow())?.treeSize).toBe(size + 40);
+    const bundle = await collect(a.store.exportBundle({ since: size }));
+    expect(await verifyAuditBundle(bundle, { keys: await a.store.keys() })).toMatchObject({ ok: true });
+  });
 });
 
 describe('exports of the database audit log (real PostgreSQL)', () => {

@@ -99,45 +99,52 @@ const CLOSE_BRACE = 0x7d;
 /** Room for 0x00 || entry bytes; grown when an entry is larger. */
 let leafInput = Buffer.alloc(64 * 1024);
 
+/** Whether `buffer` holds `pattern` at `offset` (a loop: cheaper than Buffer#compare for a few bytes). */
+function holdsAt(buffer: Buffer, offset: number, pattern: Buffer): boolean {
+  for (let k = 0; k < pattern.length; k++) if (buffer[offset + k] !== pattern[k]) return false;
+  return true;
+}
+
 /**
  * The digest of an entry line in the exporter's layout whose stated leaf hash matches the hash of the
- * entry's bytes as they stand — or null, and the exact path decides. Equivalent to digestEntryLine:
- * the entry parsed here is the one a full parse of the line yields (the layout around it is fixed and the
- * hash is base64, so nothing escapes it), and when the hash over the bytes is the stated one, either the
- * bytes are the canonical form (so the exact path's hash is the same) or the bytes are not what the log
- * holds at all, which the leaf's place in the signed tree then refuses.
+ * entry's bytes as they stand, written into `block` at `i` — or false, and the exact path decides.
+ * Equivalent to digestEntryLine: the entry parsed here is the one a full parse of the line yields (the
+ * layout around it is fixed and the hash is base64, so nothing escapes it), and when the hash over the
+ * bytes is the stated one, either the bytes are the canonical form (so the exact path's hash is the
+ * same) or they are not what the log holds at all, which the leaf's place in the signed tree refuses.
  */
-function digestEntryBytes(buffer: Buffer, start: number, end: number, block: DigestBlock, i: number): boolean {
+function digestEntryBytes(
+  buffer: Buffer,
+  start: number,
+  end: number,
+  block: DigestBlock,
+  leaves: Buffer,
+  i: number,
+): boolean {
   const bodyStart = start + ENTRY_BODY_START;
-  if (
-    end - bodyStart < 2 ||
-    buffer[end - 1] !== CLOSE_BRACE ||
-    buffer.compare(ENTRY_PREFIX, 0, ENTRY_PREFIX.length, start, start + ENTRY_PREFIX.length) !== 0 ||
-    buffer.compare(ENTRY_MIDDLE, 0, ENTRY_MIDDLE.length, bodyStart - ENTRY_MIDDLE.length, bodyStart) !== 0
-  ) {
-    return false;
-  }
   const bodyEnd = end - 1;
-  let entry: unknown;
-  try {
-    entry = JSON.parse(buffer.toString('utf8', bodyStart, bodyEnd));
-  } catch {
+  if (
+    bodyEnd - bodyStart < 2 ||
+    buffer[bodyEnd] !== CLOSE_BRACE ||
+    !holdsAt(buffer, start, ENTRY_PREFIX) ||
+    !holdsAt(buffer, bodyStart - ENTRY_MIDDLE.length, ENTRY_MIDDLE)
+  ) {
     return false;
   }
   const size = bodyEnd - bodyStart + 1;
   if (leafInput.length < size) leafInput = Buffer.alloc(Math.max(size, 2 * leafInput.length));
   leafInput[0] = 0x00;
   buffer.copy(leafInput, 1, bodyStart, bodyEnd);
-  const leaf = hash('sha256', leafInput.subarray(0, size), 'binary');
-  const leaves = Buffer.from(block.leaves.buffer, block.leaves.byteOffset, block.leaves.byteLength);
-  leaves.write(leaf, i * HASH_BYTES, HASH_BYTES, 'latin1');
+  const leaf = hash('sha256', leafInput.subarray(0, size), 'base64');
   const stated = start + ENTRY_PREFIX.length;
-  if (
-    leaves.toString('base64', i * HASH_BYTES, (i + 1) * HASH_BYTES) !==
-    buffer.toString('latin1', stated, stated + BASE64_HASH)
-  ) {
+  if (leaf !== buffer.toString('latin1', stated, stated + BASE64_HASH)) return false;
+  let entry: unknown;
+  try {
+    entry = JSON.parse(buffer.toString('utf8', bodyStart, bodyEnd));
+  } catch {
     return false;
   }
+  leaves.write(leaf, i * HASH_BYTES, HASH_BYTES, 'base64');
   const claimed = (entry as { seq?: unknown } | null)?.seq;
   if (Number.isSafeInteger(claimed) && (claimed as number) >= 0) block.seqs[i] = claimed as number;
   const problem = auditEntryProblem(entry);
@@ -188,34 +195,47 @@ function digestLineText(text: string, block: DigestBlock, i: number): void {
  * end except possibly the last one of the bundle).
  */
 export function digestBlock(parts: readonly Uint8Array[]): DigestBlock {
-  const ranges: { buffer: Buffer; start: number; end: number }[] = [];
+  const buffers: Buffer[] = [];
+  const owners: number[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
   for (const part of parts) {
     const buffer = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+    buffers.push(buffer);
+    const owner = buffers.length - 1;
     let start = 0;
     let newline = buffer.indexOf(10);
     while (newline !== -1) {
-      ranges.push({ buffer, start, end: newline });
+      owners.push(owner);
+      starts.push(start);
+      ends.push(newline);
       start = newline + 1;
       newline = buffer.indexOf(10, start);
     }
-    if (start < buffer.length) ranges.push({ buffer, start, end: buffer.length });
+    if (start < buffer.length) {
+      owners.push(owner);
+      starts.push(start);
+      ends.push(buffer.length);
+    }
   }
-  const count = ranges.length;
+  const count = starts.length;
+  const leaves = new Uint8Array(count * HASH_BYTES);
   const block: DigestBlock = {
     count,
     kinds: new Uint8Array(count),
     seqs: new Float64Array(count).fill(NaN),
     tenantSeqs: new Float64Array(count).fill(NaN),
     hints: new Uint8Array(count),
-    leaves: new Uint8Array(count * HASH_BYTES),
+    leaves,
     texts: new Array<string>(count).fill(''),
     tenants: new Array<string | null>(count).fill(null),
     actions: new Array<string>(count).fill(''),
   };
+  const leafBytes = Buffer.from(leaves.buffer, leaves.byteOffset, leaves.byteLength);
   for (let i = 0; i < count; i++) {
-    const { buffer, start, end } = ranges[i];
-    if (!digestEntryBytes(buffer, start, end, block, i)) {
-      digestLineText(buffer.toString('utf8', start, end), block, i);
+    const buffer = buffers[owners[i]];
+    if (!digestEntryBytes(buffer, starts[i], ends[i], block, leafBytes, i)) {
+      digestLineText(buffer.toString('utf8', starts[i], ends[i]), block, i);
     }
   }
   return block;

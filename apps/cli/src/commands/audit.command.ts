@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
-import { AUDIT_VERIFY_HELP, runVerifyCommand } from '@townhall/compliance';
+import { AUDIT_VERIFY_HELP, DEFAULT_VERIFY_THREADS, runVerifyCommand } from '@townhall/compliance';
 import { CliExit, helpText } from '../cli-output';
 import { AuditCheckpointCommand } from './audit-checkpoint.command';
 import { AuditRotateKeyCommand } from './audit-rotate-key.command';
@@ -33,6 +33,14 @@ export class AuditVerifyCommand extends CommandRunner {
     return value;
   }
 
+  @Option({
+    flags: '--threads <n>',
+    description: `worker threads that parse and hash a large bundle (default ${DEFAULT_VERIFY_THREADS} here)`,
+  })
+  threads(value: string): string {
+    return value;
+  }
+
   @Help('after')
   examples(): string {
     return helpText(
@@ -44,11 +52,18 @@ export class AuditVerifyCommand extends CommandRunner {
     );
   }
 
-  async run([bundle]: string[], options: { key: string; since?: string }): Promise<void> {
-    const argv = [bundle, '--key', options.key, ...(options.since ? ['--since', options.since] : [])];
+  async run([bundle]: string[], options: { key: string; since?: string; threads?: string }): Promise<void> {
+    const argv = [
+      bundle,
+      '--key',
+      options.key,
+      ...(options.since !== undefined ? ['--since', options.since] : []),
+      ...(options.threads !== undefined ? ['--threads', options.threads] : []),
+    ];
     const code = await runVerifyCommand(argv, {
       readFile: (path) => readFile(path, 'utf8'),
-      openBundle: (path) => createReadStream(path),
+      // Large reads: fewer, bigger chunks for the verifier to cut into blocks.
+      openBundle: (path) => createReadStream(path, { highWaterMark: 1 << 20 }),
       stdout: (line) => process.stdout.write(`${line}\n`),
       stderr: (line) => process.stderr.write(`${line}\n`),
     });

@@ -77,6 +77,16 @@ export class AuditLogRepository {
     await m.query(`INSERT INTO platform.audit_pending (entry) VALUES ($1)`, [entry]);
   }
 
+  /** Several pending entries in one statement, their ids in the order given. */
+  async insertPendingMany(m: Queryable, entries: readonly string[]): Promise<void> {
+    if (entries.length === 1) return this.insertPending(m, entries[0]);
+    await m.query(
+      `INSERT INTO platform.audit_pending (entry)
+       SELECT entry FROM unnest($1::text[]) WITH ORDINALITY AS batch(entry, position) ORDER BY position`,
+      [entries],
+    );
+  }
+
   /** The highest pending id visible now (entries committed before this moment have ids up to it). */
   async newestPendingId(m: Queryable): Promise<string | null> {
     const [{ id }] = (await m.query(`SELECT max(id)::text AS id FROM platform.audit_pending`)) as {

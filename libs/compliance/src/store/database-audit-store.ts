@@ -15,6 +15,7 @@ import { AuditOwnerConnection } from './audit-owner-connection';
 import { AuditSequencer } from './audit-sequencer';
 import { AuditSequencerWorker } from './audit-sequencer.worker';
 import { AuditSigningKeys, type AuditKeyRotation } from './audit-signing-keys';
+import { PendingAppender } from './pending-appender';
 
 /** Entries read per query while exporting: memory stays bounded however long the range. */
 const EXPORT_BATCH = 2000;
@@ -27,6 +28,14 @@ const EXPORT_BATCH = 2000;
  */
 @Injectable()
 export class DatabaseAuditStore extends AuditStore {
+  /**
+   * Entries appended on their own: outside a transaction a single INSERT is its own transaction,
+   * committed and flushed before it returns; under load, concurrent ones share one (PendingAppender).
+   */
+  private readonly alone = new PendingAppender((entries) =>
+    this.repository.insertPendingMany(this.dataSource, entries),
+  );
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly repository: AuditLogRepository,
@@ -46,9 +55,13 @@ export class DatabaseAuditStore extends AuditStore {
   }
 
   async appendAlone(entry: UnsequencedAuditEntry): Promise<void> {
-    // Outside a transaction a single INSERT is its own: committed, and flushed, before it returns.
-    await this.repository.insertPending(this.dataSource, pendingEntry(entry));
+    await this.alone.append(pendingEntry(entry));
     this.worker.nudge();
+  }
+
+  /** Statements that appendAlone sent, and the entries they held (their ratio is the batching). */
+  appendAloneStats(): { statements: number; entries: number } {
+    return this.alone.stats();
   }
 
   checkpointNow(): Promise<AuditCheckpoint | null> {

@@ -1,0 +1,81 @@
+import { PendingAppender } from './pending-appender';
+
+/** An insert the test finishes by hand, recording what each statement held. */
+function manualInsert() {
+  const statements: { entries: string[]; finish: (err?: Error) => void }[] = [];
+  const insert = (entries: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      statements.push({ entries, finish: (err) => (err ? reject(err) : resolve()) });
+    });
+  return { statements, insert };
+}
+
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('PendingAppender (group commit of entries appended on their own)', () => {
+  it('sends an entry at once when idle, and what arrives meanwhile together once a statement finishes', async () => {
+    const { statements, insert } = manualInsert();
+    const appender = new PendingAppender(insert, { maxStatements: 2 });
+    const done: string[] = [];
+    const append = (entry: string) => appender.append(entry).then(() => done.push(entry));
+
+    const first = [append('a'), append('b')];
+    expect(statements.map((s) => s.entries)).toEqual([['a'], ['b']]);
+    const waiting = ['c', 'd', 'e', 'f'].map(append);
+    expect(statements).toHaveLength(2); // both statements busy: the rest waits
+
+    statements[0].finish();
+    await settled();
+    expect(done).toEqual(['a']); // resolved only once its own statement committed
+    expect(statements.map((s) => s.entries)).toEqual([['a'], ['b'], ['c', 'd', 'e', 'f']]);
+
+    statements[1].finish();
+    statements[2].finish();
+    await Promise.all([...first, ...waiting]);
+    expect(done).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(appender.stats()).toEqual({ statements: 3, entries: 6 });
+  });
+
+  it('fails every entry of a failed statement, and only those', async () => {
+    const { statements, insert } = manualInsert();
+    const appender = new PendingAppender(insert, { maxStatements: 1 });
+    const a = appender.append('a');
+    const b = appender.append('b');
+    const c = appender.append('c');
+    statements[0].finish();
+    await a;
+    await settled();
+    expect(statements[1].entries).toEqual(['b', 'c']);
+    statements[1].finish(new Error('connection lost'));
+    await expect(b).rejects.toThrow('connection lost');
+    await expect(c).rejects.toThrow('connection lost');
+
+    const d = appender.append('d');
+    expect(statements[2].entries).toEqual(['d']);
+    statements[2].finish();
+    await expect(d).resolves.toBeUndefined();
+  });
+
+  it('caps a statement at maxBatch entries', async () => {
+    const { statements, insert } = manualInsert();
+    const appender = new PendingAppender(insert, { maxStatements: 1, maxBatch: 3 });
+    const all = ['a', 'b', 'c', 'd', 'e', 'f'].map((e) => appender.append(e));
+    for (let i = 0; i < 3; i++) {
+      statements[i].finish();
+      await settled();
+    }
+    expect(statements.map((s) => s.entries)).toEqual([['a'], ['b', 'c', 'd'], ['e', 'f']]);
+    await Promise.all(all);
+  });
+
+  it('turns an insert that throws at once into a rejection, and keeps going', async () => {
+    let calls = 0;
+    const appender = new PendingAppender(() => {
+      calls++;
+      if (calls === 1) throw new Error('no pool');
+      return Promise.resolve();
+    });
+    await expect(appender.append('a')).rejects.toThrow('no pool');
+    await expect(appender.append('b')).resolves.toBeUndefined();
+  });
+});

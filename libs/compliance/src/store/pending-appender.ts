@@ -1,0 +1,75 @@
+/**
+ * Group commit for entries that accompany no change (`AuditStore.appendAlone`). An entry that arrives
+ * while the appender is idle goes out at once, as its own statement: no waiting at low load. Entries
+ * that arrive while `maxStatements` statements are in flight wait, and go out together as one
+ * multi-row statement as soon as one of those finishes — so N concurrent callers share one commit
+ * instead of paying for N. Each caller's promise resolves once the statement holding its entry has
+ * committed, and rejects with that statement's error if it failed; a statement is atomic, so then none
+ * of its entries was written, and later statements are not affected.
+ */
+interface Waiting {
+  entry: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export interface PendingAppenderOptions {
+  /** Statements in flight at once; what arrives meanwhile waits for the next batch. Default 2. */
+  maxStatements?: number;
+  /** Entries per statement at most. Default 500. */
+  maxBatch?: number;
+}
+
+export class PendingAppender {
+  private readonly queue: Waiting[] = [];
+  private running = 0;
+  private statements = 0;
+  private entries = 0;
+  private readonly maxStatements: number;
+  private readonly maxBatch: number;
+
+  /** `insert` writes the entries as one statement, committed on its own, in the order given. */
+  constructor(
+    private readonly insert: (entries: string[]) => Promise<void>,
+    options: PendingAppenderOptions = {},
+  ) {
+    this.maxStatements = options.maxStatements ?? 2;
+    this.maxBatch = options.maxBatch ?? 500;
+  }
+
+  append(entry: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Statements sent and the entries they held, since start. */
+  stats(): { statements: number; entries: number } {
+    return { statements: this.statements, entries: this.entries };
+  }
+
+  private pump(): void {
+    while (this.running < this.maxStatements && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.running++;
+      this.statements++;
+      this.entries += batch.length;
+      let written: Promise<void>;
+      try {
+        written = this.insert(batch.map((waiting) => waiting.entry));
+      } catch (err) {
+        written = Promise.reject(err);
+      }
+      written
+        .then(
+          () => batch.forEach((waiting) => waiting.resolve()),
+          (err: unknown) => batch.forEach((waiting) => waiting.reject(err)),
+        )
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
+    }
+  }
+}
