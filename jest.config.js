@@ -1,11 +1,26 @@
 /** Unit specs live beside the code (`*.spec.ts`); integration and e2e tests under `test/` (`*.test.ts`). */
-const libs = ['core', 'persistence', 'tenancy', 'auth', 'activitypub', 'social', 'provisioning', 'platform', 'compliance'];
+const libs = [
+  'core',
+  'persistence',
+  'tenancy',
+  'auth',
+  'activitypub',
+  'social',
+  'provisioning',
+  'platform',
+  'compliance',
+];
 module.exports = {
   rootDir: '.',
   testEnvironment: 'node',
   testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts', '<rootDir>/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
-  moduleNameMapper: Object.fromEntries(libs.map((l) => [`^@townhall/${l}$`, `<rootDir>/libs/${l}/src`])),
+  moduleNameMapper: {
+    ...Object.fromEntries(libs.map((l) => [`^@townhall/${l}$`, `<rootDir>/libs/${l}/src`])),
+    // Deep imports for the offline verifier, which must start without loading the platform.
+    '^@townhall/core/errors$': '<rootDir>/libs/core/src/errors',
+    '^@townhall/compliance/verify$': '<rootDir>/libs/compliance/src/verify-command',
+  },
   testTimeout: 60000,
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],

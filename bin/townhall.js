@@ -4,7 +4,19 @@
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
-const main = join(__dirname, '..', 'dist', 'apps', 'cli', 'src', 'main.js');
+const args = process.argv.slice(2);
+// `audit verify` needs none of the platform: it starts without the command framework (help aside).
+const verifyOnly =
+  args[0] === 'audit' && args[1] === 'verify' && !args.includes('--help') && !args.includes('-h');
+const main = join(
+  __dirname,
+  '..',
+  'dist',
+  'apps',
+  'cli',
+  'src',
+  verifyOnly ? 'audit-verify-main.js' : 'main.js',
+);
 if (!existsSync(main)) {
   process.stderr.write('townhall: the command line is not built yet: run `npm run build` first.\n');
   process.exit(2);

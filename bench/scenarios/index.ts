@@ -1,6 +1,7 @@
 import type { Scenario } from '../support/scenario';
 import { auditScenario } from './audit';
 import { provisioningScenario } from './provisioning';
+import { verifyScenario } from './verify';
 
 /** Every scenario `npm run bench` knows, in the order `--scenario all` runs them. */
-export const SCENARIOS: readonly Scenario[] = [provisioningScenario, auditScenario];
+export const SCENARIOS: readonly Scenario[] = [provisioningScenario, auditScenario, verifyScenario];

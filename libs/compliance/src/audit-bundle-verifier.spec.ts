@@ -409,8 +409,11 @@ describe('the block path (digested lines, as worker threads and the streaming ve
     const at = indexOfEntry(out, seq);
     const parsed = parseLine(out[at]) as unknown as { entry: AuditEntry; leafHash: string };
     const entry = Object.fromEntries(Object.entries(parsed.entry).reverse());
-    out[at] = `{"type":"entry","leafHash":"${parsed.leafHash}","entry":${JSON.stringify(entry, null, 1)}}`
-      .replace(/\n/g, ' ');
+    out[at] =
+      `{"type":"entry","leafHash":"${parsed.leafHash}","entry":${JSON.stringify(entry, null, 1)}}`.replace(
+        /\n/g,
+        ' ',
+      );
     return out;
   }
 

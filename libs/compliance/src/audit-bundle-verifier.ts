@@ -35,7 +35,7 @@ const BLOCK_BYTES = 128 * 1024;
  */
 const MAX_PENDING_BLOCKS = 12;
 /** Workers are only started once a bundle proves larger than this: a thread costs more than it saves below. */
-const WORKERS_AFTER_BYTES = 4 * 1024 * 1024;
+const WORKERS_AFTER_BYTES = 1024 * 1024;
 
 /**
  * Verifies a bundle (its text, or a stream of chunks such as `fs.createReadStream(path)`) against the

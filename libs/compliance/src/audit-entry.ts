@@ -65,9 +65,22 @@ const ACTOR_MEMBERS = new Set(['type', 'id', 'via', 'onBehalfOf']);
 const TARGET_MEMBERS = new Set(['type', 'id']);
 const MAX_TEXT = 512;
 
-/** True for an RFC 3339 UTC timestamp with exactly three fractional digits. */
+/**
+ * True for an RFC 3339 UTC timestamp with exactly three fractional digits that names a real day (no
+ * 30 February: `Date.parse` would roll it over into March instead of refusing it).
+ */
 export function isAuditTime(value: unknown): value is string {
-  return typeof value === 'string' && TIME.test(value) && !Number.isNaN(Date.parse(value));
+  if (typeof value !== 'string' || !TIME.test(value)) return false;
+  const digit = (i: number) => value.charCodeAt(i) - 48;
+  const year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+  const month = digit(5) * 10 + digit(6);
+  const day = digit(8) * 10 + digit(9);
+  return day <= daysInMonth(year, month);
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

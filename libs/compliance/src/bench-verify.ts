@@ -1,9 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import type { AuditEntry } from './audit-entry';
 import type { UnsequencedAuditEntry } from './audit-ports';
 import { describeAuditKey, type AuditKeyDescription, type AuditKeysInput } from './audit-keys';
@@ -13,33 +11,6 @@ import { AuditBundleWriter } from './audit-bundle-writer';
 import { canonicalJson } from './canonical-json';
 import { signCheckpoint } from './checkpoint';
 import { CompactRange, leafHash } from './merkle';
-
-export interface BenchVerifyOptions {
-  /** A checkpoint every this many entries (and one at the end). Default 1000. */
-  checkpointEvery?: number;
-  /** Where the bundle is written while the benchmark runs. Default: the OS temp directory. */
-  directory?: string;
-  /** Worker threads for the verifier (see VerifyAuditBundleOptions.workers). Default 0. */
-  workers?: number;
-}
-
-export interface BenchVerifyResult {
-  entries: number;
-  workers: number;
-  checkpoints: number;
-  bundleBytes: number;
-  generateSeconds: number;
-  verifySeconds: number;
-  /** CPU time (user + system) the verification used: on a shared machine, wall time overstates it. */
-  verifyCpuSeconds: number;
-  /** Verified entries per second, reading the bundle from disk as a stream. */
-  entriesPerSecond: number;
-  /** Highest RSS sampled while verifying. */
-  verifyPeakRssBytes: number;
-  /** The process's peak RSS (getrusage), generation included. */
-  processPeakRssBytes: number;
-  ok: boolean;
-}
 
 const ORIGIN = 'bench.townhall.example/audit';
 const ACTIONS = [
@@ -165,35 +136,4 @@ export function verifyBundleFile(
   return measureWork(() =>
     verifyAuditBundle(createReadStream(path, { highWaterMark: 1 << 20 }), keys, { workers }),
   );
-}
-
-/**
- * Offline verification throughput: writes an n-entry bundle to a temporary file (see writeBenchBundle),
- * then verifies it from disk as a stream, which is what `townhall audit verify` does. The bench runner
- * wires this in as a scenario.
- */
-export async function benchVerify(n: number, options: BenchVerifyOptions = {}): Promise<BenchVerifyResult> {
-  const dir = await mkdtemp(join(options.directory ?? tmpdir(), 'townhall-bench-verify-'));
-  const file = join(dir, 'bundle.ndjson');
-  try {
-    const generateStarted = process.hrtime.bigint();
-    const bundle = await writeBenchBundle(file, n, options.checkpointEvery ?? 1000);
-    const generateSeconds = Number(process.hrtime.bigint() - generateStarted) / 1e9;
-    const verified = await verifyBundleFile(file, bundle.keys, options.workers ?? 0);
-    return {
-      entries: n,
-      workers: options.workers ?? 0,
-      checkpoints: bundle.checkpoints,
-      bundleBytes: bundle.bytes,
-      generateSeconds,
-      verifySeconds: verified.seconds,
-      verifyCpuSeconds: verified.cpuSeconds,
-      entriesPerSecond: n / verified.seconds,
-      verifyPeakRssBytes: verified.peakRssBytes,
-      processPeakRssBytes: process.resourceUsage().maxRSS * 1024,
-      ok: verified.value.ok,
-    };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }

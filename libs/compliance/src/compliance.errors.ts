@@ -1,4 +1,5 @@
-import { defineErrors } from '@townhall/core';
+// The narrow path: the offline verifier (and its worker threads) must not load the whole platform core.
+import { defineErrors } from '@townhall/core/errors';
 
 /**
  * Errors of the compliance library. Verification failures of a bundle are *results*

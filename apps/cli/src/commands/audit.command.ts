@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
-import { AUDIT_VERIFY_HELP, DEFAULT_VERIFY_THREADS, runVerifyCommand } from '@townhall/compliance';
+import { AUDIT_VERIFY_HELP, DEFAULT_VERIFY_THREADS } from '@townhall/compliance';
+import { auditVerify } from '../audit-verify';
 import { CliExit, helpText } from '../cli-output';
 import { AuditCheckpointCommand } from './audit-checkpoint.command';
 import { AuditRotateKeyCommand } from './audit-rotate-key.command';
@@ -60,13 +59,7 @@ export class AuditVerifyCommand extends CommandRunner {
       ...(options.since !== undefined ? ['--since', options.since] : []),
       ...(options.threads !== undefined ? ['--threads', options.threads] : []),
     ];
-    const code = await runVerifyCommand(argv, {
-      readFile: (path) => readFile(path, 'utf8'),
-      // Large reads: fewer, bigger chunks for the verifier to cut into blocks.
-      openBundle: (path) => createReadStream(path, { highWaterMark: 1 << 20 }),
-      stdout: (line) => process.stdout.write(`${line}\n`),
-      stderr: (line) => process.stderr.write(`${line}\n`),
-    });
+    const code = await auditVerify(argv);
     if (code !== 0) throw new CliExit(code);
   }
 }
