@@ -71,6 +71,14 @@ describe('townhall audit checkpoint / subjects (built, real PostgreSQL)', () => 
     await drop?.();
   });
 
+  it('sequences what a command recorded before the command ends: nothing waits for a worker', async () => {
+    const { rows } = await db.query<{ pending: number; sequenced: number }>(
+      `SELECT (SELECT count(*) FROM platform.audit_pending)::int AS pending,
+              (SELECT count(*) FROM platform.audit_entries WHERE action = 'tenant.create')::int AS sequenced`,
+    );
+    expect(rows[0]).toEqual({ pending: 0, sequenced: 1 });
+  });
+
   it('audit checkpoint signs the whole log now, its own entry included, and prints it', async () => {
     const checkpoint = json<{
       treeSize: number;

@@ -9,7 +9,7 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AuthModule } from '@townhall/auth';
-import { AuditContext, AuditContextInit, systemAuditContext } from '@townhall/compliance';
+import { AuditContext, AuditContextInit, AuditSequencer, systemAuditContext } from '@townhall/compliance';
 import { BootQuietLogger, loadConfig, TownhallConfig } from '@townhall/core';
 import { PlatformModule, preparePlatform, resolveDatabase, stopEmbeddedPostgres } from '@townhall/platform';
 import { ProvisioningModule } from '@townhall/provisioning';
@@ -76,7 +76,28 @@ export class PlatformRuntime implements OnApplicationShutdown {
    */
   async act<T>(work: (context: INestApplicationContext) => Promise<T>): Promise<T> {
     const context = await this.open();
-    return AuditContext.run(cliAuditContext(), () => work(context));
+    try {
+      return await AuditContext.run(cliAuditContext(), () => work(context));
+    } finally {
+      await this.sequenceWhatWasRecorded(context);
+    }
+  }
+
+  /**
+   * A one-shot command has no worker to give what it recorded its place in the audit log: it runs the
+   * sequencer once itself before it ends (returning at once if a worker is at it right now), so its
+   * entries are sequenced, not left pending until a worker next runs. The change is committed either
+   * way, so a failure here is a notice, not a failed command.
+   */
+  private async sequenceWhatWasRecorded(context: INestApplicationContext): Promise<void> {
+    if (this.workers) return;
+    try {
+      await context.get(AuditSequencer).run();
+    } catch (err) {
+      notice(
+        `The audit entries of this command stay pending until a worker sequences them (${err instanceof Error ? err.message : String(err)}).`,
+      );
+    }
   }
 
   async close(): Promise<void> {
