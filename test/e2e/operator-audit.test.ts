@@ -326,6 +326,21 @@ describe('auditing operator actions (real HTTP, PostgreSQL and Redis)', () => {
     expectProblem(malformed, 400);
     expect(await recordedBy(malformed)).toEqual([]);
     expectProblem(await api().post(`/api/platform/v1/audit/subjects/${subjectId}/erase`), 401);
+
+    // The operator's own subject (their IP address and user agent) is not theirs to erase.
+    const mine = await api()
+      .post('/api/platform/v1/audit/subjects/lookup')
+      .set(auth)
+      .send({ identifier: `operator:${bootstrap.id}` });
+    expect(mine.status).toBe(200);
+    const own = (mine.body as { subjectId: string }).subjectId;
+    const refused = await api().post(`/api/platform/v1/audit/subjects/${own}/erase`).set(auth);
+    expectProblem(refused, 403, 'audit_subject_is_own');
+    expect(await theEntryOf(refused)).toMatchObject({
+      action: 'audit.subject.erase',
+      outcome: 'failure',
+      details: { error: 'audit_subject_is_own' },
+    });
   });
 
   it('documents the audit endpoints in the operator OpenAPI document, behind the operator token', async () => {
@@ -335,7 +350,7 @@ describe('auditing operator actions (real HTTP, PostgreSQL and Redis)', () => {
     const documented = {
       '/api/platform/v1/audit/checkpoints': ['201', '401', '429'],
       '/api/platform/v1/audit/subjects/lookup': ['200', '400', '401', '404', '429'],
-      '/api/platform/v1/audit/subjects/{id}/erase': ['204', '401', '404', '429'],
+      '/api/platform/v1/audit/subjects/{id}/erase': ['204', '401', '403', '404', '429'],
     };
     for (const [path, statuses] of Object.entries(documented)) {
       const op = doc.paths[path].post;

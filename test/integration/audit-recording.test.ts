@@ -274,6 +274,44 @@ describe('audit recording (real PostgreSQL)', () => {
     expect(later.details.subjects).not.toEqual([subject]);
   });
 
+  it('refuses to let the person acting erase their own subject, and records the refusal; another operator may', async () => {
+    // Operator 4242 has acted with an IP address: their subject holds it.
+    await asOperator(() => lifecycle.provision(command(`own-${++n}`)));
+    const own = await asOperator(() => subjects.find('operator:4242'));
+    expect(own).not.toBeNull();
+    const before = await logSize();
+    await expect(asOperator(() => subjects.erase(own!))).rejects.toMatchObject({
+      code: 'audit_subject_is_own',
+      status: 403,
+    });
+    const [row] = (await ds.query(`SELECT key_sealed FROM platform.audit_subjects WHERE id = $1`, [own])) as {
+      key_sealed: string | null;
+    }[];
+    expect(row.key_sealed).not.toBeNull();
+    expect(await entriesSince(before)).toEqual([
+      expect.objectContaining({
+        action: 'audit.subject.erase',
+        outcome: 'failure',
+        target: { type: 'audit_subject', id: own },
+        details: expect.objectContaining({ error: 'audit_subject_is_own' }),
+      }),
+    ]);
+    // The CLI's person (the operating-system account) is protected the same way.
+    const cli = {
+      actor: { type: 'system', id: 'cli' },
+      person: { identifier: 'os-user:ops@host', data: { osUser: 'ops', host: 'host' } },
+    };
+    await AuditContext.run(cli, () => lifecycle.provision(command(`own-cli-${++n}`)));
+    const cliSubject = await AuditContext.run(cli, () => subjects.find('os-user:ops@host'));
+    await expect(AuditContext.run(cli, () => subjects.erase(cliSubject!))).rejects.toMatchObject({
+      code: 'audit_subject_is_own',
+    });
+
+    const other = { ...operator, actor: { type: 'operator', id: '4243', via: 'token:18' } };
+    await AuditContext.run(other, () => subjects.erase(own!));
+    expect(await asOperator(() => subjects.find('operator:4242'))).toBeNull();
+  });
+
   it('keeps a suspension reason out of the entry: only its length, the text under the operator’s subject', async () => {
     const reason = 'complaint by Erika Mustermann, +49 170 0000000';
     const tenant = await asOperator(() => lifecycle.provision(command(`reason-${++n}`)));

@@ -14,6 +14,7 @@ export class ComplianceError extends defineErrors({
   invalid_proof_request: { status: 400, title: 'No such Merkle proof' },
   invalid_bundle_request: { status: 400, title: 'Invalid audit bundle request' },
   audit_subject_not_found: { status: 404, title: 'Audit subject not found' },
+  audit_subject_is_own: { status: 403, title: 'Cannot erase your own audit subject' },
   invalid_personal_data_ref: { status: 400, title: 'Invalid personal data reference' },
   invalid_subject_identifier: { status: 400, title: 'Invalid subject identifier' },
 }) {}

@@ -68,6 +68,7 @@ export class AuditSubjectsController {
   })
   @ApiNoContentResponse({ description: 'Erased' })
   @NOT_FOUND
+  @ApiProblem(403, 'The subject is the operator making the request: another operator must erase it')
   async erase(@Param('id') id: string): Promise<void> {
     await this.subjects.erase(id);
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isId } from '@townhall/persistence';
 import { ComplianceError } from '../compliance.errors';
+import { AuditContext } from './audit-context';
 import { AuditedTransactions } from './audited-transactions';
 import { AuditSubjectStore, RevealedPersonalData } from './audit-subject-store';
 
@@ -73,13 +74,24 @@ export class AuditSubjects {
 
   /**
    * Erases a person: destroys their data key and lookup digest. Every entry, hash, proof and
-   * checkpoint stays valid — they never contained the data — while the data becomes unreadable.
+   * checkpoint stays valid — they never contained the data — while the data becomes unreadable. The
+   * person acting cannot erase themselves (`audit_subject_is_own`): the IP addresses, user agents and
+   * free text behind their own actions would go with it.
    */
   async erase(subjectId: string): Promise<void> {
     await this.audited.run({
       apply: async (manager) => {
-        if (!isId(subjectId) || !(await this.store.erase(manager, subjectId)))
-          throw new ComplianceError('audit_subject_not_found', 'No such subject, or it was erased before.');
+        if (!isId(subjectId)) throw notFound();
+        // Whoever acts may not make the details of their own actions unreadable: another must do it.
+        for (const identifier of actingIdentifiers()) {
+          if ((await this.store.findSubject(manager, identifier)) === subjectId) {
+            throw new ComplianceError(
+              'audit_subject_is_own',
+              'This subject is the person acting; another operator must erase it.',
+            );
+          }
+        }
+        if (!(await this.store.erase(manager, subjectId))) throw notFound();
       },
       recorded: () => ({
         action: 'audit.subject.erase',
@@ -96,3 +108,18 @@ export class AuditSubjects {
 }
 
 const UNKNOWN_SUBJECT = { type: 'audit_subject', id: 'unknown' };
+
+function notFound(): ComplianceError {
+  return new ComplianceError('audit_subject_not_found', 'No such subject, or it was erased before.');
+}
+
+/**
+ * The identifiers the recorder files the acting person's details under (see DatabaseAuditRecorder): the
+ * person behind the actor when the context names one, and the actor itself.
+ */
+function actingIdentifiers(): string[] {
+  const context = AuditContext.current()?.value;
+  if (!context) return [];
+  const { actor, person } = context;
+  return [...(person ? [person.identifier] : []), `${actor.type}:${actor.id}`];
+}
