@@ -91,18 +91,22 @@ export class AuditBundleWriter {
     return line({ type: 'prefix', treeSize: this.request.from, hashes: hashes.map(encodeHash) });
   }
 
-  /** Shows the entry if it matches the filters, otherwise adds it to the current omitted run. */
-  add(entry: AuditEntry, leaf?: Buffer): string {
+  /**
+   * Shows the entry if it matches the filters, otherwise adds it to the current omitted run. `stored`:
+   * the entry's canonical JSON as the log holds it (what its leaf hash covers), when the caller has it —
+   * then it is written as is instead of being rebuilt.
+   */
+  add(entry: AuditEntry, leaf?: Buffer, stored?: string): string {
     return this.matches(entry)
-      ? this.entry(entry, leaf)
+      ? this.entry(entry, leaf, stored)
       : this.omit(entry.seq, leaf ?? leafHash(canonicalJson(entry)));
   }
 
-  entry(entry: AuditEntry, leaf?: Buffer): string {
+  entry(entry: AuditEntry, leaf?: Buffer, stored?: string): string {
     assertAuditEntry(entry);
     if (!this.matches(entry)) fail(`seq ${entry.seq} is outside the export's filters`);
     this.expectSeq(entry.seq);
-    const canonical = canonicalJson(entry);
+    const canonical = stored ?? canonicalJson(entry);
     const hash = leaf ?? leafHash(canonical);
     const out = this.flushRun();
     this.position++;

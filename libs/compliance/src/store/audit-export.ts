@@ -12,6 +12,8 @@ export interface ExportedLeaf {
   leaf: Buffer;
   /** Absent for an entry outside the filters: only its hash goes into an `omitted` line. */
   entry?: AuditEntry;
+  /** The entry's canonical JSON as stored, which its leaf hash covers: written as is. */
+  stored?: string;
 }
 
 /** The hashes the closing lines need: a range proof per checkpoint beyond the range, the consistency proof. */
@@ -122,7 +124,9 @@ export class AuditExport {
       for (; !next.done && next.value.treeSize <= leaf.seq; next = pending.next()) {
         yield this.writer.checkpoint(next.value);
       }
-      const out = leaf.entry ? this.writer.add(leaf.entry, leaf.leaf) : this.writer.omit(leaf.seq, leaf.leaf);
+      const out = leaf.entry
+        ? this.writer.add(leaf.entry, leaf.leaf, leaf.stored)
+        : this.writer.omit(leaf.seq, leaf.leaf);
       if (out) yield out;
     }
     for (; !next.done; next = pending.next()) yield this.writer.checkpoint(next.value);

@@ -105,7 +105,7 @@ export class DatabaseAuditStore extends AuditStore {
       const leaves = rows.map((row): ExportedLeaf => ({
         seq: Number(row.seq),
         leaf: row.leaf_hash,
-        ...(row.entry === null ? {} : { entry: JSON.parse(row.entry) as AuditEntry }),
+        ...(row.entry === null ? {} : { entry: JSON.parse(row.entry) as AuditEntry, stored: row.entry }),
       }));
       // The checkpoints that sit before positions [start, end) — and, in the last batch, after it.
       const checkpoints = await this.repository.checkpointsBetween(
