@@ -402,6 +402,19 @@ describe('exports of the database audit log (real PostgreSQL)', () => {
     ['one tenant', { tenant: TENANT_A }],
     ['some actions', { actions: ['account.suspend', 'report.resolve'] }],
     ['a tenant and an action', { tenant: TENANT_B, actions: ['domain_block.create'] }],
+    // More matching entries than one read returns (2,000), with the key rotation's entry omitted.
+    [
+      'two batches of matching entries',
+      {
+        actions: [
+          'status.delete',
+          'account.suspend',
+          'report.resolve',
+          'tenant.update',
+          'domain_block.create',
+        ],
+      },
+    ],
     ['a range between checkpoints', { from: 120, to: 333 }],
     ['a range before the first checkpoint', { from: 0, to: 50 }],
     ['a range ending at the newest checkpoint', { from: 2420, to: SIZE }],

@@ -20,6 +20,7 @@ import {
   NEW_KEY,
   OLD_KEY,
   ORIGIN,
+  signerAt,
   parseLine,
   TENANT_A,
   TRUSTED_KEYS,
@@ -477,10 +478,9 @@ describe('the block path (digested lines, as worker threads and the streaming ve
     expect(await verify(genuineLines, TRUSTED_KEYS, earlier)).toEqual(exact);
   });
 
-  it('hashes the bytes of an entry as written when they match the stated leaf hash, and the signed tree still refuses a forgery', async () => {
-    // A forger rewrites an entry in a non-canonical form and states the hash of those very bytes. The
-    // exact path refuses the entry itself (its canonical form has another hash); the block path takes
-    // the stated hash and the checkpoint that covers the entry refuses it. Both say "altered".
+  it('refuses, at the entry, a forged non-canonical entry that carries the hash of its own bytes', async () => {
+    // Its bytes hash to the stated leaf hash, but they are not canonical: the exact path decides, on
+    // every path, and names the entry.
     const lines = [...genuineLines];
     const at = indexOfEntry(lines, 150);
     const entry = { ...(parseLine(lines[at]).entry as AuditEntry), details: { note: 'nothing happened' } };
@@ -489,7 +489,65 @@ describe('the block path (digested lines, as worker threads and the streaming ve
     const stated = createHash('sha256').update(forged).digest('base64');
     lines[at] = `{"type":"entry","leafHash":"${stated}","entry":${body}}`;
     expectFailure(verifyLineByLine(lines), { reason: 'altered', seq: 150 });
-    expectFailure(await verify(lines), { reason: 'altered', checkpoint: 200 });
-    expectFailure(verifyViaDigests(lines), { reason: 'altered', checkpoint: 200 });
+    expectFailure(await verify(lines), { reason: 'altered', seq: 150 });
+    expectFailure(verifyViaDigests(lines), { reason: 'altered', seq: 150 });
+  });
+
+  it('agrees with the exact path on non-canonical bytes that the signer itself signed', async () => {
+    // A signer (who holds the key) signs a tree over an entry that is not canonical JSON, e.g. with a
+    // member given twice, which parsers read differently. Only canonical entries are valid.
+    const one = buildLog({ size: 1, every: 1 });
+    const lines = bundleLines(one.exportText({ generatedAt: GENERATED_AT }));
+    const entryAt = lines.findIndex((l) => parseLine(l).type === 'entry');
+    const checkpointAt = lines.findIndex((l) => parseLine(l).type === 'checkpoint');
+    const cp = parseLine(lines[checkpointAt]) as unknown as AuditCheckpoint;
+    const canonical = canonicalJson(parseLine(lines[entryAt]).entry);
+
+    const bundleOf = (body: Buffer): Buffer => {
+      const leaf = createHash('sha256')
+        .update(Buffer.concat([Buffer.from([0]), body]))
+        .digest();
+      const signed = signCheckpoint({ ...cp, treeSize: 1, rootHash: leaf }, signerAt(cp.time));
+      return Buffer.concat(
+        lines.map((l, i) =>
+          i === entryAt
+            ? Buffer.concat([
+                Buffer.from(`{"type":"entry","leafHash":"${leaf.toString('base64')}","entry":`),
+                body,
+                Buffer.from('}\n'),
+              ])
+            : Buffer.from(`${i === checkpointAt ? checkpointLine(signed) : l}\n`),
+        ),
+      );
+    };
+    const exactly = (bundle: Buffer) => verifyLineByLine(bundle.toString('utf8').split('\n').slice(0, -1));
+    const inBlocks = (bundle: Buffer) => {
+      const verification = new BundleVerification(AuditKeyring.from(TRUSTED_KEYS), null);
+      verification.feedBlock(digestBlock([bundle]));
+      return verification.finish();
+    };
+
+    const control = bundleOf(Buffer.from(canonical));
+    expect(exactly(control)).toMatchObject({ ok: true });
+    expect(await verifyAuditBundle(control, TRUSTED_KEYS)).toMatchObject({ ok: true });
+    const variants: Buffer[] = [
+      Buffer.from(canonical.replace('"action":', '"action":"tenant.delete","action":')),
+      Buffer.from(canonical.replace('"tenant":', '"tenant":"999","tenant":')),
+      Buffer.from(canonical.replace('{"action"', '{ "action"')),
+      Buffer.from(canonical.replace('"details":{', '"details":{"note":"\\ud800",')),
+      Buffer.concat([
+        Buffer.from(canonical.slice(0, 12)),
+        Buffer.from([0xff]),
+        Buffer.from(canonical.slice(12)),
+      ]),
+    ];
+    for (const body of variants) {
+      const bundle = bundleOf(body);
+      const exact = exactly(bundle);
+      expect(exact.ok).toBe(false);
+      expect(await verifyAuditBundle(bundle, TRUSTED_KEYS)).toEqual(exact);
+      expect(await verifyAuditBundle(Readable.from([bundle]), TRUSTED_KEYS, { workers: 1 })).toEqual(exact);
+      expect(inBlocks(bundle)).toEqual(exact);
+    }
   });
 });

@@ -127,6 +127,25 @@ export class AuditBundleWriter {
   }
 
   /**
+   * Adds the positions [from, to) to the current omitted run at once, given the hashes of their compact
+   * range (the stored subtrees that stand for them): the same line as omitting them one by one.
+   */
+  omitRange(from: number, to: number, hashes: readonly Buffer[]): string {
+    if (this.filters.tenant === null && this.filters.actions === null) {
+      fail('an export without filters shows every entry');
+    }
+    this.expectSeq(from);
+    if (!(to > from && to <= this.request.to)) fail(`[${from}, ${to}) is not a run inside the range`);
+    const refs = rangeDecomposition(from, to);
+    if (refs.length !== hashes.length) fail(`[${from}, ${to}) has ${refs.length} compact-range hashes`);
+    const run = (this.run ??= new CompactRange(from));
+    refs.forEach((ref, i) => run.appendSubtree(ref.level, hashes[i]));
+    this.position = to;
+    this.omittedLeaves += to - from;
+    return '';
+  }
+
+  /**
    * A checkpoint of size N ≤ to goes right after seq N−1; one beyond the range goes after the last entry
    * and needs `rangeProof`, the compact range [to, N).
    */

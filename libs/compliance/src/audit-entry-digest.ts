@@ -1,6 +1,6 @@
 import { auditEntryProblem, type AuditEntry } from './audit-entry';
 import { hash } from 'node:crypto';
-import { canonicalJsonOfParsed } from './canonical-json';
+import { canonicalJsonOfParsed, isCanonicalJsonBytes } from './canonical-json';
 import { HASH_BYTES, leafHash } from './merkle';
 
 /**
@@ -107,11 +107,10 @@ function holdsAt(buffer: Buffer, offset: number, pattern: Buffer): boolean {
 
 /**
  * The digest of an entry line in the exporter's layout whose stated leaf hash matches the hash of the
- * entry's bytes as they stand, written into `block` at `i` — or false, and the exact path decides.
- * Equivalent to digestEntryLine: the entry parsed here is the one a full parse of the line yields (the
- * layout around it is fixed and the hash is base64, so nothing escapes it), and when the hash over the
- * bytes is the stated one, either the bytes are the canonical form (so the exact path's hash is the
- * same) or they are not what the log holds at all, which the leaf's place in the signed tree refuses.
+ * entry's bytes as they stand and whose bytes are canonical JSON, written into `block` at `i` — or false,
+ * and the exact path decides. Equivalent to digestEntryLine: the entry parsed here is the one a full
+ * parse of the line yields (the layout around it is fixed and the hash is base64, so nothing escapes
+ * it), and canonical bytes are what the exact path would rebuild and hash.
  */
 function digestEntryBytes(
   buffer: Buffer,
@@ -144,6 +143,9 @@ function digestEntryBytes(
   } catch {
     return false;
   }
+  // The bytes must be the entry's canonical form, as the exact path demands: a signer could otherwise
+  // sign bytes that parsers read differently (a member given twice, invalid UTF-8).
+  if (!isCanonicalJsonBytes(buffer, bodyStart, bodyEnd)) return false;
   leaves.write(leaf, i * HASH_BYTES, HASH_BYTES, 'base64');
   const claimed = (entry as { seq?: unknown } | null)?.seq;
   if (Number.isSafeInteger(claimed) && (claimed as number) >= 0) block.seqs[i] = claimed as number;

@@ -1,4 +1,9 @@
-import { canonicalJson, canonicalJsonBytes } from './canonical-json';
+import {
+  canonicalJson,
+  canonicalJsonBytes,
+  canonicalJsonOfParsed,
+  isCanonicalJsonBytes,
+} from './canonical-json';
 import { ComplianceError } from './compliance.errors';
 
 /** The vectors below are the examples of RFC 8785 (§3.2.2, §3.2.3, Appendix B). */
@@ -118,5 +123,128 @@ describe('canonicalJson (RFC 8785 JCS)', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 100; i++) deep = [deep];
     expect(() => canonicalJson(deep)).toThrow(/nested deeper/);
+  });
+});
+
+describe('isCanonicalJsonBytes', () => {
+  /** The reference: the text is what canonicalJsonOfParsed makes of its own parse. */
+  function reference(text: string): boolean {
+    try {
+      return canonicalJsonOfParsed(JSON.parse(text)) === text;
+    } catch {
+      return false;
+    }
+  }
+  const check = (bytes: Buffer) => isCanonicalJsonBytes(bytes, 0, bytes.length);
+
+  const entry = {
+    action: 'account.suspend',
+    actor: { id: '4242', type: 'operator', via: 'token:17' },
+    details: {
+      list: [1, -2, 0, 1.5, -0.25, 1e21, 5e-324, 123456789012345, true, false, null, [], {}],
+      note: 'Überprüfung – € 😀 "quoted" \\ back\nline\ttab\u0001\u001f\u007f\u2028',
+      nested: { a: { b: [{ c: 'd' }] }, z: '' },
+    },
+    outcome: 'success',
+    seq: 12,
+    target: { id: '7', type: 'account' },
+    tenant: '1001',
+    tenantSeq: 3,
+    time: '2025-01-15T09:30:00.000Z',
+  };
+  const canonical = canonicalJson(entry);
+
+  it('accepts canonical text, unicode and escapes included', () => {
+    expect(reference(canonical)).toBe(true);
+    expect(check(Buffer.from(canonical))).toBe(true);
+    for (const value of [{}, [], 0, 'x', { '': 1, a: [] }, [{ b: 1, c: { d: null } }]]) {
+      expect(check(Buffer.from(canonicalJson(value)))).toBe(true);
+    }
+  });
+
+  it('refuses every way of writing the same entry differently', () => {
+    const variants: (string | Buffer)[] = [
+      JSON.stringify(entry, null, 1),
+      canonical.replace('{"action"', '{ "action"'),
+      canonical.replace(
+        '"action":"account.suspend",',
+        '"action":"tenant.delete","action":"account.suspend",',
+      ),
+      canonical.replace('"tenant":"1001"', '"tenant":"999","tenant":"1001"'),
+      canonical.replace('"outcome":"success","seq":12', '"seq":12,"outcome":"success"'),
+      canonical.replace('"seq":12', '"seq":12.0'),
+      canonical.replace('"seq":12', '"seq":1.2e1'),
+      canonical.replace('"seq":12', '"seq":012'),
+      canonical.replace('-0.25', '-.25'),
+      canonical.replace('1e+21', '1E+21'),
+      canonical.replace('1e+21', '1000000000000000000000'),
+      canonical.replace(',0,', ',-0,'),
+      canonical.replace('123456789012345', '12345678901234567890'),
+      canonical.replace('operator', 'op\\u0065rator'),
+      canonical.replace('operator', 'op\\/erator'),
+      canonical.replace('\\n', '\\u000a'),
+      canonical.replace('\\u0001', '\\u0001'.toUpperCase()),
+      canonical.replace('\\u001f', '\\u001F'),
+      canonical.replace('Überprüfung', '\\u00dcberpr\\u00fcfung'),
+      canonical.replace('😀', '\\ud83d\\ude00'),
+      canonical.replace('quoted', 'lone \\ud800 half'),
+      canonical.replace('"z":""', '"z":"","z":""'),
+      canonical.replace('{"c":"d"}', '{"c":"d","b":"e"}'),
+      Buffer.concat([
+        Buffer.from(canonical.slice(0, 20)),
+        Buffer.from([0xff]),
+        Buffer.from(canonical.slice(20)),
+      ]),
+      Buffer.concat([Buffer.from(canonical.replace('quoted', 'q')), Buffer.from([0xed, 0xa0, 0x80])]),
+    ];
+    for (const variant of variants) {
+      const bytes = typeof variant === 'string' ? Buffer.from(variant) : variant;
+      const text = bytes.toString('utf8');
+      expect([text, check(bytes)]).toEqual([text, false]);
+      // The reference agrees wherever the bytes are valid UTF-8 that parses.
+      if (typeof variant === 'string') expect([text, reference(text)]).toEqual([text, false]);
+    }
+  });
+
+  it('never calls text canonical that the reference does not (random edits of a canonical entry)', () => {
+    const pieces = [
+      ' ',
+      '\n',
+      ',',
+      ':',
+      '"',
+      '\\',
+      '{',
+      '}',
+      '[',
+      ']',
+      '0',
+      '1',
+      '-',
+      '.',
+      'e',
+      'a',
+      'é',
+      '\\u0041',
+    ];
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    let parsedVariants = 0;
+    for (let k = 0; k < 20_000; k++) {
+      const at = random(canonical.length);
+      const cut = random(3);
+      const text = canonical.slice(0, at) + pieces[random(pieces.length)] + canonical.slice(at + cut);
+      try {
+        JSON.parse(text);
+      } catch {
+        continue;
+      }
+      parsedVariants++;
+      if (check(Buffer.from(text))) expect([text, reference(text)]).toEqual([text, true]);
+    }
+    expect(parsedVariants).toBeGreaterThan(1000);
   });
 });

@@ -16,6 +16,13 @@ export interface ExportedLeaf {
   stored?: string;
 }
 
+/** Consecutive positions [seq, to) outside the filters, given by the hashes of their compact range. */
+export interface OmittedRun {
+  seq: number;
+  to: number;
+  hashes: readonly Buffer[];
+}
+
 /** The hashes the closing lines need: a range proof per checkpoint beyond the range, the consistency proof. */
 export interface ExportProofs {
   rangeProofs: Buffer[][];
@@ -113,20 +120,33 @@ export class AuditExport {
   }
 
   /**
-   * The lines of a run of consecutive positions with the checkpoints among them (ascending; those
-   * `includesInside`): a checkpoint of size N goes right before position N, or after the run's last
-   * position if N is past it. Called once for the whole range, or batch after batch.
+   * The lines of a run of consecutive positions — single leaves, or runs of omitted ones that no
+   * checkpoint falls inside — with the checkpoints among them (ascending; those `includesInside`): a
+   * checkpoint of size N goes right before position N, or after the run's last position if N is past
+   * it. Called once for the whole range, or batch after batch.
    */
-  *body(leaves: Iterable<ExportedLeaf>, checkpoints: Iterable<AuditCheckpoint>): Generator<string> {
+  *body(
+    leaves: Iterable<ExportedLeaf | OmittedRun>,
+    checkpoints: Iterable<AuditCheckpoint>,
+  ): Generator<string> {
     const pending = checkpoints[Symbol.iterator]();
     let next = pending.next();
     for (const leaf of leaves) {
       for (; !next.done && next.value.treeSize <= leaf.seq; next = pending.next()) {
         yield this.writer.checkpoint(next.value);
       }
-      const out = leaf.entry
-        ? this.writer.add(leaf.entry, leaf.leaf, leaf.stored)
-        : this.writer.omit(leaf.seq, leaf.leaf);
+      // A run must not straddle a checkpoint: the checkpoint's line goes inside it.
+      if ('hashes' in leaf && !next.done && next.value.treeSize < leaf.to) {
+        throw new Error(
+          `checkpoint ${next.value.treeSize} lies inside the omitted run [${leaf.seq}, ${leaf.to})`,
+        );
+      }
+      const out =
+        'hashes' in leaf
+          ? this.writer.omitRange(leaf.seq, leaf.to, leaf.hashes)
+          : leaf.entry
+            ? this.writer.add(leaf.entry, leaf.leaf, leaf.stored)
+            : this.writer.omit(leaf.seq, leaf.leaf);
       if (out) yield out;
     }
     for (; !next.done; next = pending.next()) yield this.writer.checkpoint(next.value);

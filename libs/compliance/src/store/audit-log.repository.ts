@@ -182,22 +182,40 @@ export class AuditLogRepository {
     return compute(nodes);
   }
 
-  /** Entries [from, to) as leaf hashes, with the canonical entry text only where `shown` filters match. */
+  /** Entries [from, to) with their leaf hashes and canonical text: an unfiltered export's batch. */
   async exportLeaves(
     m: Queryable,
     from: number,
     to: number,
-    shown: { tenant: string | null; actions: readonly string[] | null },
-  ): Promise<{ seq: string; leaf_hash: Buffer; entry: string | null }[]> {
+  ): Promise<{ seq: string; leaf_hash: Buffer; entry: string }[]> {
     return (await m.query(
-      `SELECT seq::text, leaf_hash,
-              CASE WHEN ($3::text IS NULL OR tenant_id = $3::text)
-                    AND ($4::text[] IS NULL OR action = ANY($4::text[])) THEN entry END AS entry
-         FROM platform.audit_entries
-        WHERE seq >= $1 AND seq < $2
-        ORDER BY audit_entries.seq`,
-      [from, to, shown.tenant, shown.actions],
-    )) as { seq: string; leaf_hash: Buffer; entry: string | null }[];
+      `SELECT seq::text, leaf_hash, entry FROM platform.audit_entries
+        WHERE seq >= $1 AND seq < $2 ORDER BY audit_entries.seq`,
+      [from, to],
+    )) as { seq: string; leaf_hash: Buffer; entry: string }[];
+  }
+
+  /**
+   * The entries in [from, to) that the filters show (at least one filter is set), first `limit` by seq,
+   * with their canonical text. Uses `(tenant_id, seq)` or `(action, seq)`, so the rows read are the
+   * matching ones, not the whole range.
+   */
+  async exportMatches(
+    m: Queryable,
+    from: number,
+    to: number,
+    shown: { tenant: string | null; actions: readonly string[] | null },
+    limit: number,
+  ): Promise<{ seq: string; leaf_hash: Buffer; entry: string }[]> {
+    const where = ['seq >= $1', 'seq < $2'];
+    const params: unknown[] = [from, to, limit];
+    if (shown.tenant !== null) where.push(`tenant_id = $${params.push(shown.tenant)}`);
+    if (shown.actions !== null) where.push(`action = ANY($${params.push(shown.actions)}::text[])`);
+    return (await m.query(
+      `SELECT seq::text, leaf_hash, entry FROM platform.audit_entries
+        WHERE ${where.join(' AND ')} ORDER BY audit_entries.seq LIMIT $3`,
+      params,
+    )) as { seq: string; leaf_hash: Buffer; entry: string }[];
   }
 
   async insertCheckpoint(m: Queryable, cp: AuditCheckpoint): Promise<void> {

@@ -9,7 +9,8 @@ import { canonicalJson } from '../canonical-json';
 import type { AuditCheckpoint } from '../checkpoint';
 import { ComplianceError } from '../compliance.errors';
 import type { AuditExportRequest } from '../in-memory-audit-log';
-import { AuditExport, type ExportedLeaf } from './audit-export';
+import { rangeDecomposition } from '../merkle';
+import { AuditExport, type ExportedLeaf, type OmittedRun } from './audit-export';
 import { AuditLogRepository } from './audit-log.repository';
 import { AuditOwnerConnection } from './audit-owner-connection';
 import { AuditSequencer } from './audit-sequencer';
@@ -99,23 +100,91 @@ export class DatabaseAuditStore extends AuditStore {
     const proofs = await this.repository.withSubtrees(db, size, (nodes) => plan.proofs(beyond, nodes));
     yield* plan.opening(await this.repository.rotations(db), prefix);
     const shown = { tenant: request.tenant ?? null, actions: request.actions ?? null };
+    if (shown.tenant !== null || shown.actions !== null) yield* this.filteredBody(plan, shown);
+    else yield* this.wholeBody(plan);
+    yield* plan.closing(beyond, proofs);
+  }
+
+  /** The body of an unfiltered export: every position, EXPORT_BATCH at a time. */
+  private async *wholeBody(plan: AuditExport): AsyncGenerator<string> {
+    const db = this.dataSource;
     for (let start = plan.from; start < plan.to; start += EXPORT_BATCH) {
       const end = Math.min(start + EXPORT_BATCH, plan.to);
-      const rows = await this.repository.exportLeaves(db, start, end, shown);
+      const rows = await this.repository.exportLeaves(db, start, end);
       const leaves = rows.map((row): ExportedLeaf => ({
         seq: Number(row.seq),
         leaf: row.leaf_hash,
-        ...(row.entry === null ? {} : { entry: JSON.parse(row.entry) as AuditEntry, stored: row.entry }),
+        entry: JSON.parse(row.entry) as AuditEntry,
+        stored: row.entry,
       }));
-      // The checkpoints that sit before positions [start, end) — and, in the last batch, after it.
-      const checkpoints = await this.repository.checkpointsBetween(
-        db,
-        Math.max(start, plan.from + 1),
-        end === plan.to ? end : end - 1,
-      );
-      yield* plan.body(leaves, checkpoints);
+      yield* plan.body(leaves, await this.checkpointsBefore(plan, start, end));
     }
-    yield* plan.closing(beyond, proofs);
+  }
+
+  /**
+   * The body of a filtered export: the matching entries, read EXPORT_BATCH at a time through an index,
+   * and between them runs of omitted positions given by the stored subtrees of their compact ranges —
+   * so the rows read grow with what the filters show, not with the range. Byte for byte what the
+   * position-by-position loop writes (a run is cut at every checkpoint inside it, as that loop cuts it).
+   */
+  private async *filteredBody(
+    plan: AuditExport,
+    shown: { tenant: string | null; actions: readonly string[] | null },
+  ): AsyncGenerator<string> {
+    const db = this.dataSource;
+    let start = plan.from;
+    while (start < plan.to) {
+      const rows = await this.repository.exportMatches(db, start, plan.to, shown, EXPORT_BATCH);
+      const end = rows.length === EXPORT_BATCH ? Number(rows[rows.length - 1].seq) + 1 : plan.to;
+      const checkpoints = await this.checkpointsBefore(plan, start, end);
+      // Omitted positions in runs cut at every checkpoint among them (cuts and runs both ascend).
+      const cuts = checkpoints.map((cp) => cp.treeSize);
+      let nextCut = 0;
+      const runs: { seq: number; to: number; hashes: Buffer[] }[] = [];
+      const spans: (ExportedLeaf | OmittedRun)[] = [];
+      const omit = (from: number, to: number): void => {
+        for (let at = from; at < to;) {
+          while (nextCut < cuts.length && cuts[nextCut] <= at) nextCut++;
+          const until = nextCut < cuts.length && cuts[nextCut] < to ? cuts[nextCut] : to;
+          const run = { seq: at, to: until, hashes: [] };
+          runs.push(run);
+          spans.push(run);
+          at = until;
+        }
+      };
+      let position = start;
+      for (const row of rows) {
+        const seq = Number(row.seq);
+        omit(position, seq);
+        spans.push({
+          seq,
+          leaf: row.leaf_hash,
+          entry: JSON.parse(row.entry) as AuditEntry,
+          stored: row.entry,
+        });
+        position = seq + 1;
+      }
+      omit(position, end);
+      // One query for the stored subtrees of every run's compact range.
+      const refs = runs.map((run) => rangeDecomposition(run.seq, run.to));
+      const stored = new Map(
+        (await this.repository.subtrees(db, refs.flat())).map((n) => [`${n.level}:${n.index}`, n.hash]),
+      );
+      runs.forEach((run, i) =>
+        run.hashes.push(...refs[i].map((ref) => storedSubtree(stored, ref.level, ref.index))),
+      );
+      yield* plan.body(spans, checkpoints);
+      start = end;
+    }
+  }
+
+  /** The checkpoints that sit before positions [start, end) — and, in the last batch, after it. */
+  private checkpointsBefore(plan: AuditExport, start: number, end: number): Promise<AuditCheckpoint[]> {
+    return this.repository.checkpointsBetween(
+      this.dataSource,
+      Math.max(start, plan.from + 1),
+      end === plan.to ? end : end - 1,
+    );
   }
 
   keys(): Promise<AuditKeyDescription[]> {
@@ -134,6 +203,12 @@ export class DatabaseAuditStore extends AuditStore {
     }
     return this.sequencer.rotateKey(manager);
   }
+}
+
+function storedSubtree(stored: Map<string, Buffer>, level: number, index: number): Buffer {
+  const hash = stored.get(`${level}:${index}`);
+  if (!hash) throw new Error(`The audit log has no stored subtree at level ${level}, index ${index}`);
+  return hash;
 }
 
 /** The audit log changes only together with what it records: in the caller's transaction. */

@@ -5,6 +5,7 @@ import { AuditLog1732600300000 } from './1732600300000-audit-log';
 import { AuditPersonalData1732600350000 } from './1732600350000-audit-personal-data';
 import { Regulators1732600400000 } from './1732600400000-regulators';
 import { AuditSequencerLock1732600500000 } from './1732600500000-audit-sequencer-lock';
+import { AuditEntriesTenantSeq1732600600000 } from './1732600600000-audit-entries-tenant-seq';
 
 export { APP_ROLE_SETTING, ensureApplicationLogin, ensureApplicationRole } from './1732600300000-audit-log';
 
@@ -17,4 +18,5 @@ export const PLATFORM_MIGRATIONS = [
   AuditPersonalData1732600350000,
   Regulators1732600400000,
   AuditSequencerLock1732600500000,
+  AuditEntriesTenantSeq1732600600000,
 ];
