@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBenchBundle } from '@townhall/compliance';
@@ -16,7 +16,8 @@ describe('townhall audit verify', () => {
     dir = await mkdtemp(join(tmpdir(), 'townhall-cli-audit-'));
     bundlePath = join(dir, 'export.ndjson');
     keysPath = join(dir, 'keys.json');
-    const bundle = await writeBenchBundle(bundlePath, 2_000, 250);
+    // Over 1 MB, so that worker threads start when asked for.
+    const bundle = await writeBenchBundle(bundlePath, 5_000, 250);
     await writeFile(keysPath, JSON.stringify(bundle.keys));
   });
 
@@ -57,11 +58,62 @@ describe('townhall audit verify', () => {
     for (const threads of ['0', '2']) {
       const run = townhall('audit', 'verify', bundlePath, '--key', keysPath, '--threads', threads);
       expect([run.status, run.stderr]).toEqual([0, '']);
-      expect(run.stdout).toMatch(/^OK .*2000 entries/);
+      expect(run.stdout).toMatch(/^OK .*5000 entries/);
     }
     const bad = townhall('audit', 'verify', bundlePath, '--key', keysPath, '--threads', 'many');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--threads needs a whole number/);
+  });
+
+  it('loads none of the platform: no package from node_modules, whatever the thread count', () => {
+    for (const threads of ['0', '1']) {
+      // The command as bin/townhall.js runs it, reporting at exit what it loaded and the threads it ran.
+      const probe = `
+        const threads = require('node:worker_threads');
+        let workers = 0;
+        const Original = threads.Worker;
+        threads.Worker = class extends Original { constructor(...args) { super(...args); workers++; } };
+        process.on('exit', () => {
+          const packages = Object.keys(require.cache).filter((path) => path.includes('node_modules'));
+          process.stderr.write(JSON.stringify({ packages, workers }));
+        });
+        require(${JSON.stringify(CLI)});`;
+      const run = spawnSync(
+        process.execPath,
+        ['-e', probe, CLI, 'audit', 'verify', bundlePath, '--key', keysPath, '--threads', threads],
+        { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(run.status).toBe(0);
+      expect(JSON.parse(run.stderr)).toEqual({ packages: [], workers: threads === '0' ? 0 : 1 });
+    }
+  });
+
+  it('exits 2, not 1, when it cannot write its verdict; 0 when the reader stops early', async () => {
+    const full = await open('/dev/full', 'w');
+    try {
+      const run = spawnSync(process.execPath, [CLI, 'audit', 'verify', bundlePath, '--key', keysPath], {
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: ['ignore', full.fd, 'pipe'],
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(/cannot write the result/);
+    } finally {
+      await full.close();
+    }
+    const piped = spawnSync(
+      'bash',
+      [
+        '--norc',
+        '--noprofile',
+        '-c',
+        `set -o pipefail; "${process.execPath}" "${CLI}" audit verify "${bundlePath}" --key "${keysPath}" | head -c 0`,
+      ],
+      { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(piped.status).toBe(0);
+    expect(piped.stderr).not.toMatch(/townhall|Error/);
   });
 
   it('is a usage error (exit 2) without --key', () => {

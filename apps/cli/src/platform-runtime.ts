@@ -84,15 +84,15 @@ export class PlatformRuntime implements OnApplicationShutdown {
   }
 
   /**
-   * A one-shot command has no worker to give what it recorded its place in the audit log: it runs the
-   * sequencer once itself before it ends (returning at once if a worker is at it right now), so its
-   * entries are sequenced, not left pending until a worker next runs. The change is committed either
+   * A one-shot command has no worker to give what it recorded its place in the audit log: it sequences
+   * what was committed up to now before it ends (returning at once if a worker is at it right now), so
+   * its entries are sequenced, not left pending until a worker next runs. The change is committed either
    * way, so a failure here is a notice, not a failed command.
    */
   private async sequenceWhatWasRecorded(context: INestApplicationContext): Promise<void> {
     if (this.workers) return;
     try {
-      await context.get(AuditSequencer).run();
+      await context.get(AuditSequencer).runUntilNow();
     } catch (err) {
       notice(
         `The audit entries of this command stay pending until a worker sequences them (${err instanceof Error ? err.message : String(err)}).`,

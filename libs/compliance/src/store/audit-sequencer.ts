@@ -69,6 +69,24 @@ export class AuditSequencer {
    * signs a checkpoint of the resulting tree unless its newest checkpoint already covers it. Returns
    * the newest checkpoint: null only while the log is empty.
    */
+  /**
+   * Sequences the entries committed before this call — not those that arrive meanwhile, so a busy log
+   * cannot keep the caller (a one-shot CLI command) waiting — unless another process is sequencing right
+   * now (then returns at once). Returns the number of entries sequenced.
+   */
+  async runUntilNow(): Promise<number> {
+    const upTo = await this.repository.newestPendingId(await this.owner.dataSource());
+    if (upTo === null) return 0;
+    let sequenced = 0;
+    for (;;) {
+      const step = await this.step({ wait: false, upTo, finish: false });
+      if (!step) break;
+      sequenced += step.sequenced;
+      if (!step.more) break;
+    }
+    return sequenced;
+  }
+
   async checkpointNow(): Promise<AuditCheckpoint | null> {
     // Entries committed before now have ids up to this; later ones are the worker's (else this could
     // chase a busy log forever).

@@ -36,7 +36,7 @@ describe('PendingAppender (group commit of entries appended on their own)', () =
     expect(appender.stats()).toEqual({ statements: 3, entries: 6 });
   });
 
-  it('fails every entry of a failed statement, and only those', async () => {
+  it('sends the entries of a failed shared statement again one by one, so only the bad one fails', async () => {
     const { statements, insert } = manualInsert();
     const appender = new PendingAppender(insert, { maxStatements: 1 });
     const a = appender.append('a');
@@ -46,14 +46,22 @@ describe('PendingAppender (group commit of entries appended on their own)', () =
     await a;
     await settled();
     expect(statements[1].entries).toEqual(['b', 'c']);
-    statements[1].finish(new Error('connection lost'));
-    await expect(b).rejects.toThrow('connection lost');
-    await expect(c).rejects.toThrow('connection lost');
+    statements[1].finish(new Error('row rejected'));
+    await settled();
+    expect(statements[2].entries).toEqual(['b']);
+    statements[2].finish(new Error('b is the bad one'));
+    await settled();
+    expect(statements[3].entries).toEqual(['c']);
+    statements[3].finish();
+    await expect(b).rejects.toThrow('b is the bad one');
+    await expect(c).resolves.toBeUndefined();
 
+    await settled();
     const d = appender.append('d');
-    expect(statements[2].entries).toEqual(['d']);
-    statements[2].finish();
+    expect(statements[4].entries).toEqual(['d']);
+    statements[4].finish();
     await expect(d).resolves.toBeUndefined();
+    expect(appender.stats()).toEqual({ statements: 5, entries: 4 });
   });
 
   it('caps a statement at maxBatch entries', async () => {

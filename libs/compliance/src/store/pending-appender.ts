@@ -4,8 +4,9 @@
  * that arrive while `maxStatements` statements are in flight wait, and go out together as one
  * multi-row statement as soon as one of those finishes — so N concurrent callers share one commit
  * instead of paying for N. Each caller's promise resolves once the statement holding its entry has
- * committed, and rejects with that statement's error if it failed; a statement is atomic, so then none
- * of its entries was written, and later statements are not affected.
+ * committed. A statement is atomic: when a shared one fails, none of its entries was written, and each
+ * goes again in a statement of its own, so a caller's promise rejects only with the error of its own
+ * entry. Later statements are not affected.
  */
 interface Waiting {
   entry: string;
@@ -49,6 +50,19 @@ export class PendingAppender {
     return { statements: this.statements, entries: this.entries };
   }
 
+  /** After a shared statement failed: each entry again on its own, so one cannot fail the others. */
+  private async oneByOne(batch: readonly Waiting[]): Promise<void> {
+    for (const waiting of batch) {
+      this.statements++;
+      try {
+        await this.insert([waiting.entry]);
+        waiting.resolve();
+      } catch (err) {
+        waiting.reject(err);
+      }
+    }
+  }
+
   private pump(): void {
     while (this.running < this.maxStatements && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
@@ -64,7 +78,7 @@ export class PendingAppender {
       written
         .then(
           () => batch.forEach((waiting) => waiting.resolve()),
-          (err: unknown) => batch.forEach((waiting) => waiting.reject(err)),
+          (err: unknown) => (batch.length === 1 ? batch[0].reject(err) : this.oneByOne(batch)),
         )
         .finally(() => {
           this.running--;
