@@ -7,6 +7,10 @@ import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import {
+  AuditContext,
+  AuditContextInit,
+  AuditRecorder,
+  AuditRecordInput,
   AuditSequencer,
   benchEntryInput,
   DEFAULT_VERIFY_THREADS,
@@ -31,11 +35,13 @@ import { mapWithConcurrency, progressReporter, summarize, timed } from '../suppo
  *    is the appenders' alone;
  * 2. the same in an explicit transaction per entry (BEGIN, INSERT, COMMIT), which is what an entry
  *    adds to a change that needs a transaction of its own anyway, plus the transaction itself;
- * 3. the sequencer draining that backlog: entries/s moved into the log with their Merkle nodes;
- * 4. appends again (on their own) with the sequencer running beside them, as a worker runs it;
- * 5. the log filled to the export size in large transactions, the sequencer keeping up;
- * 6. the whole log exported to a file as a stream, with the process's peak RSS;
- * 7. that file verified offline, as `townhall audit verify` does, with the platform shut down.
+ * 3. refusals recorded on their own with the client's IP address and user agent (AuditRecorder.recordAlone),
+ *    as the operator API records them: the entry and its encrypted side-table rows in one statement;
+ * 4. the sequencer draining that backlog: entries/s moved into the log with their Merkle nodes;
+ * 5. appends again (on their own) with the sequencer running beside them, as a worker runs it;
+ * 6. the log filled to the export size in large transactions, the sequencer keeping up;
+ * 7. the whole log exported to a file as a stream, with the process's peak RSS;
+ * 8. that file verified offline, as `townhall audit verify` does, with the platform shut down.
  */
 export const auditScenario: Scenario = {
   name: 'audit',
@@ -48,7 +54,7 @@ export const auditScenario: Scenario = {
       default: 50_000,
       min: 1,
       max: 10_000_000,
-      description: 'entries appended by the writers in each of phases 1, 2 and 4',
+      description: 'entries appended by the writers in each of phases 1, 2, 3 and 5',
     },
     { name: 'writers', kind: 'int', default: 8, min: 1, max: 64, description: 'concurrent writers' },
     {
@@ -57,7 +63,7 @@ export const auditScenario: Scenario = {
       default: 1_000_000,
       min: 1,
       max: 10_000_000,
-      description: 'entries in the log when it is exported and verified (at least three times --appends)',
+      description: 'entries in the log when it is exported and verified (at least four times --appends)',
     },
   ],
   run: runAuditBench,
@@ -78,6 +84,7 @@ interface Bench {
   app: INestApplicationContext;
   ds: DataSource;
   store: DatabaseAuditStore;
+  recorder: AuditRecorder;
   sequencer: AuditSequencer;
   writers: number;
   log: (line: string) => void;
@@ -85,11 +92,29 @@ interface Bench {
 
 const entry = (i: number): UnsequencedAuditEntry => benchEntryInput(i, START);
 
+/** An operator's request as the operator API sees it: the client's address and user agent are personal data. */
+const REQUEST_CONTEXT: AuditContextInit = {
+  actor: { type: 'operator', id: '200000000000001', via: 'token:1' },
+  ip: '198.51.100.23',
+  userAgent: 'townhall-bench/1.0',
+};
+
+/** A refused operator action, as AuditedTransactions records one after the rollback. */
+function refusal(i: number): AuditRecordInput {
+  return {
+    action: 'tenant.suspend',
+    target: { type: 'tenant', id: String(300000000000000 + i) },
+    tenant: null,
+    outcome: 'failure',
+    details: { error: 'tenant_not_found' },
+  };
+}
+
 async function runAuditBench(ctx: ScenarioContext): Promise<ScenarioReport> {
   const { options, log } = ctx;
   const appends = options.int('appends');
   const writers = options.int('writers');
-  const exportEntries = Math.max(options.int('export-entries'), 3 * appends);
+  const exportEntries = Math.max(options.int('export-entries'), 4 * appends);
   const db = await freshBenchDatabase(process.env.BENCH_DATABASE_URL ?? DEFAULT_BENCH_DATABASE_URL);
   const config = benchConfig(db, {
     DATABASE_POOL_SIZE: String(writers + 4),
@@ -112,6 +137,7 @@ async function runAuditBench(ctx: ScenarioContext): Promise<ScenarioReport> {
       app,
       ds: app.get(DataSource),
       store: app.get(DatabaseAuditStore),
+      recorder: app.get(AuditRecorder),
       sequencer: app.get(AuditSequencer),
       writers,
       log,
@@ -126,12 +152,14 @@ async function runAuditBench(ctx: ScenarioContext): Promise<ScenarioReport> {
       (statementsAfter.statements - statementsBefore.statements);
     log(`2. ${appends} appends, ${writers} writers, one transaction each, sequencer idle`);
     const inTransactions = await appendConcurrently(bench, appends, 2 * appends, 'transaction');
-    log(`3. the sequencer drains ${2 * appends} pending entries`);
+    log(`3. ${appends} refusals recorded on their own with the client's address, ${writers} writers`);
+    const recorded = await appendConcurrently(bench, 2 * appends, 3 * appends, 'recorded');
+    log(`4. the sequencer drains ${3 * appends} pending entries`);
     const drained = await timed(() => bench.sequencer.run());
-    log(`4. ${appends} appends, ${writers} writers, with the sequencer running beside them`);
-    const beside = await appendWhileSequencing(bench, 2 * appends, appends);
-    log(`5. filling the log to ${exportEntries} entries, ${FILL_TRANSACTION} per transaction`);
-    const fill = await fillLog(bench, 3 * appends, exportEntries);
+    log(`5. ${appends} appends, ${writers} writers, with the sequencer running beside them`);
+    const beside = await appendWhileSequencing(bench, 3 * appends, appends);
+    log(`6. filling the log to ${exportEntries} entries, ${FILL_TRANSACTION} per transaction`);
+    const fill = await fillLog(bench, 4 * appends, exportEntries);
     const checkpoint = await bench.store.checkpointNow();
     if (checkpoint?.treeSize !== exportEntries) {
       throw new Error(`The log has ${checkpoint?.treeSize} entries checkpointed, expected ${exportEntries}`);
@@ -139,10 +167,10 @@ async function runAuditBench(ctx: ScenarioContext): Promise<ScenarioReport> {
 
     const file = join(dir, 'export.ndjson');
     const rssBeforeExport = process.memoryUsage.rss();
-    log(`6. exporting ${exportEntries} entries to ${file}`);
+    log(`7. exporting ${exportEntries} entries to ${file}`);
     const exported = await measureWork(() => exportToFile(bench.store, file));
     const bytes = (await stat(file)).size;
-    log(`7. verifying the export offline, on one thread and with townhall audit verify's default threads`);
+    log(`8. verifying the export offline, on one thread and with townhall audit verify's default threads`);
     const keys = { keys: await bench.store.keys() };
     // Offline means offline: the platform is shut down and its database dropped (unless kept) before
     // the verification, so neither competes for the cores (autovacuum follows a million inserts).
@@ -172,6 +200,12 @@ async function runAuditBench(ctx: ScenarioContext): Promise<ScenarioReport> {
         ...latency(inTransactions.samples),
         rate: perSecond(appends, inTransactions.seconds),
         note: 'BEGIN, INSERT, COMMIT per entry',
+      },
+      {
+        measurement: `  refusals with personal data`,
+        ...latency(recorded.samples),
+        rate: perSecond(appends, recorded.seconds),
+        note: 'recordAlone: IP and user agent in the side table',
       },
       {
         measurement: 'sequencer, draining the backlog',
@@ -229,6 +263,7 @@ async function runAuditBench(ctx: ScenarioContext): Promise<ScenarioReport> {
           seconds: alone.seconds,
           entriesPerStatement: perStatement,
           inTransactions: { ...summarize(inTransactions.samples), seconds: inTransactions.seconds },
+          recordedWithPersonalData: { ...summarize(recorded.samples), seconds: recorded.seconds },
         },
         sequencer: { entries: drained.value, seconds: drained.ms / 1000 },
         beside: { ...summarize(beside.samples), seconds: beside.seconds, sequenced: beside.sequenced },
@@ -275,7 +310,7 @@ async function appendConcurrently(
   bench: Bench,
   from: number,
   to: number,
-  how: 'alone' | 'transaction',
+  how: 'alone' | 'transaction' | 'recorded',
 ): Promise<{ samples: number[]; seconds: number }> {
   const progress = progressReporter('appends', to - from, bench.log);
   let done = 0;
@@ -287,7 +322,9 @@ async function appendConcurrently(
       const { ms } = await timed(() =>
         how === 'alone'
           ? bench.store.appendAlone(entry(i))
-          : bench.ds.transaction((m) => bench.store.append(m, entry(i))),
+          : how === 'recorded'
+            ? AuditContext.run(REQUEST_CONTEXT, () => bench.recorder.recordAlone(refusal(i)))
+            : bench.ds.transaction((m) => bench.store.append(m, entry(i))),
       );
       progress(++done);
       return ms;

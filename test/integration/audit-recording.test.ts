@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
@@ -8,7 +9,9 @@ import {
   AuditRecorder,
   AuditStore,
   AuditSubjects,
+  AuditOwnerConnection,
   CheckpointAuditLog,
+  DatabaseAuditStore,
   MissingAuditActorError,
   verifyAuditBundle,
 } from '@townhall/compliance';
@@ -310,6 +313,68 @@ describe('audit recording (real PostgreSQL)', () => {
     const other = { ...operator, actor: { type: 'operator', id: '4243', via: 'token:18' } };
     await AuditContext.run(other, () => subjects.erase(own!));
     expect(await asOperator(() => subjects.find('operator:4242'))).toBeNull();
+  });
+
+  it('records entries on their own with their side-table rows in one statement, many sharing one', async () => {
+    await asOperator(() => lifecycle.provision(command(`alone-${++n}`))); // the operator is known now
+    const databaseStore = app.get(DatabaseAuditStore);
+    const before = await logSize();
+    const statsBefore = databaseStore.appendAloneStats();
+    const denials = Array.from({ length: 20 }, (_, i) =>
+      AuditContext.run({ ...operator, requestId: `alone-request-${i}` }, () =>
+        recorder.recordAlone({
+          action: 'audit.export',
+          target: { type: 'tenant', id: String(i) },
+          tenant: null,
+          outcome: 'denied',
+          authored: { note: `attempt ${i}` },
+        }),
+      ),
+    );
+    await Promise.all(denials);
+    const stats = databaseStore.appendAloneStats();
+    expect(stats.entries - statsBefore.entries).toBe(20);
+    expect(stats.statements - statsBefore.statements).toBeLessThan(20);
+    const added = (await entriesSince(before)).filter((e) => e.requestId?.startsWith('alone-request-'));
+    expect(added).toHaveLength(20);
+    for (const entry of added) {
+      const i = Number(entry.target.id);
+      const revealed = await asOperator(() => subjects.reveal(entry.details.personalDataRef as string));
+      expect(revealed.map((r) => [r.kind, r.data])).toEqual([
+        ['mentioned', { note: `attempt ${i}` }],
+        ['connection', { ip: operator.ip, userAgent: operator.userAgent }],
+      ]);
+    }
+
+    // Entry and rows go together or not at all: a row naming no subject fails the whole statement.
+    // (The application's login may only insert pending entries; the owner's reads them.)
+    const owner = await app.get(AuditOwnerConnection).dataSource();
+    const pendingRows = async () =>
+      ((await owner.query(`SELECT count(*)::int AS n FROM platform.audit_pending`)) as { n: number }[])[0].n;
+    const pending = await pendingRows();
+    const personalRows = await count('audit_personal_data');
+    const entry = {
+      time: new Date().toISOString(),
+      tenant: null,
+      actor: { type: 'system', id: 'test' },
+      action: 'audit.export',
+      target: { type: 'tenant', id: '1' },
+      outcome: 'denied' as const,
+      requestId: 'alone-atomic',
+      details: {},
+    };
+    const orphan = {
+      ref: randomUUID(),
+      position: 0,
+      subjectId: '1',
+      kind: 'connection' as const,
+      ciphertext: 'x',
+    };
+    await expect(databaseStore.appendAlone(entry, [orphan])).rejects.toThrow();
+    expect([await pendingRows(), await count('audit_personal_data')]).toEqual([
+      pending,
+      personalRows,
+    ]);
   });
 
   it('keeps a suspension reason out of the entry: only its length, the text under the operator’s subject', async () => {

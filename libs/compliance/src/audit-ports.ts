@@ -12,6 +12,19 @@ import type { AuditExportRequest } from './in-memory-audit-log';
  * (a refusal, an export), on its own.
  */
 
+/** What a row of personal data in the audit log's side table is about. */
+export type PersonalDataKind = 'mentioned' | 'connection' | 'behalf';
+
+/** One row of the side table (`platform.audit_personal_data`), already encrypted under its subject's key. */
+export interface SealedPersonalData {
+  /** The entry's `details.personalDataRef`. */
+  ref: string;
+  position: number;
+  subjectId: string;
+  kind: PersonalDataKind;
+  ciphertext: string;
+}
+
 /** An entry as a recorder hands it to the store: the store assigns `seq` (and `tenantSeq`). */
 export type UnsequencedAuditEntry = Omit<AuditEntry, 'seq' | 'tenantSeq'>;
 
@@ -24,11 +37,12 @@ export abstract class AuditStore {
   abstract append(manager: EntityManager, entry: UnsequencedAuditEntry): Promise<void>;
 
   /**
-   * Queues an entry that accompanies no change (a refusal, an export, a denied request) as one statement
-   * committed on its own: durable once the promise resolves, with nothing else to wait for. Throws
-   * `invalid_audit_entry` for a malformed entry, writing nothing.
+   * Queues an entry that accompanies no change (a refusal, an export, a denied request), together with
+   * the side-table rows it refers to, as one statement committed on its own: durable once the promise
+   * resolves, entry and rows together or neither. Throws `invalid_audit_entry` for a malformed entry,
+   * writing nothing.
    */
-  abstract appendAlone(entry: UnsequencedAuditEntry): Promise<void>;
+  abstract appendAlone(entry: UnsequencedAuditEntry, personal?: readonly SealedPersonalData[]): Promise<void>;
 
   /**
    * Sequences every committed pending entry and signs a checkpoint of the resulting tree (or returns the

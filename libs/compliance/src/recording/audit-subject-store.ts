@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import type { PersonalDataKind, SealedPersonalData } from '../audit-ports';
 import { AuditSubjectCipher } from './audit-subject-cipher';
 
 /** What one side-table row holds for a reader: the data, or only that it was erased. */
@@ -10,8 +11,6 @@ export interface RevealedPersonalData {
   data: Record<string, string> | null;
   erased: boolean;
 }
-
-export type PersonalDataKind = 'mentioned' | 'connection' | 'behalf';
 
 interface SubjectRow {
   id: string;
@@ -50,20 +49,39 @@ export class AuditSubjectStore {
     return (await this.byDigest(manager, this.cipher.lookupDigest(identifier)))?.id ?? null;
   }
 
-  async storePersonalData(
+  /** The subject of `identifier` with its data key if it exists, without creating one. */
+  async existingSubject(
     manager: EntityManager,
+    identifier: string,
+  ): Promise<(SubjectRow & { key: Buffer }) | null> {
+    const digest = this.cipher.lookupDigest(identifier);
+    const existing = await this.byDigest(manager, digest);
+    return existing ? { ...existing, key: this.cipher.openSubjectKey(existing.key_sealed!, digest) } : null;
+  }
+
+  /** A side-table row, encrypted under the subject's key and bound to its place, ready to insert. */
+  seal(
     row: { ref: string; position: number; subject: SubjectRow & { key: Buffer }; kind: PersonalDataKind },
     data: Record<string, string>,
-  ): Promise<void> {
+  ): SealedPersonalData {
     const ciphertext = this.cipher.sealPersonalData(row.subject.key, data, {
       subjectId: row.subject.id,
       ref: row.ref,
       position: row.position,
     });
+    return { ref: row.ref, position: row.position, subjectId: row.subject.id, kind: row.kind, ciphertext };
+  }
+
+  async storePersonalData(
+    manager: EntityManager,
+    row: { ref: string; position: number; subject: SubjectRow & { key: Buffer }; kind: PersonalDataKind },
+    data: Record<string, string>,
+  ): Promise<void> {
+    const sealed = this.seal(row, data);
     await manager.query(
       `INSERT INTO platform.audit_personal_data (record_ref, position, subject_id, kind, ciphertext)
        VALUES ($1, $2, $3, $4, $5)`,
-      [row.ref, row.position, row.subject.id, row.kind, ciphertext],
+      [sealed.ref, sealed.position, sealed.subjectId, sealed.kind, sealed.ciphertext],
     );
   }
 

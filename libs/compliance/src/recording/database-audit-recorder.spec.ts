@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { auditEntryProblem } from '../audit-entry';
-import { AuditStore, UnsequencedAuditEntry } from '../audit-ports';
+import { AuditStore, SealedPersonalData, UnsequencedAuditEntry } from '../audit-ports';
 import { AuditContext, AuditScope } from './audit-context';
 import type { AuditSubjectStore } from './audit-subject-store';
 import { DatabaseAuditRecorder, MissingAuditActorError } from './database-audit-recorder';
@@ -29,12 +29,32 @@ class FakeSubjects {
     this.rows.push({ ref: row.ref, position: row.position, subject: row.subject.id, kind: row.kind, data });
     return Promise.resolve();
   }
+
+  existingSubject(_m: EntityManager, identifier: string) {
+    const id = this.subjects.get(identifier);
+    return Promise.resolve(id === undefined ? null : { id, key: Buffer.alloc(32) });
+  }
+
+  /** "Sealed": the data in clear, so the test can read what would be encrypted. */
+  seal(
+    row: { ref: string; position: number; subject: { id: string }; kind: string },
+    data: Record<string, string>,
+  ) {
+    return {
+      ref: row.ref,
+      position: row.position,
+      subjectId: row.subject.id,
+      kind: row.kind,
+      ciphertext: JSON.stringify(data),
+    };
+  }
 }
 
 describe('DatabaseAuditRecorder', () => {
   const manager = {} as EntityManager;
   let appended: UnsequencedAuditEntry[];
   let appendedAlone: UnsequencedAuditEntry[];
+  let sealedAlone: SealedPersonalData[];
   let transactions: number;
   let subjects: FakeSubjects;
   let recorder: DatabaseAuditRecorder;
@@ -42,6 +62,7 @@ describe('DatabaseAuditRecorder', () => {
   beforeEach(() => {
     appended = [];
     appendedAlone = [];
+    sealedAlone = [];
     transactions = 0;
     subjects = new FakeSubjects();
     const store = {
@@ -50,8 +71,9 @@ describe('DatabaseAuditRecorder', () => {
         appended.push(entry);
         return Promise.resolve();
       },
-      appendAlone: (entry: UnsequencedAuditEntry) => {
+      appendAlone: (entry: UnsequencedAuditEntry, personal: SealedPersonalData[] = []) => {
         appendedAlone.push(entry);
+        sealedAlone.push(...personal);
         return Promise.resolve();
       },
     } as unknown as AuditStore;
@@ -218,7 +240,25 @@ describe('DatabaseAuditRecorder', () => {
       expect(appendedAlone[0].details).toEqual({ error: 'tenant_not_found' });
     });
 
-    it('writes the side-table rows and the entry that refers to them in one transaction', async () => {
+    it('puts the side-table rows of people already known into the entry’s own statement', async () => {
+      subjects.subjects.set('operator:4242', '9100');
+      await AuditContext.run({ actor: operator, ip: '192.0.2.7', userAgent: 'curl/8' }, () =>
+        recorder.recordAlone(input),
+      );
+      expect([transactions, appended.length, appendedAlone.length]).toEqual([0, 0, 1]);
+      expect(sealedAlone).toEqual([
+        {
+          ref: appendedAlone[0].details.personalDataRef,
+          position: 0,
+          subjectId: '9100',
+          kind: 'connection',
+          ciphertext: JSON.stringify({ ip: '192.0.2.7', userAgent: 'curl/8' }),
+        },
+      ]);
+      expect(subjects.rows).toEqual([]);
+    });
+
+    it('writes a new person’s subject, their rows and the entry in one transaction', async () => {
       await AuditContext.run({ actor: operator, ip: '192.0.2.7', userAgent: 'curl/8' }, () =>
         recorder.recordAlone(input),
       );

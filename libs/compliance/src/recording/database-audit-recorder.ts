@@ -4,10 +4,17 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditActor, JsonValue } from '../audit-entry';
 import { auditEntryProblem } from '../audit-entry';
-import { AuditRecorder, AuditRecordInput, AuditStore, UnsequencedAuditEntry } from '../audit-ports';
+import {
+  AuditRecorder,
+  AuditRecordInput,
+  AuditStore,
+  PersonalDataKind,
+  SealedPersonalData,
+  UnsequencedAuditEntry,
+} from '../audit-ports';
 import { ComplianceError } from '../compliance.errors';
 import { AuditContext, AuditContextInit } from './audit-context';
-import { AuditSubjectStore, PersonalDataKind } from './audit-subject-store';
+import { AuditSubjectStore } from './audit-subject-store';
 
 /** Members of `details` the recorder writes itself; a caller setting them would be misread. */
 export const RECORDER_DETAILS = ['subjects', 'personalDataRef'] as const;
@@ -53,16 +60,44 @@ export class DatabaseAuditRecorder extends AuditRecorder {
 
   async recordAlone(input: AuditRecordInput): Promise<void> {
     const prepared = prepareEntry(input);
-    if (prepared.rows.length === 0) {
-      await this.store.appendAlone(prepared.entry);
+    const sealed = await this.sealForKnownSubjects(prepared);
+    if (sealed) {
+      // One statement: the entry with its side-table rows, sharing it with others under load.
+      await this.store.appendAlone(prepared.entry, sealed);
     } else {
-      // The entry and the side-table rows it refers to commit together.
+      // Someone met for the first time: their subject is created with the entry, in one transaction.
       await this.dataSource.transaction(async (manager) => {
         await this.writePersonalData(manager, prepared);
         await this.store.append(manager, prepared.entry);
       });
     }
     prepared.scope?.noteRecorded();
+  }
+
+  /**
+   * The side-table rows of `prepared`, sealed, with the subject ids and reference put into the entry —
+   * or null when one of the people has no subject yet (so none is created outside the entry's commit).
+   */
+  private async sealForKnownSubjects(prepared: PreparedEntry): Promise<SealedPersonalData[] | null> {
+    const { entry, rows, mentionsPeople } = prepared;
+    if (rows.length === 0) return [];
+    const subjects: NonNullable<Awaited<ReturnType<AuditSubjectStore['existingSubject']>>>[] = [];
+    for (const row of rows) {
+      const subject = await this.subjects.existingSubject(this.dataSource.manager, row.identifier);
+      if (!subject) return null;
+      subjects.push(subject);
+    }
+    const ref = randomUUID();
+    const mentioned: JsonValue[] = [];
+    const sealed = rows.map((row, position) => {
+      const subject = subjects[position];
+      if (row.kind === 'mentioned') mentioned.push(subject.id);
+      if (row.kind === 'behalf') entry.actor.onBehalfOf = subject.id;
+      return this.subjects.seal({ ref, position, subject, kind: row.kind }, row.data);
+    });
+    if (mentionsPeople) entry.details.subjects = mentioned;
+    entry.details.personalDataRef = ref;
+    return sealed;
   }
 
   /** Writes the side-table rows and puts their subject ids and reference into the entry. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { KeyRotationRecord } from '../audit-keys';
+import type { SealedPersonalData } from '../audit-ports';
 import type { AuditCheckpoint } from '../checkpoint';
 import type { MerkleNodeSource, SubtreeRef } from '../merkle';
 import { FetchedSubtrees, subtreesRead, type StoredSubtree } from './stored-subtrees';
@@ -77,13 +78,30 @@ export class AuditLogRepository {
     await m.query(`INSERT INTO platform.audit_pending (entry) VALUES ($1)`, [entry]);
   }
 
-  /** Several pending entries in one statement, their ids in the order given. */
-  async insertPendingMany(m: Queryable, entries: readonly string[]): Promise<void> {
-    if (entries.length === 1) return this.insertPending(m, entries[0]);
+  /**
+   * Several pending entries and the side-table rows they refer to in one statement (so together or not
+   * at all), the entries' ids in the order given.
+   */
+  async insertPendingMany(
+    m: Queryable,
+    items: readonly { entry: string; personal: readonly SealedPersonalData[] }[],
+  ): Promise<void> {
+    const personal = items.flatMap((item) => item.personal);
+    if (personal.length === 0 && items.length === 1) return this.insertPending(m, items[0].entry);
     await m.query(
-      `INSERT INTO platform.audit_pending (entry)
+      `WITH personal AS (
+         INSERT INTO platform.audit_personal_data (record_ref, position, subject_id, kind, ciphertext)
+         SELECT * FROM unnest($2::uuid[], $3::smallint[], $4::bigint[], $5::text[], $6::text[]))
+       INSERT INTO platform.audit_pending (entry)
        SELECT entry FROM unnest($1::text[]) WITH ORDINALITY AS batch(entry, position) ORDER BY position`,
-      [entries],
+      [
+        items.map((item) => item.entry),
+        personal.map((row) => row.ref),
+        personal.map((row) => row.position),
+        personal.map((row) => row.subjectId),
+        personal.map((row) => row.kind),
+        personal.map((row) => row.ciphertext),
+      ],
     );
   }
 

@@ -4,7 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { auditEntryProblem, type AuditEntry } from '../audit-entry';
 import type { AuditKeyDescription } from '../audit-keys';
-import { AuditStore, type UnsequencedAuditEntry } from '../audit-ports';
+import { AuditStore, type SealedPersonalData, type UnsequencedAuditEntry } from '../audit-ports';
 import { canonicalJson } from '../canonical-json';
 import type { AuditCheckpoint } from '../checkpoint';
 import { ComplianceError } from '../compliance.errors';
@@ -33,8 +33,8 @@ export class DatabaseAuditStore extends AuditStore {
    * Entries appended on their own: outside a transaction a single INSERT is its own transaction,
    * committed and flushed before it returns; under load, concurrent ones share one (PendingAppender).
    */
-  private readonly alone = new PendingAppender((entries) =>
-    this.repository.insertPendingMany(this.dataSource, entries),
+  private readonly alone = new PendingAppender<{ entry: string; personal: readonly SealedPersonalData[] }>(
+    (items) => this.repository.insertPendingMany(this.dataSource, items),
   );
 
   constructor(
@@ -55,8 +55,11 @@ export class DatabaseAuditStore extends AuditStore {
     this.worker.nudge();
   }
 
-  async appendAlone(entry: UnsequencedAuditEntry): Promise<void> {
-    await this.alone.append(pendingEntry(entry));
+  async appendAlone(
+    entry: UnsequencedAuditEntry,
+    personal: readonly SealedPersonalData[] = [],
+  ): Promise<void> {
+    await this.alone.append({ entry: pendingEntry(entry), personal });
     this.worker.nudge();
   }
 

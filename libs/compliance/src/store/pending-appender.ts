@@ -8,8 +8,8 @@
  * goes again in a statement of its own, so a caller's promise rejects only with the error of its own
  * entry. Later statements are not affected.
  */
-interface Waiting {
-  entry: string;
+interface Waiting<T> {
+  entry: T;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -21,8 +21,8 @@ export interface PendingAppenderOptions {
   maxBatch?: number;
 }
 
-export class PendingAppender {
-  private readonly queue: Waiting[] = [];
+export class PendingAppender<T> {
+  private readonly queue: Waiting<T>[] = [];
   private running = 0;
   private statements = 0;
   private entries = 0;
@@ -31,14 +31,14 @@ export class PendingAppender {
 
   /** `insert` writes the entries as one statement, committed on its own, in the order given. */
   constructor(
-    private readonly insert: (entries: string[]) => Promise<void>,
+    private readonly insert: (entries: T[]) => Promise<void>,
     options: PendingAppenderOptions = {},
   ) {
     this.maxStatements = options.maxStatements ?? 2;
     this.maxBatch = options.maxBatch ?? 500;
   }
 
-  append(entry: string): Promise<void> {
+  append(entry: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
       this.pump();
@@ -51,7 +51,7 @@ export class PendingAppender {
   }
 
   /** After a shared statement failed: each entry again on its own, so one cannot fail the others. */
-  private async oneByOne(batch: readonly Waiting[]): Promise<void> {
+  private async oneByOne(batch: readonly Waiting<T>[]): Promise<void> {
     for (const waiting of batch) {
       this.statements++;
       try {
