@@ -111,6 +111,13 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
     await drop?.();
   });
 
+  it('refuses to export a log without a checkpoint, saying how to get one', async () => {
+    await expect(collect(log.store.exportBundle({}))).rejects.toMatchObject({
+      code: 'invalid_bundle_request',
+      detail: expect.stringMatching(/no checkpoint yet.*townhall audit checkpoint/),
+    });
+  });
+
   it('appends only inside the caller’s transaction, and refuses a malformed entry writing nothing', async () => {
     await expect(log.store.append(log.ds.manager, entryInput(0))).rejects.toThrow(/inside a transaction/);
     const malformed: unknown[] = [

@@ -47,7 +47,12 @@ export class AuditExport {
 
   /** Validates the request against the log's newest checkpoint; throws `invalid_bundle_request`. */
   constructor(origin: string, newest: AuditCheckpoint | null | undefined, request: AuditExportRequest) {
-    if (!newest) throw new ComplianceError('invalid_bundle_request', 'the log has no checkpoint yet');
+    if (!newest) {
+      throw new ComplianceError(
+        'invalid_bundle_request',
+        'the log has no checkpoint yet: workers sign the first one TOWNHALL_AUDIT_CHECKPOINT_SECONDS after they start, or run `townhall audit checkpoint`',
+      );
+    }
     this.newest = newest;
     this.from = request.from ?? 0;
     this.to = request.to ?? newest.treeSize;
