@@ -206,6 +206,13 @@ describe('isCanonicalJsonBytes', () => {
     }
   });
 
+  it('refuses nesting deeper than the canonical form allows, as the reference does', () => {
+    for (const depth of [64, 65]) {
+      const text = '['.repeat(depth) + ']'.repeat(depth);
+      expect([depth, check(Buffer.from(text)), reference(text)]).toEqual([depth, depth <= 64, depth <= 64]);
+    }
+  });
+
   it('never calls text canonical that the reference does not (random edits of a canonical entry)', () => {
     const pieces = [
       ' ',

@@ -140,6 +140,8 @@ export function isCanonicalJsonBytes(bytes: Uint8Array, start: number, end: numb
   while (i < end) {
     const c = bytes[i];
     if (c === 0x7b || c === 0x5b) {
+      // canonicalJson refuses deeper nesting, so such text has no canonical form.
+      if (isObject.length >= CANONICAL_JSON_MAX_DEPTH) return false;
       isObject.push(c === 0x7b);
       nameStart.push(-1);
       nameEnd.push(-1);

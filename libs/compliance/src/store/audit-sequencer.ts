@@ -65,11 +65,6 @@ export class AuditSequencer {
   }
 
   /**
-   * Sequences every entry committed before the call (waiting for another sequencer if need be) and
-   * signs a checkpoint of the resulting tree unless its newest checkpoint already covers it. Returns
-   * the newest checkpoint: null only while the log is empty.
-   */
-  /**
    * Sequences the entries committed before this call — not those that arrive meanwhile, so a busy log
    * cannot keep the caller (a one-shot CLI command) waiting — unless another process is sequencing right
    * now (then returns at once). Returns the number of entries sequenced.
@@ -87,6 +82,11 @@ export class AuditSequencer {
     return sequenced;
   }
 
+  /**
+   * Sequences every entry committed before the call (waiting for another sequencer if need be) and
+   * signs a checkpoint of the resulting tree unless its newest checkpoint already covers it. Returns
+   * the newest checkpoint: null only while the log is empty.
+   */
   async checkpointNow(): Promise<AuditCheckpoint | null> {
     // Entries committed before now have ids up to this; later ones are the worker's (else this could
     // chase a busy log forever).

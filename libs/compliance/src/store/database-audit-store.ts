@@ -35,7 +35,11 @@ export class DatabaseAuditStore extends AuditStore {
    */
   private readonly alone = new PendingAppender<{ entry: string; personal: readonly SealedPersonalData[] }>(
     (items) => this.repository.insertPendingMany(this.dataSource, items),
+    { entryMayBeAtFault: isDataOrConstraintError },
   );
+
+  /** Positions one batch of a filtered export spans at most, however few of them match. */
+  filteredWindow = 1_000_000;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -137,8 +141,10 @@ export class DatabaseAuditStore extends AuditStore {
     const db = this.dataSource;
     let start = plan.from;
     while (start < plan.to) {
-      const rows = await this.repository.exportMatches(db, start, plan.to, shown, EXPORT_BATCH);
-      const end = rows.length === EXPORT_BATCH ? Number(rows[rows.length - 1].seq) + 1 : plan.to;
+      // A window of positions bounds what one batch holds (checkpoints, omitted runs) when matches are sparse.
+      const windowEnd = Math.min(plan.to, start + this.filteredWindow);
+      const rows = await this.repository.exportMatches(db, start, windowEnd, shown, EXPORT_BATCH);
+      const end = rows.length === EXPORT_BATCH ? Number(rows[rows.length - 1].seq) + 1 : windowEnd;
       const checkpoints = await this.checkpointsBefore(plan, start, end);
       // Omitted positions in runs cut at every checkpoint among them (cuts and runs both ascend).
       const cuts = checkpoints.map((cp) => cp.treeSize);
@@ -206,6 +212,13 @@ export class DatabaseAuditStore extends AuditStore {
     }
     return this.sequencer.rotateKey(manager);
   }
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): one row's doing. */
+function isDataOrConstraintError(err: unknown): boolean {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' && /^2[23]/.test(code);
 }
 
 function storedSubtree(stored: Map<string, Buffer>, level: number, index: number): Buffer {

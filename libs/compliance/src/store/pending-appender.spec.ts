@@ -38,7 +38,10 @@ describe('PendingAppender (group commit of entries appended on their own)', () =
 
   it('sends the entries of a failed shared statement again one by one, so only the bad one fails', async () => {
     const { statements, insert } = manualInsert();
-    const appender = new PendingAppender(insert, { maxStatements: 1 });
+    const appender = new PendingAppender(insert, {
+      maxStatements: 1,
+      entryMayBeAtFault: (err) => (err as Error).message === 'row rejected',
+    });
     const a = appender.append('a');
     const b = appender.append('b');
     const c = appender.append('c');
@@ -62,6 +65,21 @@ describe('PendingAppender (group commit of entries appended on their own)', () =
     statements[4].finish();
     await expect(d).resolves.toBeUndefined();
     expect(appender.stats()).toEqual({ statements: 5, entries: 4 });
+  });
+
+  it('fails a whole shared statement at once on an error that is no entry’s fault (its commit is unknown)', async () => {
+    const { statements, insert } = manualInsert();
+    const appender = new PendingAppender(insert, { maxStatements: 1, entryMayBeAtFault: () => false });
+    const a = appender.append('a');
+    const b = appender.append('b');
+    const c = appender.append('c');
+    statements[0].finish();
+    await a;
+    await settled();
+    statements[1].finish(new Error('connection lost'));
+    await expect(b).rejects.toThrow('connection lost');
+    await expect(c).rejects.toThrow('connection lost');
+    expect(statements).toHaveLength(2); // nothing sent again: it may have committed
   });
 
   it('caps a statement at maxBatch entries', async () => {

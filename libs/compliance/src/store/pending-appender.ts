@@ -4,9 +4,9 @@
  * that arrive while `maxStatements` statements are in flight wait, and go out together as one
  * multi-row statement as soon as one of those finishes — so N concurrent callers share one commit
  * instead of paying for N. Each caller's promise resolves once the statement holding its entry has
- * committed. A statement is atomic: when a shared one fails, none of its entries was written, and each
- * goes again in a statement of its own, so a caller's promise rejects only with the error of its own
- * entry. Later statements are not affected.
+ * committed. A statement is atomic: when a shared one fails, none of its entries was written; if the
+ * error may be one entry's fault, each goes again in a statement of its own, so a caller's promise
+ * rejects only with the error of its own entry. Later statements are not affected.
  */
 interface Waiting<T> {
   entry: T;
@@ -19,6 +19,12 @@ export interface PendingAppenderOptions {
   maxStatements?: number;
   /** Entries per statement at most. Default 500. */
   maxBatch?: number;
+  /**
+   * Whether a shared statement's error may be one entry's fault (bad data, a violated constraint): then
+   * each entry goes again on its own. Any other error (a lost connection, whose commit is unknown) fails
+   * the whole batch at once: a retry could write an entry twice. Default: never.
+   */
+  entryMayBeAtFault?: (err: unknown) => boolean;
 }
 
 export class PendingAppender<T> {
@@ -28,6 +34,7 @@ export class PendingAppender<T> {
   private entries = 0;
   private readonly maxStatements: number;
   private readonly maxBatch: number;
+  private readonly entryMayBeAtFault: (err: unknown) => boolean;
 
   /** `insert` writes the entries as one statement, committed on its own, in the order given. */
   constructor(
@@ -36,6 +43,7 @@ export class PendingAppender<T> {
   ) {
     this.maxStatements = options.maxStatements ?? 2;
     this.maxBatch = options.maxBatch ?? 500;
+    this.entryMayBeAtFault = options.entryMayBeAtFault ?? (() => false);
   }
 
   append(entry: T): Promise<void> {
@@ -78,7 +86,10 @@ export class PendingAppender<T> {
       written
         .then(
           () => batch.forEach((waiting) => waiting.resolve()),
-          (err: unknown) => (batch.length === 1 ? batch[0].reject(err) : this.oneByOne(batch)),
+          (err: unknown) =>
+            batch.length > 1 && this.entryMayBeAtFault(err)
+              ? this.oneByOne(batch)
+              : batch.forEach((waiting) => waiting.reject(err)),
         )
         .finally(() => {
           this.running--;
