@@ -12,6 +12,21 @@ function manualInsert() {
 
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
+/** 'a' sent alone and committed; 'b' and 'c', which arrived meanwhile, sent together as statement 1. */
+async function sharingAfterOne(
+  appender: PendingAppender<string>,
+  statements: ReturnType<typeof manualInsert>['statements'],
+) {
+  const a = appender.append('a');
+  const b = appender.append('b');
+  const c = appender.append('c');
+  statements[0].finish();
+  await a;
+  await settled();
+  expect(statements[1].entries).toEqual(['b', 'c']);
+  return { b, c };
+}
+
 describe('PendingAppender (group commit of entries appended on their own)', () => {
   it('sends an entry at once when idle, and what arrives meanwhile together once a statement finishes', async () => {
     const { statements, insert } = manualInsert();
@@ -42,13 +57,7 @@ describe('PendingAppender (group commit of entries appended on their own)', () =
       maxStatements: 1,
       entryMayBeAtFault: (err) => (err as Error).message === 'row rejected',
     });
-    const a = appender.append('a');
-    const b = appender.append('b');
-    const c = appender.append('c');
-    statements[0].finish();
-    await a;
-    await settled();
-    expect(statements[1].entries).toEqual(['b', 'c']);
+    const { b, c } = await sharingAfterOne(appender, statements);
     statements[1].finish(new Error('row rejected'));
     await settled();
     expect(statements[2].entries).toEqual(['b']);
@@ -70,12 +79,7 @@ describe('PendingAppender (group commit of entries appended on their own)', () =
   it('fails a whole shared statement at once on an error that is no entry’s fault (its commit is unknown)', async () => {
     const { statements, insert } = manualInsert();
     const appender = new PendingAppender(insert, { maxStatements: 1, entryMayBeAtFault: () => false });
-    const a = appender.append('a');
-    const b = appender.append('b');
-    const c = appender.append('c');
-    statements[0].finish();
-    await a;
-    await settled();
+    const { b, c } = await sharingAfterOne(appender, statements);
     statements[1].finish(new Error('connection lost'));
     await expect(b).rejects.toThrow('connection lost');
     await expect(c).rejects.toThrow('connection lost');
