@@ -537,3 +537,39 @@ describe('checkpoints on a timer (real PostgreSQL, sequencer in a worker)', () =
     expect(await count(log.owner, `SELECT count(*) FROM platform.audit_pending`)).toBe(0);
   });
 });
+
+describe('a bounded sequencer run (real PostgreSQL)', () => {
+  let log: AuditLogContext;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ drop, ...log } = await openAuditLog({}));
+  });
+
+  afterAll(async () => {
+    await log?.app.close();
+    await drop?.();
+  });
+
+  it('runUntilNow sequences only what was pending when it was asked', async () => {
+    // A second sequencer process would find nothing to do while this one held the lock; here the
+    // bound itself: entries committed after the call began (ids above the newest pending id it read)
+    // are left to the next run.
+    await appendAll(log, inputs(0, 5));
+    const queries = (
+      log.sequencer as unknown as { repository: { newestPendingId: () => Promise<string | null> } }
+    ).repository;
+    const [{ third }] = (await log.owner.query(
+      `SELECT (array_agg(id ORDER BY id))[3]::text AS third FROM platform.audit_pending`,
+    )) as { third: string }[];
+    const asked = jest.spyOn(queries, 'newestPendingId').mockResolvedValueOnce(third);
+    try {
+      expect(await log.sequencer.runUntilNow()).toBe(3);
+    } finally {
+      asked.mockRestore();
+    }
+    expect(await count(log.owner, `SELECT count(*) FROM platform.audit_pending`)).toBe(2);
+    expect(await log.sequencer.runUntilNow()).toBe(2);
+    expect(await log.sequencer.runUntilNow()).toBe(0);
+  });
+});
