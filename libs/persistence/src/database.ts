@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { Client } from 'pg';
-import type { DataSourceOptions } from 'typeorm';
+import { QueryFailedError, type DataSourceOptions } from 'typeorm';
 import type { TownhallConfig } from '@townhall/core';
 import { APP_ROLE_SETTING, PLATFORM_MIGRATIONS } from './migrations/platform';
 
@@ -95,9 +95,18 @@ export function derivedApplicationPassword(config: DatabaseConfig): string | nul
     .digest('base64url');
 }
 
+/** The SQLSTATE of a failed query, from a TypeORM QueryFailedError or a `pg` error alike. */
+export function sqlState(err: unknown): string | undefined {
+  const code =
+    err instanceof QueryFailedError
+      ? (err.driverError as { code?: unknown }).code
+      : (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** PostgreSQL refused the login itself: 28000, no such role or it may not log in; 28P01, wrong password. */
 export function isLoginRefused(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
+  const code = sqlState(err);
   return code === '28000' || code === '28P01';
 }
 

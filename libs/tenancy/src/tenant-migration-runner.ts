@@ -1,8 +1,13 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
-import { assertMigrationSetIsValid, TENANT_MIGRATIONS, TenantMigration } from '@townhall/persistence';
+import {
+  assertMigrationSetIsValid,
+  sqlState,
+  TENANT_MIGRATIONS,
+  TenantMigration,
+} from '@townhall/persistence';
 import { isTenantSchemaName } from './schema-name';
 import { TenancyError } from './tenancy.errors';
 import { migrateTenantSchema } from './tenant-schema-migrator';
@@ -313,10 +318,7 @@ const ELIGIBLE_TENANT_SQL = `(t.status IN ('active', 'suspended', 'failed') OR (
 
 /** A reason an operator can act on; lock waits are named as such because the fix is to retry later. */
 export function migrationFailureReason(err: unknown, lockTimeoutMs: number): string {
-  const code =
-    err instanceof QueryFailedError
-      ? (err.driverError as { code?: string }).code
-      : (err as { code?: unknown })?.code;
+  const code = sqlState(err);
   if (code === '55P03') {
     return `lock timeout: schema busy (another transaction held a lock on it for more than ${lockTimeoutMs} ms; run again later)`;
   }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
+import { sqlState } from '@townhall/persistence';
 import { auditEntryProblem, type AuditEntry } from '../audit-entry';
 import type { AuditKeyDescription } from '../audit-keys';
 import { AuditStore, type SealedPersonalData, type UnsequencedAuditEntry } from '../audit-ports';
@@ -216,9 +217,7 @@ export class DatabaseAuditStore extends AuditStore {
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): one row's doing. */
 function isDataOrConstraintError(err: unknown): boolean {
-  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
-  const code = e?.driverError?.code ?? e?.code;
-  return typeof code === 'string' && /^2[23]/.test(code);
+  return /^2[23]/.test(sqlState(err) ?? '');
 }
 
 function storedSubtree(stored: Map<string, Buffer>, level: number, index: number): Buffer {
