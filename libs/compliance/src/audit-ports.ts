@@ -30,11 +30,15 @@ export type UnsequencedAuditEntry = Omit<AuditEntry, 'seq' | 'tenantSeq'>;
 
 export abstract class AuditStore {
   /**
-   * Queues `entry` in the caller's transaction (`manager` must be inside one): it becomes part of the log
-   * when that transaction commits, and never if it rolls back. Throws `invalid_audit_entry` for a
-   * malformed entry, writing nothing.
+   * Queues `entry`, with the side-table rows it refers to, in the caller's transaction (`manager` must be
+   * inside one): it becomes part of the log when that transaction commits, and never if it rolls back.
+   * Throws `invalid_audit_entry` for a malformed entry, writing nothing.
    */
-  abstract append(manager: EntityManager, entry: UnsequencedAuditEntry): Promise<void>;
+  abstract append(
+    manager: EntityManager,
+    entry: UnsequencedAuditEntry,
+    personal?: readonly SealedPersonalData[],
+  ): Promise<void>;
 
   /**
    * Queues an entry that accompanies no change (a refusal, an export, a denied request), together with

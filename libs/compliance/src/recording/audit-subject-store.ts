@@ -72,19 +72,6 @@ export class AuditSubjectStore {
     return { ref: row.ref, position: row.position, subjectId: row.subject.id, kind: row.kind, ciphertext };
   }
 
-  async storePersonalData(
-    manager: EntityManager,
-    row: { ref: string; position: number; subject: SubjectRow & { key: Buffer }; kind: PersonalDataKind },
-    data: Record<string, string>,
-  ): Promise<void> {
-    const sealed = this.seal(row, data);
-    await manager.query(
-      `INSERT INTO platform.audit_personal_data (record_ref, position, subject_id, kind, ciphertext)
-       VALUES ($1, $2, $3, $4, $5)`,
-      [sealed.ref, sealed.position, sealed.subjectId, sealed.kind, sealed.ciphertext],
-    );
-  }
-
   /** The personal data an entry refers to (`details.personalDataRef`), in the order it was recorded. */
   async personalData(manager: EntityManager, ref: string): Promise<RevealedPersonalData[]> {
     const rows = (await manager.query(

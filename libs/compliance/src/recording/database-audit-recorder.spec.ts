@@ -21,15 +21,6 @@ class FakeSubjects {
     return Promise.resolve({ id: this.subjects.get(identifier)!, key: Buffer.alloc(32) });
   }
 
-  storePersonalData(
-    _m: EntityManager,
-    row: { ref: string; position: number; subject: { id: string }; kind: string },
-    data: Record<string, string>,
-  ) {
-    this.rows.push({ ref: row.ref, position: row.position, subject: row.subject.id, kind: row.kind, data });
-    return Promise.resolve();
-  }
-
   existingSubject(_m: EntityManager, identifier: string) {
     const id = this.subjects.get(identifier);
     return Promise.resolve(id === undefined ? null : { id, key: Buffer.alloc(32) });
@@ -66,9 +57,19 @@ describe('DatabaseAuditRecorder', () => {
     transactions = 0;
     subjects = new FakeSubjects();
     const store = {
-      append: (m: EntityManager, entry: UnsequencedAuditEntry) => {
+      append: (m: EntityManager, entry: UnsequencedAuditEntry, personal: SealedPersonalData[] = []) => {
         expect(m).toBe(manager); // the caller's transaction, nothing else
         appended.push(entry);
+        for (const row of personal) {
+          const data = JSON.parse(row.ciphertext) as Record<string, string>;
+          subjects.rows.push({
+            ref: row.ref,
+            position: row.position,
+            subject: row.subjectId,
+            kind: row.kind,
+            data,
+          });
+        }
         return Promise.resolve();
       },
       appendAlone: (entry: UnsequencedAuditEntry, personal: SealedPersonalData[] = []) => {

@@ -53,44 +53,52 @@ export class DatabaseAuditRecorder extends AuditRecorder {
 
   async record(manager: EntityManager, input: AuditRecordInput): Promise<void> {
     const prepared = prepareEntry(input);
-    await this.writePersonalData(manager, prepared);
-    await this.store.append(manager, prepared.entry);
+    const sealed = await this.sealPersonalData(manager, prepared, 'create');
+    await this.store.append(manager, prepared.entry, sealed ?? []);
     prepared.scope?.noteRecorded();
   }
 
   async recordAlone(input: AuditRecordInput): Promise<void> {
     const prepared = prepareEntry(input);
-    const sealed = await this.sealForKnownSubjects(prepared);
+    const sealed = await this.sealPersonalData(this.dataSource.manager, prepared, 'existing');
     if (sealed) {
       // One statement: the entry with its side-table rows, sharing it with others under load.
       await this.store.appendAlone(prepared.entry, sealed);
     } else {
       // Someone met for the first time: their subject is created with the entry, in one transaction.
       await this.dataSource.transaction(async (manager) => {
-        await this.writePersonalData(manager, prepared);
-        await this.store.append(manager, prepared.entry);
+        const created = await this.sealPersonalData(manager, prepared, 'create');
+        await this.store.append(manager, prepared.entry, created ?? []);
       });
     }
     prepared.scope?.noteRecorded();
   }
 
   /**
-   * The side-table rows of `prepared`, sealed, with the subject ids and reference put into the entry —
-   * or null when one of the people has no subject yet (so none is created outside the entry's commit).
+   * The side-table rows of `prepared`, each sealed under its person's subject key, with the subject ids
+   * and the rows' reference put into the entry. Subjects are created on first mention (`create`), or
+   * only looked up (`existing`): then null when someone has none yet, and nothing is changed.
    */
-  private async sealForKnownSubjects(prepared: PreparedEntry): Promise<SealedPersonalData[] | null> {
+  private async sealPersonalData(
+    manager: EntityManager,
+    prepared: PreparedEntry,
+    subjects: 'create' | 'existing',
+  ): Promise<SealedPersonalData[] | null> {
     const { entry, rows, mentionsPeople } = prepared;
     if (rows.length === 0) return [];
-    const subjects: NonNullable<Awaited<ReturnType<AuditSubjectStore['existingSubject']>>>[] = [];
+    const found: NonNullable<Awaited<ReturnType<AuditSubjectStore['existingSubject']>>>[] = [];
     for (const row of rows) {
-      const subject = await this.subjects.existingSubject(this.dataSource.manager, row.identifier);
+      const subject =
+        subjects === 'create'
+          ? await this.subjects.subjectFor(manager, row.identifier)
+          : await this.subjects.existingSubject(manager, row.identifier);
       if (!subject) return null;
-      subjects.push(subject);
+      found.push(subject);
     }
     const ref = randomUUID();
     const mentioned: JsonValue[] = [];
     const sealed = rows.map((row, position) => {
-      const subject = subjects[position];
+      const subject = found[position];
       if (row.kind === 'mentioned') mentioned.push(subject.id);
       if (row.kind === 'behalf') entry.actor.onBehalfOf = subject.id;
       return this.subjects.seal({ ref, position, subject, kind: row.kind }, row.data);
@@ -98,22 +106,6 @@ export class DatabaseAuditRecorder extends AuditRecorder {
     if (mentionsPeople) entry.details.subjects = mentioned;
     entry.details.personalDataRef = ref;
     return sealed;
-  }
-
-  /** Writes the side-table rows and puts their subject ids and reference into the entry. */
-  private async writePersonalData(manager: EntityManager, prepared: PreparedEntry): Promise<void> {
-    const { entry, rows, mentionsPeople } = prepared;
-    if (rows.length === 0) return;
-    const ref = randomUUID();
-    const mentioned: JsonValue[] = [];
-    for (const [position, row] of rows.entries()) {
-      const subject = await this.subjects.subjectFor(manager, row.identifier);
-      await this.subjects.storePersonalData(manager, { ref, position, subject, kind: row.kind }, row.data);
-      if (row.kind === 'mentioned') mentioned.push(subject.id);
-      if (row.kind === 'behalf') entry.actor.onBehalfOf = subject.id;
-    }
-    if (mentionsPeople) entry.details.subjects = mentioned;
-    entry.details.personalDataRef = ref;
   }
 }
 

@@ -54,9 +54,13 @@ export class DatabaseAuditStore extends AuditStore {
     super();
   }
 
-  async append(manager: EntityManager, entry: UnsequencedAuditEntry): Promise<void> {
+  async append(
+    manager: EntityManager,
+    entry: UnsequencedAuditEntry,
+    personal: readonly SealedPersonalData[] = [],
+  ): Promise<void> {
     requireTransaction(manager, 'append');
-    await this.repository.insertPending(manager, pendingEntry(entry));
+    await this.repository.insertPendingMany(manager, [{ entry: pendingEntry(entry), personal }]);
     this.worker.nudge();
   }
 
