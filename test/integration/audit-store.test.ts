@@ -64,6 +64,25 @@ async function openAuditLog(
   return { ...(await startContext(config)), drop };
 }
 
+/**
+ * A fresh audit log for the describe block this is called in: opened before the block's tests (the
+ * returned object is filled in by then), closed and its database dropped after them.
+ */
+function auditLogForBlock(env: Record<string, string> = {}): AuditLogContext {
+  const log = {} as AuditLogContext;
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const { drop: dropDatabase, ...opened } = await openAuditLog(env);
+    drop = dropDatabase;
+    Object.assign(log, opened);
+  });
+  afterAll(async () => {
+    await log.app?.close();
+    await drop?.();
+  });
+  return log;
+}
+
 /** Another process on the same database: its own pool, store and sequencer. */
 async function startContext(config: TownhallConfig): Promise<AuditLogContext> {
   const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config)] }).compile();
@@ -99,17 +118,7 @@ const inputs = (from: number, to: number): UnsequencedAuditEntry[] =>
   Array.from({ length: to - from }, (_, i) => entryInput(from + i));
 
 describe('appending to the database audit log (real PostgreSQL)', () => {
-  let log: AuditLogContext;
-  let drop: () => Promise<void>;
-
-  beforeAll(async () => {
-    ({ drop, ...log } = await openAuditLog({}));
-  });
-
-  afterAll(async () => {
-    await log?.app.close();
-    await drop?.();
-  });
+  const log = auditLogForBlock();
 
   it('refuses to export a log without a checkpoint, saying how to get one', async () => {
     await expect(collect(log.store.exportBundle({}))).rejects.toMatchObject({
@@ -363,14 +372,12 @@ describe('concurrent appends to the database audit log (real PostgreSQL)', () =>
 });
 
 describe('exports of the database audit log (real PostgreSQL)', () => {
-  let log: AuditLogContext;
-  let drop: () => Promise<void>;
+  const log = auditLogForBlock();
   const SIZE = 2470;
   const reference = new InMemoryAuditLog(ORIGIN, { tenantSeq: true });
   let rotation: KeyRotationRecord | null;
 
   beforeAll(async () => {
-    ({ drop, ...log } = await openAuditLog({}));
     // 350 entries, a key rotation, 2,120 more: checkpoints at 100, 200, 300, 350, 450, …, 2350 and 2470.
     // The export reads 2,000 entries per query: longer ranges are read in batches.
     await appendAll(log, inputs(0, 350));
@@ -383,11 +390,6 @@ describe('exports of the database audit log (real PostgreSQL)', () => {
     reference.checkpoints.push(...(await log.store.listCheckpoints({ limit: 100 })));
     if (rotation) reference.addRotation(rotation);
   }, 60_000);
-
-  afterAll(async () => {
-    await log?.app.close();
-    await drop?.();
-  });
 
   it('has signed checkpoints with the old key before the rotation and the new one after', async () => {
     const checkpoints = await log.store.listCheckpoints({ limit: 100 });
@@ -494,20 +496,10 @@ describe('exports of the database audit log (real PostgreSQL)', () => {
 });
 
 describe('checkpoints on a timer (real PostgreSQL, sequencer in a worker)', () => {
-  let log: AuditLogContext;
-  let drop: () => Promise<void>;
-
-  beforeAll(async () => {
-    ({ drop, ...log } = await openAuditLog({
-      TOWNHALL_WORKERS: 'true',
-      TOWNHALL_AUDIT_CHECKPOINT_SECONDS: '1',
-      TOWNHALL_AUDIT_CHECKPOINT_ENTRIES: '1000',
-    }));
-  });
-
-  afterAll(async () => {
-    await log?.app.close();
-    await drop?.();
+  const log = auditLogForBlock({
+    TOWNHALL_WORKERS: 'true',
+    TOWNHALL_AUDIT_CHECKPOINT_SECONDS: '1',
+    TOWNHALL_AUDIT_CHECKPOINT_ENTRIES: '1000',
   });
 
   async function waitForCheckpoint(treeSize: number) {
@@ -539,17 +531,7 @@ describe('checkpoints on a timer (real PostgreSQL, sequencer in a worker)', () =
 });
 
 describe('a bounded sequencer run (real PostgreSQL)', () => {
-  let log: AuditLogContext;
-  let drop: () => Promise<void>;
-
-  beforeAll(async () => {
-    ({ drop, ...log } = await openAuditLog({}));
-  });
-
-  afterAll(async () => {
-    await log?.app.close();
-    await drop?.();
-  });
+  const log = auditLogForBlock();
 
   it('runUntilNow sequences only what was pending when it was asked', async () => {
     // A second sequencer process would find nothing to do while this one held the lock; here the
