@@ -23,6 +23,16 @@ interface SequencerStep {
   more: boolean;
 }
 
+/**
+ * How a step goes: whether it waits for another process's lock, the newest pending id it may take (null:
+ * any), and whether it signs a checkpoint of what it sequenced even if none is due yet.
+ */
+interface StepOptions {
+  wait: boolean;
+  upTo: string | null;
+  finish: boolean;
+}
+
 /** Entries moved per transaction, at most: small enough to keep transactions short. */
 const BATCH = 1000;
 
@@ -53,15 +63,8 @@ export class AuditSequencer {
    * Sequences what is pending and signs what is due, batch after batch, unless another process is doing
    * it right now (then returns at once). Returns the number of entries sequenced.
    */
-  async run(signal?: AbortSignal): Promise<number> {
-    let sequenced = 0;
-    while (!signal?.aborted) {
-      const step = await this.step({ wait: false, upTo: null, finish: false });
-      if (!step) break;
-      sequenced += step.sequenced;
-      if (!step.more) break;
-    }
-    return sequenced;
+  run(signal?: AbortSignal): Promise<number> {
+    return this.steps({ wait: false, upTo: null, finish: false }, signal);
   }
 
   /**
@@ -72,14 +75,7 @@ export class AuditSequencer {
   async runUntilNow(): Promise<number> {
     const upTo = await this.repository.newestPendingId(await this.owner.dataSource());
     if (upTo === null) return 0;
-    let sequenced = 0;
-    for (;;) {
-      const step = await this.step({ wait: false, upTo, finish: false });
-      if (!step) break;
-      sequenced += step.sequenced;
-      if (!step.more) break;
-    }
-    return sequenced;
+    return this.steps({ wait: false, upTo, finish: false });
   }
 
   /**
@@ -92,10 +88,7 @@ export class AuditSequencer {
     // chase a busy log forever).
     const owner = await this.owner.dataSource();
     const upTo = (await this.repository.newestPendingId(owner)) ?? '0';
-    for (;;) {
-      const step = await this.step({ wait: true, upTo, finish: true });
-      if (!step?.more) break;
-    }
+    await this.steps({ wait: true, upTo, finish: true });
     return this.repository.newestCheckpoint(owner);
   }
 
@@ -117,11 +110,22 @@ export class AuditSequencer {
     return this.keys.rotate(m, new Date(time));
   }
 
-  private async step(options: {
-    wait: boolean;
-    upTo: string | null;
-    finish: boolean;
-  }): Promise<SequencerStep | null> {
+  /**
+   * Step after step until one finds another process sequencing, one leaves nothing more to take, or
+   * `signal` aborts. Returns the number of entries sequenced.
+   */
+  private async steps(options: StepOptions, signal?: AbortSignal): Promise<number> {
+    let sequenced = 0;
+    while (!signal?.aborted) {
+      const step = await this.step(options);
+      if (!step) break;
+      sequenced += step.sequenced;
+      if (!step.more) break;
+    }
+    return sequenced;
+  }
+
+  private async step(options: StepOptions): Promise<SequencerStep | null> {
     return (await this.owner.dataSource()).transaction(async (m) => {
       if (!(await this.repository.lockSequencer(m, options.wait))) return null;
       const { checkpointEntries, checkpointSeconds } = this.config.audit;
