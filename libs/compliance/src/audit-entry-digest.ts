@@ -26,32 +26,38 @@ export interface EntryDigest {
   tenantSeq: number | null;
 }
 
-export function digestEntryLine(line: Record<string, unknown>): EntryDigest {
-  const entry = line.entry;
+/** What a parsed entry says of itself: the seq it claims, why it is malformed (or null), what filters read. */
+type EntryFields = Omit<EntryDigest, 'leaf' | 'hint'>;
+
+function entryFields(entry: unknown): EntryFields {
   const claimed = (entry as { seq?: unknown } | null | undefined)?.seq;
   const seq = Number.isSafeInteger(claimed) && (claimed as number) >= 0 ? (claimed as number) : null;
   const problem = auditEntryProblem(entry);
-  if (problem !== null) return invalid(seq, problem);
+  if (problem !== null) return { seq, problem, tenant: null, action: '', tenantSeq: null };
   const valid = entry as AuditEntry;
+  return {
+    seq,
+    problem: null,
+    tenant: valid.tenant,
+    action: valid.action,
+    tenantSeq: valid.tenantSeq ?? null,
+  };
+}
+
+export function digestEntryLine(line: Record<string, unknown>): EntryDigest {
+  const fields = entryFields(line.entry);
+  if (fields.problem !== null) return { ...fields, leaf: null, hint: HINT_ABSENT };
   let canonical: string;
   try {
-    canonical = canonicalJsonOfParsed(valid);
+    canonical = canonicalJsonOfParsed(line.entry);
   } catch (err) {
-    return invalid(seq, `no canonical form: ${(err as Error).message}`);
+    return invalid(fields.seq, `no canonical form: ${(err as Error).message}`);
   }
   const leaf = leafHash(canonical);
   const stated = line.leafHash;
   const hint =
     stated === undefined ? HINT_ABSENT : stated === leaf.toString('base64') ? HINT_MATCH : HINT_MISMATCH;
-  return {
-    seq,
-    problem: null,
-    leaf,
-    hint,
-    tenant: valid.tenant,
-    action: valid.action,
-    tenantSeq: valid.tenantSeq ?? null,
-  };
+  return { ...fields, leaf, hint };
 }
 
 function invalid(seq: number | null, problem: string): EntryDigest {
@@ -147,21 +153,23 @@ function digestEntryBytes(
   // sign bytes that parsers read differently (a member given twice, invalid UTF-8).
   if (!isCanonicalJsonBytes(buffer, bodyStart, bodyEnd)) return false;
   leaves.write(leaf, i * HASH_BYTES, HASH_BYTES, 'base64');
-  const claimed = (entry as { seq?: unknown } | null)?.seq;
-  if (Number.isSafeInteger(claimed) && (claimed as number) >= 0) block.seqs[i] = claimed as number;
-  const problem = auditEntryProblem(entry);
-  if (problem !== null) {
-    block.kinds[i] = LINE_BAD_ENTRY;
-    block.texts[i] = problem;
-    return true;
-  }
-  const valid = entry as AuditEntry;
-  block.kinds[i] = LINE_ENTRY;
-  block.hints[i] = HINT_MATCH;
-  if (valid.tenantSeq !== undefined) block.tenantSeqs[i] = valid.tenantSeq;
-  block.tenants[i] = valid.tenant;
-  block.actions[i] = valid.action;
+  putDigest(block, i, entryFields(entry), HINT_MATCH);
   return true;
+}
+
+/** Writes a line's digest into `block` at `i`, all but its leaf hash (the caller writes that). */
+function putDigest(block: DigestBlock, i: number, digest: EntryFields, hint: HintState): void {
+  block.seqs[i] = digest.seq ?? NaN;
+  if (digest.problem !== null) {
+    block.kinds[i] = LINE_BAD_ENTRY;
+    block.texts[i] = digest.problem;
+    return;
+  }
+  block.kinds[i] = LINE_ENTRY;
+  block.hints[i] = hint;
+  if (digest.tenantSeq !== null) block.tenantSeqs[i] = digest.tenantSeq;
+  block.tenants[i] = digest.tenant;
+  block.actions[i] = digest.action;
 }
 
 /** Digests any line the exact way: parse it, and for an entry line rebuild the canonical form. */
@@ -178,18 +186,8 @@ function digestLineText(text: string, block: DigestBlock, i: number): void {
     return;
   }
   const digest = digestEntryLine(line);
-  block.seqs[i] = digest.seq ?? NaN;
-  if (digest.problem !== null || digest.leaf === null) {
-    block.kinds[i] = LINE_BAD_ENTRY;
-    block.texts[i] = digest.problem ?? 'no leaf';
-    return;
-  }
-  block.kinds[i] = LINE_ENTRY;
-  block.hints[i] = digest.hint;
-  block.leaves.set(digest.leaf, i * HASH_BYTES);
-  if (digest.tenantSeq !== null) block.tenantSeqs[i] = digest.tenantSeq;
-  block.tenants[i] = digest.tenant;
-  block.actions[i] = digest.action;
+  putDigest(block, i, digest, digest.hint);
+  if (digest.leaf !== null) block.leaves.set(digest.leaf, i * HASH_BYTES);
 }
 
 /**
