@@ -107,7 +107,9 @@ describe('federation gateway: NodeInfo and host-meta (real PostgreSQL and Redis,
   );
 
   it('publishes an OpenAPI document of the discovery endpoints', async () => {
-    const res = await get('/api/federation/docs/openapi.json', 'social.alpha.example').expect(200);
+    const res = await get('/api/federation/docs/openapi.json', '127.0.0.1').expect(200);
+    // A platform document: not on a tenant's domain.
+    await get('/api/federation/docs/openapi.json', 'social.alpha.example').expect(404);
     expect(Object.keys(res.body.paths)).toEqual(
       expect.arrayContaining([
         '/.well-known/nodeinfo',
@@ -118,7 +120,9 @@ describe('federation gateway: NodeInfo and host-meta (real PostgreSQL and Redis,
     );
   });
 
-  it('answers its health probe on any host', async () => {
-    await get('/health/live', 'nobody.example').expect(200, { status: 'ok' });
+  it('answers its health probe on platform addresses only', async () => {
+    await get('/health/live', '127.0.0.1').expect(200, { status: 'ok' });
+    await get('/health/live', 'nobody.example').expect(404);
+    await get('/health/live', 'social.alpha.example').expect(404);
   });
 });

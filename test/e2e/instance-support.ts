@@ -3,7 +3,14 @@ import { DynamicModule, INestApplication, INestApplicationContext } from '@nestj
 import { Test } from '@nestjs/testing';
 import type { Queue } from 'bull';
 import request, { Response } from 'supertest';
-import { configureHttpApp, TownhallConfig } from '@townhall/core';
+import {
+  configureHttpApp,
+  createHttpAdapter,
+  HTTP_APP_OPTIONS,
+  TOWNHALL_CONFIG,
+  TownhallConfig,
+  type TownhallHttpApp,
+} from '@townhall/core';
 import { PlatformModule, preparePlatform } from '@townhall/platform';
 import {
   PROVISIONING_QUEUE,
@@ -23,10 +30,12 @@ export async function startHttpApp(
   mount?: (app: INestApplication) => void,
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({ imports: [root] }).compile();
-  const app = moduleRef.createNestApplication({ bufferLogs: true });
+  const config = moduleRef.get<TownhallConfig>(TOWNHALL_CONFIG);
+  const app = moduleRef.createNestApplication<TownhallHttpApp>(createHttpAdapter(config), HTTP_APP_OPTIONS);
   configureHttpApp(app);
   mount?.(app);
   await app.init();
+  await app.getHttpAdapter().getInstance().ready();
   return app;
 }
 

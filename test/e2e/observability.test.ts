@@ -27,6 +27,8 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
   let alpha: TenantEntity;
 
   const get = (path: string, host = 'social.alpha.example') => instance.get(path, host);
+  /** Health and metrics answer on the platform's own addresses: an IP literal, or a platform host. */
+  const ops = (path: string, host = '127.0.0.1') => instance.get(path, host);
 
   beforeAll(async () => {
     // One tenant in each state the metrics and the readiness probe count differently.
@@ -63,15 +65,45 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
   });
 
   describe('/health/live', () => {
-    it('answers on any host, known or not, without resolving a tenant', async () => {
-      await get('/health/live', 'nobody.example').expect(200, { status: 'ok' });
-      await get('/health/live', 'social.beta.example').expect(200, { status: 'ok' });
+    it('answers on platform addresses without resolving a tenant', async () => {
+      await ops('/health/live').expect(200, { status: 'ok' });
+      await ops('/health/live', '127.0.0.1:3000').expect(200, { status: 'ok' });
+      await ops('/health/live', '[::1]:3000').expect(200, { status: 'ok' });
+      await ops('/health/live', 'localhost').expect(200, { status: 'ok' });
+    });
+  });
+
+  describe('operations endpoints on tenant domains', () => {
+    it('are not there, whatever the spelling of the path', async () => {
+      for (const path of [
+        '/metrics',
+        '/METRICS',
+        '/health/ready',
+        '/HEALTH/READY',
+        '/Health/Live',
+        '/health/live/',
+        '/metrics/',
+      ]) {
+        for (const host of ['social.alpha.example', 'social.beta.example', 'nobody.example']) {
+          const res = await get(path, host);
+          // 404, or the tenant's own 503 when it is suspended: never the platform's answer.
+          expect([404, 503]).toContain(res.status);
+          expect(res.text).not.toMatch(/http_requests_total|"status":"ok"/);
+        }
+      }
+    });
+
+    it('routing is exact on tenant paths too: no case or slash folding', async () => {
+      await get('/api/v1/instance').expect(200);
+      await get('/API/V1/INSTANCE').expect(404);
+      await get('/api/v1/instance/').expect(404);
+      await get('//api/v1/instance').expect(404);
     });
   });
 
   describe('/health/ready', () => {
     it('is ready when PostgreSQL and Redis answer and every schema is migrated, and reports the counts', async () => {
-      const res = await get('/health/ready', 'nobody.example').expect(200);
+      const res = await ops('/health/ready').expect(200);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       expect(res.body).toMatchObject({
         status: 'ok',
@@ -95,7 +127,7 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
         LATEST_TENANT_VERSION - 1,
       ]);
       try {
-        const body = expectProblem(await get('/health/ready'), 503, 'not_ready');
+        const body = expectProblem(await ops('/health/ready'), 503, 'not_ready');
         expect(body.checks).toMatchObject({
           database: { status: 'up' },
           redis: { status: 'up' },
@@ -111,7 +143,7 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
           LATEST_TENANT_VERSION,
         ]);
       }
-      await get('/health/ready').expect(200);
+      await ops('/health/ready').expect(200);
     });
 
     it('is not ready (503 problem) while platform migrations are pending', async () => {
@@ -122,7 +154,7 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
         `DELETE FROM platform.migrations RETURNING id, timestamp, name`,
       );
       try {
-        const body = expectProblem(await get('/health/ready'), 503, 'not_ready');
+        const body = expectProblem(await ops('/health/ready'), 503, 'not_ready');
         expect(body.checks).toMatchObject({ migrations: { status: 'down', platform: { pending: true } } });
       } finally {
         for (const m of applied) {
@@ -134,7 +166,7 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
         }
         await owner.end();
       }
-      await get('/health/ready').expect(200);
+      await ops('/health/ready').expect(200);
     });
 
     it('is not ready (503 problem) when Redis does not answer, and says so without internals', async () => {
@@ -146,9 +178,7 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
         }),
       );
       try {
-        const res = await request(broken.getHttpServer())
-          .get('/health/ready')
-          .set('Host', 'social.alpha.example');
+        const res = await request(broken.getHttpServer()).get('/health/ready');
         const body = expectProblem(res, 503, 'not_ready');
         expect(body.checks).toMatchObject({
           database: { status: 'up' },
@@ -167,6 +197,16 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
 
   describe('/metrics', () => {
     it('counts requests by method, route template and status, and never by host or raw path', async () => {
+      /** The value of one series in a scrape, 0 when absent. */
+      const series = (text: string, name: string, labels: string) => {
+        const escaped = `${name}{${labels}}`.replace(/[{}()[\]\\.^$|?*+]/g, '\\$&');
+        const match = new RegExp(`^${escaped} (\\d+)$`, 'm').exec(text);
+        return match ? Number(match[1]) : 0;
+      };
+      const counted = (text: string, route: string, status: number) =>
+        series(text, 'http_requests_total', `method="GET",route="${route}",status="${status}"`);
+      const before = (await ops('/metrics').expect(200)).text;
+
       await get('/api/v2/instance').expect(200);
       await get('/api/v2/instance').expect(200);
       await get('/api/v1/instance').expect(200);
@@ -174,41 +214,44 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
       await get('/api/v2/instance', 'social.beta.example').expect(503);
       await get('/no/such/page/secret-token-1234', 'social.alpha.example').expect(404);
 
-      const res = await get('/metrics', 'nobody.example').expect(200);
+      const res = await ops('/metrics').expect(200);
       expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
       const text = res.text;
-      expect(text).toMatch(
-        /^http_requests_total\{method="GET",route="\/api\/v2\/instance",status="200"\} 2$/m,
-      );
-      expect(text).toMatch(
-        /^http_requests_total\{method="GET",route="\/api\/v1\/instance",status="200"\} 1$/m,
-      );
-      // Rejected by the tenant resolver before the handler: still labelled with the route template.
-      expect(text).toMatch(
-        /^http_requests_total\{method="GET",route="\/api\/v2\/instance",status="404"\} 1$/m,
-      );
-      expect(text).toMatch(
-        /^http_requests_total\{method="GET",route="\/api\/v2\/instance",status="503"\} 1$/m,
-      );
-      expect(text).toMatch(/^http_requests_total\{method="GET",route="unmatched",status="404"\} 1$/m);
+      const delta = (route: string, status: number) =>
+        counted(text, route, status) - counted(before, route, status);
+      expect(delta('/api/v2/instance', 200)).toBe(2);
+      expect(delta('/api/v1/instance', 200)).toBe(1);
+      // Refused before the handler (unknown host, suspended tenant): still labelled with the route template.
+      expect(delta('/api/v2/instance', 404)).toBe(1);
+      expect(delta('/api/v2/instance', 503)).toBe(1);
+      expect(delta('unmatched', 404)).toBe(1);
       expect(text).toMatch(
         /^http_request_duration_seconds_bucket\{le="0\.1",method="GET",route="\/api\/v2\/instance",status="200"\} \d+$/m,
       );
-      expect(text).toMatch(
-        /^http_request_duration_seconds_count\{method="GET",route="\/api\/v2\/instance",status="200"\} 2$/m,
-      );
+      expect(
+        series(
+          text,
+          'http_request_duration_seconds_count',
+          'method="GET",route="/api/v2/instance",status="200"',
+        ) -
+          series(
+            before,
+            'http_request_duration_seconds_count',
+            'method="GET",route="/api/v2/instance",status="200"',
+          ),
+      ).toBe(2);
       expect(text).not.toMatch(/example|secret-token|alpha|beta/);
     });
 
     it('reports tenants by status, refreshed on each scrape', async () => {
-      let text = (await get('/metrics').expect(200)).text;
+      let text = (await ops('/metrics').expect(200)).text;
       expect(text).toMatch(/^townhall_tenants\{status="active"\} 1$/m);
       expect(text).toMatch(/^townhall_tenants\{status="suspended"\} 1$/m);
       expect(text).toMatch(/^townhall_tenants\{status="provisioning"\} 1$/m);
       expect(text).toMatch(/^townhall_tenants\{status="deleted"\} 0$/m);
       await provisioner.lifecycle.suspend(alpha.id);
       try {
-        text = (await get('/metrics').expect(200)).text;
+        text = (await ops('/metrics').expect(200)).text;
         expect(text).toMatch(/^townhall_tenants\{status="active"\} 0$/m);
         expect(text).toMatch(/^townhall_tenants\{status="suspended"\} 2$/m);
       } finally {
@@ -217,7 +260,7 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
     });
 
     it('includes the default process metrics', async () => {
-      const { text } = await get('/metrics').expect(200);
+      const { text } = await ops('/metrics').expect(200);
       expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
       expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
     });
@@ -229,17 +272,11 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
           .get('/nodeinfo/2.1')
           .set('Host', 'social.alpha.example')
           .expect(200);
-        const { text } = await request(gateway.getHttpServer())
-          .get('/metrics')
-          .set('Host', 'social.alpha.example')
-          .expect(200);
+        const { text } = await request(gateway.getHttpServer()).get('/metrics').expect(200);
         expect(text).toMatch(
           /^http_requests_total\{method="GET",route="\/nodeinfo\/2\.1",status="200"\} 1$/m,
         );
-        await request(gateway.getHttpServer())
-          .get('/health/ready')
-          .set('Host', 'social.alpha.example')
-          .expect(200);
+        await request(gateway.getHttpServer()).get('/health/ready').expect(200);
       } finally {
         await gateway.close();
       }

@@ -371,10 +371,7 @@ describe('audit recording (real PostgreSQL)', () => {
       ciphertext: 'x',
     };
     await expect(databaseStore.appendAlone(entry, [orphan])).rejects.toThrow();
-    expect([await pendingRows(), await count('audit_personal_data')]).toEqual([
-      pending,
-      personalRows,
-    ]);
+    expect([await pendingRows(), await count('audit_personal_data')]).toEqual([pending, personalRows]);
   });
 
   it('keeps a suspension reason out of the entry: only its length, the text under the operator’s subject', async () => {

@@ -7,10 +7,9 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Logger as PinoLogger } from 'nestjs-pino';
 import { AuthModule } from '@townhall/auth';
 import { AuditContext, AuditContextInit, AuditSequencer, systemAuditContext } from '@townhall/compliance';
-import { BootQuietLogger, loadConfig, TownhallConfig } from '@townhall/core';
+import { loadConfig, TownhallConfig, TownhallLogger } from '@townhall/core';
 import { PlatformModule, preparePlatform, resolveDatabase, stopEmbeddedPostgres } from '@townhall/platform';
 import { ProvisioningModule } from '@townhall/provisioning';
 import { TenancyModule } from '@townhall/tenancy';
@@ -62,7 +61,7 @@ export class PlatformRuntime implements OnApplicationShutdown {
     if (workers) {
       // A worker is a long-running service: structured logs like the HTTP processes.
       const app = await NestFactory.createApplicationContext(root, { bufferLogs: true });
-      app.useLogger(new BootQuietLogger(app.get(PinoLogger)));
+      app.useLogger(app.get(TownhallLogger));
       this.context = app;
     } else {
       this.context = await NestFactory.createApplicationContext(root, { logger: new StderrLogger(config) });

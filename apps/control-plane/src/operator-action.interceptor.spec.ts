@@ -10,15 +10,17 @@ describe('OperatorActionInterceptor', () => {
   const operator = Object.assign(new OperatorEntity(), { id: '4242', tokenId: '17', name: 'alice' });
 
   function httpContext(method: string): ExecutionContext {
+    // As Fastify hands it over: the request id it echoes in X-Request-Id, the matched route template.
     const req = {
+      id: 'req-12345678',
       method,
       user: operator,
       ip: '203.0.113.9',
       headers: { 'user-agent': 'curl/8.5' },
-      route: { path: '/api/platform/v1/tenants/:id/suspend' },
-      path: '/api/platform/v1/tenants/1001/suspend',
+      routeOptions: { url: '/api/platform/v1/tenants/:id/suspend' },
+      url: '/api/platform/v1/tenants/1001/suspend',
     };
-    const res = { getHeader: (name: string) => (name === 'X-Request-Id' ? 'req-12345678' : undefined) };
+    const res = {};
     return {
       switchToHttp: () => ({ getRequest: () => req, getResponse: () => res }),
     } as unknown as ExecutionContext;

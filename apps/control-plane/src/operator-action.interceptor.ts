@@ -1,5 +1,4 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, Logger, NestInterceptor } from '@nestjs/common';
-import type { Response } from 'express';
 import type { Observable } from 'rxjs';
 import { tap } from 'rxjs';
 import { operatorAuditActor, OperatorRequest } from '@townhall/auth';
@@ -27,9 +26,7 @@ export class OperatorActionInterceptor implements NestInterceptor {
     const req = http.getRequest<OperatorRequest>();
     if (!req.user) throw new Error('OperatorActionInterceptor needs OperatorAuthGuard before it');
     const operator = req.user;
-    const scope = new AuditScope(
-      httpAuditContext(req, http.getResponse<Response>(), operatorAuditActor(operator)),
-    );
+    const scope = new AuditScope(httpAuditContext(req, operatorAuditActor(operator)));
     const handled = scope.run(() => next.handle());
     if (READ_METHODS.has(req.method)) return handled;
     return handled.pipe(
@@ -49,5 +46,5 @@ export class OperatorActionInterceptor implements NestInterceptor {
 
 /** The route's pattern (`/api/platform/v1/tenants/:id`), not the URL: ids and query strings stay out of logs. */
 function routeOf(req: OperatorRequest): string {
-  return (req.route as { path?: string } | undefined)?.path ?? req.path;
+  return req.routeOptions.url ?? 'unmatched';
 }

@@ -1,6 +1,6 @@
 import { ExecutionContext, type Type } from '@nestjs/common';
 import { AuthGuard, type IAuthGuard } from '@nestjs/passport';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from './auth.errors';
 
 export interface BearerAuthGuardOptions<T> {
@@ -23,7 +23,7 @@ export interface BearerAuthGuardOptions<T> {
 export function BearerAuthGuard<T>(options: BearerAuthGuardOptions<T>): Type<IAuthGuard> {
   class BearerAuthGuardBase extends AuthGuard(options.strategy) {
     override async canActivate(context: ExecutionContext): Promise<boolean> {
-      const req = context.switchToHttp().getRequest<Request>();
+      const req = context.switchToHttp().getRequest<FastifyRequest>();
       if (hasField(req.query, 'access_token') || hasField(req.body, 'access_token')) {
         challenge(context, options.realm, 'invalid_request');
         throw new AuthError(
@@ -48,7 +48,7 @@ export function BearerAuthGuard<T>(options: BearerAuthGuardOptions<T>): Type<IAu
       if (err) throw err; // e.g. the database is down: a 500, not a misleading 401
       if (user instanceof options.identity) return user as unknown as TUser;
       const hasCredentials = /^bearer\b/i.test(
-        context.switchToHttp().getRequest<Request>().headers.authorization ?? '',
+        context.switchToHttp().getRequest<FastifyRequest>().headers.authorization ?? '',
       );
       challenge(context, options.realm, hasCredentials ? 'invalid_token' : undefined);
       throw hasCredentials
@@ -67,8 +67,8 @@ function challenge(
   realm: string,
   error?: 'invalid_token' | 'invalid_request',
 ): void {
-  const res = context.switchToHttp().getResponse<Response>();
-  res.setHeader('WWW-Authenticate', `Bearer realm="${realm}"${error ? `, error="${error}"` : ''}`);
+  const res = context.switchToHttp().getResponse<FastifyReply>();
+  res.header('WWW-Authenticate', `Bearer realm="${realm}"${error ? `, error="${error}"` : ''}`);
 }
 
 function hasField(value: unknown, field: string): boolean {

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { BearerAuthGuard } from './bearer-auth.guard';
 import { OperatorEntity } from './operator.entity';
 import { OPERATOR_REALM, OPERATOR_STRATEGY } from './operator-bearer.strategy';
 
-export type OperatorRequest = Request & { user?: OperatorEntity };
+export type OperatorRequest = FastifyRequest & { user?: OperatorEntity };
 
 /** Requires a valid operator token in the `Authorization: Bearer` header (see BearerAuthGuard). */
 @Injectable()

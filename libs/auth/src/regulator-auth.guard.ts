@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { BearerAuthGuard } from './bearer-auth.guard';
 import { REGULATOR_REALM, REGULATOR_STRATEGY } from './regulator-bearer.strategy';
 import { Regulator } from './regulator-identity';
 
-export type RegulatorRequest = Request & { user?: Regulator };
+export type RegulatorRequest = FastifyRequest & { user?: Regulator };
 
 /** Requires a valid regulator token in the `Authorization: Bearer` header (see BearerAuthGuard). */
 @Injectable()

@@ -1,22 +1,23 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
 import { TOWNHALL_CONFIG, TownhallConfig } from './config';
-import { loggerParams } from './logging';
+import { createLogger, TownhallLogger } from './logging';
+import { RedisConnection } from './redis-connection';
 import { resolveSecretKey, SecretBox } from './secret-box';
 
-/** Configuration, logging and secret handling, shared by every app. Imported once by each root module. */
+/** Configuration, logging, secret handling and the Redis command connection, shared by every app. Imported once by each root module. */
 @Global()
 @Module({})
 export class CoreModule {
   static forRoot(config: TownhallConfig): DynamicModule {
     return {
       module: CoreModule,
-      imports: [LoggerModule.forRoot(loggerParams(config))],
       providers: [
         { provide: TOWNHALL_CONFIG, useValue: config },
+        { provide: TownhallLogger, useFactory: () => new TownhallLogger(createLogger(config)) },
         { provide: SecretBox, useFactory: () => new SecretBox(resolveSecretKey(config)) },
+        RedisConnection,
       ],
-      exports: [TOWNHALL_CONFIG, SecretBox],
+      exports: [TOWNHALL_CONFIG, TownhallLogger, SecretBox, RedisConnection],
     };
   }
 }

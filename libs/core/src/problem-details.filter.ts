@@ -1,7 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TownhallError } from './errors';
-import { requestIdFor } from './logging';
 
 export interface ProblemDetails {
   type: string;
@@ -18,7 +17,12 @@ const PROBLEM_BASE = 'https://townhall.dev/problems/';
 
 /**
  * Turns every error into RFC 9457 problem details. Known errors keep their code and a safe detail;
- * anything else becomes an opaque 500 that carries only the request id, and is logged in full.
+ * anything else becomes an opaque 500 that carries only the request id.
+ *
+ * Errors are logged by cause, not by status: a refusal the platform meant to give (a suspended tenant's
+ * 503, a 404, a validation error) is routine and goes to debug without a stack, so callers cannot flood
+ * the error log by asking for what is refused; only an error nobody anticipated is logged at error level
+ * with its stack.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
@@ -26,19 +30,33 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const req = ctx.getRequest<Request & { id?: string }>();
-    const res = ctx.getResponse<Response>();
-    // Errors raised before the logging middleware ran (a malformed JSON body) still get a request id.
-    if (req.id === undefined && !res.headersSent) req.id = requestIdFor(req, res);
+    const req = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
     const problem = toProblem(exception);
-    problem.instance = req.originalUrl?.split('?')[0];
-    if (req.id !== undefined) problem.requestId = String(req.id);
-    if (problem.status >= 500) {
+    problem.instance = req.url?.split('?')[0];
+    problem.requestId = String(req.id);
+    if (isAnticipated(exception)) {
+      this.logger.debug({ status: problem.status, code: problem.code, requestId: req.id }, problem.title);
+    } else {
       this.logger.error({ err: exception, requestId: req.id }, 'Unhandled error');
     }
-    if (res.headersSent) return;
-    res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+    if (reply.sent || reply.raw.headersSent) return;
+    reply
+      .status(problem.status)
+      .header('content-type', 'application/problem+json')
+      .send(JSON.stringify(problem));
   }
+}
+
+/**
+ * Refusals the code gives on purpose — a 4xx, or a 503 for something that is unavailable by state (a
+ * suspended tenant, a process not ready) — and the HTTP layer's refusals of malformed requests. A 500
+ * is never anticipated, even when raised as a typed error: it marks a fault.
+ */
+function isAnticipated(exception: unknown): boolean {
+  if (exception instanceof TownhallError) return exception.status < 500 || exception.status === 503;
+  if (exception instanceof HttpException) return exception.getStatus() < 500 || exception.getStatus() === 503;
+  return clientErrorStatus(exception) !== undefined;
 }
 
 export function toProblem(exception: unknown): ProblemDetails {
@@ -74,12 +92,18 @@ export function toProblem(exception: unknown): ProblemDetails {
     }
     return problem;
   }
-  if (isBodyParserError(exception)) {
+  const clientStatus = clientErrorStatus(exception);
+  if (clientStatus !== undefined) {
     return {
-      type: PROBLEM_BASE + 'malformed-body',
-      title: 'Malformed request body',
-      status: exception.status,
-      detail: exception.expose ? exception.message : undefined,
+      type: PROBLEM_BASE + (clientStatus === 400 ? 'malformed-body' : 'request-refused'),
+      title:
+        clientStatus === 400
+          ? 'Malformed request body'
+          : HttpStatus[clientStatus]
+            ? humanize(HttpStatus[clientStatus])
+            : 'Error',
+      status: clientStatus,
+      detail: (exception as Error).message,
     };
   }
   return {
@@ -90,15 +114,19 @@ export function toProblem(exception: unknown): ProblemDetails {
   };
 }
 
-function isBodyParserError(e: unknown): e is { status: number; expose: boolean; message: string } {
-  return (
-    typeof e === 'object' &&
-    e !== null &&
-    typeof (e as { status?: unknown }).status === 'number' &&
-    (e as { status: number }).status >= 400 &&
-    (e as { status: number }).status < 500 &&
-    'expose' in e
-  );
+/**
+ * The 4xx status of an error the HTTP server raised about the request itself — Fastify's own errors
+ * (`FST_ERR_CTP_BODY_TOO_LARGE`, an unsupported media type) and a body that is not JSON — whose messages
+ * describe the request and are safe to return. Undefined for anything else.
+ */
+function clientErrorStatus(e: unknown): number | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const status = (e as { statusCode?: unknown }).statusCode;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  const code = (e as { code?: unknown }).code;
+  return (typeof code === 'string' && code.startsWith('FST_')) || e instanceof SyntaxError
+    ? status
+    : undefined;
 }
 
 function humanize(constName: string): string {

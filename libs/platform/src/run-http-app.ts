@@ -1,6 +1,15 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { configureHttpApp, ConfigValidationError, loadConfig, TownhallConfig } from '@townhall/core';
+import {
+  configureHttpApp,
+  ConfigValidationError,
+  createHttpAdapter,
+  HTTP_APP_OPTIONS,
+  loadConfig,
+  TownhallConfig,
+  type TownhallHttpApp,
+} from '@townhall/core';
+import { startOperationsServer } from './observability/operations-server';
 import { preparePlatform, StartupError } from './prepare';
 
 export interface HttpAppSpec {
@@ -28,12 +37,20 @@ export async function runHttpApp(spec: HttpAppSpec): Promise<INestApplication> {
   } catch (err) {
     exitWithProblems(spec.name, err);
   }
-  const app = await NestFactory.create(spec.root(config), { bufferLogs: true });
+  const app = await NestFactory.create<TownhallHttpApp>(
+    spec.root(config),
+    createHttpAdapter(config),
+    HTTP_APP_OPTIONS,
+  );
   configureHttpApp(app);
   await spec.beforeListen?.(app, config);
   await app.listen(config.http.port, config.http.host);
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${config.http.host}:${address.port}`;
+  if (config.http.opsPort !== undefined) {
+    const ops = await startOperationsServer(app, config.http.host, config.http.opsPort);
+    console.log(`[${spec.name}] health and metrics at ${ops}/health/ready, ${ops}/metrics`);
+  }
   await spec.afterListen?.(app, config, url);
   return app;
 }

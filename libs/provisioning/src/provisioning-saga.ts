@@ -6,7 +6,7 @@ import { AuditRecorder } from '@townhall/compliance';
 import { publicUrl, SecretBox, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
 import { quoteIdent } from '@townhall/persistence';
 import { findLocalAccountId, insertLocalAccount, insertUser, usernameFromEmail } from '@townhall/social';
-import { migrateTenantSchema, TenantEntity, TenantRegistry } from '@townhall/tenancy';
+import { migrateTenantSchema, TenantChanges, TenantEntity, TenantRegistry } from '@townhall/tenancy';
 import { ActorKeyPool } from './actor-key-pool';
 import { asProvisioningWorker, recordWorkerTransition } from './provisioning-audit';
 
@@ -44,11 +44,15 @@ export class ProvisioningSaga {
     private readonly secrets: SecretBox,
     private readonly keyPool: ActorKeyPool,
     private readonly recorder: AuditRecorder,
+    private readonly changes: TenantChanges,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
-  run(tenantId: string): Promise<SagaOutcome> {
-    return asProvisioningWorker(() => this.provision(tenantId));
+  async run(tenantId: string): Promise<SagaOutcome> {
+    const outcome = await asProvisioningWorker(() => this.provision(tenantId));
+    // Processes that answered 503 for the domain while it was provisioning serve it from now on.
+    if (outcome === 'activated') await this.changes.announce(tenantId);
+    return outcome;
   }
 
   private async provision(tenantId: string): Promise<SagaOutcome> {

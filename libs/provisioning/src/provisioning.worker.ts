@@ -5,6 +5,7 @@ import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { AuditRecorder } from '@townhall/compliance';
 import { TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
+import { TenantChanges } from '@townhall/tenancy';
 import { ActorKeyPool } from './actor-key-pool';
 import { asProvisioningWorker, recordWorkerTransition } from './provisioning-audit';
 import { ProvisioningSaga } from './provisioning-saga';
@@ -35,6 +36,7 @@ export class ProvisioningWorker implements OnApplicationBootstrap, OnApplication
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectQueue(PROVISIONING_QUEUE) private readonly queue: Queue<TenantJobPayload>,
     private readonly recorder: AuditRecorder,
+    private readonly changes: TenantChanges,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
@@ -116,5 +118,6 @@ export class ProvisioningWorker implements OnApplicationBootstrap, OnApplication
         });
       }),
     );
+    await this.changes.announce(tenantId);
   }
 }

@@ -4,7 +4,13 @@ import type { Queue } from 'bull';
 import { EntityManager, QueryFailedError } from 'typeorm';
 import { AuditedTransactions, AuditPersonalData, AuditTarget, JsonValue } from '@townhall/compliance';
 import { isId } from '@townhall/persistence';
-import { tenantSchemaName, TenantEntity, TenantRegistry, TenantStatus } from '@townhall/tenancy';
+import {
+  TenantChanges,
+  tenantSchemaName,
+  TenantEntity,
+  TenantRegistry,
+  TenantStatus,
+} from '@townhall/tenancy';
 import { ProvisionTenantCommand } from './commands';
 import { tenantTarget } from './provisioning-audit';
 import { ProvisioningError } from './provisioning.errors';
@@ -40,6 +46,7 @@ export class TenantLifecycle {
     private readonly registry: TenantRegistry,
     @InjectQueue(PROVISIONING_QUEUE) private readonly queue: Queue<TenantJobPayload>,
     private readonly audited: AuditedTransactions,
+    private readonly changes: TenantChanges,
   ) {}
 
   async provision(command: ProvisionTenantCommand): Promise<TenantEntity> {
@@ -55,6 +62,8 @@ export class TenantLifecycle {
       }),
       refused: () => ({ action: 'tenant.create', target: UNKNOWN_TENANT, tenant: null, details: registered }),
     });
+    // A process that remembered the domain as unknown answers 503 (provisioning) from now on.
+    await this.changes.announce(id);
     await this.enqueueProvisioning(id, 0);
     return (await this.registry.findById(id))!;
   }
@@ -253,6 +262,9 @@ export class TenantLifecycle {
           ? { action, target: tenantTarget(tenantId), tenant: tenantId }
           : { action, target: isId(tenantId) ? tenantTarget(tenantId) : UNKNOWN_TENANT, tenant: null },
     });
+    // Every process stops serving a suspended tenant (or starts serving a resumed one) within
+    // milliseconds, not when its cached view expires.
+    await this.changes.announce(tenantId);
     return (await this.registry.findById(tenantId))!;
   }
 }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditRecorder } from '@townhall/compliance';
 import { quoteIdent } from '@townhall/persistence';
-import { TenantRegistry } from '@townhall/tenancy';
+import { TenantChanges, TenantRegistry } from '@townhall/tenancy';
 import { asProvisioningWorker, recordWorkerTransition } from './provisioning-audit';
 
 /**
@@ -20,10 +20,11 @@ export class TenantSchemaDropper {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: TenantRegistry,
     private readonly recorder: AuditRecorder,
+    private readonly changes: TenantChanges,
   ) {}
 
-  dropIfDue(tenantId: string): Promise<'dropped' | 'not_due' | 'cancelled'> {
-    return asProvisioningWorker(() =>
+  async dropIfDue(tenantId: string): Promise<'dropped' | 'not_due' | 'cancelled'> {
+    const outcome = await asProvisioningWorker(() =>
       this.dataSource.transaction(async (manager) => {
         const tenant = await this.registry.lockById(manager, tenantId);
         if (!tenant || tenant.status !== 'deleting') return 'cancelled';
@@ -39,8 +40,10 @@ export class TenantSchemaDropper {
           to: 'deleted',
         });
         this.logger.log({ tenantId, schema: tenant.schemaName }, 'Tenant schema dropped');
-        return 'dropped';
+        return 'dropped' as const;
       }),
     );
+    if (outcome === 'dropped') await this.changes.announce(tenantId);
+    return outcome;
   }
 }

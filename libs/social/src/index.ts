@@ -1,2 +1,3 @@
 export * from './local-accounts';
 export * from './local-usage';
+export * from './social.module';

@@ -7,5 +7,6 @@ export * from './tenant-transactions';
 export * from './tenant-registry';
 export * from './tenant-schema-migrator';
 export * from './tenant-migration-runner';
-export * from './tenant-resolver.middleware';
+export * from './tenant-directory';
+export * from './tenant-request-hooks';
 export * from './tenancy.module';

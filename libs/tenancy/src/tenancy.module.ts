@@ -1,18 +1,27 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TENANCY_ENTITIES } from './tenant.entity';
+import { TenantChanges, TenantDirectory } from './tenant-directory';
 import { TenantMigrationRunner } from './tenant-migration-runner';
 import { TenantRegistry } from './tenant-registry';
-import { TenantResolverMiddleware } from './tenant-resolver.middleware';
+import { TenantRequestHooks } from './tenant-request-hooks';
 import { TenantTransactions } from './tenant-transactions';
 
 @Module({
   imports: [TypeOrmModule.forFeature(TENANCY_ENTITIES)],
-  providers: [TenantRegistry, TenantTransactions, TenantResolverMiddleware, TenantMigrationRunner],
+  providers: [
+    TenantRegistry,
+    TenantTransactions,
+    TenantDirectory,
+    TenantChanges,
+    TenantRequestHooks,
+    TenantMigrationRunner,
+  ],
   exports: [
     TenantRegistry,
     TenantTransactions,
-    TenantResolverMiddleware,
+    TenantDirectory,
+    TenantChanges,
     TenantMigrationRunner,
     TypeOrmModule,
   ],

@@ -1,5 +1,4 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import type { Response } from 'express';
 import type { Observable } from 'rxjs';
 import { regulatorAuditActor, type RegulatorRequest } from '@townhall/auth';
 import { AuditContext, httpAuditContext } from '@townhall/compliance';
@@ -14,7 +13,7 @@ export class RegulatorAuditContextInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const req = http.getRequest<RegulatorRequest>();
     // The guard ran first: a request without a regulator never gets here.
-    const audit = httpAuditContext(req, http.getResponse<Response>(), regulatorAuditActor(req.user!));
+    const audit = httpAuditContext(req, regulatorAuditActor(req.user!));
     // Nest binds the handler to the async context in which handle() is called: this one.
     return AuditContext.run(audit, () => next.handle());
   }

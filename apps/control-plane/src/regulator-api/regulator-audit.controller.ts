@@ -1,6 +1,7 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import { Controller, Get, Logger, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { RegulatorRequest } from '@townhall/auth';
 import { AuditStore } from '@townhall/compliance';
 import { AuditKeysView } from '../audit-keys.view';
@@ -66,7 +67,7 @@ export class RegulatorAuditController {
   async export(
     @Query() query: ExportAuditQuery,
     @Req() req: RegulatorRequest,
-    @Res() res: Response,
+    @Res() res: FastifyReply,
   ): Promise<void> {
     const format = query.format ?? 'ndjson';
     const opened = await this.exports.open(req.user!, {
@@ -78,11 +79,16 @@ export class RegulatorAuditController {
       format,
     });
     const name = `townhall-audit-${query.tenant ?? 'platform'}-${opened.range.from}-${opened.range.to}.${format}`;
-    res.status(200);
-    res.setHeader('Content-Type', CONTENT_TYPES[format]);
-    res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
-    res.setHeader('Cache-Control', 'no-store');
-    const complete = await streamTo(format === 'csv' ? bundleAsCsv(opened.lines) : opened.lines, res);
+    // Written to the socket directly, with backpressure (see audit-export-stream.ts): the reply is
+    // hijacked, so the headers set on it so far (request id, security headers) are sent by hand.
+    res.hijack();
+    res.raw.writeHead(200, {
+      ...(res.getHeaders() as OutgoingHttpHeaders),
+      'content-type': CONTENT_TYPES[format],
+      'content-disposition': `attachment; filename="${name}"`,
+      'cache-control': 'no-store',
+    });
+    const complete = await streamTo(format === 'csv' ? bundleAsCsv(opened.lines) : opened.lines, res.raw);
     if (!complete) {
       this.logger.log({ regulator: req.user!.id, range: opened.range }, 'Audit export ended by the client');
     }

@@ -1,6 +1,6 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { AuditStore } from '@townhall/compliance';
 import { CoreError } from '@townhall/core';
 import { ApiProblem, ApiProblems } from '../problem.view';
@@ -32,7 +32,7 @@ export class RegulatorCheckpointsController {
   @ApiProblems(400)
   async list(
     @Query() query: ListCheckpointsQuery,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<CheckpointPageView> {
     const limit = query.limit ?? DEFAULT_CHECKPOINT_PAGE;
     const rows = await this.store.listCheckpoints({ after: query.after, limit: limit + 1 });

@@ -20,7 +20,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import {
   CreateRegulatorCommand,
   describeRegulator,
@@ -76,15 +76,15 @@ export class RegulatorsController {
   async create(
     @Body() body: CreateRegulatorDto,
     @Req() req: OperatorRequest,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<IssuedRegulatorView> {
     const { regulator, token } = await this.regulators.create(
       new CreateRegulatorCommand(body),
       req.user?.id ?? null,
     );
-    res.location(regulatorPath(regulator.id));
+    res.header('Location', regulatorPath(regulator.id));
     // The token is a credential: no cache between here and the operator may keep the response.
-    res.setHeader('Cache-Control', 'no-store');
+    res.header('Cache-Control', 'no-store');
     return { ...describeRegulator(regulator), token };
   }
 
@@ -98,7 +98,7 @@ export class RegulatorsController {
   @ApiProblems(400)
   async list(
     @Query() query: ListRegulatorsQuery,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<RegulatorPageView> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const page = await this.regulators.list({ limit, cursor: query.cursor });

@@ -19,7 +19,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { OperatorAuthGuard } from '@townhall/auth';
 import { ProvisioningError, ProvisionTenantCommand, TenantLifecycle } from '@townhall/provisioning';
 import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
@@ -65,10 +65,10 @@ export class TenantsController {
   @ApiProblems(400, 409)
   async provision(
     @Body() body: CreateTenantDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<TenantView> {
     const tenant = await this.lifecycle.provision(new ProvisionTenantCommand(body));
-    res.location(tenantPath(tenant.id));
+    res.header('Location', tenantPath(tenant.id));
     return toTenantView(tenant);
   }
 
@@ -81,7 +81,7 @@ export class TenantsController {
   @ApiProblems(400)
   async list(
     @Query() query: ListTenantsQuery,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<TenantPageView> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const page = await this.registry.list({ limit, cursor: query.cursor, status: query.status });

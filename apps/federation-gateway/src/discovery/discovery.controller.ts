@@ -1,5 +1,4 @@
-import { applyDecorators, Controller, Get, Header, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { applyDecorators, Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   HostMetaJrd,
@@ -43,10 +42,9 @@ export class DiscoveryController {
   @ApiOperation({ summary: 'NodeInfo 2.1: software, protocols and usage of the instance at this Host' })
   @ApiProduces(NODEINFO_2_1_CONTENT_TYPE)
   @ApiOkResponse({ description: 'NodeInfo schema 2.1 document.' })
-  async nodeInfo(@Res() res: Response): Promise<void> {
-    const document: NodeInfo21 = await this.description.nodeInfo();
-    // Sent as bytes: Express would otherwise slot a charset parameter in front of the schema profile.
-    res.set('Content-Type', NODEINFO_2_1_CONTENT_TYPE).send(Buffer.from(JSON.stringify(document), 'utf8'));
+  @Header('Content-Type', NODEINFO_2_1_CONTENT_TYPE)
+  nodeInfo(): Promise<NodeInfo21> {
+    return this.description.nodeInfo();
   }
 
   @Get('.well-known/host-meta')

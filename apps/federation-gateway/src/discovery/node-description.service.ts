@@ -10,8 +10,8 @@ import {
   TOWNHALL_SOFTWARE,
 } from '@townhall/activitypub';
 import { publicUrl, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
-import { countLocalUsage } from '@townhall/social';
-import { TenancyError, TenantContext, TenantRegistry, TenantTransactions } from '@townhall/tenancy';
+import { LocalUsageCache } from '@townhall/social';
+import { TenancyError, TenantContext, TenantDirectory } from '@townhall/tenancy';
 
 /**
  * The discovery documents other servers read about the tenant the request was resolved to: NodeInfo
@@ -20,8 +20,8 @@ import { TenancyError, TenantContext, TenantRegistry, TenantTransactions } from 
 @Injectable()
 export class NodeDescriptionService {
   constructor(
-    private readonly registry: TenantRegistry,
-    private readonly transactions: TenantTransactions,
+    private readonly directory: TenantDirectory,
+    private readonly usage: LocalUsageCache,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
@@ -31,9 +31,9 @@ export class NodeDescriptionService {
 
   async nodeInfo(): Promise<NodeInfo21> {
     const current = TenantContext.current();
-    const tenant = await this.registry.findById(current.id);
+    const tenant = await this.directory.atHost(current.domain);
     if (!tenant) throw new TenancyError('tenant_not_found', 'This instance no longer exists.');
-    const usage = await this.transactions.run((manager) => countLocalUsage(manager));
+    const usage = await this.usage.current();
     return nodeInfo21({
       software: TOWNHALL_SOFTWARE,
       // Official accounts are onboarded by their organisation, never self-registered.

@@ -1,6 +1,6 @@
 import { applyDecorators, Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { InstanceService } from './instance.service';
 import { InstanceV1, InstanceV2, THUMBNAIL_PATH } from './mastodon-instance';
 
@@ -48,12 +48,12 @@ export class InstanceController {
 
   @Get(THUMBNAIL_PATH.slice(1))
   @ApiExcludeEndpoint()
-  thumbnail(@Res() res: Response): void {
+  thumbnail(@Res() res: FastifyReply): void {
     // Web clients on other origins show it in an <img>; helmet's default would block that.
     res
-      .set('Cross-Origin-Resource-Policy', 'cross-origin')
-      .set('Cache-Control', 'public, max-age=86400')
-      .type('png')
+      .header('Cross-Origin-Resource-Policy', 'cross-origin')
+      .header('Cache-Control', 'public, max-age=86400')
+      .type('image/png')
       .send(PLACEHOLDER_THUMBNAIL);
   }
 }

@@ -1,15 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
-import { countLocalUsage } from '@townhall/social';
-import { TenancyError, TenantContext, TenantRegistry, TenantTransactions } from '@townhall/tenancy';
+import { LocalUsageCache } from '@townhall/social';
+import { TenancyError, TenantContext, TenantDirectory } from '@townhall/tenancy';
 import { InstanceFacts, instanceV1, InstanceV1, instanceV2, InstanceV2 } from './mastodon-instance';
 
 /** Describes the instance of the tenant the request was resolved to. Public: no caller to authorise. */
 @Injectable()
 export class InstanceService {
   constructor(
-    private readonly registry: TenantRegistry,
-    private readonly transactions: TenantTransactions,
+    private readonly directory: TenantDirectory,
+    private readonly usage: LocalUsageCache,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
@@ -23,16 +23,17 @@ export class InstanceService {
 
   private async facts(): Promise<InstanceFacts> {
     const current = TenantContext.current();
-    const tenant = await this.registry.findById(current.id);
+    // The request was just resolved through the directory, so this is the same (cached) row.
+    const tenant = await this.directory.atHost(current.domain);
     if (!tenant) throw new TenancyError('tenant_not_found', 'This instance no longer exists.');
-    const usage = await this.transactions.run((manager) => countLocalUsage(manager));
     return {
-      domain: tenant.domains?.find((d) => d.isPrimary)?.domain ?? current.domain,
+      domain: tenant.primaryDomain,
       title: tenant.displayName,
       description: `The official Mastodon-compatible presence of ${tenant.displayName}.`,
-      // The owner account's public profile will take over as contact once accounts are served.
-      contactEmail: tenant.adminEmail,
-      usage,
+      // The admin's address is personal data (docs/compliance.md): nothing is published until the
+      // tenant chooses a role address of its own. Mastodon answers "" when none is set.
+      contactEmail: '',
+      usage: await this.usage.current(),
     };
   }
 }

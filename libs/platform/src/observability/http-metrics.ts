@@ -1,5 +1,6 @@
-import { Injectable, NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import { MetricsRegistry } from './metrics.registry';
 
@@ -10,15 +11,19 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 
 /**
  * Request counts and latencies by method, route template and status. Labels are bounded on purpose:
- * the route is the template Express matched (`/users/:username`), never the raw path or the `Host`,
- * so neither tenants nor callers can grow the series without limit.
+ * the route is the template the router matched (`/users/:username`), never the raw path or the `Host`,
+ * so neither tenants nor callers can grow the series without limit. Observed in a Fastify `onResponse`
+ * hook, so requests refused before any handler ran (an unknown host, a rate limit) are counted too.
  */
 @Injectable()
-export class HttpMetrics {
+export class HttpMetrics implements OnModuleInit {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route' | 'status'>;
 
-  constructor(registry: MetricsRegistry) {
+  constructor(
+    registry: MetricsRegistry,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {
     this.requests = new Counter({
       name: 'http_requests_total',
       help: 'HTTP requests answered, by method, route template and status.',
@@ -34,28 +39,19 @@ export class HttpMetrics {
     });
   }
 
-  observe(req: Request, res: Response, seconds: number): void {
-    const labels = {
-      method: methodLabel(req.method),
-      route: routeTemplate(req),
-      status: String(res.statusCode),
-    };
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
+    if (fastify?.addHook === undefined) return;
+    fastify.addHook('onResponse', (request, reply, done) => {
+      this.observe(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+  }
+
+  observe(method: string, route: string | undefined, status: number, seconds: number): void {
+    const labels = { method: methodLabel(method), route: routeLabel(route), status: String(status) };
     this.requests.inc(labels);
     this.duration.observe(labels, seconds);
-  }
-}
-
-/** Mounted before every other middleware (its module is global), so it also sees requests they reject. */
-@Injectable()
-export class HttpMetricsMiddleware implements NestMiddleware {
-  constructor(private readonly metrics: HttpMetrics) {}
-
-  use(req: Request, res: Response, next: NextFunction): void {
-    const started = process.hrtime.bigint();
-    res.once('finish', () => {
-      this.metrics.observe(req, res, Number(process.hrtime.bigint() - started) / 1e9);
-    });
-    next();
   }
 }
 
@@ -64,17 +60,7 @@ export function methodLabel(method: string | undefined): string {
   return METHODS.has(upper) ? upper : 'OTHER';
 }
 
-/** Catch-all templates (`/{*path}`, `/*path`) under which Nest mounts middleware for every request. */
-const CATCH_ALL = /^\/?(\{\*\w*\}|\*\w*)$/;
-
-/**
- * The template of the last route Express matched for this request. A request rejected by
- * route-bound middleware (for example the tenant resolver) still carries the route that middleware
- * was bound to; one that only passed catch-all middleware (logging, these metrics) matched nothing.
- */
-export function routeTemplate(req: Pick<Request, 'route' | 'baseUrl'>): string {
-  const route = req.route as { path?: unknown } | undefined;
-  if (route === undefined || typeof route.path !== 'string' || CATCH_ALL.test(route.path))
-    return UNMATCHED_ROUTE;
-  return `${req.baseUrl ?? ''}${route.path}` || '/';
+/** The route template, or `unmatched` when no route matched (Fastify's not-found handler has none). */
+export function routeLabel(template: string | undefined): string {
+  return typeof template === 'string' && template.length > 0 ? template : UNMATCHED_ROUTE;
 }

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { MetricsRegistry } from './metrics.registry';
 
 /** Prometheus scrape endpoint, platform-wide like the health probes (not resolved to a tenant). */
@@ -11,9 +11,8 @@ export class MetricsController {
 
   @Get()
   @Header('Cache-Control', 'no-store')
-  async scrape(@Res() res: Response): Promise<void> {
+  async scrape(@Res() res: FastifyReply): Promise<void> {
     const body = await this.registry.metrics();
-    // Sent as bytes so Express keeps the exposition format's content type exactly as given.
-    res.set('Content-Type', this.registry.contentType).send(Buffer.from(body, 'utf8'));
+    res.header('content-type', this.registry.contentType).send(body);
   }
 }

@@ -1,0 +1,159 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { RedisConnection, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
+import { canonicalHost } from './host';
+import type { TenantStatus } from './tenant.entity';
+import type { TenantRef } from './tenant-context';
+
+/** What serving a request needs to know about the tenant at a host, in one row. */
+export interface TenantAtHost {
+  ref: TenantRef;
+  displayName: string;
+  primaryDomain: string;
+}
+
+interface Entry {
+  value: TenantAtHost | null;
+  loadedAt: number;
+}
+
+/** The channel on which every process hears that a tenant changed (status, domains, settings). */
+export const TENANT_CHANGES_CHANNEL = 'tenants:changed';
+
+/** Distinct hosts kept; beyond this the oldest are forgotten (Map order is insertion order). */
+const MAX_ENTRIES = 10_000;
+
+/**
+ * Host → tenant, as every request needs it, without a database round trip per request.
+ *
+ * Each process keeps what it looked up, for at most TOWNHALL_TENANT_CACHE_MS, and forgets all of it the
+ * moment any process announces a tenant change (`TenantChanges.announce`, after the change commits) on
+ * Redis pub/sub. Three rules keep a suspension from being delayed:
+ * - the cache is used only while this process is subscribed; when the subscription drops, every lookup
+ *   goes to the database until it is back, and the cache starts empty again (announcements may have been
+ *   missed meanwhile);
+ * - a lookup that was in flight when an announcement arrived is not cached (generation check), so an
+ *   answer read before the change cannot outlive it;
+ * - entries expire regardless, which bounds staleness even if an announcement is lost (a process that
+ *   dies between its commit and its announcement).
+ */
+@Injectable()
+export class TenantDirectory implements OnApplicationShutdown {
+  private readonly logger = new Logger(TenantDirectory.name);
+  private readonly entries = new Map<string, Entry>();
+  private generation = 0;
+  private subscribed = false;
+  private subscriber: Redis | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly redis: RedisConnection,
+    @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
+  ) {}
+
+  /** Starts listening for announcements; until subscribed, lookups bypass the cache. */
+  async listen(): Promise<void> {
+    if (this.subscriber || this.config.tenantHttp.tenantCacheMs === 0) return;
+    const subscriber = this.redis.subscriber();
+    this.subscriber = subscriber;
+    const channel = this.redis.key(TENANT_CHANGES_CHANNEL);
+    subscriber.on('message', () => this.forgetAll());
+    // ioredis resubscribes by itself after a reconnect and fires `ready` again.
+    subscriber.on('ready', () => {
+      subscriber
+        .subscribe(channel)
+        .then(() => {
+          this.forgetAll();
+          this.subscribed = true;
+        })
+        .catch((err: unknown) => this.logger.warn({ err }, 'Could not subscribe to tenant changes'));
+    });
+    subscriber.on('close', () => {
+      if (this.subscribed) this.logger.warn('Tenant change subscription lost; resolving hosts uncached');
+      this.subscribed = false;
+      this.forgetAll();
+    });
+    await subscriber.connect().catch((err: unknown) => {
+      this.logger.warn({ err }, 'Could not subscribe to tenant changes; resolving hosts uncached');
+    });
+  }
+
+  /** The tenant at a Host header's domain, or null for a host no tenant has. */
+  async atHost(rawHost: string | undefined): Promise<TenantAtHost | null> {
+    const domain = canonicalHost(rawHost);
+    if (domain === undefined) return null;
+    const now = Date.now();
+    const hit = this.entries.get(domain);
+    if (hit && this.subscribed && now - hit.loadedAt < this.config.tenantHttp.tenantCacheMs) return hit.value;
+    const generation = this.generation;
+    const value = await this.load(domain);
+    if (this.subscribed && generation === this.generation) {
+      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(domain, { value, loadedAt: now });
+    }
+    return value;
+  }
+
+  /** Drops everything this process remembers. */
+  forgetAll(): void {
+    this.generation++;
+    this.entries.clear();
+  }
+
+  private async load(domain: string): Promise<TenantAtHost | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT t.id::text AS id, t.schema_name, t.status, t.display_name,
+              coalesce((SELECT p.domain FROM platform.tenant_domains p
+                         WHERE p.tenant_id = t.id AND p.is_primary LIMIT 1), d.domain) AS primary_domain
+         FROM platform.tenant_domains d JOIN platform.tenants t ON t.id = d.tenant_id
+        WHERE d.domain = $1`,
+      [domain],
+    )) as {
+      id: string;
+      schema_name: string;
+      status: TenantStatus;
+      display_name: string;
+      primary_domain: string;
+    }[];
+    const [row] = rows;
+    if (!row) return null;
+    return {
+      ref: { id: row.id, schema: row.schema_name, domain, status: row.status },
+      displayName: row.display_name,
+      primaryDomain: row.primary_domain,
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    this.subscribed = false;
+    if (subscriber && subscriber.status !== 'end')
+      await subscriber.quit().catch(() => subscriber.disconnect());
+  }
+}
+
+/**
+ * Announces that a tenant changed, after the change committed, so every process's directory forgets
+ * what it knew. A failed announcement is logged, not thrown: the change is committed, and the
+ * directories' expiry bounds how long it can go unseen.
+ */
+@Injectable()
+export class TenantChanges {
+  private readonly logger = new Logger(TenantChanges.name);
+
+  constructor(private readonly redis: RedisConnection) {}
+
+  async announce(tenantId: string): Promise<void> {
+    try {
+      await this.redis.redis.publish(this.redis.key(TENANT_CHANGES_CHANNEL), tenantId);
+    } catch (err) {
+      this.logger.warn(
+        { err, tenantId },
+        'Could not announce a tenant change; other processes see it on expiry',
+      );
+    }
+  }
+}
