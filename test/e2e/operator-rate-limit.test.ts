@@ -74,3 +74,89 @@ describe('operator API rate limit (real Redis)', () => {
     expect(await redis.keys(`${config.redis.keyPrefix}:rate-limit:*`)).not.toHaveLength(0);
   });
 });
+
+describe('client addresses and failed authentications (real Redis)', () => {
+  const FAILURES = 3;
+
+  async function controlPlane(env: Record<string, string>) {
+    const db = await createTestDatabase({
+      TOWNHALL_OPERATOR_TOKEN: TOKEN,
+      TOWNHALL_RATE_LIMIT: '5',
+      TOWNHALL_AUTH_FAILURE_LIMIT: String(FAILURES),
+      TOWNHALL_WORKERS: 'false',
+      ...env,
+    });
+    await preparePlatform(db.config, { migrate: true });
+    const app = await startControlPlane(db.config);
+    return {
+      http: app.getHttpServer() as Server,
+      close: async () => {
+        const redis = new Redis(db.config.redis.url);
+        const keys = await redis.keys(`${db.config.redis.keyPrefix}:*`);
+        if (keys.length) await redis.del(...keys);
+        redis.disconnect();
+        await app.close();
+        await db.drop();
+      },
+    };
+  }
+
+  it('does not believe X-Forwarded-For from a peer that is not a configured proxy', async () => {
+    const cp = await controlPlane({});
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const res = await request(cp.http)
+          .get(BASE)
+          .set('X-Forwarded-For', `198.51.100.${i}`)
+          .set('Authorization', `Bearer guessed-token-${i}-0123456789abcdef`);
+        statuses.push(res.status);
+      }
+      // The first failures are 401; then the failure limit (3) and the request limit (5) of the one real
+      // address answer 429, whatever address the header claims.
+      expect(statuses.slice(0, FAILURES)).toEqual(Array(FAILURES).fill(401));
+      expect(statuses.slice(FAILURES)).toEqual(Array(12 - FAILURES).fill(429));
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('counts per forwarded client address behind a trusted proxy, and limits failures per address', async () => {
+    const cp = await controlPlane({ TOWNHALL_TRUSTED_PROXIES: '127.0.0.1,::1' });
+    try {
+      const from = (address: string, token: string) =>
+        request(cp.http).get(BASE).set('X-Forwarded-For', address).set('Authorization', `Bearer ${token}`);
+      for (let i = 0; i < FAILURES; i++) {
+        expect((await from('198.51.100.7', `guess-${i}-aaaaaaaaaaaaaaaaaaaaaaaa`)).status).toBe(401);
+      }
+      // That address has failed enough: even the right token is not checked from it now.
+      const blocked = await from('198.51.100.7', TOKEN);
+      expectProblem(blocked, 429, 'too_many_failures');
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      // Another client behind the same proxy is unaffected.
+      expect((await from('198.51.100.8', TOKEN)).status).toBe(200);
+      // A client-supplied hop in front of the proxy's own does not pick the address: the proxy's is used.
+      expect((await from('198.51.100.7, 198.51.100.9', TOKEN)).status).toBe(200);
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('limits failures per token prefix across addresses', async () => {
+    const cp = await controlPlane({ TOWNHALL_TRUSTED_PROXIES: '127.0.0.1,::1', TOWNHALL_RATE_LIMIT: '100' });
+    try {
+      const known = 'thop_partlyKnown'; // 16 characters: a fragment of a token an attacker has
+      const from = (address: string, token: string) =>
+        request(cp.http).get(BASE).set('X-Forwarded-For', address).set('Authorization', `Bearer ${token}`);
+      for (let i = 0; i < FAILURES; i++) {
+        expect((await from(`203.0.113.${i}`, `${known}${i}completion-attempt`)).status).toBe(401);
+      }
+      expectProblem(await from('203.0.113.50', `${known}another-completion`), 429, 'too_many_failures');
+      // Other tokens from that fresh address are checked as usual.
+      expect((await from('203.0.113.50', 'thop_somethingElse-entirely')).status).toBe(401);
+      expect((await from('203.0.113.51', TOKEN)).status).toBe(200);
+    } finally {
+      await cp.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthFailureLimiter } from './auth-failure-limiter';
 import { AUTH_ENTITIES } from './operator.entity';
 import { OperatorAuthGuard } from './operator-auth.guard';
 import { OperatorBearerStrategy } from './operator-bearer.strategy';
@@ -16,7 +17,7 @@ const REGULATOR_AUTH = [RegulatorTokens, RegulatorBearerStrategy, RegulatorAuthG
  */
 @Module({
   imports: [TypeOrmModule.forFeature(AUTH_ENTITIES)],
-  providers: [OperatorTokens, OperatorBearerStrategy, OperatorAuthGuard, ...REGULATOR_AUTH],
-  exports: [OperatorTokens, OperatorBearerStrategy, OperatorAuthGuard, ...REGULATOR_AUTH],
+  providers: [OperatorTokens, OperatorBearerStrategy, OperatorAuthGuard, AuthFailureLimiter, ...REGULATOR_AUTH],
+  exports: [OperatorTokens, OperatorBearerStrategy, OperatorAuthGuard, AuthFailureLimiter, ...REGULATOR_AUTH],
 })
 export class AuthModule {}

@@ -1,7 +1,8 @@
-import { ExecutionContext, type Type } from '@nestjs/common';
+import { ExecutionContext, Inject, type Type } from '@nestjs/common';
 import { AuthGuard, type IAuthGuard } from '@nestjs/passport';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from './auth.errors';
+import { AuthFailureLimiter } from './auth-failure-limiter';
 
 export interface BearerAuthGuardOptions<T> {
   /** The passport strategy that turns the token into `identity`. */
@@ -22,6 +23,10 @@ export interface BearerAuthGuardOptions<T> {
  */
 export function BearerAuthGuard<T>(options: BearerAuthGuardOptions<T>): Type<IAuthGuard> {
   class BearerAuthGuardBase extends AuthGuard(options.strategy) {
+    constructor(@Inject(AuthFailureLimiter) private readonly failures: AuthFailureLimiter) {
+      super();
+    }
+
     override async canActivate(context: ExecutionContext): Promise<boolean> {
       const req = context.switchToHttp().getRequest<FastifyRequest>();
       if (hasField(req.query, 'access_token') || hasField(req.body, 'access_token')) {
@@ -31,7 +36,24 @@ export function BearerAuthGuard<T>(options: BearerAuthGuardOptions<T>): Type<IAu
           'Send the token in the Authorization header, not in the URL or body.',
         );
       }
-      return (await super.canActivate(context)) as boolean;
+      const token = bearerToken(req.headers.authorization);
+      try {
+        await this.failures.check(req.ip, token);
+      } catch (err) {
+        if (err instanceof AuthError) {
+          context
+            .switchToHttp()
+            .getResponse<FastifyReply>()
+            .header('Retry-After', String(err.extensions.retryAfter));
+        }
+        throw err;
+      }
+      try {
+        return (await super.canActivate(context)) as boolean;
+      } catch (err) {
+        if (err instanceof AuthError && err.code === 'invalid_token') await this.failures.failed(req.ip, token);
+        throw err;
+      }
     }
 
     override handleRequest<TUser = T>(
@@ -69,6 +91,12 @@ function challenge(
 ): void {
   const res = context.switchToHttp().getResponse<FastifyReply>();
   res.header('WWW-Authenticate', `Bearer realm="${realm}"${error ? `, error="${error}"` : ''}`);
+}
+
+/** The credential of an `Authorization: Bearer` header, if it has one. */
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^bearer\s+(\S+)/i.exec(header ?? '');
+  return match?.[1];
 }
 
 function hasField(value: unknown, field: string): boolean {

@@ -14,3 +14,4 @@ export * from './regulator-identity';
 export * from './regulator-tokens';
 export * from './regulator-bearer.strategy';
 export * from './regulator-auth.guard';
+export * from './auth-failure-limiter';
