@@ -8,9 +8,9 @@ runHttpApp({
   name: 'federation-gateway',
   root: (config) => FederationGatewayAppModule.forRoot(config),
   beforeListen: (app) => mountGatewayOpenApi(app),
-  afterListen: (_app, _config, url) => {
+  afterListen: (_app, _config, url, opsUrl) => {
     console.log(
-      `[federation-gateway] listening at ${url}, docs at ${url}${GATEWAY_DOCS_PATH}, health at ${url}/health/ready`,
+      `[federation-gateway] ActivityPub edge at ${url}, docs at ${url}${GATEWAY_DOCS_PATH}, health at ${opsUrl}/health/ready`,
     );
   },
 }).catch((err: unknown) => exitWithProblems('federation-gateway', err));

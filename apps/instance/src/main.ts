@@ -8,9 +8,9 @@ runHttpApp({
   name: 'instance',
   root: (config) => InstanceAppModule.forRoot(config),
   beforeListen: (app) => mountInstanceOpenApi(app),
-  afterListen: (_app, _config, url) => {
+  afterListen: (_app, _config, url, opsUrl) => {
     console.log(
-      `[instance] client API at ${url}/api/v1, docs at ${url}${INSTANCE_DOCS_PATH}, health at ${url}/health/ready`,
+      `[instance] client API at ${url}/api/v1, docs at ${url}${INSTANCE_DOCS_PATH}, health at ${opsUrl}/health/ready`,
     );
   },
 }).catch((err: unknown) => exitWithProblems('instance', err));

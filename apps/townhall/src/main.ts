@@ -30,12 +30,11 @@ runHttpApp({
     mountInstanceOpenApi(app);
     mountGatewayOpenApi(app);
   },
-  afterListen: async (app, config, url) => {
+  afterListen: async (app, config, url, opsUrl) => {
     const demo = app.get(DemoTenant);
     const token = await demo.firstOperatorToken();
     const tenant = await demo.ensure(say);
     const port = new URL(url).port;
-    say(`Listening on ${url}`);
     say(`Operator API:  ${url}/api/platform/v1  (docs ${url}${CONTROL_PLANE_DOCS_PATH})`);
     if (token) say(`Operator token (shown once, keep it): ${token}`);
     if (tenant) {
@@ -43,6 +42,6 @@ runHttpApp({
       say(`Demo tenant:   http://${domain}:${port}/api/v1/instance  (docs ${url}${INSTANCE_DOCS_PATH})`);
       say(`  try: curl -s -H 'Host: ${domain}' ${url}/api/v1/instance`);
     }
-    say(`Health:        ${url}/health/ready   Metrics: ${url}/metrics`);
+    say(`Health:        ${opsUrl}/health/ready   Metrics: ${opsUrl}/metrics`);
   },
 }).catch((err: unknown) => exitWithProblems('townhall', err));

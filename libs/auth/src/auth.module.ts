@@ -17,7 +17,13 @@ const REGULATOR_AUTH = [RegulatorTokens, RegulatorBearerStrategy, RegulatorAuthG
  */
 @Module({
   imports: [TypeOrmModule.forFeature(AUTH_ENTITIES)],
-  providers: [OperatorTokens, OperatorBearerStrategy, OperatorAuthGuard, AuthFailureLimiter, ...REGULATOR_AUTH],
+  providers: [
+    OperatorTokens,
+    OperatorBearerStrategy,
+    OperatorAuthGuard,
+    AuthFailureLimiter,
+    ...REGULATOR_AUTH,
+  ],
   exports: [OperatorTokens, OperatorBearerStrategy, OperatorAuthGuard, AuthFailureLimiter, ...REGULATOR_AUTH],
 })
 export class AuthModule {}

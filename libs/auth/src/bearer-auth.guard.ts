@@ -51,7 +51,8 @@ export function BearerAuthGuard<T>(options: BearerAuthGuardOptions<T>): Type<IAu
       try {
         return (await super.canActivate(context)) as boolean;
       } catch (err) {
-        if (err instanceof AuthError && err.code === 'invalid_token') await this.failures.failed(req.ip, token);
+        if (err instanceof AuthError && err.code === 'invalid_token')
+          await this.failures.failed(req.ip, token);
         throw err;
       }
     }

@@ -18,8 +18,16 @@ export interface HttpAppSpec {
   root: (config: TownhallConfig) => DynamicModule;
   /** Runs after the app is configured and before it listens: OpenAPI documents, demo data, … */
   beforeListen?: (app: INestApplication, config: TownhallConfig) => Promise<void> | void;
-  /** Runs once the app listens; `url` is where it can be reached. */
-  afterListen?: (app: INestApplication, config: TownhallConfig, url: string) => Promise<void> | void;
+  /**
+   * Runs once the app listens; `url` is where it can be reached, `opsUrl` where its health and metrics
+   * are (the same, unless TOWNHALL_OPS_PORT is set).
+   */
+  afterListen?: (
+    app: INestApplication,
+    config: TownhallConfig,
+    url: string,
+    opsUrl: string,
+  ) => Promise<void> | void;
   /** Resolve the configuration before checks (the all-in-one may start an embedded PostgreSQL). */
   resolveConfig?: (config: TownhallConfig) => Promise<TownhallConfig>;
 }
@@ -47,11 +55,12 @@ export async function runHttpApp(spec: HttpAppSpec): Promise<INestApplication> {
   await app.listen(config.http.port, config.http.host);
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${config.http.host}:${address.port}`;
-  if (config.http.opsPort !== undefined) {
-    const ops = await startOperationsServer(app, config.http.host, config.http.opsPort);
-    console.log(`[${spec.name}] health and metrics at ${ops}/health/ready, ${ops}/metrics`);
-  }
-  await spec.afterListen?.(app, config, url);
+  const opsUrl =
+    config.http.opsPort === undefined
+      ? url
+      : await startOperationsServer(app, config.http.host, config.http.opsPort);
+  console.log(`[${spec.name}] Listening on ${url}`);
+  await spec.afterListen?.(app, config, url, opsUrl);
   return app;
 }
 
