@@ -41,13 +41,22 @@ function helpText(): string {
 
 function printTable(rows: ResultRow[]): void {
   const table = new Table({
-    head: ['measurement', 'n', 'p50 ms', 'p95 ms', 'max ms', 'rate', 'note'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'left'],
+    head: ['measurement', 'n', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'rate', 'note'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
     style: { head: [], border: [] },
   });
   const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '' : v.toFixed(1));
   for (const r of rows)
-    table.push([r.measurement, r.n, fmt(r.p50), fmt(r.p95), fmt(r.max), r.rate ?? '', r.note ?? '']);
+    table.push([
+      r.measurement,
+      r.n,
+      fmt(r.p50),
+      fmt(r.p95),
+      fmt(r.p99),
+      fmt(r.max),
+      r.rate ?? '',
+      r.note ?? '',
+    ]);
   console.log(table.toString());
 }
 

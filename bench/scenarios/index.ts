@@ -1,7 +1,13 @@
 import type { Scenario } from '../support/scenario';
 import { auditScenario } from './audit';
+import { httpScenario } from './http';
 import { provisioningScenario } from './provisioning';
 import { verifyScenario } from './verify';
 
 /** Every scenario `npm run bench` knows, in the order `--scenario all` runs them. */
-export const SCENARIOS: readonly Scenario[] = [provisioningScenario, auditScenario, verifyScenario];
+export const SCENARIOS: readonly Scenario[] = [
+  provisioningScenario,
+  auditScenario,
+  verifyScenario,
+  httpScenario,
+];

@@ -7,6 +7,7 @@ export interface ResultRow {
   n: number;
   p50?: number;
   p95?: number;
+  p99?: number;
   max?: number;
   rate?: string;
   note?: string;
