@@ -455,12 +455,21 @@ describe('an owner that is no superuser, only CREATEROLE and CREATEDB (real Post
     await preparePlatform(config, { migrate: true });
     const { rows } = await admin.query(
       `SELECT r.rolcanlogin, r.rolsuper, r.rolinherit, a.rolpassword LIKE 'SCRAM-SHA-256$4096:%' AS scram,
-              pg_has_role(r.oid, $2::name, 'MEMBER') AS member_of_owner
+              pg_has_role(r.oid, $2::name, 'MEMBER') AS member_of_owner,
+              shobj_description(r.oid, 'pg_authid') AS mark
          FROM pg_roles r JOIN pg_authid a ON a.oid = r.oid WHERE r.rolname = $1`,
       [appRole, ownerRole],
     );
+    // Marked as Townhall's for this database, which an owner with CREATEROLE may do.
     expect(rows).toEqual([
-      { rolcanlogin: true, rolsuper: false, rolinherit: false, scram: null, member_of_owner: false },
+      {
+        rolcanlogin: true,
+        rolsuper: false,
+        rolinherit: false,
+        scram: null,
+        member_of_owner: false,
+        mark: `townhall application role of database ${database}`,
+      },
     ]);
     const app = new DataSource({ ...dataSourceOptions(config), entities: [] });
     await app.initialize();
