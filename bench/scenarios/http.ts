@@ -79,6 +79,7 @@ async function runHttpBench(ctx: ScenarioContext): Promise<ScenarioReport> {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
     DATABASE_URL: db.url,
+    TOWNHALL_DATABASE_APP_ROLE: config.database.appRole ?? 'off',
     REDIS_URL: config.redis.url,
     TOWNHALL_REDIS_PREFIX: prefix,
     TOWNHALL_SECRET_KEY: config.secretKey!.toString('base64'),

@@ -8,12 +8,16 @@ export const DEFAULT_BENCH_DATABASE_URL = 'postgres://127.0.0.1:5432/townhall_be
 export interface BenchDatabase {
   url: string;
   name: string;
+  /** The application role of this database alone (Townhall refuses a role made for another one). */
+  appRole: string;
   drop(): Promise<void>;
 }
 
 /**
- * A fresh, empty database for one bench run: dropped if it exists, then created. Only a database whose
- * name contains "bench" is ever dropped, so a mistyped BENCH_DATABASE_URL cannot destroy real data.
+ * A fresh, empty database for one bench run, with an application role of its own: both dropped if they
+ * exist, then the database created (the role is created by the first start). Only a database whose
+ * name contains "bench" is ever dropped, and only its role, so a mistyped BENCH_DATABASE_URL cannot
+ * destroy real data.
  */
 export async function freshBenchDatabase(rawUrl: string): Promise<BenchDatabase> {
   const url = withDefaultUser(rawUrl);
@@ -32,9 +36,14 @@ export async function freshBenchDatabase(rawUrl: string): Promise<BenchDatabase>
       await client.end();
     }
   };
-  await run(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  const appRole = `${name.toLowerCase().replace(/[^a-z0-9_]/g, '_')}_app`;
+  const drop = async () => {
+    await run(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    await run(`DROP ROLE IF EXISTS ${quoteIdent(appRole)}`);
+  };
+  await drop();
   await run(`CREATE DATABASE ${quoteIdent(name)}`);
-  return { url, name, drop: () => run(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`) };
+  return { url, name, appRole, drop };
 }
 
 /**
@@ -45,6 +54,7 @@ export function benchConfig(db: BenchDatabase, overrides: Record<string, string>
   return loadConfig({
     ...process.env,
     DATABASE_URL: db.url,
+    TOWNHALL_DATABASE_APP_ROLE: db.appRole,
     TOWNHALL_SECRET_KEY: randomBytes(32).toString('base64'),
     TOWNHALL_DEMO: 'false',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',

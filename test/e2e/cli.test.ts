@@ -233,12 +233,13 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
       )
     ).rows as { id: string; schema: string }[];
     // Tenant schemas belong to the application's role, which migrates them.
-    for (const t of legacy) await db.query(`CREATE SCHEMA ${t.schema} AUTHORIZATION townhall_app`);
+    const appRole = config.database.appRole!;
+    for (const t of legacy) await db.query(`CREATE SCHEMA ${t.schema} AUTHORIZATION ${appRole}`);
     const [free, busy] = legacy;
     // Another session holds the busy schema's version table for the whole run.
     await db.query(
       `CREATE TABLE ${busy.schema}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
-       ALTER TABLE ${busy.schema}.schema_migrations OWNER TO townhall_app`,
+       ALTER TABLE ${busy.schema}.schema_migrations OWNER TO ${appRole}`,
     );
     const holder = new Client({ connectionString: withDefaultUser(config.database.url) });
     await holder.connect();

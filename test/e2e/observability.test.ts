@@ -169,6 +169,47 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
       await ops('/health/ready').expect(200);
     });
 
+    it('is not ready (503 problem) when the application role cannot use a serving tenant schema', async () => {
+      // What a start with another role's name used to do to a running process: the tenant's schema
+      // given to someone else, so every request of the tenant failed while the probe stayed green.
+      const owner = new Client({ connectionString: withDefaultUser(config.database.url) });
+      await owner.connect();
+      const other = `th_other_${process.pid}`;
+      const schema = alpha.schemaName;
+      await owner.query(`CREATE ROLE ${other} NOLOGIN`);
+      try {
+        await owner.query(`ALTER SCHEMA ${schema} OWNER TO ${other}`);
+        const res = await get('/health/ready');
+        const body = expectProblem(res, 503, 'not_ready');
+        expect(body.checks).toMatchObject({
+          database: { status: 'up' },
+          migrations: { status: 'up' },
+          tenantAccess: {
+            status: 'down',
+            message: 'The application cannot use every serving tenant schema',
+            total: 2,
+            unusable: 1,
+          },
+        });
+        expect(res.text).not.toContain(schema);
+        expect(res.text).not.toContain(other);
+        // The schema is the application's again, but one of its tables is not.
+        await owner.query(`ALTER SCHEMA ${schema} OWNER TO ${config.database.appRole}`);
+        await get('/health/ready').expect(200);
+        await owner.query(`ALTER TABLE ${schema}.accounts OWNER TO ${other}`);
+        expect(expectProblem(await get('/health/ready'), 503, 'not_ready').checks).toMatchObject({
+          tenantAccess: { status: 'down', unusable: 1 },
+        });
+      } finally {
+        await owner.query(`ALTER SCHEMA ${schema} OWNER TO ${config.database.appRole}`);
+        await owner.query(`ALTER TABLE ${schema}.accounts OWNER TO ${config.database.appRole}`);
+        await owner.query(`DROP ROLE ${other}`);
+        await owner.end();
+      }
+      const res = await get('/health/ready').expect(200);
+      expect(res.body.details.tenantAccess).toEqual({ status: 'up', total: 2, unusable: 0 });
+    });
+
     it('is not ready (503 problem) when Redis does not answer, and says so without internals', async () => {
       const port = await closedPort();
       const broken = await startHttpApp(

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dropDatabase } from '../support/database';
+import { dropDatabase, testApplicationRole } from '../support/database';
 import { httpRequest } from '../support/http';
 
 /**
@@ -41,6 +41,8 @@ describe('quick start: npm start on a fresh database', () => {
         LOG_LEVEL: 'warn',
         PORT: '0',
         DATABASE_URL: `postgres://127.0.0.1:5432/${database}`,
+        // The machine's PostgreSQL serves other test databases: a role of this database's own.
+        TOWNHALL_DATABASE_APP_ROLE: testApplicationRole(database),
         TOWNHALL_REDIS_PREFIX: `th_${database}`,
         TOWNHALL_DATA_DIR: dataDir,
       },

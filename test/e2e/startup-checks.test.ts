@@ -1,7 +1,11 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { checkRedis } from '@townhall/core';
+import { withDefaultUser } from '@townhall/persistence';
+import { ADMIN_URL, createTestDatabase } from '../support/database';
 
 const MAIN = join(__dirname, '../../dist/apps/townhall/src/main.js');
 
@@ -97,6 +101,41 @@ describe('start-up checks', () => {
     });
     expect(status).toBe(1);
     expect(stderr).toMatch(/Set it to "noeviction"/);
+  });
+
+  it('refuses, in one line, to take over an existing role named as the application role', async () => {
+    const { config, drop } = await createTestDatabase();
+    const admin = new Client({ connectionString: withDefaultUser(ADMIN_URL) });
+    await admin.connect();
+    const victim = `th_victim_${process.pid}`;
+    await admin.query(`CREATE ROLE ${victim} LOGIN SUPERUSER CREATEDB CREATEROLE INHERIT`);
+    try {
+      const { status, stderr } = start({
+        PORT: '0',
+        DATABASE_URL: config.database.url,
+        REDIS_URL: config.redis.url,
+        TOWNHALL_REDIS_PREFIX: config.redis.keyPrefix,
+        TOWNHALL_SECRET_KEY: randomBytes(32).toString('base64'),
+        TOWNHALL_DEMO: 'false',
+        TOWNHALL_DATABASE_APP_ROLE: victim,
+      });
+      expect(status).toBe(1);
+      expect(stderr.trim().split('\n')).toEqual([
+        '[townhall] cannot start:',
+        `  - the application role "${victim}" already exists and Townhall did not create it for this database: ` +
+          'choose another TOWNHALL_DATABASE_APP_ROLE, drop the role, or give its login in DATABASE_APP_URL',
+      ]);
+      const { rows } = await admin.query(
+        `SELECT rolsuper, rolcreatedb, rolcreaterole, rolinherit FROM pg_roles WHERE rolname = $1`,
+        [victim],
+      );
+      expect(rows).toEqual([{ rolsuper: true, rolcreatedb: true, rolcreaterole: true, rolinherit: true }]);
+    } finally {
+      // The database first: whatever a start may have granted the role goes with it.
+      await drop();
+      await admin.query(`DROP ROLE ${victim}`);
+      await admin.end();
+    }
   });
 
   it('accepts the machine Redis (noeviction)', async () => {

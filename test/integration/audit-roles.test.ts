@@ -8,7 +8,7 @@ import {
   withDefaultUser,
 } from '@townhall/persistence';
 import { preparePlatform } from '@townhall/platform';
-import { ADMIN_URL, createTestDatabase, dropDatabase } from '../support/database';
+import { ADMIN_URL, createTestDatabase, dropDatabase, testApplicationRole } from '../support/database';
 
 /**
  * The audit log is append-only in the database itself. The application logs in as a role of its own,
@@ -99,7 +99,7 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
     }
   }
 
-  it('logs the application in as townhall_app itself: not the owner, no superuser, no member of the owner', async () => {
+  it('logs the application in as its role itself: not the owner, no superuser, no member of the owner', async () => {
     const [row] = await app.query(
       `SELECT current_user, session_user, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb,
               pg_has_role(current_user, $1::name, 'MEMBER') AS member
@@ -107,8 +107,8 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
       [ownerName],
     );
     expect(row).toEqual({
-      current_user: 'townhall_app',
-      session_user: 'townhall_app',
+      current_user: config.database.appRole,
+      session_user: config.database.appRole,
       rolsuper: false,
       rolinherit: false,
       rolcreaterole: false,
@@ -124,7 +124,7 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
     async (escape) => {
       await applicationSession(async (c) => {
         await c.query(escape);
-        expect((await c.query(`SELECT current_user AS u`)).rows[0].u).toBe('townhall_app');
+        expect((await c.query(`SELECT current_user AS u`)).rows[0].u).toBe(config.database.appRole);
         for (const { table, set } of AUDIT_TABLES) {
           await expectError(c.query(`UPDATE platform.${table} SET ${set}`), '42501', /permission denied/);
           await expectError(c.query(`DELETE FROM platform.${table}`), '42501', /permission denied/);
@@ -371,9 +371,12 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
 describe('switching the application role on later (real PostgreSQL)', () => {
   let drop: () => Promise<void>;
   let off: TownhallConfig;
+  let role: string;
 
   beforeAll(async () => {
-    ({ config: off, drop } = await createTestDatabase({ TOWNHALL_DATABASE_APP_ROLE: 'off' }));
+    let name: string;
+    ({ config: off, drop, name } = await createTestDatabase({ TOWNHALL_DATABASE_APP_ROLE: 'off' }));
+    role = testApplicationRole(name);
   });
 
   afterAll(async () => drop?.());
@@ -384,27 +387,28 @@ describe('switching the application role on later (real PostgreSQL)', () => {
     await plain.initialize();
     try {
       const [{ current_user: user }] = await plain.query(`SELECT current_user`);
-      expect(user).not.toBe('townhall_app');
+      expect(user).not.toBe(role);
       // A tenant made while the role was off: its schema belongs to the login role.
       await plain.query(`
         INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name)
         VALUES (77, 'old-tenant', 'Old', 'a@old.example', 'active', 'default', 'tenant_77')`);
       await plain.query(`CREATE SCHEMA tenant_77; CREATE TABLE tenant_77.accounts (id bigint PRIMARY KEY)`);
       const [{ granted }] = await plain.query(
-        `SELECT has_schema_privilege('townhall_app', 'platform', 'USAGE') AS granted`,
+        `SELECT to_regrole($1) IS NOT NULL AND has_schema_privilege($1, 'platform', 'USAGE') AS granted`,
+        [role],
       );
       expect(granted).toBe(false);
     } finally {
       await plain.destroy();
     }
 
-    const on = { ...off, database: { ...off.database, appRole: loadConfig({}).database.appRole } };
+    const on = { ...off, database: { ...off.database, appRole: role } };
     await preparePlatform(on, { migrate: true });
     const app = new DataSource({ ...dataSourceOptions(on), entities: [] });
     await app.initialize();
     try {
       const [{ current_user: user }] = await app.query(`SELECT current_user`);
-      expect(user).toBe('townhall_app');
+      expect(user).toBe(role);
       await app.query(`SELECT count(*) FROM platform.tenants`);
       // The application migrates tenant schemas, so it must own the old one and its tables.
       await app.query(`ALTER TABLE tenant_77.accounts ADD COLUMN note text`);
@@ -451,12 +455,21 @@ describe('an owner that is no superuser, only CREATEROLE and CREATEDB (real Post
     await preparePlatform(config, { migrate: true });
     const { rows } = await admin.query(
       `SELECT r.rolcanlogin, r.rolsuper, r.rolinherit, a.rolpassword LIKE 'SCRAM-SHA-256$4096:%' AS scram,
-              pg_has_role(r.oid, $2::name, 'MEMBER') AS member_of_owner
+              pg_has_role(r.oid, $2::name, 'MEMBER') AS member_of_owner,
+              shobj_description(r.oid, 'pg_authid') AS mark
          FROM pg_roles r JOIN pg_authid a ON a.oid = r.oid WHERE r.rolname = $1`,
       [appRole, ownerRole],
     );
+    // Marked as Townhall's for this database, which an owner with CREATEROLE may do.
     expect(rows).toEqual([
-      { rolcanlogin: true, rolsuper: false, rolinherit: false, scram: null, member_of_owner: false },
+      {
+        rolcanlogin: true,
+        rolsuper: false,
+        rolinherit: false,
+        scram: null,
+        member_of_owner: false,
+        mark: `townhall application role of database ${database}`,
+      },
     ]);
     const app = new DataSource({ ...dataSourceOptions(config), entities: [] });
     await app.initialize();

@@ -47,6 +47,7 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
       DATABASE_URL: config.database.url,
+      TOWNHALL_DATABASE_APP_ROLE: config.database.appRole ?? 'off',
       REDIS_URL: config.redis.url,
       TOWNHALL_REDIS_PREFIX: config.redis.keyPrefix,
       TOWNHALL_SECRET_KEY: config.secretKey!.toString('base64'),

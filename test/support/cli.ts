@@ -30,6 +30,7 @@ export function cliEnv(config: TownhallConfig, extra: Record<string, string> = {
     ...process.env,
     NODE_ENV: 'test',
     DATABASE_URL: config.database.url,
+    TOWNHALL_DATABASE_APP_ROLE: config.database.appRole ?? 'off',
     REDIS_URL: config.redis.url,
     TOWNHALL_REDIS_PREFIX: config.redis.keyPrefix,
     TOWNHALL_SECRET_KEY: config.secretKey!.toString('base64'),

@@ -9,12 +9,22 @@ import { preparePlatform } from '@townhall/platform';
 export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres';
 
 /**
- * Every test file gets a database of its own on the machine's real PostgreSQL, so files can run in
- * parallel and leave nothing behind. Returns a validated config pointing at it.
+ * The application role of a test database: roles belong to the whole cluster, and Townhall refuses a
+ * role it did not create for the database at hand, so every test database has one of its own, dropped
+ * with it (`dropDatabase`).
+ */
+export function testApplicationRole(database: string): string {
+  return `${database}_app`;
+}
+
+/**
+ * Every test file gets a database of its own on the machine's real PostgreSQL, with an application
+ * role of its own, so files can run in parallel and leave nothing behind. Returns a validated config
+ * pointing at it, and its name.
  */
 export async function createTestDatabase(
   env: Record<string, string> = {},
-): Promise<{ config: TownhallConfig; drop: () => Promise<void> }> {
+): Promise<{ config: TownhallConfig; drop: () => Promise<void>; name: string }> {
   const name = `townhall_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
@@ -29,16 +39,20 @@ export async function createTestDatabase(
     LOG_LEVEL: 'silent',
     // Tests that are not about the key pool should not spend CPU filling one.
     TOWNHALL_ACTOR_KEY_POOL: '0',
+    TOWNHALL_DATABASE_APP_ROLE: testApplicationRole(name),
     ...env,
   });
-  return { config, drop: () => dropDatabase(name) };
+  return { config, drop: () => dropDatabase(name), name };
 }
 
+/** Drops a test database and its application role (`testApplicationRole`), whichever exist. */
 export async function dropDatabase(name: string): Promise<void> {
   const admin = new Client({ connectionString: withDefaultUser(ADMIN_URL) });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    // After the database: its grants and the schemas the role owned went with it.
+    await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(testApplicationRole(name))}`);
   } finally {
     await admin.end();
   }

@@ -32,6 +32,7 @@ export function processEnv(config: TownhallConfig, extra: Record<string, string>
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'test',
     DATABASE_URL: config.database.url,
+    TOWNHALL_DATABASE_APP_ROLE: config.database.appRole ?? 'off',
     REDIS_URL: config.redis.url,
     TOWNHALL_REDIS_PREFIX: config.redis.keyPrefix,
     TOWNHALL_SECRET_KEY: config.secretKey!.toString('base64'),

@@ -1,9 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { Client } from 'pg';
-import { QueryFailedError, type DataSourceOptions } from 'typeorm';
+import type { DataSourceOptions } from 'typeorm';
 import type { TownhallConfig } from '@townhall/core';
-import { APP_ROLE_SETTING, PLATFORM_MIGRATIONS } from './migrations/platform';
+import { type ApplicationLogin, loginProblem, sessionLoginFacts } from './application-role';
+import { APP_LOGIN_SETTING, APP_ROLE_SETTING, PLATFORM_MIGRATIONS } from './migrations/platform';
+import { isLoginRefused } from './sql-state';
 
 type DatabaseConfig = Pick<TownhallConfig, 'database'>;
 
@@ -36,7 +38,7 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
  * A DataSource logged in as the owner (DATABASE_URL's user): for platform migrations and the audit
  * log's writer. Its search_path holds only `platform` and `pg_catalog`, so a schema the application role
  * creates — named like the owner (`"$user"`) or `public` — can never capture the owner's unqualified
- * names. It tells the migrations which role the application logs in as.
+ * names. It tells the migrations which role the application logs in as, and whose login that is.
  */
 export function ownerDataSourceOptions(
   config: DatabaseConfig,
@@ -52,9 +54,16 @@ export function ownerDataSourceOptions(
     extra: {
       max: pool.max,
       application_name: pool.name,
-      options: `-c search_path=platform,pg_catalog -c ${APP_ROLE_SETTING}=${config.database.appRole ?? ''}`,
+      options:
+        `-c search_path=platform,pg_catalog -c ${APP_ROLE_SETTING}=${config.database.appRole ?? ''} ` +
+        `-c ${APP_LOGIN_SETTING}=${applicationLogin(config)}`,
     },
   };
+}
+
+/** Whether the application's login is the operator's own (DATABASE_APP_URL) or derived by Townhall. */
+export function applicationLogin(config: DatabaseConfig): ApplicationLogin {
+  return config.database.appUrl ? 'operator' : 'derived';
 }
 
 /** The DataSource that applies platform migrations, as the owner. */
@@ -95,31 +104,6 @@ export function derivedApplicationPassword(config: DatabaseConfig): string | nul
     .digest('base64url');
 }
 
-/** The SQLSTATE of a failed query, from a TypeORM QueryFailedError or a `pg` error alike. */
-export function sqlState(err: unknown): string | undefined {
-  const code =
-    err instanceof QueryFailedError
-      ? (err.driverError as { code?: unknown }).code
-      : (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** PostgreSQL refused the login itself: 28000, no such role or it may not log in; 28P01, wrong password. */
-export function isLoginRefused(err: unknown): boolean {
-  const code = sqlState(err);
-  return code === '28000' || code === '28P01';
-}
-
-/** The audit tables no row of which the application may change or remove, pending entries included. */
-const APPEND_ONLY_AUDIT_TABLES = [
-  'audit_pending',
-  'audit_entries',
-  'audit_nodes',
-  'audit_checkpoints',
-  'audit_key_rotations',
-  'audit_signing_keys',
-];
-
 /**
  * Why the application's login is not a separate, lesser role than the owner, or null if it is (or
  * the role is off). Checks what the application would actually log in as — DATABASE_APP_URL, a
@@ -133,38 +117,9 @@ export async function applicationRoleProblem(config: DatabaseConfig): Promise<st
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const { rows } = await client.query<{
-      user: string;
-      superuser: boolean;
-      createrole: boolean;
-      owns: boolean;
-      writes: string | null;
-    }>(
-      `SELECT r.rolname AS user, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
-              pg_has_role(r.oid, $1::name, 'MEMBER')
-                OR pg_has_role(r.oid, (SELECT nspowner FROM pg_namespace WHERE nspname = 'platform'), 'MEMBER')
-                AS owns,
-              -- What the login may do to the log, however it got the right (e.g. pg_write_all_data).
-              (SELECT string_agg(c.relname, ', ' ORDER BY c.relname)
-                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = 'platform' AND c.relname = ANY($2::text[])
-                  AND has_table_privilege(session_user, c.oid, 'UPDATE, DELETE, TRUNCATE'))
-                AS writes
-         FROM pg_roles r WHERE r.rolname = session_user`,
-      [owner, APPEND_ONLY_AUDIT_TABLES],
-    );
-    const [me] = rows;
-    if (me.superuser)
-      return `the application logs in as "${me.user}", a superuser: it needs a role of its own`;
-    if (me.owns) {
-      return `the application logs in as "${me.user}", which is or is a member of the owner "${owner}": it needs a role of its own`;
-    }
-    if (me.createrole) {
-      return `the application logs in as "${me.user}", which may create roles (and so grant itself the owner's): remove CREATEROLE`;
-    }
-    if (me.writes) {
-      return `the application logs in as "${me.user}", which may change or delete audit rows (${me.writes}): revoke that (e.g. pg_write_all_data)`;
-    }
+    const me = await sessionLoginFacts(client, owner);
+    const problem = loginProblem(me, owner);
+    if (problem) return problem;
     if (me.user !== role) {
       return `the application logs in as "${me.user}", not as the application role "${role}": does a pooler map users?`;
     }

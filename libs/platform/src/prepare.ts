@@ -3,7 +3,9 @@ import { DataSource } from 'typeorm';
 import { checkRedis, TownhallConfig } from '@townhall/core';
 import {
   applicationDatabaseUrl,
+  applicationLogin,
   applicationRoleProblem,
+  claimApplicationRole,
   derivedApplicationPassword,
   ensureApplicationLogin,
   ensureApplicationRole,
@@ -21,9 +23,10 @@ export interface PrepareOptions {
 
 /**
  * Everything a process checks and prepares before Nest starts: Redis reachable and not evicting,
- * the database present, platform migrations applied and the application role granted and able to log
- * in (as the owner, the login of DATABASE_URL), and the application's own login a role that is not the
- * owner, a member of it or a superuser. Throws with a message meant for a person.
+ * the database present, the application role Townhall's own for this database (or the operator's fit
+ * login) before anything is changed, platform migrations applied and the application role granted and
+ * able to log in (as the owner, the login of DATABASE_URL), and the application's own login a role that
+ * is not the owner, a member of it or a superuser. Throws with a message meant for a person.
  */
 export async function preparePlatform(config: TownhallConfig, opts: PrepareOptions): Promise<void> {
   const log = opts.log ?? (() => undefined);
@@ -44,6 +47,10 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
     const lock = ds.createQueryRunner();
     await lock.query(`SELECT pg_advisory_lock(hashtext('townhall.platform-migrations'))`);
     try {
+      // Before anything changes: a role that is not Townhall's for this database is refused, not taken
+      // over (its attributes stripped, the platform granted to it, the tenant schemas handed to it).
+      const refused = role ? await claimApplicationRole(lock, role, applicationLogin(config)) : null;
+      if (refused) throw new StartupError([refused]);
       const applied = await ds.runMigrations({ transaction: 'each' });
       if (applied.length)
         log(`Applied ${applied.length} platform migration(s): ${applied.map((m) => m.name).join(', ')}`);
@@ -54,7 +61,7 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
       if (role) {
         await lock.startTransaction();
         try {
-          await ensureApplicationRole(lock, role);
+          await ensureApplicationRole(lock, role, applicationLogin(config));
           if (!config.database.appUrl) {
             // The password only when the login needs it: setting it takes CREATEROLE at every start.
             const password = derivedApplicationPassword(config);

@@ -24,7 +24,10 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready to take traffic: PostgreSQL and Redis answer and every schema is migrated. 503 otherwise. */
+  /**
+   * Ready to take traffic: PostgreSQL and Redis answer, every schema is migrated and the application
+   * can use every serving tenant schema. 503 otherwise.
+   */
   @Get('ready')
   async ready(): Promise<HealthCheckResult> {
     try {
@@ -32,6 +35,7 @@ export class HealthController {
         () => this.indicators.database(),
         () => this.indicators.redis(),
         () => this.indicators.migrations(),
+        () => this.indicators.tenantAccess(),
       ]);
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;

@@ -101,6 +101,64 @@ export class ReadinessIndicators {
   }
 
   /**
+   * The application's login can use every tenant schema that should serve (active or suspended): the
+   * schema exists, the login has USAGE on it and SELECT, INSERT, UPDATE and DELETE on each of its
+   * tables. A schema given to another role — as a start under another role's name once did — fails
+   * every request of its tenant; the probe must not stay green meanwhile.
+   *
+   * One query, whatever the number of tenants: one pass over `platform.tenants`, one over `pg_class`
+   * hash-joined to the serving schemas (pg_class has no index on the namespace alone, so a lookup per
+   * tenant would scan it once per tenant), then a privilege check per serving schema and per table of
+   * theirs, each a lookup in the backend's catalog cache. Measured with 1,800 serving tenants of 4
+   * tables each (38,000 rows in pg_class) on a 2-core machine: 20–40 ms on a pooled connection that
+   * has run it before, 120–190 ms on a connection's first run, while its catalog cache fills.
+   */
+  async tenantAccess(): Promise<HealthIndicatorResult<'tenantAccess'>> {
+    const check = this.health.check('tenantAccess');
+    try {
+      const [access] = (await within(
+        CHECK_TIMEOUT_MS,
+        this.dataSource.query(
+          `WITH serving AS (
+             SELECT t.schema_name, n.oid AS nsp
+               FROM platform.tenants t LEFT JOIN pg_namespace n ON n.nspname = t.schema_name
+              WHERE t.status IN ('active', 'suspended')),
+           -- Materialised so that the privilege checks run on the serving schemas' tables only, not
+           -- on every row of pg_class before the join.
+           tables AS MATERIALIZED (
+             SELECT c.oid, c.relnamespace AS nsp
+               FROM pg_class c JOIN serving s ON s.nsp = c.relnamespace
+              WHERE c.relkind IN ('r', 'p')),
+           denied AS (
+             SELECT DISTINCT nsp FROM tables
+              WHERE NOT (has_table_privilege(oid, 'SELECT') AND has_table_privilege(oid, 'INSERT')
+                         AND has_table_privilege(oid, 'UPDATE') AND has_table_privilege(oid, 'DELETE'))),
+           verdict AS (
+             SELECT s.schema_name,
+                    s.nsp IS NULL OR NOT has_schema_privilege(s.nsp, 'USAGE')
+                      OR s.nsp IN (SELECT nsp FROM denied) AS unusable
+               FROM serving s)
+           SELECT current_user AS role, count(*)::int AS total,
+                  count(*) FILTER (WHERE unusable)::int AS unusable,
+                  (array_agg(schema_name ORDER BY schema_name) FILTER (WHERE unusable))[1:10] AS examples
+             FROM verdict`,
+        ),
+        'PostgreSQL',
+      )) as [{ role: string; total: number; unusable: number; examples: string[] | null }];
+      const data = { total: access.total, unusable: access.unusable };
+      if (access.unusable === 0) return check.up(data);
+      this.logger.warn(
+        { role: access.role, unusable: access.unusable, schemas: access.examples },
+        'Readiness: the application role cannot use every serving tenant schema',
+      );
+      return check.down({ message: 'The application cannot use every serving tenant schema', ...data });
+    } catch (err) {
+      this.logger.warn({ err }, 'Readiness: tenant schema access could not be read');
+      return check.down({ message: 'Tenant schema access could not be read' });
+    }
+  }
+
+  /**
    * What `dataSource.showMigrations()` answers, on a query runner released in `finally`: the
    * DataSource method leaks its runner's connection when a query fails, and a failing probe repeats.
    */

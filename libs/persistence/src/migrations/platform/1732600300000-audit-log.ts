@@ -1,6 +1,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { DEFAULT_DATABASE_APP_ROLE } from '@townhall/core';
+import { type ApplicationLogin, claimApplicationRole, type Queryable } from '../../application-role';
 
 /**
  * The audit log's tables (docs/audit-format.md §12) and the database role the application works as.
@@ -140,6 +141,9 @@ const APPEND_ONLY_TABLES = ['audit_entries', 'audit_nodes', 'audit_checkpoints',
  */
 export const APP_ROLE_SETTING = 'townhall.app_role';
 
+/** The setting that says whose login that role is (`ApplicationLogin`; unset: derived). */
+export const APP_LOGIN_SETTING = 'townhall.app_login';
+
 /**
  * Platform tables on which the application role gets less than SELECT, INSERT, UPDATE and DELETE. The
  * audit log's writer is the owner, so the application only appends pending entries (it never reads them
@@ -158,35 +162,36 @@ const RESTRICTED_TABLES: Record<string, string> = {
 /** Tables whose identity sequences the application role has no use for (it sets no ids there). */
 const OWNER_SEQUENCED_TABLES = ['audit_pending', 'audit_checkpoints', 'audit_key_rotations'];
 
-interface Queryable {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
-
 /**
- * Sets the application role up as the migrating DataSource says (`townhall.app_role`): unset means the
- * default role, empty means the role is off. For migrations that add tables the role must not reach.
+ * Sets the application role up as the migrating DataSource says (`townhall.app_role`, and whose login
+ * it is in `townhall.app_login`): unset means the default role, empty means the role is off. For
+ * migrations that add tables the role must not reach.
  */
 export async function ensureApplicationRoleOfSession(q: Queryable): Promise<void> {
-  const [{ role }] = (await q.query(`SELECT current_setting('${APP_ROLE_SETTING}', true) AS role`)) as {
-    role: string | null;
-  }[];
+  const [{ role, login }] = (await q.query(
+    `SELECT current_setting('${APP_ROLE_SETTING}', true) AS role,
+            current_setting('${APP_LOGIN_SETTING}', true) AS login`,
+  )) as { role: string | null; login: string | null }[];
   const appRole = role ?? DEFAULT_DATABASE_APP_ROLE;
-  if (appRole !== '') await ensureApplicationRole(q, appRole);
+  if (appRole !== '') await ensureApplicationRole(q, appRole, login === 'operator' ? 'operator' : 'derived');
 }
 
 /**
- * Creates the role the application's pool logs in as (if missing) and grants it what the application
- * needs and nothing more: data access to the platform tables (less on the audit tables, see
- * RESTRICTED_TABLES), sequences and functions, and CREATE on the database, because provisioning creates
- * tenant schemas (which the role then owns). Default privileges extend the grants to what later
- * migrations create. The role is never made a member of the owner, so nothing it runs — `SET ROLE`
- * included — reaches the owner's rights. Idempotent; runs as the owner (the login of DATABASE_URL).
+ * Grants the application role what the application needs and nothing more: data access to the
+ * platform tables (less on the audit tables, see RESTRICTED_TABLES), sequences and functions, and
+ * CREATE on the database, because provisioning creates tenant schemas (which the role then owns).
+ * Default privileges extend the grants to what later migrations create. The role is never made a
+ * member of the owner, so nothing it runs — `SET ROLE` included — reaches the owner's rights.
+ * Idempotent; runs as the owner (the login of DATABASE_URL).
  *
- * Roles are cluster-wide and several databases (test databases, cells) may create the same one at the
- * same moment, so a concurrent creation is not an error.
+ * First it claims the role (`claimApplicationRole`: creates and marks it when missing) and throws,
+ * having changed nothing, when the role is not one Townhall may manage for this database.
  */
-export async function ensureApplicationRole(q: Queryable, role: string): Promise<void> {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) throw new Error(`"${role}" is not a valid role name`);
+export async function ensureApplicationRole(
+  q: Queryable,
+  role: string,
+  login: ApplicationLogin,
+): Promise<void> {
   const [me] = (await q.query(`SELECT current_user AS name`)) as { name: string }[];
   if (me.name === role) {
     throw new Error(
@@ -194,14 +199,8 @@ export async function ensureApplicationRole(q: Queryable, role: string): Promise
         `(set TOWNHALL_DATABASE_APP_ROLE to another name, or to off)`,
     );
   }
-  // A role a DBA created beforehand needs no CREATEROLE privilege here.
-  await q.query(`
-    DO $$ BEGIN
-      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role}') THEN
-        CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
-      END IF;
-    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-    END $$`);
+  const refused = await claimApplicationRole(q, role, login);
+  if (refused) throw new Error(refused);
 
   await q.query(`GRANT USAGE ON SCHEMA platform TO ${role}`);
   await q.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA platform TO ${role}`);
@@ -258,8 +257,8 @@ export async function ensureApplicationRole(q: Queryable, role: string): Promise
  * Lets the application role log in, and nothing else: LOGIN without SUPERUSER, CREATEDB, CREATEROLE or
  * INHERIT, and — when given — `password`, sent as a SCRAM-SHA-256 verifier so that it appears in no
  * statement log. Alters the role only where it differs (ALTER ROLE of a superuser attribute needs a
- * superuser, even to keep it off). For the login Townhall derives; an operator's own login
- * (DATABASE_APP_URL) is left as the operator made it.
+ * superuser, even to keep it off). For the login Townhall derives, on a role it has claimed
+ * (`claimApplicationRole`); an operator's own login (DATABASE_APP_URL) is left as the operator made it.
  */
 export async function ensureApplicationLogin(
   q: Queryable,

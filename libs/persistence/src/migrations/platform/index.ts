@@ -7,7 +7,12 @@ import { Regulators1732600400000 } from './1732600400000-regulators';
 import { AuditSequencerLock1732600500000 } from './1732600500000-audit-sequencer-lock';
 import { AuditEntriesTenantSeq1732600600000 } from './1732600600000-audit-entries-tenant-seq';
 
-export { APP_ROLE_SETTING, ensureApplicationLogin, ensureApplicationRole } from './1732600300000-audit-log';
+export {
+  APP_LOGIN_SETTING,
+  APP_ROLE_SETTING,
+  ensureApplicationLogin,
+  ensureApplicationRole,
+} from './1732600300000-audit-log';
 
 /** Platform migrations in the order they apply. */
 export const PLATFORM_MIGRATIONS = [
