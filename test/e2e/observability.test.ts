@@ -179,7 +179,7 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
       await owner.query(`CREATE ROLE ${other} NOLOGIN`);
       try {
         await owner.query(`ALTER SCHEMA ${schema} OWNER TO ${other}`);
-        const res = await get('/health/ready');
+        const res = await ops('/health/ready');
         const body = expectProblem(res, 503, 'not_ready');
         expect(body.checks).toMatchObject({
           database: { status: 'up' },
@@ -195,9 +195,9 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
         expect(res.text).not.toContain(other);
         // The schema is the application's again, but one of its tables is not.
         await owner.query(`ALTER SCHEMA ${schema} OWNER TO ${config.database.appRole}`);
-        await get('/health/ready').expect(200);
+        await ops('/health/ready').expect(200);
         await owner.query(`ALTER TABLE ${schema}.accounts OWNER TO ${other}`);
-        expect(expectProblem(await get('/health/ready'), 503, 'not_ready').checks).toMatchObject({
+        expect(expectProblem(await ops('/health/ready'), 503, 'not_ready').checks).toMatchObject({
           tenantAccess: { status: 'down', unusable: 1 },
         });
       } finally {
@@ -206,7 +206,7 @@ describe('observability: health probes and metrics (real PostgreSQL and Redis, o
         await owner.query(`DROP ROLE ${other}`);
         await owner.end();
       }
-      const res = await get('/health/ready').expect(200);
+      const res = await ops('/health/ready').expect(200);
       expect(res.body.details.tenantAccess).toEqual({ status: 'up', total: 2, unusable: 0 });
     });
 
