@@ -86,7 +86,7 @@ async function runHttpBench(ctx: ScenarioContext): Promise<ScenarioReport> {
     TOWNHALL_OPERATOR_TOKEN: token,
     TOWNHALL_DEMO: 'false',
     TOWNHALL_ACTOR_KEY_POOL: '0',
-    TOWNHALL_RATE_LIMIT: '100000000',
+    TOWNHALL_RATE_LIMIT: '1000000',
     TOWNHALL_TENANT_RATE_LIMIT: '100000000',
     LOG_LEVEL: 'warn',
     LOG_PRETTY: 'false',

@@ -91,6 +91,23 @@ describe('start-up checks', () => {
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it('names DATABASE_URL, without its password, when PostgreSQL cannot be reached or refuses the login', async () => {
+    const port = await freePort();
+    const unreachable = start({ DATABASE_URL: `postgres://townhall:s3cret-pw@127.0.0.1:${port}/townhall` });
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stderr).toContain(
+      `PostgreSQL at postgres://townhall:***@127.0.0.1:${port}/townhall (DATABASE_URL) is not reachable`,
+    );
+    expect(unreachable.stderr).not.toContain('s3cret-pw');
+    expect(unreachable.stderr).not.toMatch(/\n\s+at /);
+    const refused = start({ DATABASE_URL: 'postgres://no_such_role_here@127.0.0.1:5432/postgres' });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(
+      /PostgreSQL at postgres:\/\/no_such_role_here@127\.0\.0\.1:5432\/postgres \(DATABASE_URL\) refused the login/,
+    );
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('refuses a Redis whose maxmemory-policy evicts keys', async () => {
     expect(await checkRedis(evictingUrl)).toEqual([
       expect.stringMatching(/maxmemory-policy "allkeys-lru", which evicts keys/),

@@ -365,6 +365,13 @@ export class BundleVerification {
   }
 
   private handle(text: string): void {
+    // Exports never start with a byte-order mark; one means the file was re-saved by another program.
+    if (this.phase === 'header' && text.charCodeAt(0) === 0xfeff) {
+      this.malformed(
+        'the bundle starts with a UTF-8 byte-order mark, which exports never have: it was re-saved by another ' +
+          'program since it was downloaded. Verify the file as downloaded (the mark is the first three bytes, EF BB BF)',
+      );
+    }
     let value: unknown;
     try {
       value = JSON.parse(text);

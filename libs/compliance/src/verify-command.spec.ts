@@ -83,6 +83,17 @@ describe('townhall audit verify (runVerifyCommand)', () => {
     expect(run.err).toEqual([expect.stringMatching(/^FAILED seq 120: missing: seq 120 is missing/)]);
   });
 
+  it.each([{ stream: true }, { stream: false }])(
+    'says what a byte-order mark in front of the bundle means (%o)',
+    async (options) => {
+      const run = io({ ...FILES, 'bom.ndjson': `\uFEFF${bundle}` }, options);
+      expect(await runVerifyCommand(['bom.ndjson', '--key', 'keys.json'], run)).toBe(1);
+      expect(run.err).toEqual([
+        expect.stringMatching(/byte-order mark, which exports never have: it was re-saved/),
+      ]);
+    },
+  );
+
   it('exits 1 naming the checkpoint when the --since checkpoint is not in the bundle’s history', async () => {
     const other = buildLog({
       size: 350,

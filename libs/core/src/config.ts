@@ -40,6 +40,12 @@ export interface TownhallConfig {
     url: string;
     explicit: boolean;
     poolSize: number;
+    /**
+     * Transactions a pooled connection serves before it is replaced (0: no limit). PostgreSQL keeps a
+     * catalog cache per connection for every relation it touched, so a connection that serves every
+     * tenant schema grows with the number of tenants; recycling bounds that growth.
+     */
+    poolMaxUses: number;
     appRole: string | null;
     appUrl: string | undefined;
   };
@@ -245,6 +251,7 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       url: url('DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
       explicit: str('DATABASE_URL') !== undefined,
       poolSize: int('DATABASE_POOL_SIZE', 10, 1, 500),
+      poolMaxUses: int('DATABASE_POOL_MAX_USES', 1000, 0, 100_000_000),
       appRole,
       appUrl: appUrl || undefined,
     },

@@ -30,7 +30,14 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
     ...MIGRATIONS,
     synchronize: false,
     logging: false,
-    extra: { max: config.database.poolSize, application_name: 'townhall' },
+    extra: {
+      max: config.database.poolSize,
+      // Bounds each connection's catalog cache, which grows with every tenant schema it touches
+      // (docs/architecture.md, Tenancy); 0 means no limit.
+      ...(config.database.poolMaxUses > 0 ? { maxUses: config.database.poolMaxUses } : {}),
+      maxLifetimeSeconds: 3600,
+      application_name: 'townhall',
+    },
   };
 }
 

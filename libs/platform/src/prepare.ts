@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { checkRedis, TownhallConfig } from '@townhall/core';
+import { checkRedis, redact, TownhallConfig } from '@townhall/core';
 import {
   applicationDatabaseUrl,
   applicationLogin,
@@ -39,10 +39,10 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
       `the application logs in as "${role}", the owner of the database (DATABASE_URL): it needs a role of its own`,
     ]);
   }
-  await ensureDatabase(config.database.url);
+  await namingTheDatabase(config.database.url, () => ensureDatabase(config.database.url));
   if (opts.migrate) {
     const ds = new DataSource(migrationDataSourceOptions(config));
-    await ds.initialize();
+    await namingTheDatabase(config.database.url, () => ds.initialize());
     // Processes starting together take turns: the second finds nothing left to apply.
     const lock = ds.createQueryRunner();
     await lock.query(`SELECT pg_advisory_lock(hashtext('townhall.platform-migrations'))`);
@@ -98,6 +98,37 @@ async function canLogIn(url: string): Promise<boolean> {
     throw err;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Runs `work`, turning a failure to reach or log in to the owner's database into a start-up problem
+ * that names DATABASE_URL (without its password) and says what to check, instead of a bare driver
+ * message such as "connect ECONNREFUSED".
+ */
+async function namingTheDatabase<T>(url: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const where = `PostgreSQL at ${redact(withDefaultUser(url))} (DATABASE_URL)`;
+    const code = (err as { code?: unknown }).code;
+    const message = (err as Error).message;
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') {
+      throw new StartupError([
+        `${where} is not reachable (${message}): start PostgreSQL or correct DATABASE_URL`,
+      ]);
+    }
+    if (isLoginRefused(err)) {
+      throw new StartupError([
+        `${where} refused the login (${message}): correct the user or password in DATABASE_URL`,
+      ]);
+    }
+    if (code === '3D000' || code === '42501') {
+      throw new StartupError([
+        `${where}: ${message}. Create the database, or give DATABASE_URL a user that may create it`,
+      ]);
+    }
+    throw err;
   }
 }
 

@@ -2,11 +2,16 @@ import { applyDecorators, Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InstanceService } from './instance.service';
-import { InstanceV1, InstanceV2, THUMBNAIL_PATH } from './mastodon-instance';
+import { THUMBNAIL_PATH } from './mastodon-instance';
 
 /** Any browser-based client may read these public documents; no credentials are involved. */
 const PublicDocument = () =>
-  applyDecorators(Header('Access-Control-Allow-Origin', '*'), Header('Cache-Control', 'public, max-age=180'));
+  applyDecorators(
+    Header('Access-Control-Allow-Origin', '*'),
+    Header('Cache-Control', 'public, max-age=180'),
+    // The service hands over the document already serialised.
+    Header('Content-Type', 'application/json; charset=utf-8'),
+  );
 
 /** A neutral 1×1 image until tenants can upload a banner; clients scale it to fit. */
 const PLACEHOLDER_THUMBNAIL = Buffer.from(
@@ -31,7 +36,7 @@ export class InstanceController {
     externalDocs: { url: 'https://docs.joinmastodon.org/methods/instance/#v2' },
   })
   @ApiOkResponse({ description: 'Mastodon Instance entity (v2) of the instance at this Host.' })
-  v2(): Promise<InstanceV2> {
+  v2(): Promise<string> {
     return this.instance.describeV2();
   }
 
@@ -42,7 +47,7 @@ export class InstanceController {
     externalDocs: { url: 'https://docs.joinmastodon.org/methods/instance/#v1' },
   })
   @ApiOkResponse({ description: 'Mastodon V1::Instance entity of the instance at this Host.' })
-  v1(): Promise<InstanceV1> {
+  v1(): Promise<string> {
     return this.instance.describeV1();
   }
 
