@@ -555,3 +555,29 @@ describe('a bounded sequencer run (real PostgreSQL)', () => {
     expect(await log.sequencer.runUntilNow()).toBe(0);
   });
 });
+
+describe('the audit log’s origin (real PostgreSQL)', () => {
+  const log = auditLogForBlock();
+
+  it('refuses to sign under another TOWNHALL_AUDIT_ORIGIN once checkpoints exist, and signs nothing', async () => {
+    await appendAll(log, inputs(0, 3));
+    expect(await log.store.checkpointNow()).toMatchObject({ origin: ORIGIN, treeSize: 3 });
+    const renamed = await startContext({
+      ...log.config,
+      audit: { ...log.config.audit, origin: 'elsewhere.test/log' },
+    });
+    try {
+      await appendAll(renamed, inputs(3, 5));
+      await expect(renamed.store.checkpointNow()).rejects.toThrow(
+        /signed as "audit\.townhall\.test\/log".*cannot change/,
+      );
+      expect(
+        await count(log.owner, `SELECT count(*) FROM platform.audit_checkpoints WHERE origin <> '${ORIGIN}'`),
+      ).toBe(0);
+    } finally {
+      await renamed.app.close();
+    }
+    // The log goes on under its own origin.
+    expect(await log.store.checkpointNow()).toMatchObject({ origin: ORIGIN, treeSize: 5 });
+  });
+});

@@ -8,6 +8,7 @@ import {
   TenantContext,
   TenantRef,
   tenantSchemaName,
+  TenantTransactions,
 } from '@townhall/tenancy';
 import { createTestDatabase, migratedDataSource } from '../support/database';
 
@@ -104,9 +105,20 @@ describe('tenant isolation on a shared pool (real PostgreSQL)', () => {
     await expect(ds.query('SELECT 1 FROM accounts')).rejects.toThrow(/relation "accounts" does not exist/);
   });
 
-  it('refuses tenant work without a tenant context', () => {
+  it('refuses tenant work without a tenant context, before touching the database', async () => {
     expect(TenantContext.currentOrUndefined()).toBeUndefined();
     expect(() => TenantContext.current()).toThrow(/outside a tenant context/);
+    const transactions = new TenantTransactions(ds);
+    const work = jest.fn(async (m: { query: (sql: string) => Promise<unknown> }) =>
+      m.query('SELECT 1 FROM accounts'),
+    );
+    await expect(transactions.run(work)).rejects.toMatchObject({ code: 'no_tenant_context' });
+    expect(work).not.toHaveBeenCalled();
+    // Inside a context the same call runs in that tenant's schema.
+    const seen = await TenantContext.run(tenants[1], () =>
+      transactions.run(async (m) => (await m.query('SHOW search_path')) as [{ search_path: string }]),
+    );
+    expect(seen[0].search_path).toBe(tenants[1].schema);
   });
 
   it('fails loudly when tenant tables are queried outside a tenant unit of work', async () => {

@@ -13,8 +13,11 @@ import { TenantContext, TenantRef } from './tenant-context';
 export class TenantTransactions {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Runs `work` in the current tenant's schema; throws when there is no tenant context. */
-  run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in the current tenant's schema; rejects (never throws synchronously, so a caller's
+   * `.catch` sees it) when there is no tenant context, before touching the database.
+   */
+  async run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.runIn(TenantContext.current(), work);
   }
 
