@@ -320,7 +320,18 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       'limit=201',
       'limit=abc',
       'limit=1.5',
+      'limit=',
+      'limit=1e1',
+      'limit=0x10',
+      'limit=%2010',
+      'limit=10%20',
+      'limit=+10',
+      'limit=010',
+      'limit=10&limit=10',
+      'cursor=',
       'cursor=abc',
+      'cursor=1%00',
+      'status=',
       'cursor=-5',
       'cursor=9999999999999999999',
       'status=bogus',
@@ -428,10 +439,10 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       expect(resumed.body).toMatchObject({ status: 'active', deleteAfter: null });
     });
 
-    it('with graceSeconds=0 drops the schema and releases the domain', async () => {
+    it('with purge=immediately drops the schema at once and releases the domain', async () => {
       const tenant = await waitForStatus((await createTenant()).id, ['active']);
       expect(await schemaExists(tenant.schema)).toBe(true);
-      const res = await api().delete(`${BASE}/${tenant.id}?graceSeconds=0`).set(auth);
+      const res = await api().delete(`${BASE}/${tenant.id}?purge=immediately`).set(auth);
       expect(res.status).toBe(202);
       expect(res.body).toMatchObject({ id: tenant.id, status: 'deleting', deleteAfter: expect.any(String) });
 
@@ -445,7 +456,7 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       expect(await schemaExists(tenant.schema)).toBe(false);
 
       expectProblem(
-        await api().delete(`${BASE}/${tenant.id}?graceSeconds=0`).set(auth),
+        await api().delete(`${BASE}/${tenant.id}?purge=immediately`).set(auth),
         409,
         'invalid_transition',
       );
@@ -457,11 +468,49 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       expect(again.status).toBe(202);
     });
 
+    it('accepts graceSeconds=0 together with purge=immediately', async () => {
+      const tenant = await waitForStatus((await createTenant()).id, ['active']);
+      const res = await api().delete(`${BASE}/${tenant.id}?graceSeconds=0&purge=immediately`).set(auth);
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ status: 'deleting' });
+      expect(await waitForStatus(tenant.id, ['deleted'])).toMatchObject({ status: 'deleted' });
+    });
+
+    it('keeps the schema for the grace period given, from the one-hour floor up', async () => {
+      const tenant = await waitForStatus((await createTenant()).id, ['active']);
+      const started = Date.now();
+      const res = await api().delete(`${BASE}/${tenant.id}?graceSeconds=3600`).set(auth);
+      expect(res.status).toBe(202);
+      const graceMs = Date.parse((res.body as TenantView).deleteAfter!) - started;
+      expect(Math.abs(graceMs - 3_600_000)).toBeLessThan(60_000);
+      expect(await schemaExists(tenant.schema)).toBe(true);
+    });
+
     it.each([
       'graceSeconds=-1',
       'graceSeconds=7776001',
       'graceSeconds=abc',
       'graceSeconds=1.5',
+      // Each of these was once read as a number, the empty one as 0: the schema was dropped at once.
+      'graceSeconds=',
+      'graceSeconds=%20',
+      'graceSeconds=%205',
+      'graceSeconds=5%20',
+      'graceSeconds=1e3',
+      'graceSeconds=1e4',
+      'graceSeconds=0x10',
+      'graceSeconds=+3600',
+      'graceSeconds=03600',
+      'graceSeconds=3600&graceSeconds=3600',
+      // An immediate purge needs its own confirmation; a grace period below an hour is not one.
+      'graceSeconds=0',
+      'graceSeconds=1',
+      'graceSeconds=3599',
+      'purge=',
+      'purge=true',
+      'purge=IMMEDIATELY',
+      'purge=immediately&graceSeconds=3600',
+      'purge=immediately&graceSeconds=',
       'force=true',
     ])('refuses %s with 400 and changes nothing', async (query) => {
       expectProblem(await api().delete(`${BASE}/${active.id}?${query}`).set(auth), 400);
@@ -485,7 +534,7 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       ['POST /tenants/{id}/suspend', (id) => ['post', `${BASE}/${id}/suspend`, { reason: 'x' }]],
       ['POST /tenants/{id}/resume', (id) => ['post', `${BASE}/${id}/resume`]],
       ['POST /tenants/{id}/retry', (id) => ['post', `${BASE}/${id}/retry`]],
-      ['DELETE /tenants/{id}', (id) => ['delete', `${BASE}/${id}?graceSeconds=0`]],
+      ['DELETE /tenants/{id}', (id) => ['delete', `${BASE}/${id}?purge=immediately`]],
     ];
 
     it.each(endpoints)(

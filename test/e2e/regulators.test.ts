@@ -170,8 +170,9 @@ describe('regulators: the operator API and CLI (real HTTP, PostgreSQL and Redis)
       }
       expect(seen).toHaveLength(total);
       expect([...seen].sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : -1))).toEqual(seen);
-      expectProblem(await api().get(`${BASE}?limit=0`).set(auth), 400);
-      expectProblem(await api().get(`${BASE}?cursor=x`).set(auth), 400);
+      for (const query of ['limit=0', 'cursor=x', 'limit=', 'limit=1e1', 'limit=0x10', 'limit=%202']) {
+        expectProblem(await api().get(`${BASE}?${query}`).set(auth), 400);
+      }
     });
 
     it('answers 404 for unknown and malformed ids', async () => {

@@ -1,6 +1,6 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import Table from 'cli-table3';
-import { ConfigValidationError, TownhallConfig, TownhallError } from '@townhall/core';
+import { ConfigValidationError, parseStrictInteger, TownhallConfig, TownhallError } from '@townhall/core';
 import { StartupError } from '@townhall/platform';
 
 /**
@@ -45,10 +45,11 @@ export class InvalidOptionValue extends Error {
 }
 
 export function positiveIntegerOption(value: string, max: number, min = 1): number {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new InvalidOptionValue(`It must be an integer from ${min} to ${max}.`);
+  const parsed = parseStrictInteger(value);
+  if (parsed === undefined || parsed < min || parsed > max) {
+    throw new InvalidOptionValue(`It must be an integer from ${min} to ${max}, in decimal digits.`);
   }
-  return Number(value);
+  return parsed;
 }
 
 /**

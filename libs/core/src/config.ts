@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { parseStrictInteger } from './input/strict-integer';
 
 /**
  * Configuration, read once from the environment at start and validated into a typed object.
@@ -68,11 +69,12 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = str(name);
     if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    const value = parseStrictInteger(raw);
+    if (value === undefined || value < min || value > max) {
       problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
       return fallback;
     }
-    return Number(raw);
+    return value;
   };
   const bool = (name: string, fallback: boolean): boolean => {
     const raw = str(name);

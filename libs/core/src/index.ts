@@ -8,3 +8,4 @@ export * from './http-app';
 export * from './core.module';
 export * from './redis';
 export * from './boot-quiet-logger';
+export * from './input';

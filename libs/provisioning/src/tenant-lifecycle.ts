@@ -5,7 +5,7 @@ import { EntityManager, QueryFailedError } from 'typeorm';
 import { AuditedTransactions, AuditPersonalData, AuditTarget, JsonValue } from '@townhall/compliance';
 import { isId } from '@townhall/persistence';
 import { tenantSchemaName, TenantEntity, TenantRegistry, TenantStatus } from '@townhall/tenancy';
-import { ProvisionTenantCommand } from './commands';
+import { DeleteTenantCommand, ProvisionTenantCommand } from './commands';
 import { tenantTarget } from './provisioning-audit';
 import { ProvisioningError } from './provisioning.errors';
 import {
@@ -14,9 +14,6 @@ import {
   ProvisionTenantJob,
   TenantJobPayload,
 } from './provisioning.queue';
-
-export const MAX_DELETION_GRACE_SECONDS = 90 * 24 * 3600;
-export const DEFAULT_DELETION_GRACE_SECONDS = 7 * 24 * 3600;
 
 /** What a transition changed, for its audit entry: the status it led to, and any particulars. */
 type TransitionDetails = { to: TenantStatus } & { [member: string]: JsonValue };
@@ -155,16 +152,12 @@ export class TenantLifecycle {
     return tenant;
   }
 
+  /** Marks the tenant `deleting`; the data goes once the command's grace period is over (at once for a purge). */
   async delete(
     tenantId: string,
-    graceSeconds: number = DEFAULT_DELETION_GRACE_SECONDS,
+    command: DeleteTenantCommand = new DeleteTenantCommand(),
   ): Promise<TenantEntity> {
-    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_DELETION_GRACE_SECONDS) {
-      throw new ProvisioningError(
-        'invalid_command',
-        `graceSeconds must be an integer from 0 to ${MAX_DELETION_GRACE_SECONDS}`,
-      );
-    }
+    const { graceSeconds, purgeImmediately } = command;
     const tenant = await this.transition(
       'tenant.delete',
       tenantId,
@@ -175,7 +168,7 @@ export class TenantLifecycle {
                 delete_after = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1`,
           [tenantId, graceSeconds],
         );
-        return { to: 'deleting', graceSeconds };
+        return { to: 'deleting', graceSeconds, ...(purgeImmediately ? { purgeImmediately } : {}) };
       },
     );
     await this.enqueueDrop(tenant);

@@ -1,9 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   IsEmail,
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
   Length,
@@ -14,9 +12,11 @@ import {
   registerDecorator,
   ValidationOptions,
 } from 'class-validator';
+import { StrictInteger } from '@townhall/core';
 import {
   DEFAULT_DELETION_GRACE_SECONDS,
   MAX_DELETION_GRACE_SECONDS,
+  MIN_DELETION_GRACE_SECONDS,
   SLUG_PATTERN,
 } from '@townhall/provisioning';
 import { canonicalHost, TENANT_STATUSES, TenantStatus } from '@townhall/tenancy';
@@ -101,10 +101,9 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 
 export class ListTenantsQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
+  @StrictInteger()
   @Min(1)
   @Max(MAX_PAGE_SIZE)
   limit?: number;
@@ -120,17 +119,33 @@ export class ListTenantsQuery {
   status?: TenantStatus;
 }
 
+/** The confirmation an immediate purge needs, spelled out so no typo or empty value can mean it. */
+export const PURGE_IMMEDIATELY = 'immediately';
+
 export class DeleteTenantQuery {
   @ApiPropertyOptional({
-    description: 'Seconds before the schema is dropped; until then the deletion can be cancelled with resume',
+    type: 'integer',
+    description:
+      `Seconds before the schema is dropped, ${MIN_DELETION_GRACE_SECONDS} (one hour) or more; until then the ` +
+      'deletion can be cancelled with resume. A shorter period is refused: to drop the data at once, ' +
+      'give purge=immediately instead (graceSeconds=0 may accompany it).',
     minimum: 0,
     maximum: MAX_DELETION_GRACE_SECONDS,
     default: DEFAULT_DELETION_GRACE_SECONDS,
   })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
+  @StrictInteger()
   @Min(0)
   @Max(MAX_DELETION_GRACE_SECONDS)
   graceSeconds?: number;
+
+  @ApiPropertyOptional({
+    enum: [PURGE_IMMEDIATELY],
+    description:
+      'Confirms that the tenant’s schema and data are dropped at once, with no grace period in which resume ' +
+      'could cancel the deletion. Cannot be undone.',
+  })
+  @IsOptional()
+  @IsIn([PURGE_IMMEDIATELY], { message: `purge may only be "${PURGE_IMMEDIATELY}"` })
+  purge?: typeof PURGE_IMMEDIATELY;
 }

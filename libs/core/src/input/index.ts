@@ -1,0 +1,2 @@
+export * from './strict-integer';
+export * from './decorators';
