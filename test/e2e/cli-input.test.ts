@@ -14,6 +14,7 @@ import { createTestDatabase } from '../support/database';
 jest.setTimeout(180_000);
 
 /** ESC, the C1 control sequence introducer and a right-to-left override: what steers a terminal. */
+// eslint-disable-next-line no-control-regex
 const STEERING = /[\u001b\u009b\u202e]/;
 
 describe('townhall CLI input and output', () => {

@@ -124,6 +124,7 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
     ({ config, drop } = await createTestDatabase({
       TOWNHALL_OPERATOR_TOKEN: TOKEN,
       TOWNHALL_RATE_LIMIT: '100000',
+      TOWNHALL_PLATFORM_HOSTS: 'ops.platform.example, regulators.platform.example',
     }));
     await preparePlatform(config, { migrate: true });
     app = await startControlPlane(config);
@@ -191,6 +192,42 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       ['a blank displayName', () => newTenantBody({ displayName: '   ' })],
       ['a displayName too long', () => newTenantBody({ displayName: 'x'.repeat(101) })],
       ['an adminEmail that is not an email', () => newTenantBody({ adminEmail: 'press-at-example' })],
+      ['an adminEmail without a dotted domain', () => newTenantBody({ adminEmail: 'press@localhost' })],
+      ['an adminEmail with a NUL byte', () => newTenantBody({ adminEmail: 'press@x.example\u0000' })],
+      ['an adminEmail with surrounding spaces', () => newTenantBody({ adminEmail: ' press@x.example' })],
+      ['a slug with a NUL byte', () => newTenantBody({ slug: 'ab\u0000c' })],
+      // Bad text: a NUL byte was a 500 (PostgreSQL 22021); the others were stored and published.
+      ['a displayName with a NUL byte', () => newTenantBody({ displayName: 'Agency\u0000' })],
+      ['a displayName with an ANSI escape', () => newTenantBody({ displayName: '\u001b[31mAgency' })],
+      ['a displayName with a C1 control', () => newTenantBody({ displayName: 'Agency\u009b2J' })],
+      ['a displayName with a bell', () => newTenantBody({ displayName: 'Agency\u0007' })],
+      ['a displayName with a line break', () => newTenantBody({ displayName: 'Agency\nof X' })],
+      ['a displayName with a line separator', () => newTenantBody({ displayName: 'Agency\u2028of X' })],
+      ['a displayName with a right-to-left override', () => newTenantBody({ displayName: 'Agency\u202eX' })],
+      ['a displayName with a bidi isolate', () => newTenantBody({ displayName: '\u2067Agency' })],
+      ['a displayName with a right-to-left mark', () => newTenantBody({ displayName: 'Agency\u200f' })],
+      ['a displayName with a zero-width space', () => newTenantBody({ displayName: 'Age\u200bncy' })],
+      ['a displayName with a soft hyphen', () => newTenantBody({ displayName: 'Age\u00adncy' })],
+      ['a displayName with a byte order mark', () => newTenantBody({ displayName: '\ufeffAgency' })],
+      ['a displayName with tag characters', () => newTenantBody({ displayName: 'Agency\u{e0041}' })],
+      ['a displayName with a private-use character', () => newTenantBody({ displayName: 'Agency\ue000' })],
+      ['a displayName of 101 characters', () => newTenantBody({ displayName: 'é'.repeat(101) })],
+      // Domains that were rewritten into other, valid-looking ones instead of refused.
+      [
+        'a domain with a path, query and fragment',
+        () => newTenantBody({ domain: 'pathy.localhost/admin?x#y' }),
+      ],
+      ['a domain with a percent-escaped dot', () => newTenantBody({ domain: 'alpha%2elocalhost' })],
+      ['a domain with a tab', () => newTenantBody({ domain: 'al\tpha.example' })],
+      ['a domain with a zero-width space', () => newTenantBody({ domain: 'al\u200bpha.example' })],
+      ['a domain with a soft hyphen', () => newTenantBody({ domain: 'al\u00adpha.example' })],
+      ['a domain with an ideographic full stop', () => newTenantBody({ domain: 'alpha\u3002example' })],
+      ['a domain with a NUL byte', () => newTenantBody({ domain: 'alpha.example\u0000' })],
+      [
+        'a domain label mixing Latin and Cyrillic',
+        () => newTenantBody({ domain: 'social.p\u0430ypal.example' }),
+      ],
+      ['a domain in a script not recommended for names', () => newTenantBody({ domain: 'ᚠᚢᚦ.example' })],
       ['an unknown field', () => newTenantBody({ plan: 'gold' })],
     ])('refuses %s with 400 problem details and writes nothing', async (_name, body) => {
       const before = await footprint();
@@ -222,6 +259,82 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       expect(res.body).not.toHaveProperty('admin');
       expect(({} as Record<string, unknown>).admin).toBeUndefined();
       expect(({} as Record<string, unknown>).x).toBeUndefined();
+    });
+
+    it('stores text in NFC and counts characters as people see them', async () => {
+      const decomposed = 'e\u0301'.repeat(100); // 100 characters, 200 code points
+      const res = await api()
+        .post(BASE)
+        .set(auth)
+        .send(newTenantBody({ displayName: decomposed }));
+      expect(res.status).toBe(202);
+      expect(res.body.displayName).toBe('é'.repeat(100));
+      const [row] = (await ds.query(`SELECT display_name FROM platform.tenants WHERE id = $1`, [
+        res.body.id,
+      ])) as [{ display_name: string }];
+      expect(row.display_name).toBe('é'.repeat(100));
+    });
+
+    it('names the character it refuses', async () => {
+      const body = expectProblem(
+        await api()
+          .post(BASE)
+          .set(auth)
+          .send(newTenantBody({ displayName: 'Bank\u202eX' })),
+        400,
+      );
+      expect(JSON.stringify(body)).toContain(
+        'displayName must not contain bidirectional formatting characters (U+202E)',
+      );
+    });
+
+    it('refuses the platform’s own host names, beneath them, and localhost outside development', async () => {
+      const before = await footprint();
+      for (const domain of [
+        'ops.platform.example',
+        'OPS.Platform.Example.',
+        'x.ops.platform.example',
+        'localhost',
+      ]) {
+        expectProblem(
+          await api().post(BASE).set(auth).send(newTenantBody({ domain })),
+          400,
+          'domain_reserved',
+        );
+      }
+      expect(await footprint()).toEqual(before);
+      // A sibling of a platform host is a tenant like any other.
+      expect(
+        (
+          await api()
+            .post(BASE)
+            .set(auth)
+            .send(newTenantBody({ domain: 'social.platform.example' }))
+        ).status,
+      ).toBe(202);
+    });
+
+    it('answers 409 for a domain that looks like another tenant’s, in one script or with look-alike digits', async () => {
+      const held = await createTenant({ domain: 'social.cop.example' });
+      await waitForStatus(held.id, ['active']);
+      const before = await footprint();
+      for (const domain of [
+        'social.\u0441\u043e\u0440.example',
+        'social.c0p.example',
+        'SOCIAL.C0P.EXAMPLE',
+      ]) {
+        const body = expectProblem(
+          await api().post(BASE).set(auth).send(newTenantBody({ domain })),
+          409,
+          'domain_confusable',
+        );
+        expect(body.detail).toContain('"social.cop.example"');
+      }
+      expect(await footprint()).toEqual(before);
+      const [row] = (await ds.query(`SELECT skeleton FROM platform.tenant_domains WHERE domain = $1`, [
+        'social.cop.example',
+      ])) as [{ skeleton: string }];
+      expect(row.skeleton).toBe('social.cop.exarnple');
     });
 
     it('answers 409 for a taken slug or domain, including a domain differing only by case or a trailing dot', async () => {
@@ -378,6 +491,9 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
         { reason: '' },
         { reason: '   ' },
         { reason: 'x'.repeat(501) },
+        { reason: 'court order\u0000' },
+        { reason: '\u001b]0;pwned\u0007' },
+        { reason: 'order \u202egnp.exe' },
         { reason: 'ok', force: true },
       ]) {
         expectProblem(await api().post(`${BASE}/${active.id}/suspend`).set(auth).send(body), 400);

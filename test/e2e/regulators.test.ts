@@ -126,6 +126,9 @@ describe('regulators: the operator API and CLI (real HTTP, PostgreSQL and Redis)
         [{ name: 'x', all: true }, undefined],
         [{ name: '   ', all: true, expiresAt: inDays(1) }, undefined],
         [{ name: 'x'.repeat(101), all: true, expiresAt: inDays(1) }, undefined],
+        [{ name: 'Authority\u0000', all: true, expiresAt: inDays(1) }, undefined],
+        [{ name: 'Authority\u202e', all: true, expiresAt: inDays(1) }, undefined],
+        [{ name: 'Autho\u200brity', all: true, expiresAt: inDays(1) }, undefined],
         [{ name: 'x', all: true, expiresAt: inDays(1), token: 'thrg_mine' }, undefined],
       ];
       for (const [body, code] of bad) {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { canonicalHost } from './host-name';
 import { parseStrictInteger } from './input/strict-integer';
 
 /**
@@ -26,6 +27,11 @@ export interface TownhallConfig {
   redis: { url: string; keyPrefix: string };
   publicUrl: { scheme: 'http' | 'https'; port: number | undefined };
   demo: { domain: string; enabled: boolean };
+  /**
+   * The platform's own host names (the operator and regulator APIs' addresses), canonical. No tenant
+   * domain may be one of them or lie beneath one.
+   */
+  platformHosts: string[];
   operatorToken: string | undefined;
   /** 32-byte key that encrypts secrets at rest (actor private keys). */
   secretKey: Buffer | undefined;
@@ -128,13 +134,28 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     problems.push('TOWNHALL_OPERATOR_TOKEN must be at least 24 characters long');
   }
 
-  const demoDomain = (str('TOWNHALL_DEMO_DOMAIN', 'demo.localhost') ?? '').toLowerCase();
-  if (
-    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(
-      demoDomain,
-    )
-  ) {
-    problems.push(`TOWNHALL_DEMO_DOMAIN must be a host name (got "${demoDomain}")`);
+  const platformHostsRaw = str('TOWNHALL_PLATFORM_HOSTS');
+  const platformHosts: string[] = [];
+  for (const entry of platformHostsRaw === undefined
+    ? []
+    : platformHostsRaw.split(',').map((e) => e.trim())) {
+    const host = entry.includes(':') ? undefined : canonicalHost(entry);
+    if (host === undefined) {
+      problems.push(
+        `TOWNHALL_PLATFORM_HOSTS must be comma-separated host names without ports, e.g. ops.social.gov.example (got "${entry}")`,
+      );
+    } else if (!platformHosts.includes(host)) platformHosts.push(host);
+  }
+
+  const demoDomainRaw = str('TOWNHALL_DEMO_DOMAIN', 'demo.localhost')!;
+  const demoCanonical = demoDomainRaw.includes(':') ? undefined : canonicalHost(demoDomainRaw);
+  const demoDomain = demoCanonical ?? demoDomainRaw;
+  if (demoCanonical === undefined) {
+    problems.push(`TOWNHALL_DEMO_DOMAIN must be a host name (got "${demoDomainRaw}")`);
+  } else if (platformHosts.some((host) => isSameOrBeneath(demoDomain, host))) {
+    problems.push(
+      `TOWNHALL_DEMO_DOMAIN must not be one of TOWNHALL_PLATFORM_HOSTS or beneath one (got "${demoDomain}")`,
+    );
   }
 
   const logLevel = str('LOG_LEVEL', environment === 'test' ? 'warn' : 'info')!;
@@ -201,6 +222,7 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     publicUrl: { scheme: scheme === 'http' ? 'http' : 'https', port: publicPort },
     // A demo tenant is for trials; production gets one only when asked for.
     demo: { domain: demoDomain, enabled: bool('TOWNHALL_DEMO', environment !== 'production') },
+    platformHosts,
     operatorToken,
     secretKey,
     dataDir: resolve(str('TOWNHALL_DATA_DIR', 'var')!),
@@ -233,6 +255,11 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
   };
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;
+}
+
+/** `host` is `parent` or one of its subdomains (both canonical). */
+export function isSameOrBeneath(host: string, parent: string): boolean {
+  return host === parent || host.endsWith(`.${parent}`);
 }
 
 /** A role name Townhall writes into SQL unquoted; `pg_` names are reserved by PostgreSQL. */

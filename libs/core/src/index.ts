@@ -9,3 +9,4 @@ export * from './core.module';
 export * from './redis';
 export * from './boot-quiet-logger';
 export * from './input';
+export * from './host-name';
