@@ -25,6 +25,26 @@ describe('townhall CLI input and output', () => {
 
   const townhall = (args: string[]): Promise<Run> => runCli(args, env);
 
+  /** `tenants create` with `slug`'s usual fields, some of them replaced. */
+  const create = (
+    slug: string,
+    fields: { domain?: string; displayName?: string; adminEmail?: string } = {},
+    ...more: string[]
+  ): Promise<Run> =>
+    townhall([
+      'tenants',
+      'create',
+      '--slug',
+      slug,
+      '--domain',
+      fields.domain ?? `social.${slug}.example`,
+      '--display-name',
+      fields.displayName ?? slug,
+      '--admin-email',
+      fields.adminEmail ?? `owner@${slug}.example`,
+      ...more,
+    ]);
+
   const tenantCount = async (): Promise<number> =>
     (await db.query(`SELECT count(*)::int AS n FROM platform.tenants`)).rows[0].n;
 
@@ -148,18 +168,7 @@ describe('townhall CLI input and output', () => {
         ['Zero\u200bwidth', '200B'],
         ['Soft\u00adhyphen', 'AD'],
       ]) {
-        const run = await townhall([
-          'tenants',
-          'create',
-          '--slug',
-          'text-test',
-          '--domain',
-          'social.text-test.example',
-          '--display-name',
-          name,
-          '--admin-email',
-          'a@text-test.example',
-        ]);
+        const run = await create('text-test', { displayName: name });
         expect(run.code).toBe(2);
         expect(run.stderr).not.toMatch(STEERING);
         expect(run.stderr).toContain(`U+${code.padStart(4, '0')}`);
@@ -189,19 +198,7 @@ describe('townhall CLI input and output', () => {
     it('stores a display name in NFC and counts its length in characters as people see them', async () => {
       // "é" as e + combining acute: two code points, one character.
       const decomposed = 'Cafe\u0301 '.repeat(20).trim();
-      const run = await townhall([
-        'tenants',
-        'create',
-        '--slug',
-        'cafe',
-        '--domain',
-        'social.cafe.example',
-        '--display-name',
-        decomposed,
-        '--admin-email',
-        'owner@cafe.example',
-        '--json',
-      ]);
+      const run = await create('cafe', { displayName: decomposed }, '--json');
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout).displayName).toBe(decomposed.normalize('NFC'));
       expect(decomposed.length).toBeGreaterThan(100);
@@ -213,18 +210,7 @@ describe('townhall CLI input and output', () => {
       'refuses the admin e-mail %p, as the API does, and writes nothing',
       async (email) => {
         const before = await tenantCount();
-        const run = await townhall([
-          'tenants',
-          'create',
-          '--slug',
-          'mail-test',
-          '--domain',
-          'social.mail-test.example',
-          '--display-name',
-          'Mail',
-          '--admin-email',
-          email,
-        ]);
+        const run = await create('mail-test', { adminEmail: email });
         expect(run.code).toBe(2);
         expect(run.stderr).toMatch(/--admin-email <email>.*is invalid/);
         expect(await tenantCount()).toBe(before);
@@ -238,18 +224,7 @@ describe('townhall CLI input and output', () => {
       ['tab\t.example'],
     ])('refuses the domain %p instead of rewriting it', async (domain) => {
       const before = await tenantCount();
-      const run = await townhall([
-        'tenants',
-        'create',
-        '--slug',
-        'domain-test',
-        '--domain',
-        domain,
-        '--display-name',
-        'Domain',
-        '--admin-email',
-        'a@domain-test.example',
-      ]);
+      const run = await create('domain-test', { domain });
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/--domain <host>.*is invalid/);
       expect(run.stderr).not.toContain('\u00ad');

@@ -693,6 +693,45 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
   });
 
   describe('cross-cutting', () => {
+    it('answers a NUL byte anywhere in a request with a 4xx problem, never a 500, and changes nothing', async () => {
+      const before = await footprint();
+      const requests: [string, () => request.Test][] = [
+        ['tenant id', () => api().get(`${BASE}/1%00`)],
+        ['tenant id of a transition', () => api().post(`${BASE}/%00/suspend`)],
+        ['tenant id of a deletion', () => api().delete(`${BASE}/1%00?purge=immediately`)],
+        ['cursor', () => api().get(`${BASE}?cursor=%00`)],
+        ['status', () => api().get(`${BASE}?status=active%00`)],
+        ['limit', () => api().get(`${BASE}?limit=1%00`)],
+        ['graceSeconds', () => api().delete(`${BASE}/${active.id}?graceSeconds=3600%00`)],
+        ['purge', () => api().delete(`${BASE}/${active.id}?purge=immediately%00`)],
+        ['regulator id', () => api().get(`/api/platform/v1/regulators/1%00`)],
+        ['regulator cursor', () => api().get(`/api/platform/v1/regulators?cursor=1%00`)],
+        ['audit subject id', () => api().post(`/api/platform/v1/audit/subjects/1%00/erase`)],
+        [
+          'audit subject identifier',
+          () =>
+            api()
+              .post('/api/platform/v1/audit/subjects/lookup')
+              .send({ identifier: 'email:a@x.example\u0000' }),
+        ],
+        [
+          'unknown body field',
+          () => api().post(`${BASE}/${active.id}/suspend`).send({ 'reason\u0000': 'x' }),
+        ],
+      ];
+      for (const [what, send] of requests) {
+        const res = await send().set(auth);
+        expect({ what, status: res.status }).toEqual({ what, status: expect.any(Number) });
+        expect({ what, clientError: res.status >= 400 && res.status < 500 }).toEqual({
+          what,
+          clientError: true,
+        });
+        expectProblem(res, res.status);
+      }
+      expect(await footprint()).toEqual(before);
+      expect((await api().get(`${BASE}/${active.id}`).set(auth)).body).toMatchObject({ status: 'active' });
+    });
+
     it('sends X-Request-Id on every response and keeps a well-formed one given by the caller', async () => {
       for (const res of [
         await api().get(BASE).set(auth),
