@@ -118,7 +118,7 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
           displayName: 'A',
           adminEmail: 'a@b.example',
         }),
-    ).toThrow(/not a valid host name/);
+    ).toThrow(/domain must be a host name/);
     expect(
       () =>
         new ProvisionTenantCommand({
@@ -127,7 +127,7 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
           displayName: 'A',
           adminEmail: 'nope',
         }),
-    ).toThrow(/email/);
+    ).toThrow(/adminEmail must be an e-mail address/);
   });
 
   it('marks a tenant failed with a reason when a step keeps failing, and resumes it on retry', async () => {
