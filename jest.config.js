@@ -19,6 +19,7 @@ module.exports = {
     ...Object.fromEntries(libs.map((l) => [`^@townhall/${l}$`, `<rootDir>/libs/${l}/src`])),
     // Deep imports for the offline verifier, which must start without loading the platform.
     '^@townhall/core/errors$': '<rootDir>/libs/core/src/errors',
+    '^@townhall/core/text$': '<rootDir>/libs/core/src/input/human-text',
     '^@townhall/compliance/verify$': '<rootDir>/libs/compliance/src/verify-command',
   },
   testTimeout: 60000,

@@ -54,6 +54,19 @@ describe('townhall audit verify', () => {
     expect(run.stderr).toMatch(/altered/);
   });
 
+  it('quotes what a forged bundle holds without letting it steer the terminal', async () => {
+    const forged = join(dir, 'forged.ndjson');
+    const [header] = (await readFile(bundlePath, 'utf8')).split('\n');
+    await writeFile(
+      forged,
+      `${header}\n${JSON.stringify({ type: '\u001b]0;pwned\u0007\u001b[2J\u202e' })}\n`,
+    );
+    const run = townhall('audit', 'verify', forged, '--key', keysPath);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('\\u{1B}]0;pwned\\u{7}\\u{1B}[2J\\u{202E}');
+    expect(run.stderr).not.toMatch(/[\u0007\u001b\u202e]/); // eslint-disable-line no-control-regex
+  });
+
   it('takes --threads (0: everything on one thread) and refuses a bad count as a usage error', () => {
     for (const threads of ['0', '2']) {
       const run = townhall('audit', 'verify', bundlePath, '--key', keysPath, '--threads', threads);

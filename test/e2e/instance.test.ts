@@ -149,6 +149,18 @@ describe('instance app: /api/v1/instance and /api/v2/instance (real PostgreSQL a
     expect(body).toMatchObject({ domain: 'social.alpha.example', title: 'Alpha Ministry' });
   });
 
+  it.each([
+    'social.alpha.example/admin',
+    'social.alpha.example?x#y',
+    'social.alpha%2eexample',
+    'social.alpha.example%00',
+    'social.alpha.example\\x',
+    'user@social.alpha.example',
+    ' social.alpha.example:80 80',
+  ])('answers the Host %p with 404 instead of rewriting it into a tenant domain', async (host) => {
+    expectProblem(await get('/api/v2/instance', host), 404, 'unknown_host');
+  });
+
   it('answers an unknown host with a 404 problem', async () => {
     const res = await get('/api/v2/instance', 'nobody.example');
     expectProblem(res, 404, 'unknown_host');

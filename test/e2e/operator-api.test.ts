@@ -124,6 +124,7 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
     ({ config, drop } = await createTestDatabase({
       TOWNHALL_OPERATOR_TOKEN: TOKEN,
       TOWNHALL_RATE_LIMIT: '100000',
+      TOWNHALL_PLATFORM_HOSTS: 'ops.platform.example, regulators.platform.example',
     }));
     await preparePlatform(config, { migrate: true });
     app = await startControlPlane(config);
@@ -191,6 +192,42 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       ['a blank displayName', () => newTenantBody({ displayName: '   ' })],
       ['a displayName too long', () => newTenantBody({ displayName: 'x'.repeat(101) })],
       ['an adminEmail that is not an email', () => newTenantBody({ adminEmail: 'press-at-example' })],
+      ['an adminEmail without a dotted domain', () => newTenantBody({ adminEmail: 'press@localhost' })],
+      ['an adminEmail with a NUL byte', () => newTenantBody({ adminEmail: 'press@x.example\u0000' })],
+      ['an adminEmail with surrounding spaces', () => newTenantBody({ adminEmail: ' press@x.example' })],
+      ['a slug with a NUL byte', () => newTenantBody({ slug: 'ab\u0000c' })],
+      // Bad text: a NUL byte was a 500 (PostgreSQL 22021); the others were stored and published.
+      ['a displayName with a NUL byte', () => newTenantBody({ displayName: 'Agency\u0000' })],
+      ['a displayName with an ANSI escape', () => newTenantBody({ displayName: '\u001b[31mAgency' })],
+      ['a displayName with a C1 control', () => newTenantBody({ displayName: 'Agency\u009b2J' })],
+      ['a displayName with a bell', () => newTenantBody({ displayName: 'Agency\u0007' })],
+      ['a displayName with a line break', () => newTenantBody({ displayName: 'Agency\nof X' })],
+      ['a displayName with a line separator', () => newTenantBody({ displayName: 'Agency\u2028of X' })],
+      ['a displayName with a right-to-left override', () => newTenantBody({ displayName: 'Agency\u202eX' })],
+      ['a displayName with a bidi isolate', () => newTenantBody({ displayName: '\u2067Agency' })],
+      ['a displayName with a right-to-left mark', () => newTenantBody({ displayName: 'Agency\u200f' })],
+      ['a displayName with a zero-width space', () => newTenantBody({ displayName: 'Age\u200bncy' })],
+      ['a displayName with a soft hyphen', () => newTenantBody({ displayName: 'Age\u00adncy' })],
+      ['a displayName with a byte order mark', () => newTenantBody({ displayName: '\ufeffAgency' })],
+      ['a displayName with tag characters', () => newTenantBody({ displayName: 'Agency\u{e0041}' })],
+      ['a displayName with a private-use character', () => newTenantBody({ displayName: 'Agency\ue000' })],
+      ['a displayName of 101 characters', () => newTenantBody({ displayName: 'é'.repeat(101) })],
+      // Domains that were rewritten into other, valid-looking ones instead of refused.
+      [
+        'a domain with a path, query and fragment',
+        () => newTenantBody({ domain: 'pathy.localhost/admin?x#y' }),
+      ],
+      ['a domain with a percent-escaped dot', () => newTenantBody({ domain: 'alpha%2elocalhost' })],
+      ['a domain with a tab', () => newTenantBody({ domain: 'al\tpha.example' })],
+      ['a domain with a zero-width space', () => newTenantBody({ domain: 'al\u200bpha.example' })],
+      ['a domain with a soft hyphen', () => newTenantBody({ domain: 'al\u00adpha.example' })],
+      ['a domain with an ideographic full stop', () => newTenantBody({ domain: 'alpha\u3002example' })],
+      ['a domain with a NUL byte', () => newTenantBody({ domain: 'alpha.example\u0000' })],
+      [
+        'a domain label mixing Latin and Cyrillic',
+        () => newTenantBody({ domain: 'social.p\u0430ypal.example' }),
+      ],
+      ['a domain in a script not recommended for names', () => newTenantBody({ domain: 'ᚠᚢᚦ.example' })],
       ['an unknown field', () => newTenantBody({ plan: 'gold' })],
     ])('refuses %s with 400 problem details and writes nothing', async (_name, body) => {
       const before = await footprint();
@@ -222,6 +259,82 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       expect(({} as Record<string, unknown>).admin).toBeUndefined();
       expect(({} as Record<string, unknown>).x).toBeUndefined();
       expect(await footprint()).toEqual(before);
+    });
+
+    it('stores text in NFC and counts characters as people see them', async () => {
+      const decomposed = 'e\u0301'.repeat(100); // 100 characters, 200 code points
+      const res = await api()
+        .post(BASE)
+        .set(auth)
+        .send(newTenantBody({ displayName: decomposed }));
+      expect(res.status).toBe(202);
+      expect(res.body.displayName).toBe('é'.repeat(100));
+      const [row] = (await ds.query(`SELECT display_name FROM platform.tenants WHERE id = $1`, [
+        res.body.id,
+      ])) as [{ display_name: string }];
+      expect(row.display_name).toBe('é'.repeat(100));
+    });
+
+    it('names the character it refuses', async () => {
+      const body = expectProblem(
+        await api()
+          .post(BASE)
+          .set(auth)
+          .send(newTenantBody({ displayName: 'Bank\u202eX' })),
+        400,
+      );
+      expect(JSON.stringify(body)).toContain(
+        'displayName must not contain bidirectional formatting characters (U+202E)',
+      );
+    });
+
+    it('refuses the platform’s own host names, beneath them, and localhost', async () => {
+      const before = await footprint();
+      for (const domain of [
+        'ops.platform.example',
+        'OPS.Platform.Example.',
+        'x.ops.platform.example',
+        'localhost',
+      ]) {
+        expectProblem(
+          await api().post(BASE).set(auth).send(newTenantBody({ domain })),
+          400,
+          'domain_reserved',
+        );
+      }
+      expect(await footprint()).toEqual(before);
+      // A sibling of a platform host is a tenant like any other.
+      expect(
+        (
+          await api()
+            .post(BASE)
+            .set(auth)
+            .send(newTenantBody({ domain: 'social.platform.example' }))
+        ).status,
+      ).toBe(202);
+    });
+
+    it('answers 409 for a domain that looks like another tenant’s, in one script or with look-alike digits', async () => {
+      const held = await createTenant({ domain: 'social.cop.example' });
+      await waitForStatus(held.id, ['active']);
+      const before = await footprint();
+      for (const domain of [
+        'social.\u0441\u043e\u0440.example',
+        'social.c0p.example',
+        'SOCIAL.C0P.EXAMPLE',
+      ]) {
+        const body = expectProblem(
+          await api().post(BASE).set(auth).send(newTenantBody({ domain })),
+          409,
+          'domain_confusable',
+        );
+        expect(body.detail).toContain('"social.cop.example"');
+      }
+      expect(await footprint()).toEqual(before);
+      const [row] = (await ds.query(`SELECT skeleton FROM platform.tenant_domains WHERE domain = $1`, [
+        'social.cop.example',
+      ])) as [{ skeleton: string }];
+      expect(row.skeleton).toBe('social.cop.exarnple');
     });
 
     it('answers 409 for a taken slug or domain, including a domain differing only by case or a trailing dot', async () => {
@@ -320,7 +433,18 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       'limit=201',
       'limit=abc',
       'limit=1.5',
+      'limit=',
+      'limit=1e1',
+      'limit=0x10',
+      'limit=%2010',
+      'limit=10%20',
+      'limit=+10',
+      'limit=010',
+      'limit=10&limit=10',
+      'cursor=',
       'cursor=abc',
+      'cursor=1%00',
+      'status=',
       'cursor=-5',
       'cursor=9999999999999999999',
       'status=bogus',
@@ -367,6 +491,9 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
         { reason: '' },
         { reason: '   ' },
         { reason: 'x'.repeat(501) },
+        { reason: 'court order\u0000' },
+        { reason: '\u001b]0;pwned\u0007' },
+        { reason: 'order \u202egnp.exe' },
         { reason: 'ok', force: true },
       ]) {
         expectProblem(await api().post(`${BASE}/${active.id}/suspend`).set(auth).send(body), 400);
@@ -428,10 +555,10 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       expect(resumed.body).toMatchObject({ status: 'active', deleteAfter: null });
     });
 
-    it('with graceSeconds=0 drops the schema and releases the domain', async () => {
+    it('with purge=immediately drops the schema at once and releases the domain', async () => {
       const tenant = await waitForStatus((await createTenant()).id, ['active']);
       expect(await schemaExists(tenant.schema)).toBe(true);
-      const res = await api().delete(`${BASE}/${tenant.id}?graceSeconds=0`).set(auth);
+      const res = await api().delete(`${BASE}/${tenant.id}?purge=immediately`).set(auth);
       expect(res.status).toBe(202);
       expect(res.body).toMatchObject({ id: tenant.id, status: 'deleting', deleteAfter: expect.any(String) });
 
@@ -445,7 +572,7 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       expect(await schemaExists(tenant.schema)).toBe(false);
 
       expectProblem(
-        await api().delete(`${BASE}/${tenant.id}?graceSeconds=0`).set(auth),
+        await api().delete(`${BASE}/${tenant.id}?purge=immediately`).set(auth),
         409,
         'invalid_transition',
       );
@@ -457,11 +584,49 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       expect(again.status).toBe(202);
     });
 
+    it('accepts graceSeconds=0 together with purge=immediately', async () => {
+      const tenant = await waitForStatus((await createTenant()).id, ['active']);
+      const res = await api().delete(`${BASE}/${tenant.id}?graceSeconds=0&purge=immediately`).set(auth);
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ status: 'deleting' });
+      expect(await waitForStatus(tenant.id, ['deleted'])).toMatchObject({ status: 'deleted' });
+    });
+
+    it('keeps the schema for the grace period given, from the one-hour floor up', async () => {
+      const tenant = await waitForStatus((await createTenant()).id, ['active']);
+      const started = Date.now();
+      const res = await api().delete(`${BASE}/${tenant.id}?graceSeconds=3600`).set(auth);
+      expect(res.status).toBe(202);
+      const graceMs = Date.parse((res.body as TenantView).deleteAfter!) - started;
+      expect(Math.abs(graceMs - 3_600_000)).toBeLessThan(60_000);
+      expect(await schemaExists(tenant.schema)).toBe(true);
+    });
+
     it.each([
       'graceSeconds=-1',
       'graceSeconds=7776001',
       'graceSeconds=abc',
       'graceSeconds=1.5',
+      // Each of these was once read as a number, the empty one as 0: the schema was dropped at once.
+      'graceSeconds=',
+      'graceSeconds=%20',
+      'graceSeconds=%205',
+      'graceSeconds=5%20',
+      'graceSeconds=1e3',
+      'graceSeconds=1e4',
+      'graceSeconds=0x10',
+      'graceSeconds=+3600',
+      'graceSeconds=03600',
+      'graceSeconds=3600&graceSeconds=3600',
+      // An immediate purge needs its own confirmation; a grace period below an hour is not one.
+      'graceSeconds=0',
+      'graceSeconds=1',
+      'graceSeconds=3599',
+      'purge=',
+      'purge=true',
+      'purge=IMMEDIATELY',
+      'purge=immediately&graceSeconds=3600',
+      'purge=immediately&graceSeconds=',
       'force=true',
     ])('refuses %s with 400 and changes nothing', async (query) => {
       expectProblem(await api().delete(`${BASE}/${active.id}?${query}`).set(auth), 400);
@@ -485,7 +650,7 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
       ['POST /tenants/{id}/suspend', (id) => ['post', `${BASE}/${id}/suspend`, { reason: 'x' }]],
       ['POST /tenants/{id}/resume', (id) => ['post', `${BASE}/${id}/resume`]],
       ['POST /tenants/{id}/retry', (id) => ['post', `${BASE}/${id}/retry`]],
-      ['DELETE /tenants/{id}', (id) => ['delete', `${BASE}/${id}?graceSeconds=0`]],
+      ['DELETE /tenants/{id}', (id) => ['delete', `${BASE}/${id}?purge=immediately`]],
     ];
 
     it.each(endpoints)(
@@ -528,6 +693,45 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
   });
 
   describe('cross-cutting', () => {
+    it('answers a NUL byte anywhere in a request with a 4xx problem, never a 500, and changes nothing', async () => {
+      const before = await footprint();
+      const requests: [string, () => request.Test][] = [
+        ['tenant id', () => api().get(`${BASE}/1%00`)],
+        ['tenant id of a transition', () => api().post(`${BASE}/%00/suspend`)],
+        ['tenant id of a deletion', () => api().delete(`${BASE}/1%00?purge=immediately`)],
+        ['cursor', () => api().get(`${BASE}?cursor=%00`)],
+        ['status', () => api().get(`${BASE}?status=active%00`)],
+        ['limit', () => api().get(`${BASE}?limit=1%00`)],
+        ['graceSeconds', () => api().delete(`${BASE}/${active.id}?graceSeconds=3600%00`)],
+        ['purge', () => api().delete(`${BASE}/${active.id}?purge=immediately%00`)],
+        ['regulator id', () => api().get(`/api/platform/v1/regulators/1%00`)],
+        ['regulator cursor', () => api().get(`/api/platform/v1/regulators?cursor=1%00`)],
+        ['audit subject id', () => api().post(`/api/platform/v1/audit/subjects/1%00/erase`)],
+        [
+          'audit subject identifier',
+          () =>
+            api()
+              .post('/api/platform/v1/audit/subjects/lookup')
+              .send({ identifier: 'email:a@x.example\u0000' }),
+        ],
+        [
+          'unknown body field',
+          () => api().post(`${BASE}/${active.id}/suspend`).send({ 'reason\u0000': 'x' }),
+        ],
+      ];
+      for (const [what, send] of requests) {
+        const res = await send().set(auth);
+        expect({ what, status: res.status }).toEqual({ what, status: expect.any(Number) });
+        expect({ what, clientError: res.status >= 400 && res.status < 500 }).toEqual({
+          what,
+          clientError: true,
+        });
+        expectProblem(res, res.status);
+      }
+      expect(await footprint()).toEqual(before);
+      expect((await api().get(`${BASE}/${active.id}`).set(auth)).body).toMatchObject({ status: 'active' });
+    });
+
     it('sends X-Request-Id on every response and keeps a well-formed one given by the caller', async () => {
       for (const res of [
         await api().get(BASE).set(auth),

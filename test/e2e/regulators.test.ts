@@ -126,6 +126,9 @@ describe('regulators: the operator API and CLI (real HTTP, PostgreSQL and Redis)
         [{ name: 'x', all: true }, undefined],
         [{ name: '   ', all: true, expiresAt: inDays(1) }, undefined],
         [{ name: 'x'.repeat(101), all: true, expiresAt: inDays(1) }, undefined],
+        [{ name: 'Authority\u0000', all: true, expiresAt: inDays(1) }, undefined],
+        [{ name: 'Authority\u202e', all: true, expiresAt: inDays(1) }, undefined],
+        [{ name: 'Autho\u200brity', all: true, expiresAt: inDays(1) }, undefined],
         [{ name: 'x', all: true, expiresAt: inDays(1), token: 'thrg_mine' }, undefined],
       ];
       for (const [body, code] of bad) {
@@ -170,8 +173,9 @@ describe('regulators: the operator API and CLI (real HTTP, PostgreSQL and Redis)
       }
       expect(seen).toHaveLength(total);
       expect([...seen].sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : -1))).toEqual(seen);
-      expectProblem(await api().get(`${BASE}?limit=0`).set(auth), 400);
-      expectProblem(await api().get(`${BASE}?cursor=x`).set(auth), 400);
+      for (const query of ['limit=0', 'cursor=x', 'limit=', 'limit=1e1', 'limit=0x10', 'limit=%202']) {
+        expectProblem(await api().get(`${BASE}?${query}`).set(auth), 400);
+      }
     });
 
     it('answers 404 for unknown and malformed ids', async () => {

@@ -4,6 +4,7 @@ import { AuditStore, JsonValue } from '@townhall/compliance';
 import { TownhallConfig } from '@townhall/core';
 import {
   ActorKeyPool,
+  DeleteTenantCommand,
   PROVISIONING_WORKER,
   ProvisioningError,
   ProvisioningWorker,
@@ -117,7 +118,7 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
           displayName: 'A',
           adminEmail: 'a@b.example',
         }),
-    ).toThrow(/not a valid host name/);
+    ).toThrow(/domain must be a host name/);
     expect(
       () =>
         new ProvisionTenantCommand({
@@ -126,7 +127,7 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
           displayName: 'A',
           adminEmail: 'nope',
         }),
-    ).toThrow(/email/);
+    ).toThrow(/adminEmail must be an e-mail address/);
   });
 
   it('marks a tenant failed with a reason when a step keeps failing, and resumes it on retry', async () => {
@@ -182,12 +183,12 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
     await expect(lifecycle.suspend(t.id)).rejects.toMatchObject({ code: 'invalid_transition' });
     expect((await lifecycle.resume(t.id)).status).toBe('active');
 
-    const deleting = await lifecycle.delete(t.id, 3600);
+    const deleting = await lifecycle.delete(t.id, new DeleteTenantCommand({ graceSeconds: 3600 }));
     expect(deleting.status).toBe('deleting');
     expect(deleting.deleteAfter!.getTime()).toBeGreaterThan(Date.now() + 3500_000);
     expect((await lifecycle.resume(t.id)).status).toBe('active'); // cancelled within the grace period
 
-    await lifecycle.delete(t.id, 0);
+    await lifecycle.delete(t.id, new DeleteTenantCommand({ purgeImmediately: true }));
     const deleted = await waitForTenantStatus(registry, t.id, ['deleted']);
     expect(deleted.deletedAt).not.toBeNull();
     const schemas = await ds.query(`SELECT 1 FROM information_schema.schemata WHERE schema_name = $1`, [
@@ -208,7 +209,9 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
     const t = await lifecycle.provision(command('moderated'));
     await waitForTenantStatus(registry, t.id, ['active']);
     await lifecycle.suspend(t.id, 'impersonation report');
-    expect((await lifecycle.delete(t.id, 3600)).status).toBe('deleting');
+    expect((await lifecycle.delete(t.id, new DeleteTenantCommand({ graceSeconds: 3600 }))).status).toBe(
+      'deleting',
+    );
     const restored = await lifecycle.resume(t.id);
     expect(restored).toMatchObject({
       status: 'suspended',
@@ -225,7 +228,7 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
        VALUES ($1, 'broken', 'Broken', 'o@broken.example', 'failed', 'default', $2, 'Failed after step schema: boom')`,
       [id, `tenant_${id}`],
     );
-    await lifecycle.delete(id, 3600);
+    await lifecycle.delete(id, new DeleteTenantCommand({ graceSeconds: 3600 }));
     expect(await lifecycle.resume(id)).toMatchObject({
       status: 'failed',
       failureReason: 'Failed after step schema: boom',

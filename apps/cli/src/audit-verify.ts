@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { runVerifyCommand } from '@townhall/compliance/verify';
+import { visibleLines } from '@townhall/core/text';
 
 /**
  * `townhall audit verify ARGS` with the process's files and streams; resolves to the exit status. It
@@ -13,7 +14,8 @@ export function auditVerify(argv: readonly string[]): Promise<number> {
     readFile: (path) => readFile(path, 'utf8'),
     // Large reads: fewer, bigger chunks for the verifier to cut into blocks.
     openBundle: (path) => createReadStream(path, { highWaterMark: 1 << 20 }),
-    stdout: (line) => process.stdout.write(`${line}\n`),
-    stderr: (line) => process.stderr.write(`${line}\n`),
+    // A bundle is a file from elsewhere: what the verifier quotes from it must not steer the terminal.
+    stdout: (line) => process.stdout.write(`${visibleLines(line)}\n`),
+    stderr: (line) => process.stderr.write(`${visibleLines(line)}\n`),
   });
 }

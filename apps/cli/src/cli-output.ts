@@ -1,6 +1,13 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import Table from 'cli-table3';
-import { ConfigValidationError, TownhallConfig, TownhallError } from '@townhall/core';
+import {
+  ConfigValidationError,
+  parseStrictInteger,
+  TownhallConfig,
+  TownhallError,
+  visibleLines,
+  visibleText,
+} from '@townhall/core';
 import { StartupError } from '@townhall/platform';
 
 /**
@@ -45,10 +52,17 @@ export class InvalidOptionValue extends Error {
 }
 
 export function positiveIntegerOption(value: string, max: number, min = 1): number {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new InvalidOptionValue(`It must be an integer from ${min} to ${max}.`);
+  const parsed = parseStrictInteger(value);
+  if (parsed === undefined || parsed < min || parsed > max) {
+    throw new InvalidOptionValue(`It must be an integer from ${min} to ${max}, in decimal digits.`);
   }
-  return Number(value);
+  return parsed;
+}
+
+/** An option value under a rule of the use cases: its normalised form, or commander's usage error. */
+export function checkedOption<T extends { problem?: string }>(check: T): Exclude<T, { problem: string }> {
+  if (check.problem !== undefined) throw new InvalidOptionValue(`${check.problem}.`);
+  return check as Exclude<T, { problem: string }>;
 }
 
 /**
@@ -65,30 +79,47 @@ export function helpText(examples: string[], about: string[] = []): string {
   ].join('\n');
 }
 
+// Everything the CLI prints goes through these functions, and each shows control, escape, bidi and
+// invisible characters as `\u{…}` (`visibleText`): stored text comes from other people (a display name
+// sent to the API), and raw it could rewrite the operator's terminal or reorder what they read.
+
 export function printLine(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${visibleText(line)}\n`);
 }
 
+/** A line for people on stderr: progress, warnings, errors. */
 export function notice(line: string): void {
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${visibleLines(line)}\n`);
 }
 
+/** JSON on stdout, with the characters `visibleText` escapes written as JSON escapes: the same JSON. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${visibleText(JSON.stringify(value, null, 2), jsonEscape)}\n`);
+}
+
+/** A JSON escape for each UTF-16 unit; the line breaks of pretty-printing stay (strings hold none raw). */
+function jsonEscape(character: string): string {
+  if (character === '\n') return character;
+  return Array.from(
+    { length: character.length },
+    (_, i) => `\\u${character.charCodeAt(i).toString(16).padStart(4, '0')}`,
+  ).join('');
 }
 
 export function printTable(head: string[], rows: (string | number | null | undefined)[][]): void {
   const table = new Table({ head, style: { head: [], border: [] } });
-  for (const row of rows)
-    table.push(row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
-  printLine(table.toString());
+  for (const row of rows) table.push(row.map(cellText));
+  process.stdout.write(`${table.toString()}\n`);
 }
 
 export function printFields(fields: [string, string | number | null | undefined][]): void {
   const table = new Table({ style: { head: [], border: [] } });
-  for (const [name, value] of fields)
-    table.push({ [name]: value === null || value === undefined ? '' : String(value) });
-  printLine(table.toString());
+  for (const [name, value] of fields) table.push({ [name]: cellText(value) });
+  process.stdout.write(`${table.toString()}\n`);
+}
+
+function cellText(value: string | number | null | undefined): string {
+  return value === null || value === undefined ? '' : visibleText(String(value));
 }
 
 interface CommanderFailure {

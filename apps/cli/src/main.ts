@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { Command } from 'commander';
 import { CommandFactory, CommandRunnerService, InjectCommander } from 'nest-commander';
 import { Injectable, Module } from '@nestjs/common';
+import { visibleLines } from '@townhall/core';
 import { EXIT_FAILED, helpText, reportError } from './cli-output';
 import { CliModule } from './cli.module';
 
@@ -43,6 +44,8 @@ function configure(root: Command): void {
     command.exitOverride();
     command.showSuggestionAfterError(true);
     command.showHelpAfterError(`(see '${path} --help')`);
+    // Commander quotes the offending argument: shown visibly, like everything else the CLI prints.
+    command.configureOutput({ outputError: (message, write) => write(visibleLines(message)) });
     for (const sub of command.commands) apply(sub, `${path} ${sub.name()}`);
   };
   apply(root, 'townhall');

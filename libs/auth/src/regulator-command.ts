@@ -1,3 +1,4 @@
+import { checkText, type TextRule } from '@townhall/core';
 import { isId } from '@townhall/persistence';
 import { RegulatorError } from './regulator-errors';
 
@@ -5,7 +6,7 @@ import { RegulatorError } from './regulator-errors';
  * Issuing a regulator, validated when the command is made so the HTTP API and the CLI apply the same
  * rules (HTTP also validates its DTO, for precise messages per field).
  */
-export const REGULATOR_NAME_MAX_LENGTH = 100;
+export const REGULATOR_NAME_RULE: TextRule = { field: 'name', maxLength: 100 };
 /** A named scope is meant for a handful of tenants; a regulator of everything uses `all`. */
 export const MAX_REGULATOR_TENANTS = 500;
 /** Regulator tokens always expire; two years bounds the damage of a token nobody remembers to revoke. */
@@ -16,7 +17,6 @@ export type RegulatorScope = { all: true } | { all: false; tenantIds: string[] }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const CONTROL = /\p{Cc}/u;
 const DAY_MS = 86_400_000;
 
 /**
@@ -45,11 +45,9 @@ export class CreateRegulatorCommand {
   readonly expiresAt: Date;
 
   constructor(input: CreateRegulatorInput, now: Date = new Date()) {
-    const name = input.name.trim();
-    if (name.length === 0 || name.length > REGULATOR_NAME_MAX_LENGTH || CONTROL.test(name)) {
-      throw invalid(`name must be 1 to ${REGULATOR_NAME_MAX_LENGTH} characters without control characters`);
-    }
-    this.name = name;
+    const name = checkText(input.name, REGULATOR_NAME_RULE);
+    if (name.problem !== undefined) throw invalid(name.problem);
+    this.name = name.text;
     this.scope = scopeOf(input);
     const expiresAt = parseRegulatorExpiry(input.expiresAt);
     if (expiresAt === null) {

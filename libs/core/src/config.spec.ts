@@ -142,4 +142,47 @@ describe('loadConfig', () => {
       }),
     );
   });
+
+  it('reads the platform’s own host names, canonical, and refuses what is not one', () => {
+    expect(loadConfig({}).platformHosts).toEqual([]);
+    expect(
+      loadConfig({
+        TOWNHALL_PLATFORM_HOSTS:
+          ' OPS.Social.Gov.Example. , regulators.social.gov.example,ops.social.gov.example',
+      }).platformHosts,
+    ).toEqual(['ops.social.gov.example', 'regulators.social.gov.example']);
+    expect(() =>
+      loadConfig({ TOWNHALL_PLATFORM_HOSTS: 'ops.example:8443,,https://x.example/,10.0.0.1' }),
+    ).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringMatching(/^TOWNHALL_PLATFORM_HOSTS must be .* \(got "ops.example:8443"\)/),
+          expect.stringMatching(/\(got ""\)/),
+          expect.stringMatching(/\(got "https:\/\/x.example\/"\)/),
+          expect.stringMatching(/\(got "10.0.0.1"\)/),
+        ],
+      }),
+    );
+  });
+
+  it('refuses a demo domain that is not a host name or is one of the platform’s own', () => {
+    expect(loadConfig({ TOWNHALL_DEMO_DOMAIN: 'Demo.Localhost.' }).demo.domain).toBe('demo.localhost');
+    expect(() => loadConfig({ TOWNHALL_DEMO_DOMAIN: 'demo.localhost/x' })).toThrow(
+      expect.objectContaining({
+        problems: [expect.stringMatching(/^TOWNHALL_DEMO_DOMAIN must be a host name/)],
+      }),
+    );
+    expect(() =>
+      loadConfig({ TOWNHALL_PLATFORM_HOSTS: 'social.example', TOWNHALL_DEMO_DOMAIN: 'demo.social.example' }),
+    ).toThrow(
+      expect.objectContaining({ problems: [expect.stringMatching(/^TOWNHALL_DEMO_DOMAIN must not be/)] }),
+    );
+  });
+
+  it('reads integer settings strictly', () => {
+    for (const port of ['08080', '8e3', '0x1f90', ' 80 80', '+80']) {
+      expect(() => loadConfig({ PORT: port })).toThrow(ConfigValidationError);
+    }
+    expect(loadConfig({ PORT: '8080' }).http.port).toBe(8080);
+  });
 });

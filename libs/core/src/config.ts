@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { canonicalHost } from './host-name';
+import { parseStrictInteger } from './input/strict-integer';
 
 /**
  * Configuration, read once from the environment at start and validated into a typed object.
@@ -11,15 +13,13 @@ export interface TownhallConfig {
   /**
    * `trustedProxies`: addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed
    * (none by default: the client is the socket's peer). `opsPort`: a separate port for health and
-   * metrics (then not served on `port`). `platformHosts`: host names of the platform's own addresses
-   * (operator and regulator APIs, docs, health, metrics), besides IP literals; never tenant domains.
+   * metrics (then not served on `port`).
    */
   http: {
     host: string;
     port: number;
     trustedProxies: string[];
     opsPort: number | undefined;
-    platformHosts: string[];
     bodyLimitBytes: number;
   };
   /**
@@ -52,6 +52,12 @@ export interface TownhallConfig {
   redis: { url: string; keyPrefix: string };
   publicUrl: { scheme: 'http' | 'https'; port: number | undefined };
   demo: { domain: string; enabled: boolean };
+  /**
+   * The platform's own host names (the operator and regulator APIs' addresses), canonical. No tenant
+   * domain may be one of them or lie beneath one. With IP literals and `localhost`, the addresses on
+   * which the platform's surfaces answer (see `platform-site.ts`).
+   */
+  platformHosts: string[];
   operatorToken: string | undefined;
   /** 32-byte key that encrypts secrets at rest (actor private keys). */
   secretKey: Buffer | undefined;
@@ -96,11 +102,12 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = str(name);
     if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    const value = parseStrictInteger(raw);
+    if (value === undefined || value < min || value > max) {
       problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
       return fallback;
     }
-    return Number(raw);
+    return value;
   };
   const bool = (name: string, fallback: boolean): boolean => {
     const raw = str(name);
@@ -136,18 +143,6 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       problems.push(`${name} must list IP addresses or CIDR ranges (not "${bad.join('", "')}")`);
     return entries.filter((e) => !bad.includes(e));
   };
-  /** Host names, comma-separated, lower case, no port or trailing dot. */
-  const hostList = (name: string, fallback: string): string[] => {
-    const raw = str(name, fallback)!;
-    const entries = raw
-      .split(',')
-      .map((e) => e.trim().toLowerCase().replace(/\.$/, ''))
-      .filter(Boolean);
-    const bad = entries.filter((e) => !HOST_NAME.test(e));
-    if (bad.length) problems.push(`${name} must list host names (not "${bad.join('", "')}")`);
-    return entries.filter((e) => !bad.includes(e));
-  };
-
   const nodeEnv = str('NODE_ENV', 'development')!;
   if (!['development', 'production', 'test'].includes(nodeEnv)) {
     problems.push(`NODE_ENV must be development, production or test (got "${nodeEnv}")`);
@@ -179,9 +174,28 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     problems.push('TOWNHALL_OPERATOR_TOKEN must be at least 24 characters long');
   }
 
-  const demoDomain = (str('TOWNHALL_DEMO_DOMAIN', 'demo.localhost') ?? '').toLowerCase();
-  if (!HOST_NAME.test(demoDomain)) {
-    problems.push(`TOWNHALL_DEMO_DOMAIN must be a host name (got "${demoDomain}")`);
+  const platformHostsRaw = str('TOWNHALL_PLATFORM_HOSTS');
+  const platformHosts: string[] = [];
+  for (const entry of platformHostsRaw === undefined
+    ? []
+    : platformHostsRaw.split(',').map((e) => e.trim())) {
+    const host = entry.includes(':') ? undefined : canonicalHost(entry);
+    if (host === undefined) {
+      problems.push(
+        `TOWNHALL_PLATFORM_HOSTS must be comma-separated host names without ports, e.g. ops.social.gov.example (got "${entry}")`,
+      );
+    } else if (!platformHosts.includes(host)) platformHosts.push(host);
+  }
+
+  const demoDomainRaw = str('TOWNHALL_DEMO_DOMAIN', 'demo.localhost')!;
+  const demoCanonical = demoDomainRaw.includes(':') ? undefined : canonicalHost(demoDomainRaw);
+  const demoDomain = demoCanonical ?? demoDomainRaw;
+  if (demoCanonical === undefined) {
+    problems.push(`TOWNHALL_DEMO_DOMAIN must be a host name (got "${demoDomainRaw}")`);
+  } else if (platformHosts.some((host) => isSameOrBeneath(demoDomain, host))) {
+    problems.push(
+      `TOWNHALL_DEMO_DOMAIN must not be one of TOWNHALL_PLATFORM_HOSTS or beneath one (got "${demoDomain}")`,
+    );
   }
 
   const logLevel = str('LOG_LEVEL', environment === 'test' ? 'warn' : 'info')!;
@@ -238,7 +252,6 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       port: int('PORT', 3000, 0, 65535),
       trustedProxies: proxyList('TOWNHALL_TRUSTED_PROXIES'),
       opsPort: str('TOWNHALL_OPS_PORT') === undefined ? undefined : int('TOWNHALL_OPS_PORT', 0, 0, 65535),
-      platformHosts: hostList('TOWNHALL_PLATFORM_HOSTS', 'localhost'),
       bodyLimitBytes: int('TOWNHALL_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
     },
     tenantHttp: {
@@ -262,6 +275,7 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     publicUrl: { scheme: scheme === 'http' ? 'http' : 'https', port: publicPort },
     // A demo tenant is for trials; production gets one only when asked for.
     demo: { domain: demoDomain, enabled: bool('TOWNHALL_DEMO', environment !== 'production') },
+    platformHosts,
     operatorToken,
     secretKey,
     dataDir: resolve(str('TOWNHALL_DATA_DIR', 'var')!),
@@ -298,16 +312,17 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
   return config;
 }
 
-/** A DNS host name in canonical ASCII form (punycode for international names). */
-const HOST_NAME =
-  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-
 function isAddressOrRange(entry: string): boolean {
   const [address, bits, ...rest] = entry.split('/');
   const family = isIP(address);
   if (family === 0 || rest.length > 0) return false;
   if (bits === undefined) return true;
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** `host` is `parent` or one of its subdomains (both canonical). */
+export function isSameOrBeneath(host: string, parent: string): boolean {
+  return host === parent || host.endsWith(`.${parent}`);
 }
 
 /** A role name Townhall writes into SQL unquoted; `pg_` names are reserved by PostgreSQL. */

@@ -9,3 +9,5 @@ export * from './core.module';
 export * from './redis';
 export * from './redis-connection';
 export * from './rate-limit';
+export * from './input';
+export * from './host-name';

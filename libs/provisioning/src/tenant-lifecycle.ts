@@ -1,9 +1,16 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { EntityManager, QueryFailedError } from 'typeorm';
 import { AuditedTransactions, AuditPersonalData, AuditTarget, JsonValue } from '@townhall/compliance';
-import { isId } from '@townhall/persistence';
+import {
+  checkText,
+  hostSkeleton,
+  isSameOrBeneath,
+  TOWNHALL_CONFIG,
+  type TownhallConfig,
+} from '@townhall/core';
+import { isId, TENANT_DOMAIN_SKELETON_INDEX } from '@townhall/persistence';
 import {
   TenantChanges,
   tenantSchemaName,
@@ -11,7 +18,7 @@ import {
   TenantRegistry,
   TenantStatus,
 } from '@townhall/tenancy';
-import { ProvisionTenantCommand } from './commands';
+import { DeleteTenantCommand, ProvisionTenantCommand, SUSPENSION_REASON_RULE, valid } from './commands';
 import { tenantTarget } from './provisioning-audit';
 import { ProvisioningError } from './provisioning.errors';
 import {
@@ -20,9 +27,6 @@ import {
   ProvisionTenantJob,
   TenantJobPayload,
 } from './provisioning.queue';
-
-export const MAX_DELETION_GRACE_SECONDS = 90 * 24 * 3600;
-export const DEFAULT_DELETION_GRACE_SECONDS = 7 * 24 * 3600;
 
 /** What a transition changed, for its audit entry: the status it led to, and any particulars. */
 type TransitionDetails = { to: TenantStatus } & { [member: string]: JsonValue };
@@ -47,39 +51,46 @@ export class TenantLifecycle {
     @InjectQueue(PROVISIONING_QUEUE) private readonly queue: Queue<TenantJobPayload>,
     private readonly audited: AuditedTransactions,
     private readonly changes: TenantChanges,
+    @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
   async provision(command: ProvisionTenantCommand): Promise<TenantEntity> {
     const registered = { slug: command.slug, domain: command.domain };
-    const id = await this.audited.run({
+    const tenant = await this.audited.run({
       apply: (manager) => this.register(manager, command),
-      recorded: (newId) => ({
+      recorded: (created) => ({
         action: 'tenant.create',
-        target: tenantTarget(newId),
-        tenant: newId,
+        target: tenantTarget(created.id),
+        tenant: created.id,
         details: registered,
         personal: [adminEmail(command.adminEmail)],
       }),
       refused: () => ({ action: 'tenant.create', target: UNKNOWN_TENANT, tenant: null, details: registered }),
     });
     // A process that remembered the domain as unknown answers 503 (provisioning) from now on.
-    await this.changes.announce(id);
-    await this.enqueueProvisioning(id, 0);
-    return (await this.registry.findById(id))!;
+    await this.changes.announce(tenant.id);
+    await this.enqueueProvisioning(tenant.id, 0);
+    return tenant;
   }
 
-  /** Inserts the tenant row (`provisioning`) and its primary domain; returns the new id. */
-  private async register(manager: EntityManager, command: ProvisionTenantCommand): Promise<string> {
+  /**
+   * Inserts the tenant row (`provisioning`) and its primary domain, and returns the tenant as this
+   * transaction wrote it: a worker may take it further the moment it commits.
+   */
+  private async register(manager: EntityManager, command: ProvisionTenantCommand): Promise<TenantEntity> {
+    this.refuseReserved(command.domain);
+    const skeleton = hostSkeleton(command.domain);
     const taken = (await manager.query(
       `SELECT
          EXISTS (SELECT 1 FROM platform.tenants WHERE slug = $1 AND status <> 'deleted') AS slug,
-         EXISTS (SELECT 1 FROM platform.tenant_domains WHERE domain = $2) AS domain`,
-      [command.slug, command.domain],
-    )) as [{ slug: boolean; domain: boolean }];
+         EXISTS (SELECT 1 FROM platform.tenant_domains WHERE domain = $2) AS domain,
+         (SELECT domain FROM platform.tenant_domains WHERE skeleton = $3 LIMIT 1) AS "lookAlike"`,
+      [command.slug, command.domain, skeleton],
+    )) as [{ slug: boolean; domain: boolean; lookAlike: string | null }];
     if (taken[0].slug)
       throw new ProvisioningError('slug_taken', `The slug "${command.slug}" is already in use.`);
-    if (taken[0].domain)
-      throw new ProvisioningError('domain_taken', `The domain "${command.domain}" is already in use.`);
+    if (taken[0].domain) throw domainTaken(command);
+    if (taken[0].lookAlike !== null) throw domainConfusable(command, taken[0].lookAlike);
     try {
       const [{ id: newId }] = (await manager.query(`SELECT platform.next_id()::text AS id`)) as [
         { id: string },
@@ -90,12 +101,30 @@ export class TenantLifecycle {
         [newId, command.slug, command.displayName, command.adminEmail, tenantSchemaName(newId)],
       );
       await manager.query(
-        `INSERT INTO platform.tenant_domains (domain, tenant_id, is_primary) VALUES ($1, $2, true)`,
-        [command.domain, newId],
+        `INSERT INTO platform.tenant_domains (domain, tenant_id, is_primary, skeleton) VALUES ($1, $2, true, $3)`,
+        [command.domain, newId, skeleton],
       );
-      return newId;
+      return (await this.registry.findById(newId, manager))!;
     } catch (err) {
       throw mapUniqueViolation(err, command);
+    }
+  }
+
+  /**
+   * The platform's own host names, and anything beneath them, are never a tenant's: a tenant there
+   * would receive the operators' requests, or set cookies for their host. Nor is `localhost` outside
+   * development, where it is the address operators reach the server by.
+   */
+  private refuseReserved(domain: string): void {
+    const platformHost = this.config.platformHosts.find((host) => isSameOrBeneath(domain, host));
+    // `localhost` is always a platform address (platform-site.ts); its subdomains may be tenants.
+    if (platformHost !== undefined || domain === 'localhost') {
+      throw new ProvisioningError(
+        'domain_reserved',
+        platformHost !== undefined
+          ? `The domain "${domain}" is the platform's own (${platformHost}, TOWNHALL_PLATFORM_HOSTS) or lies beneath it.`
+          : 'The domain "localhost" is the platform\'s own address.',
+      );
     }
   }
 
@@ -103,7 +132,9 @@ export class TenantLifecycle {
    * The reason is kept on the tenant. Being free text it may name people, so the audit entry carries
    * only its length; the text itself goes to the encrypted side table under the acting person's subject.
    */
-  async suspend(tenantId: string, reason?: string): Promise<TenantEntity> {
+  async suspend(tenantId: string, reasonAsGiven?: string): Promise<TenantEntity> {
+    const reason =
+      reasonAsGiven === undefined ? undefined : valid(checkText(reasonAsGiven, SUSPENSION_REASON_RULE)).text;
     return this.transition(
       'tenant.suspend',
       tenantId,
@@ -164,16 +195,12 @@ export class TenantLifecycle {
     return tenant;
   }
 
+  /** Marks the tenant `deleting`; the data goes once the command's grace period is over (at once for a purge). */
   async delete(
     tenantId: string,
-    graceSeconds: number = DEFAULT_DELETION_GRACE_SECONDS,
+    command: DeleteTenantCommand = new DeleteTenantCommand(),
   ): Promise<TenantEntity> {
-    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_DELETION_GRACE_SECONDS) {
-      throw new ProvisioningError(
-        'invalid_command',
-        `graceSeconds must be an integer from 0 to ${MAX_DELETION_GRACE_SECONDS}`,
-      );
-    }
+    const { graceSeconds, purgeImmediately } = command;
     const tenant = await this.transition(
       'tenant.delete',
       tenantId,
@@ -184,7 +211,7 @@ export class TenantLifecycle {
                 delete_after = now() + make_interval(secs => $2), updated_at = now() WHERE id = $1`,
           [tenantId, graceSeconds],
         );
-        return { to: 'deleting', graceSeconds };
+        return { to: 'deleting', graceSeconds, ...(purgeImmediately ? { purgeImmediately } : {}) };
       },
     );
     await this.enqueueDrop(tenant);
@@ -235,22 +262,28 @@ export class TenantLifecycle {
     ) => Promise<TransitionDetails>,
     text?: TransitionText,
   ): Promise<TenantEntity> {
-    await this.audited.run({
+    const { tenant } = await this.audited.run({
       apply: async (manager) => {
-        const tenant = await this.registry.lockById(manager, tenantId);
-        if (!tenant) throw new ProvisioningError('tenant_not_found', `No tenant with id ${tenantId}.`);
-        if (!from.includes(tenant.status)) {
+        const locked = await this.registry.lockById(manager, tenantId);
+        if (!locked) throw new ProvisioningError('tenant_not_found', `No tenant with id ${tenantId}.`);
+        if (!from.includes(locked.status)) {
           throw new ProvisioningError(
             'invalid_transition',
-            `The tenant is ${tenant.status}; this needs it to be ${from.join(' or ')}.`,
+            `The tenant is ${locked.status}; this needs it to be ${from.join(' or ')}.`,
             {
-              tenantStatus: tenant.status,
+              tenantStatus: locked.status,
             },
           );
         }
-        return { from: tenant.status, ...(await apply((sql, params) => manager.query(sql, params), tenant)) };
+        const details = await apply((sql, params) => manager.query(sql, params), locked);
+        // The answer is the state this transaction wrote, read under its lock: after the commit, a
+        // worker or another operator may already have moved the tenant on.
+        return {
+          details: { from: locked.status, ...details },
+          tenant: (await this.registry.findById(tenantId, manager))!,
+        };
       },
-      recorded: (details) => ({
+      recorded: ({ details }) => ({
         action,
         target: tenantTarget(tenantId),
         tenant: tenantId,
@@ -265,7 +298,7 @@ export class TenantLifecycle {
     // Every process stops serving a suspended tenant (or starts serving a resumed one) within
     // milliseconds, not when its cached view expires.
     await this.changes.announce(tenantId);
-    return (await this.registry.findById(tenantId))!;
+    return tenant;
   }
 }
 
@@ -276,12 +309,25 @@ function adminEmail(email: string): AuditPersonalData {
   return { identifier: `email:${email.toLowerCase()}`, data: { email } };
 }
 
+function domainTaken(command: ProvisionTenantCommand): ProvisioningError {
+  return new ProvisioningError('domain_taken', `The domain "${command.domain}" is already in use.`);
+}
+
+function domainConfusable(command: ProvisionTenantCommand, lookAlike: string | null): ProvisioningError {
+  return new ProvisioningError(
+    'domain_confusable',
+    `The domain "${command.domain}" looks like ${lookAlike ? `"${lookAlike}"` : 'a domain'}, which another tenant holds.`,
+  );
+}
+
+/** A registration that lost a race to a concurrent one: the indexes decide, this names the loser's error. */
 function mapUniqueViolation(err: unknown, command: ProvisionTenantCommand): unknown {
   if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505') {
     const constraint = (err.driverError as { constraint?: string }).constraint ?? '';
     if (constraint.includes('slug'))
       return new ProvisioningError('slug_taken', `The slug "${command.slug}" is already in use.`);
-    return new ProvisioningError('domain_taken', `The domain "${command.domain}" is already in use.`);
+    if (constraint === TENANT_DOMAIN_SKELETON_INDEX) return domainConfusable(command, null);
+    return domainTaken(command);
   }
   return err;
 }

@@ -1,5 +1,11 @@
 import { Help, Option, SubCommand } from 'nest-commander';
-import { CreateRegulatorCommand, MAX_REGULATOR_VALIDITY_DAYS, RegulatorTokens } from '@townhall/auth';
+import {
+  CreateRegulatorCommand,
+  MAX_REGULATOR_VALIDITY_DAYS,
+  REGULATOR_NAME_RULE,
+  RegulatorTokens,
+} from '@townhall/auth';
+import { checkText } from '@townhall/core';
 import { CliUsageError, helpText, notice } from '../cli-output';
 import { findTenant } from '../tenant-view';
 import { PlatformCommand } from './platform-command';
@@ -61,7 +67,9 @@ export class RegulatorsCreateCommand extends PlatformCommand {
     );
   }
 
-  async run([name]: string[], options: Options): Promise<void> {
+  async run([nameAsGiven]: string[], options: Options): Promise<void> {
+    const name = checkText(nameAsGiven, REGULATOR_NAME_RULE);
+    if (name.problem !== undefined) throw new CliUsageError(name.problem);
     const tenants = options.tenant ?? [];
     if (options.all === true && tenants.length > 0)
       throw new CliUsageError('give either --all or --tenant, not both');
@@ -73,8 +81,8 @@ export class RegulatorsCreateCommand extends PlatformCommand {
       for (const reference of tenants) tenantIds.push((await findTenant(context, reference)).id);
       const command = new CreateRegulatorCommand(
         options.all === true
-          ? { name, all: true, expiresAt: options.expiresAt }
-          : { name, tenantIds, expiresAt: options.expiresAt },
+          ? { name: name.text, all: true, expiresAt: options.expiresAt }
+          : { name: name.text, tenantIds, expiresAt: options.expiresAt },
       );
       return context.get(RegulatorTokens).create(command, null);
     });

@@ -1,7 +1,14 @@
 import { Help, Option, SubCommand } from 'nest-commander';
-import { PROVISIONING_STEPS, ProvisionTenantCommand, TenantLifecycle } from '@townhall/provisioning';
+import { checkEmailAddress, checkText } from '@townhall/core';
+import {
+  checkTenantDomain,
+  DISPLAY_NAME_RULE,
+  PROVISIONING_STEPS,
+  ProvisionTenantCommand,
+  TenantLifecycle,
+} from '@townhall/provisioning';
 import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
-import { CliError, helpText, notice, positiveIntegerOption, printLine } from '../cli-output';
+import { checkedOption, CliError, helpText, notice, positiveIntegerOption, printLine } from '../cli-output';
 import { printTenant } from '../tenant-view';
 import { TenantCommand, TenantCommandOptions } from './tenant-command';
 
@@ -32,18 +39,22 @@ export class TenantsCreateCommand extends TenantCommand {
     return value;
   }
 
-  @Option({ flags: '--domain <host>', description: 'the domain the instance is served at', required: true })
+  @Option({
+    flags: '--domain <host>',
+    description: 'the host name the instance is served at (no scheme, port or path)',
+    required: true,
+  })
   domain(value: string): string {
-    return value;
+    return checkedOption(checkTenantDomain(value)).domain;
   }
 
   @Option({
     flags: '--display-name <name>',
-    description: 'the organisation’s name as people see it',
+    description: `the organisation’s name as people see it (1–${DISPLAY_NAME_RULE.maxLength} characters)`,
     required: true,
   })
   displayName(value: string): string {
-    return value;
+    return checkedOption(checkText(value, DISPLAY_NAME_RULE)).text;
   }
 
   @Option({
@@ -52,7 +63,7 @@ export class TenantsCreateCommand extends TenantCommand {
     required: true,
   })
   adminEmail(value: string): string {
-    return value;
+    return checkedOption(checkEmailAddress(value)).address;
   }
 
   @Option({

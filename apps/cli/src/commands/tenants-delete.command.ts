@@ -1,7 +1,9 @@
 import { Help, Option, SubCommand } from 'nest-commander';
 import {
   DEFAULT_DELETION_GRACE_SECONDS,
+  DeleteTenantCommand,
   MAX_DELETION_GRACE_SECONDS,
+  MIN_DELETION_GRACE_SECONDS,
   TenantLifecycle,
 } from '@townhall/provisioning';
 import type { TenantEntity } from '@townhall/tenancy';
@@ -10,6 +12,7 @@ import { TENANT_ARGUMENT, TenantCommandOptions, TenantTransitionCommand } from '
 
 interface Options extends TenantCommandOptions {
   graceSeconds?: number;
+  purgeImmediately?: boolean;
 }
 
 @SubCommand({
@@ -20,18 +23,33 @@ interface Options extends TenantCommandOptions {
 export class TenantsDeleteCommand extends TenantTransitionCommand<Options> {
   @Option({
     flags: '--grace-seconds <n>',
-    description: `seconds before the data is dropped; \`tenants resume\` cancels until then (default ${DEFAULT_DELETION_GRACE_SECONDS}, 7 days)`,
+    description: `seconds before the data is dropped, at least ${MIN_DELETION_GRACE_SECONDS}; \`tenants resume\` cancels until then (default ${DEFAULT_DELETION_GRACE_SECONDS}, 7 days)`,
   })
   graceSeconds(value: string): number {
     return positiveIntegerOption(value, MAX_DELETION_GRACE_SECONDS, 0);
+  }
+
+  @Option({
+    flags: '--purge-immediately',
+    description: 'drop the tenant’s data now, with no grace period in which it could be cancelled',
+  })
+  purgeImmediately(): boolean {
+    return true;
   }
 
   @Help('after')
   examples(): string {
     return helpText([
       'townhall tenants delete bmi',
-      'townhall tenants delete 112233445566778899 --grace-seconds 0',
+      'townhall tenants delete bmi --grace-seconds 86400',
+      'townhall tenants delete 112233445566778899 --purge-immediately',
     ]);
+  }
+
+  override async run(params: string[], options: Options = {}): Promise<void> {
+    // Checked before the platform is opened: a refused purge touches nothing.
+    deletion(options);
+    await super.run(params, options);
   }
 
   protected transition(
@@ -39,10 +57,17 @@ export class TenantsDeleteCommand extends TenantTransitionCommand<Options> {
     tenantId: string,
     options: Options,
   ): Promise<TenantEntity> {
-    return lifecycle.delete(tenantId, options.graceSeconds ?? DEFAULT_DELETION_GRACE_SECONDS);
+    return lifecycle.delete(tenantId, deletion(options));
   }
 
   protected outcome(deleting: TenantEntity): string {
     return `is being deleted; its data is dropped after ${deleting.deleteAfter?.toISOString() ?? 'now'}`;
   }
+}
+
+function deletion(options: Options): DeleteTenantCommand {
+  return new DeleteTenantCommand({
+    graceSeconds: options.graceSeconds,
+    purgeImmediately: options.purgeImmediately,
+  });
 }

@@ -1,7 +1,8 @@
 import { Help, Option, SubCommand } from 'nest-commander';
-import type { TenantLifecycle } from '@townhall/provisioning';
+import { checkText } from '@townhall/core';
+import { SUSPENSION_REASON_RULE, type TenantLifecycle } from '@townhall/provisioning';
 import type { TenantEntity } from '@townhall/tenancy';
-import { helpText, InvalidOptionValue } from '../cli-output';
+import { checkedOption, helpText } from '../cli-output';
 import { TENANT_ARGUMENT, TenantCommandOptions, TenantTransitionCommand } from './tenant-command';
 
 interface Options extends TenantCommandOptions {
@@ -16,13 +17,10 @@ interface Options extends TenantCommandOptions {
 export class TenantsSuspendCommand extends TenantTransitionCommand<Options> {
   @Option({
     flags: '--reason <text>',
-    description:
-      'why, kept on the tenant and encrypted beside the audit log (the entry holds only its length); avoid naming people (up to 500 characters)',
+    description: `why, kept on the tenant and encrypted beside the audit log (the entry holds only its length); avoid naming people (up to ${SUSPENSION_REASON_RULE.maxLength} characters)`,
   })
   reason(value: string): string {
-    if (value.trim().length === 0 || value.length > 500)
-      throw new InvalidOptionValue('It must be 1 to 500 characters.');
-    return value.trim();
+    return checkedOption(checkText(value, SUSPENSION_REASON_RULE)).text;
   }
 
   @Help('after')

@@ -1,16 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsIn,
-  IsInt,
-  IsOptional,
-  Matches,
-  Max,
-  Min,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, Matches, Max, Min } from 'class-validator';
+import { StrictInteger } from '@townhall/core';
 import { IsTownhallId, TOWNHALL_ID_PATTERN } from '../shared/townhall-id';
 
 // Query parameters of the regulator API. Each is validated strictly — a malformed request is refused
@@ -26,15 +17,6 @@ export const MAX_CHECKPOINT_PAGE = 1000;
 export const EXPORT_FORMATS = ['ndjson', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/**
- * A decimal non-negative integer, exactly: `1e3`, `0x10`, ` 7`, `01` or a repeated parameter stay as they
- * are and fail `@IsInt` (the loose Number() conversion would accept several of them).
- */
-const StrictInteger = () =>
-  Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : value,
-  );
-
 export class ListCheckpointsQuery {
   @ApiPropertyOptional({
     type: 'integer',
@@ -43,7 +25,6 @@ export class ListCheckpointsQuery {
   })
   @IsOptional()
   @StrictInteger()
-  @IsInt()
   @Min(0)
   @Max(MAX_POSITION)
   after?: number;
@@ -56,7 +37,6 @@ export class ListCheckpointsQuery {
   })
   @IsOptional()
   @StrictInteger()
-  @IsInt()
   @Min(1)
   @Max(MAX_CHECKPOINT_PAGE)
   limit?: number;
@@ -76,7 +56,6 @@ export class ExportAuditQuery {
   @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 0, description: 'First sequence number' })
   @IsOptional()
   @StrictInteger()
-  @IsInt()
   @Min(0)
   @Max(MAX_POSITION)
   from?: number;
@@ -88,7 +67,6 @@ export class ExportAuditQuery {
   })
   @IsOptional()
   @StrictInteger()
-  @IsInt()
   @Min(0)
   @Max(MAX_POSITION)
   to?: number;
@@ -115,7 +93,6 @@ export class ExportAuditQuery {
   })
   @IsOptional()
   @StrictInteger()
-  @IsInt()
   @Min(0)
   @Max(MAX_POSITION)
   since?: number;

@@ -6,14 +6,10 @@ import {
   IsArray,
   IsOptional,
   IsString,
-  Matches,
   MaxLength,
 } from 'class-validator';
-import {
-  MAX_REGULATOR_TENANTS,
-  MAX_REGULATOR_VALIDITY_DAYS,
-  REGULATOR_NAME_MAX_LENGTH,
-} from '@townhall/auth';
+import { MAX_REGULATOR_TENANTS, MAX_REGULATOR_VALIDITY_DAYS, REGULATOR_NAME_RULE } from '@townhall/auth';
+import { HumanText } from '@townhall/core';
 import { IsTownhallId } from '../shared/townhall-id';
 import { ListTenantsQuery } from '../tenants/tenant.dto';
 
@@ -24,13 +20,12 @@ import { ListTenantsQuery } from '../tenants/tenant.dto';
  */
 export class CreateRegulatorDto {
   @ApiProperty({
-    description: 'Who the token is for, e.g. the authority and its case',
-    maxLength: REGULATOR_NAME_MAX_LENGTH,
+    description:
+      'Who the token is for, e.g. the authority and its case; the text rule of a tenant’s displayName',
+    maxLength: REGULATOR_NAME_RULE.maxLength,
     example: 'Data Protection Authority — case 2025-117',
   })
-  @IsString()
-  @MaxLength(REGULATOR_NAME_MAX_LENGTH)
-  @Matches(/\S/, { message: 'name must not be blank' })
+  @HumanText(REGULATOR_NAME_RULE)
   name: string;
 
   @ApiPropertyOptional({

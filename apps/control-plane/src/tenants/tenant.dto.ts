@@ -1,50 +1,22 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { IsIn, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { Checked, EmailAddress, HumanText, MAX_EMAIL_LENGTH, StrictInteger } from '@townhall/core';
 import {
-  IsEmail,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  registerDecorator,
-  ValidationOptions,
-} from 'class-validator';
-import {
+  checkTenantDomain,
   DEFAULT_DELETION_GRACE_SECONDS,
+  DISPLAY_NAME_RULE,
   MAX_DELETION_GRACE_SECONDS,
+  MIN_DELETION_GRACE_SECONDS,
   SLUG_PATTERN,
+  SUSPENSION_REASON_RULE,
 } from '@townhall/provisioning';
-import { canonicalHost, TENANT_STATUSES, TenantStatus } from '@townhall/tenancy';
+import { TENANT_STATUSES, TenantStatus } from '@townhall/tenancy';
 import { IsTownhallId, TOWNHALL_ID_PATTERN } from '../shared/townhall-id';
 
 /**
  * Request shapes of the operator API. They give precise 400s at the edge; the use cases validate their
  * commands again, so the CLI and workers get the same rules.
  */
-
-/** A DNS host name as tenants use them: no port, no IP literal; case and a trailing dot are allowed. */
-function IsHostName(options?: ValidationOptions): PropertyDecorator {
-  return (target: object, propertyName: string | symbol) =>
-    registerDecorator({
-      name: 'isHostName',
-      target: target.constructor,
-      propertyName: String(propertyName),
-      options,
-      validator: {
-        validate: (value: unknown) => {
-          if (typeof value !== 'string' || value.includes(':')) return false;
-          const host = canonicalHost(value);
-          return host !== undefined && (host.includes('.') || host === 'localhost');
-        },
-        defaultMessage: () => `${String(propertyName)} must be a host name such as social.agency.example`,
-      },
-    });
-}
 
 export class CreateTenantDto {
   @ApiProperty({
@@ -57,43 +29,49 @@ export class CreateTenantDto {
   slug: string;
 
   @ApiProperty({
-    description: 'The instance’s host name; compared case-insensitively, without a trailing dot',
+    description:
+      'The instance’s host name; compared case-insensitively, without a trailing dot. Refused: anything that ' +
+      'is not already a host name (a URL, a port, percent-escapes, invisible characters), a label mixing ' +
+      'scripts (Latin with Cyrillic, say), the platform’s own host names, and a look-alike of another ' +
+      'tenant’s domain (409 domain_confusable)',
     example: 'social.bmi.example',
     maxLength: 254,
   })
-  @IsString()
-  @MaxLength(254)
-  @IsHostName()
+  @Checked((value) => checkTenantDomain(value).problem)
   domain: string;
 
-  @ApiProperty({ minLength: 1, maxLength: 100, example: 'Federal Ministry of the Interior' })
-  @IsString()
-  @Length(1, 100)
-  @Matches(/\S/, { message: 'displayName must not be blank' })
+  @ApiProperty({
+    description:
+      'The organisation’s name, published as the instance’s title. Stored in Unicode NFC without surrounding ' +
+      'spaces; length in characters as people see them; no control, bidirectional-formatting or invisible ' +
+      'characters',
+    minLength: 1,
+    maxLength: DISPLAY_NAME_RULE.maxLength,
+    example: 'Federal Ministry of the Interior',
+  })
+  @HumanText(DISPLAY_NAME_RULE)
   displayName: string;
 
   @ApiProperty({
     format: 'email',
-    description: 'Becomes the owner account of the instance',
+    description:
+      'Becomes the owner account of the instance: local@domain, an ASCII dot-atom local part and a host name ' +
+      'with at least two labels',
     example: 'press@bmi.example',
-    maxLength: 254,
+    maxLength: MAX_EMAIL_LENGTH,
   })
-  @IsString()
-  @MaxLength(254)
-  @IsEmail()
+  @EmailAddress()
   adminEmail: string;
 }
 
 export class SuspendTenantDto {
   @ApiPropertyOptional({
     description:
-      'Why the tenant is suspended; kept on the tenant record, and encrypted beside the audit log (the entry holds only its length): avoid naming people',
-    maxLength: 500,
+      'Why the tenant is suspended; kept on the tenant record, and encrypted beside the audit log (the entry holds only its length): avoid naming people. The same text rule as displayName',
+    maxLength: SUSPENSION_REASON_RULE.maxLength,
   })
   @IsOptional()
-  @IsString()
-  @Length(1, 500)
-  @Matches(/\S/, { message: 'reason must not be blank' })
+  @HumanText(SUSPENSION_REASON_RULE)
   reason?: string;
 }
 
@@ -101,10 +79,9 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 
 export class ListTenantsQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
+  @StrictInteger()
   @Min(1)
   @Max(MAX_PAGE_SIZE)
   limit?: number;
@@ -120,17 +97,33 @@ export class ListTenantsQuery {
   status?: TenantStatus;
 }
 
+/** The confirmation an immediate purge needs, spelled out so no typo or empty value can mean it. */
+export const PURGE_IMMEDIATELY = 'immediately';
+
 export class DeleteTenantQuery {
   @ApiPropertyOptional({
-    description: 'Seconds before the schema is dropped; until then the deletion can be cancelled with resume',
+    type: 'integer',
+    description:
+      `Seconds before the schema is dropped, ${MIN_DELETION_GRACE_SECONDS} (one hour) or more; until then the ` +
+      'deletion can be cancelled with resume. A shorter period is refused: to drop the data at once, ' +
+      'give purge=immediately instead (graceSeconds=0 may accompany it).',
     minimum: 0,
     maximum: MAX_DELETION_GRACE_SECONDS,
     default: DEFAULT_DELETION_GRACE_SECONDS,
   })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
+  @StrictInteger()
   @Min(0)
   @Max(MAX_DELETION_GRACE_SECONDS)
   graceSeconds?: number;
+
+  @ApiPropertyOptional({
+    enum: [PURGE_IMMEDIATELY],
+    description:
+      'Confirms that the tenant’s schema and data are dropped at once, with no grace period in which resume ' +
+      'could cancel the deletion. Cannot be undone.',
+  })
+  @IsOptional()
+  @IsIn([PURGE_IMMEDIATELY], { message: `purge may only be "${PURGE_IMMEDIATELY}"` })
+  purge?: typeof PURGE_IMMEDIATELY;
 }

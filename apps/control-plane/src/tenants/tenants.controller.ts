@@ -21,7 +21,12 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { OperatorAuthGuard } from '@townhall/auth';
-import { ProvisioningError, ProvisionTenantCommand, TenantLifecycle } from '@townhall/provisioning';
+import {
+  DeleteTenantCommand,
+  ProvisioningError,
+  ProvisionTenantCommand,
+  TenantLifecycle,
+} from '@townhall/provisioning';
 import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
 import { OperatorActionInterceptor } from '../operator-action.interceptor';
 import { OperatorRateLimitGuard } from '../operator-rate-limit';
@@ -32,6 +37,7 @@ import {
   DEFAULT_PAGE_SIZE,
   DeleteTenantQuery,
   ListTenantsQuery,
+  PURGE_IMMEDIATELY,
   SuspendTenantDto,
 } from './tenant.dto';
 import { TenantPageView, tenantPath, TENANTS_PATH, TenantView, toTenantView } from './tenant.view';
@@ -146,12 +152,17 @@ export class TenantsController {
   @ApiOperation({
     summary: 'Delete a tenant',
     description:
-      'Marks the tenant deleting; its schema is dropped once graceSeconds have passed. Until then resume cancels the deletion.',
+      'Marks the tenant deleting; its schema is dropped once graceSeconds have passed (default 7 days, at least ' +
+      'one hour). Until then resume cancels the deletion. purge=immediately drops it at once instead.',
   })
   @ApiAcceptedResponse({ type: TenantView })
   @ApiProblems(400, 404, 409)
   async delete(@Param('id') id: string, @Query() query: DeleteTenantQuery): Promise<TenantView> {
-    return toTenantView(await this.lifecycle.delete(id, query.graceSeconds));
+    const command = new DeleteTenantCommand({
+      graceSeconds: query.graceSeconds,
+      purgeImmediately: query.purge === PURGE_IMMEDIATELY,
+    });
+    return toTenantView(await this.lifecycle.delete(id, command));
   }
 }
 

@@ -5,7 +5,8 @@ import type { TownhallConfig } from '../config';
  * Every request is addressed either to the platform or to a tenant, and its Host says which. The
  * platform's own surfaces — the operator and regulator APIs, the API documents, health and metrics —
  * live under these paths and answer only on a platform address: an IP literal (how probes, scrapers and
- * `npm start`'s printed address reach a process) or a host name in TOWNHALL_PLATFORM_HOSTS. Every other
+ * `npm start`'s printed address reach a process), `localhost`, or a host name in
+ * TOWNHALL_PLATFORM_HOSTS. Every other
  * path belongs to the tenant the Host names. A tenant domain never reaches a platform surface, whatever
  * the spelling of the path, because routing is exact (case-sensitive, no slash folding).
  */
@@ -52,8 +53,8 @@ export class PlatformHosts {
   private readonly names: ReadonlySet<string>;
   private readonly seen = new Map<string, boolean>();
 
-  constructor(config: Pick<TownhallConfig, 'http'>) {
-    this.names = new Set(config.http.platformHosts);
+  constructor(config: Pick<TownhallConfig, 'platformHosts'>) {
+    this.names = new Set(['localhost', ...config.platformHosts]);
   }
 
   includes(host: string | undefined): boolean {

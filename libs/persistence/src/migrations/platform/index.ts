@@ -6,7 +6,9 @@ import { AuditPersonalData1732600350000 } from './1732600350000-audit-personal-d
 import { Regulators1732600400000 } from './1732600400000-regulators';
 import { AuditSequencerLock1732600500000 } from './1732600500000-audit-sequencer-lock';
 import { AuditEntriesTenantSeq1732600600000 } from './1732600600000-audit-entries-tenant-seq';
+import { TenantDomainSkeletons1732600900000 } from './1732600900000-tenant-domain-skeletons';
 
+export { TENANT_DOMAIN_SKELETON_INDEX } from './1732600900000-tenant-domain-skeletons';
 export {
   APP_LOGIN_SETTING,
   APP_ROLE_SETTING,
@@ -24,4 +26,5 @@ export const PLATFORM_MIGRATIONS = [
   Regulators1732600400000,
   AuditSequencerLock1732600500000,
   AuditEntriesTenantSeq1732600600000,
+  TenantDomainSkeletons1732600900000,
 ];

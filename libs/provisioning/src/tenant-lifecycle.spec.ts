@@ -1,0 +1,174 @@
+import type { AuditedChange } from '@townhall/compliance';
+import { hostSkeleton, loadConfig, type TownhallConfig } from '@townhall/core';
+import type { TenantEntity } from '@townhall/tenancy';
+import { DeleteTenantCommand, ProvisionTenantCommand } from './commands';
+import { DropTenantSchemaJob } from './provisioning.queue';
+import { TenantLifecycle } from './tenant-lifecycle';
+
+/** The lifecycle's rules with its collaborators replaced: the SQL it sends and what it answers. */
+describe('TenantLifecycle', () => {
+  const manager = { query: jest.fn() };
+  const registry = { lockById: jest.fn(), findById: jest.fn() };
+  const queue = { add: jest.fn() };
+  const changes = { announce: jest.fn() };
+  const audited = {
+    run: jest.fn(async (change: AuditedChange<unknown>) => {
+      const result = await change.apply(manager as never);
+      change.recorded(result);
+      return result;
+    }),
+  };
+
+  function lifecycle(env: Record<string, string> = {}): TenantLifecycle {
+    const config: TownhallConfig = loadConfig({
+      NODE_ENV: 'test',
+      TOWNHALL_PLATFORM_HOSTS: 'ops.platform.example',
+      ...env,
+    });
+    return new TenantLifecycle(registry as never, queue as never, audited as never, changes as never, config);
+  }
+
+  const tenant = (fields: Partial<TenantEntity>) =>
+    ({ id: '4711', status: 'active', ...fields }) as TenantEntity;
+
+  beforeEach(() => {
+    jest.resetAllMocks();
+    audited.run.mockImplementation(async (change: AuditedChange<unknown>) => {
+      const result = await change.apply(manager as never);
+      change.recorded(result);
+      return result;
+    });
+  });
+
+  describe('provision', () => {
+    /** The registry's answers: nothing taken, and `lookAlike` holding a domain that looks the same. */
+    const registryHolds = (lookAlike: string | null) =>
+      manager.query.mockImplementation(async (sql: string) =>
+        sql.includes('EXISTS')
+          ? [{ slug: false, domain: false, lookAlike }]
+          : sql.includes('next_id')
+            ? [{ id: '4711' }]
+            : [],
+      );
+
+    const command = (domain: string) =>
+      new ProvisionTenantCommand({
+        slug: 'bmi',
+        domain,
+        displayName: 'Ministry',
+        adminEmail: 'a@bmi.example',
+      });
+
+    it('registers the tenant with its domain’s skeleton and answers with the row it wrote', async () => {
+      registryHolds(null);
+      registry.findById.mockResolvedValue(tenant({ status: 'provisioning' }));
+      const created = await lifecycle().provision(command('social.bmi.example'));
+      expect(created.status).toBe('provisioning');
+      expect(registry.findById).toHaveBeenCalledWith('4711', manager);
+      // Every process's tenant directory hears of it, after the commit.
+      expect(changes.announce).toHaveBeenCalledWith('4711');
+      expect(manager.query).toHaveBeenCalledWith(
+        expect.stringContaining('INSERT INTO platform.tenant_domains'),
+        ['social.bmi.example', '4711', hostSkeleton('social.bmi.example')],
+      );
+      expect(queue.add).toHaveBeenCalledTimes(1);
+    });
+
+    it('refuses a look-alike of another tenant’s domain, naming it', async () => {
+      registryHolds('social.cop.example');
+      await expect(lifecycle().provision(command('social.c0p.example'))).rejects.toMatchObject({
+        code: 'domain_confusable',
+        detail: expect.stringContaining('"social.cop.example"'),
+      });
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+
+    it.each(['ops.platform.example', 'x.ops.platform.example', 'localhost'])(
+      'refuses the reserved domain %p before looking at the registry',
+      async (domain) => {
+        await expect(lifecycle().provision(command(domain))).rejects.toMatchObject({
+          code: 'domain_reserved',
+        });
+        expect(manager.query).not.toHaveBeenCalled();
+      },
+    );
+
+    it('refuses localhost in development too, and allows its subdomains and siblings of platform hosts', async () => {
+      await expect(
+        lifecycle({ NODE_ENV: 'development' }).provision(command('localhost')),
+      ).rejects.toMatchObject({ code: 'domain_reserved' });
+      registryHolds(null);
+      registry.findById.mockResolvedValue(tenant({ status: 'provisioning' }));
+      await expect(lifecycle().provision(command('demo.localhost'))).resolves.toBeDefined();
+      await expect(lifecycle().provision(command('social.platform.example'))).resolves.toBeDefined();
+    });
+  });
+
+  describe('transitions', () => {
+    it('answer with the tenant read under the transaction’s lock, not after the commit', async () => {
+      registry.lockById.mockResolvedValue(tenant({ status: 'active' }));
+      registry.findById.mockResolvedValue(tenant({ status: 'suspended' }));
+      const answer = await lifecycle().suspend('4711', 'court order');
+      expect(answer.status).toBe('suspended');
+      expect(registry.findById).toHaveBeenCalledTimes(1);
+      expect(registry.findById).toHaveBeenCalledWith('4711', manager);
+    });
+
+    it('store a suspension reason under the text rule, normalised', async () => {
+      registry.lockById.mockResolvedValue(tenant({ status: 'active' }));
+      registry.findById.mockResolvedValue(tenant({ status: 'suspended' }));
+      await lifecycle().suspend('4711', '  Cafe\u0301 closed  ');
+      expect(manager.query).toHaveBeenCalledWith(expect.stringContaining("status = 'suspended'"), [
+        '4711',
+        'Café closed',
+      ]);
+    });
+
+    it.each(['', '   ', 'court\u0000order', 'order \u202egnp.exe', 'x'.repeat(501)])(
+      'refuse the suspension reason %p before opening a transaction',
+      async (reason) => {
+        await expect(lifecycle().suspend('4711', reason)).rejects.toMatchObject({ code: 'invalid_command' });
+        expect(audited.run).not.toHaveBeenCalled();
+      },
+    );
+
+    it('delete after the grace period given, and purge at once only when asked', async () => {
+      registry.lockById.mockResolvedValue(tenant({ status: 'active' }));
+      const soon = new Date(Date.now() + 3_600_000);
+      registry.findById.mockResolvedValueOnce(tenant({ status: 'deleting', deleteAfter: soon }));
+      await lifecycle().delete('4711', new DeleteTenantCommand({ graceSeconds: 3600 }));
+      expect(manager.query).toHaveBeenLastCalledWith(expect.stringContaining("status = 'deleting'"), [
+        '4711',
+        3600,
+      ]);
+      expect(queue.add).toHaveBeenLastCalledWith(
+        DropTenantSchemaJob.name,
+        { tenantId: '4711' },
+        expect.objectContaining({ delay: expect.any(Number) }),
+      );
+      expect(queue.add.mock.calls[0][2].delay).toBeGreaterThan(3_500_000);
+
+      registry.findById.mockResolvedValueOnce(tenant({ status: 'deleting', deleteAfter: new Date() }));
+      await lifecycle().delete('4711', new DeleteTenantCommand({ purgeImmediately: true }));
+      expect(manager.query).toHaveBeenLastCalledWith(expect.stringContaining("status = 'deleting'"), [
+        '4711',
+        0,
+      ]);
+      expect(queue.add.mock.calls[1][2].delay).toBe(0);
+    });
+
+    it('delete after a week by default', async () => {
+      registry.lockById.mockResolvedValue(tenant({ status: 'suspended' }));
+      registry.findById.mockResolvedValue(tenant({ status: 'deleting', deleteAfter: new Date() }));
+      await lifecycle().delete('4711');
+      expect(manager.query).toHaveBeenLastCalledWith(expect.any(String), ['4711', 7 * 24 * 3600]);
+    });
+
+    it('refuse a status that does not allow the action, writing nothing', async () => {
+      registry.lockById.mockResolvedValue(tenant({ status: 'deleted' }));
+      await expect(lifecycle().delete('4711')).rejects.toMatchObject({ code: 'invalid_transition' });
+      expect(manager.query).not.toHaveBeenCalled();
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+  });
+});
