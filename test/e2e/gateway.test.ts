@@ -1,6 +1,6 @@
 import { FederationGatewayAppModule } from '../../apps/federation-gateway/src/federation-gateway-app.module';
 import { mountGatewayOpenApi } from '../../apps/federation-gateway/src/openapi';
-import { expectProblem, FOUR_TENANTS, startTenantApp, TenantApp } from './instance-support';
+import { expectMastodonError, FOUR_TENANTS, startTenantApp, TenantApp } from './instance-support';
 
 describe('federation gateway: NodeInfo and host-meta (real PostgreSQL and Redis, over HTTP)', () => {
   let gateway: TenantApp;
@@ -98,11 +98,11 @@ describe('federation gateway: NodeInfo and host-meta (real PostgreSQL and Redis,
     '/.well-known/host-meta',
     '/.well-known/host-meta.json',
   ])(
-    'answers %s for an unknown host with a 404 problem, and for suspended or provisioning tenants with 503',
+    'answers %s for an unknown host with a Mastodon error (404), and for suspended or provisioning tenants with 503',
     async (path) => {
-      expectProblem(await get(path, 'nobody.example'), 404, 'unknown_host');
-      expectProblem(await get(path, 'social.gamma.example'), 503, 'tenant_suspended');
-      expectProblem(await get(path, 'social.delta.example'), 503, 'tenant_unavailable');
+      expectMastodonError(await get(path, 'nobody.example'), 404, /No instance is hosted at this address/);
+      expectMastodonError(await get(path, 'social.gamma.example'), 503, /suspended/);
+      expectMastodonError(await get(path, 'social.delta.example'), 503, /This instance is provisioning/);
     },
   );
 

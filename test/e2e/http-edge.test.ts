@@ -149,7 +149,9 @@ describe('the HTTP edge (real processes, PostgreSQL and Redis)', () => {
       'GET /api/v1/instance HTTP/1.1\r\nHost: demo.localhost\r\nHost: other.localhost\r\nConnection: close\r\n\r\n',
     );
     expect(two.status).toBe(400);
-    expect(two.response).toContain('application/problem+json');
+    // A tenant's path: Mastodon's error shape.
+    expect(two.response).toMatch(/content-type: application\/json/i);
+    expect(two.response).toContain('{"error":"A request carries exactly one Host header."}');
     const disagreeing = await rawHttp(
       platform.port,
       'GET http://other.localhost/api/v1/instance HTTP/1.1\r\nHost: demo.localhost\r\nConnection: close\r\n\r\n',
@@ -190,7 +192,8 @@ describe('the HTTP edge (real processes, PostgreSQL and Redis)', () => {
     const limited = await call(platform.url, '/api/v1/instance', { host: domain });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-    expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(limited.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(limited.text)).toEqual({ error: expect.stringMatching(/^Too many requests/) });
     // Another tenant's budget is its own.
     expect((await call(platform.url, '/api/v1/instance', { host: other.domain })).status).toBe(200);
   });

@@ -206,6 +206,23 @@ export async function startTenantApp(
  * Asserts an RFC 9457 problem response with the given status (and code) that leaks no internals: no
  * stack, no SQL, no source locations, no connection errors. Returns the problem's body.
  */
+/**
+ * Asserts an error of a tenant's paths as Mastodon shapes it: `application/json`, `{"error": …}`, and
+ * no internals. Returns the error text.
+ */
+export function expectMastodonError(res: Response, status: number, error?: RegExp | string): string {
+  expect({ status: res.status, body: res.body as unknown }).toMatchObject({ status });
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  const body = JSON.parse(res.text) as Record<string, unknown>;
+  expect(body).toEqual({ error: expect.any(String) });
+  if (error !== undefined) expect(body.error).toMatch(error);
+  expect(res.text).not.toMatch(
+    /\n\s+at |\bat [A-Za-z.]+ \(|QueryFailedError|\b(SELECT|INSERT INTO|UPDATE|DELETE FROM)\b|\.ts:\d+|ECONNREFUSED/,
+  );
+  expect(res.headers['x-request-id']).toEqual(expect.any(String));
+  return body.error as string;
+}
+
 export function expectProblem(res: Response, status: number, code?: string): Record<string, unknown> {
   expect({ status: res.status, body: res.body as unknown }).toMatchObject({ status });
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);

@@ -3,7 +3,7 @@ import { insertLocalAccount, insertUser } from '@townhall/social';
 import { runInTenantSchema, tenantRef } from '@townhall/tenancy';
 import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
 import { mountInstanceOpenApi } from '../../apps/instance/src/openapi';
-import { expectProblem, FOUR_TENANTS, startTenantApp, TenantApp } from './instance-support';
+import { expectMastodonError, FOUR_TENANTS, startTenantApp, TenantApp } from './instance-support';
 
 describe('instance app: /api/v1/instance and /api/v2/instance (real PostgreSQL and Redis, over HTTP)', () => {
   let instance: TenantApp;
@@ -158,25 +158,33 @@ describe('instance app: /api/v1/instance and /api/v2/instance (real PostgreSQL a
     'user@social.alpha.example',
     ' social.alpha.example:80 80',
   ])('answers the Host %p with 404 instead of rewriting it into a tenant domain', async (host) => {
-    expectProblem(await get('/api/v2/instance', host), 404, 'unknown_host');
+    expectMastodonError(await get('/api/v2/instance', host), 404, /No instance is hosted at this address/);
   });
 
-  it('answers an unknown host with a 404 problem', async () => {
+  it('answers an unknown host with a Mastodon error (404)', async () => {
     const res = await get('/api/v2/instance', 'nobody.example');
-    expectProblem(res, 404, 'unknown_host');
-    expectProblem(await get('/api/v1/instance', 'nobody.example'), 404, 'unknown_host');
+    expectMastodonError(res, 404, /No instance is hosted at this address/);
+    expectMastodonError(
+      await get('/api/v1/instance', 'nobody.example'),
+      404,
+      /No instance is hosted at this address/,
+    );
   });
 
-  it('answers for a suspended tenant with a 503 problem', async () => {
-    expectProblem(await get('/api/v2/instance', 'social.gamma.example'), 503, 'tenant_suspended');
-    expectProblem(await get('/api/v1/instance', 'social.gamma.example'), 503, 'tenant_suspended');
+  it('answers for a suspended tenant with a Mastodon error (503)', async () => {
+    expectMastodonError(await get('/api/v2/instance', 'social.gamma.example'), 503, /suspended/);
+    expectMastodonError(await get('/api/v1/instance', 'social.gamma.example'), 503, /suspended/);
   });
 
-  it('answers for a tenant still being provisioned with a 503 problem', async () => {
+  it('answers for a tenant still being provisioned with a Mastodon error (503)', async () => {
     expect((await instance.provisioner.registry.findById(instance.tenants.delta.id))?.status).toBe(
       'provisioning',
     );
-    expectProblem(await get('/api/v2/instance', 'social.delta.example'), 503, 'tenant_unavailable');
+    expectMastodonError(
+      await get('/api/v2/instance', 'social.delta.example'),
+      503,
+      /This instance is provisioning/,
+    );
   });
 
   it('lets browser clients on other origins read the instance document', async () => {

@@ -8,7 +8,7 @@ class SampleError extends defineErrors({
 }) {}
 
 /** A request and a reply as Fastify hands them to the filter, recording what is sent. */
-function http() {
+function http(url = '/api/platform/v1/tenants?x=1') {
   const sent: { status?: number; type?: string; body?: string } = {};
   const reply = {
     sent: false,
@@ -26,7 +26,7 @@ function http() {
       return this;
     },
   };
-  const req = { id: 'req-12345678', url: '/api/v1/instance?x=1' };
+  const req = { id: 'req-12345678', url };
   const host = { switchToHttp: () => ({ getRequest: () => req, getResponse: () => reply }) } as ArgumentsHost;
   return { host, sent };
 }
@@ -64,7 +64,10 @@ describe('ProblemDetailsFilter', () => {
     expect(logged.debug).toHaveBeenCalledTimes(1);
     expect(JSON.stringify(logged.debug.mock.calls)).not.toMatch(/\n\s+at /);
     expect(sent.type).toBe('application/problem+json');
-    expect(JSON.parse(sent.body!)).toMatchObject({ requestId: 'req-12345678', instance: '/api/v1/instance' });
+    expect(JSON.parse(sent.body!)).toMatchObject({
+      requestId: 'req-12345678',
+      instance: '/api/platform/v1/tenants',
+    });
   });
 
   it.each([
@@ -93,6 +96,23 @@ describe('ProblemDetailsFilter', () => {
     expect(JSON.parse(sent.body!)).toMatchObject({
       status: 415,
       detail: 'Unsupported Media Type: application/xml',
+    });
+  });
+
+  it('answers Mastodon’s error shape on a tenant’s paths, and OAuth’s where the error has an OAuth code', () => {
+    const { f } = filter();
+    const tenant = http('/api/v1/statuses/1');
+    f.catch(new CoreError('not_found', 'Record not found'), tenant.host);
+    expect(tenant.sent).toMatchObject({ status: 404, type: 'application/json; charset=utf-8' });
+    expect(JSON.parse(tenant.sent.body!)).toEqual({ error: 'Record not found' });
+    const oauth = http('/oauth/token');
+    f.catch(
+      Object.assign(new CoreError('bad_request', 'The code has expired.'), { oauthError: 'invalid_grant' }),
+      oauth.host,
+    );
+    expect(JSON.parse(oauth.sent.body!)).toEqual({
+      error: 'invalid_grant',
+      error_description: 'The code has expired.',
     });
   });
 });

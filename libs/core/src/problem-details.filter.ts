@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TownhallError } from './errors';
+import { isPlatformPath, pathOf } from './http/platform-site';
 
 export interface ProblemDetails {
   type: string;
@@ -16,7 +17,8 @@ export interface ProblemDetails {
 const PROBLEM_BASE = 'https://townhall.dev/problems/';
 
 /**
- * Turns every error into RFC 9457 problem details. Known errors keep their code and a safe detail;
+ * Turns every error into RFC 9457 problem details on the platform's own paths, and into Mastodon's
+ * `{"error": …}` on a tenant's (see `mastodonError`). Known errors keep their code and a safe detail;
  * anything else becomes an opaque 500 that carries only the request id.
  *
  * Errors are logged by cause, not by status: a refusal the platform meant to give (a suspended tenant's
@@ -41,11 +43,31 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.logger.error({ err: exception, requestId: req.id }, 'Unhandled error');
     }
     if (reply.sent || reply.raw.headersSent) return;
-    reply
-      .status(problem.status)
-      .header('content-type', 'application/problem+json')
-      .send(JSON.stringify(problem));
+    if (isPlatformPath(pathOf(req.url ?? '/'))) {
+      reply
+        .status(problem.status)
+        .header('content-type', 'application/problem+json')
+        .send(JSON.stringify(problem));
+    } else {
+      reply
+        .status(problem.status)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(JSON.stringify(mastodonError(exception, problem)));
+    }
   }
+}
+
+/**
+ * Errors on a tenant's paths, where Mastodon clients are the callers: Mastodon's shape, `{"error": …}`
+ * with `application/json` (an error with an OAuth code adds RFC 6749's `error_description`). The request
+ * id stays in the `X-Request-Id` header.
+ */
+export function mastodonError(exception: unknown, problem: ProblemDetails): Record<string, string> {
+  const oauth = (exception as { oauthError?: unknown } | null)?.oauthError;
+  if (typeof oauth === 'string') {
+    return { error: oauth, error_description: problem.detail ?? problem.title };
+  }
+  return { error: problem.detail ?? problem.title };
 }
 
 /**

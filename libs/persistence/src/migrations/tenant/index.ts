@@ -1,10 +1,11 @@
 import { accounts } from './0001-accounts';
+import { social } from './0002-social';
 import type { TenantMigration } from './tenant-migration';
 
 export type { TenantMigration } from './tenant-migration';
 
 /** Every tenant schema's history, oldest first. Append only. */
-export const TENANT_MIGRATIONS: readonly TenantMigration[] = [accounts];
+export const TENANT_MIGRATIONS: readonly TenantMigration[] = [accounts, social];
 
 export const LATEST_TENANT_VERSION = TENANT_MIGRATIONS[TENANT_MIGRATIONS.length - 1].version;
 
