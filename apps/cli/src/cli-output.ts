@@ -152,7 +152,9 @@ export function reportError(err: unknown): number {
     return err.exitCode;
   }
   if (err instanceof TownhallError) {
-    notice(`error: ${err.spec.title}: ${err.detail ?? err.code}`);
+    // A detail that already starts with the title (Mastodon's "Validation failed: …") is not repeated.
+    const detail = err.detail ?? err.code;
+    notice(`error: ${detail.startsWith(err.spec.title) ? detail : `${err.spec.title}: ${detail}`}`);
     return EXIT_FAILED;
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AccountsCommand, AccountsCreateCommand } from './commands/accounts.command';
 import { AuditCommand, AuditVerifyCommand } from './commands/audit.command';
 import { AuditCheckpointCommand } from './commands/audit-checkpoint.command';
 import { AuditRotateKeyCommand } from './commands/audit-rotate-key.command';
@@ -7,6 +8,7 @@ import { MigrateCommand } from './commands/migrate.command';
 import { OPERATOR_SUBCOMMANDS, OperatorsCommand } from './commands/operators.command';
 import { REGULATOR_SUBCOMMANDS, RegulatorsCommand } from './commands/regulators.command';
 import { TENANT_SUBCOMMANDS, TenantsCommand } from './commands/tenants.command';
+import { TokensCommand, TokensCreateCommand } from './commands/tokens.command';
 import { WorkerCommand } from './commands/worker.command';
 import { PlatformRuntime } from './platform-runtime';
 
@@ -21,6 +23,10 @@ import { PlatformRuntime } from './platform-runtime';
     ...OPERATOR_SUBCOMMANDS,
     TenantsCommand,
     ...TENANT_SUBCOMMANDS,
+    AccountsCommand,
+    AccountsCreateCommand,
+    TokensCommand,
+    TokensCreateCommand,
     RegulatorsCommand,
     ...REGULATOR_SUBCOMMANDS,
     MigrateCommand,

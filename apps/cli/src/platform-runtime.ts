@@ -7,11 +7,12 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AuthModule } from '@townhall/auth';
+import { AuthModule, OAuthModule } from '@townhall/auth';
 import { AuditContext, AuditContextInit, AuditSequencer, systemAuditContext } from '@townhall/compliance';
 import { loadConfig, TownhallConfig, TownhallLogger } from '@townhall/core';
 import { PlatformModule, preparePlatform, resolveDatabase, stopEmbeddedPostgres } from '@townhall/platform';
 import { ProvisioningModule } from '@townhall/provisioning';
+import { SocialModule } from '@townhall/social';
 import { TenancyModule } from '@townhall/tenancy';
 import { notice, StderrLogger } from './cli-output';
 
@@ -21,7 +22,14 @@ export class CliPlatformModule {
   static forRoot(config: TownhallConfig): DynamicModule {
     return {
       module: CliPlatformModule,
-      imports: [PlatformModule.forRoot(config), TenancyModule, ProvisioningModule, AuthModule],
+      imports: [
+        PlatformModule.forRoot(config),
+        TenancyModule,
+        ProvisioningModule,
+        AuthModule,
+        SocialModule,
+        OAuthModule,
+      ],
     };
   }
 }

@@ -1,13 +1,17 @@
 import { Module } from '@nestjs/common';
+import { OAuthModule } from '@townhall/auth';
 import { SocialModule } from '@townhall/social';
 import { TenancyModule } from '@townhall/tenancy';
+import { AccountsController } from './accounts/accounts.controller';
+import { AppsController } from './apps/apps.controller';
 import { InstanceController } from './instance/instance.controller';
+import { OAuthController } from './oauth/oauth.controller';
 import { InstanceService } from './instance/instance.service';
 
 /** The tenant-facing Mastodon client API, routed by `Host`. */
 @Module({
-  imports: [TenancyModule, SocialModule],
-  controllers: [InstanceController],
+  imports: [TenancyModule, SocialModule, OAuthModule],
+  controllers: [InstanceController, AppsController, OAuthController, AccountsController],
   providers: [InstanceService],
 })
 export class InstanceModule {}

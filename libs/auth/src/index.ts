@@ -15,3 +15,4 @@ export * from './regulator-tokens';
 export * from './regulator-bearer.strategy';
 export * from './regulator-auth.guard';
 export * from './auth-failure-limiter';
+export * from './oauth';

@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TOWNHALL_CONFIG, TownhallConfig } from './config';
 import { createLogger, TownhallLogger } from './logging';
+import { PlatformEvents } from './platform-events';
 import { RedisConnection } from './redis-connection';
 import { resolveSecretKey, SecretBox } from './secret-box';
 
@@ -16,8 +17,9 @@ export class CoreModule {
         { provide: TownhallLogger, useFactory: () => new TownhallLogger(createLogger(config)) },
         { provide: SecretBox, useFactory: () => new SecretBox(resolveSecretKey(config)) },
         RedisConnection,
+        PlatformEvents,
       ],
-      exports: [TOWNHALL_CONFIG, TownhallLogger, SecretBox, RedisConnection],
+      exports: [TOWNHALL_CONFIG, TownhallLogger, SecretBox, RedisConnection, PlatformEvents],
     };
   }
 }

@@ -8,6 +8,7 @@ export * from './http';
 export * from './core.module';
 export * from './redis';
 export * from './redis-connection';
+export * from './platform-events';
 export * from './rate-limit';
 export * from './input';
 export * from './host-name';

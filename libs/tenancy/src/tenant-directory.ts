@@ -1,8 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { RedisConnection, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
+import { PlatformEvents, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { canonicalHost } from './host';
 import type { TenantStatus } from './tenant.entity';
 import type { TenantRef } from './tenant-context';
@@ -40,44 +39,26 @@ const MAX_ENTRIES = 10_000;
  *   dies between its commit and its announcement).
  */
 @Injectable()
-export class TenantDirectory implements OnApplicationShutdown {
-  private readonly logger = new Logger(TenantDirectory.name);
+export class TenantDirectory {
   private readonly entries = new Map<string, Entry>();
   private generation = 0;
-  private subscribed = false;
-  private subscriber: Redis | undefined;
+  private listening: Promise<void> | undefined;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly redis: RedisConnection,
+    private readonly events: PlatformEvents,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
   /** Starts listening for announcements; until subscribed, lookups bypass the cache. */
-  async listen(): Promise<void> {
-    if (this.subscriber || this.config.tenantHttp.tenantCacheMs === 0) return;
-    const subscriber = this.redis.subscriber();
-    this.subscriber = subscriber;
-    const channel = this.redis.key(TENANT_CHANGES_CHANNEL);
-    subscriber.on('message', () => this.forgetAll());
-    // ioredis resubscribes by itself after a reconnect and fires `ready` again.
-    subscriber.on('ready', () => {
-      subscriber
-        .subscribe(channel)
-        .then(() => {
-          this.forgetAll();
-          this.subscribed = true;
-        })
-        .catch((err: unknown) => this.logger.warn({ err }, 'Could not subscribe to tenant changes'));
-    });
-    subscriber.on('close', () => {
-      if (this.subscribed) this.logger.warn('Tenant change subscription lost; resolving hosts uncached');
-      this.subscribed = false;
-      this.forgetAll();
-    });
-    await subscriber.connect().catch((err: unknown) => {
-      this.logger.warn({ err }, 'Could not subscribe to tenant changes; resolving hosts uncached');
-    });
+  listen(): Promise<void> {
+    if (this.config.tenantHttp.tenantCacheMs === 0) return Promise.resolve();
+    this.listening ??= this.events.listen(
+      TENANT_CHANGES_CHANNEL,
+      () => this.forgetAll(),
+      () => this.forgetAll(),
+    );
+    return this.listening;
   }
 
   /** The tenant at a Host header's domain, or null for a host no tenant has. */
@@ -85,11 +66,12 @@ export class TenantDirectory implements OnApplicationShutdown {
     const domain = canonicalHost(rawHost);
     if (domain === undefined) return null;
     const now = Date.now();
+    const cached = this.events.subscribed && this.listening !== undefined;
     const hit = this.entries.get(domain);
-    if (hit && this.subscribed && now - hit.loadedAt < this.config.tenantHttp.tenantCacheMs) return hit.value;
+    if (hit && cached && now - hit.loadedAt < this.config.tenantHttp.tenantCacheMs) return hit.value;
     const generation = this.generation;
     const value = await this.load(domain);
-    if (this.subscribed && generation === this.generation) {
+    if (cached && this.events.subscribed && generation === this.generation) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(domain, { value, loadedAt: now });
     }
@@ -125,14 +107,6 @@ export class TenantDirectory implements OnApplicationShutdown {
       primaryDomain: row.primary_domain,
     };
   }
-
-  async onApplicationShutdown(): Promise<void> {
-    const subscriber = this.subscriber;
-    this.subscriber = undefined;
-    this.subscribed = false;
-    if (subscriber && subscriber.status !== 'end')
-      await subscriber.quit().catch(() => subscriber.disconnect());
-  }
 }
 
 /**
@@ -144,11 +118,11 @@ export class TenantDirectory implements OnApplicationShutdown {
 export class TenantChanges {
   private readonly logger = new Logger(TenantChanges.name);
 
-  constructor(private readonly redis: RedisConnection) {}
+  constructor(private readonly events: PlatformEvents) {}
 
   async announce(tenantId: string): Promise<void> {
     try {
-      await this.redis.redis.publish(this.redis.key(TENANT_CHANGES_CHANNEL), tenantId);
+      await this.events.announce(TENANT_CHANGES_CHANNEL, tenantId);
     } catch (err) {
       this.logger.warn(
         { err, tenantId },

@@ -35,8 +35,18 @@ export async function runInTenantSchema<T>(
   if (!isTenantSchemaName(tenant.schema)) throw new Error(`Refusing unsafe schema name: ${tenant.schema}`);
   return TenantContext.run(tenant, () =>
     dataSource.transaction(async (manager) => {
-      await manager.query(`SET LOCAL search_path TO ${tenant.schema}`);
+      await enterTenantSchema(manager, tenant);
       return work(manager);
     }),
   );
+}
+
+/**
+ * Points a transaction someone else opened (an audited change, whose audit entry must commit with the
+ * tenant's rows) at the tenant's schema, for the rest of that transaction only.
+ */
+export async function enterTenantSchema(manager: EntityManager, tenant: TenantRef): Promise<void> {
+  if (!isTenantSchemaName(tenant.schema)) throw new Error(`Refusing unsafe schema name: ${tenant.schema}`);
+  if (!manager.queryRunner?.isTransactionActive) throw new Error('enterTenantSchema needs a transaction');
+  await manager.query(`SET LOCAL search_path TO ${tenant.schema}`);
 }

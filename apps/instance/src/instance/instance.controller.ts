@@ -2,6 +2,7 @@ import { applyDecorators, Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InstanceService } from './instance.service';
+import { MISSING_AVATAR_PATH, MISSING_HEADER_PATH } from '../presenters/account.presenter';
 import { THUMBNAIL_PATH } from './mastodon-instance';
 
 /** Any browser-based client may read these public documents; no credentials are involved. */
@@ -13,7 +14,7 @@ const PublicDocument = () =>
     Header('Content-Type', 'application/json; charset=utf-8'),
   );
 
-/** A neutral 1×1 image until tenants can upload a banner; clients scale it to fit. */
+/** A neutral 1×1 image until tenants and accounts can upload pictures; clients scale it to fit. */
 const PLACEHOLDER_THUMBNAIL = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mPQ9qkDAAGbAPbbWsHzAAAAAElFTkSuQmCC',
   'base64',
@@ -51,7 +52,7 @@ export class InstanceController {
     return this.instance.describeV1();
   }
 
-  @Get(THUMBNAIL_PATH.slice(1))
+  @Get([THUMBNAIL_PATH.slice(1), MISSING_AVATAR_PATH.slice(1), MISSING_HEADER_PATH.slice(1)])
   @ApiExcludeEndpoint()
   thumbnail(@Res() res: FastifyReply): void {
     // Web clients on other origins show it in an <img>; helmet's default would block that.

@@ -1,4 +1,4 @@
-import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
@@ -7,6 +7,7 @@ import { TownhallLogger } from '../logging';
 import { ProblemDetailsFilter } from '../problem-details.filter';
 import { installFormBodyParser, installJsonBodyParser } from './json-body';
 import { installRequestGate, originFormTarget, requestIdOf } from './request-gate';
+import { RequestValidationPipe } from './validation';
 
 export type TownhallHttpApp = NestFastifyApplication;
 
@@ -52,15 +53,7 @@ export function configureHttpApp(app: INestApplication): void {
   installRequestGate(fastify, logger);
   installJsonBodyParser(fastify);
   installFormBodyParser(fastify);
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      stopAtFirstError: false,
-      validationError: { target: false, value: false },
-    }),
-  );
+  app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
 }

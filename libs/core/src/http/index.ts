@@ -3,3 +3,4 @@ export * from './json-body';
 export * from './request-gate';
 export * from './security-headers';
 export * from './platform-site';
+export * from './validation';

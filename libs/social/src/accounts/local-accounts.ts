@@ -45,7 +45,7 @@ export async function insertUser(
   user: {
     accountId: string;
     email: string;
-    role: 'owner' | 'admin' | 'moderator' | 'user';
+    role: 'owner' | 'admin' | 'moderator' | 'staff' | 'user';
     confirmed: boolean;
   },
 ): Promise<string> {

@@ -1,0 +1,20 @@
+import { Injectable } from '@nestjs/common';
+import { TenantTransactions } from '@townhall/tenancy';
+import { type AccountRecord, findAccount, findLogin, type LoginRecord } from './account-records';
+import { AccountError } from './local-account-commands';
+
+/** Reading accounts of the current tenant for the client API. */
+@Injectable()
+export class AccountQueries {
+  constructor(private readonly transactions: TenantTransactions) {}
+
+  /** The signed-in user's own account and login (`verify_credentials`). */
+  async own(accountId: string): Promise<{ account: AccountRecord; login: LoginRecord }> {
+    return this.transactions.run(async (m) => {
+      const account = await findAccount(m, accountId);
+      const login = account ? await findLogin(m, accountId) : null;
+      if (!account || !login) throw new AccountError('account_not_found', 'Record not found');
+      return { account, login };
+    });
+  }
+}
