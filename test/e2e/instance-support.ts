@@ -32,7 +32,7 @@ export async function startHttpApp(
   const moduleRef = await Test.createTestingModule({ imports: [root] }).compile();
   const config = moduleRef.get<TownhallConfig>(TOWNHALL_CONFIG);
   const app = moduleRef.createNestApplication<TownhallHttpApp>(createHttpAdapter(config), HTTP_APP_OPTIONS);
-  configureHttpApp(app);
+  await configureHttpApp(app);
   mount?.(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

@@ -50,7 +50,7 @@ export async function runHttpApp(spec: HttpAppSpec): Promise<INestApplication> {
     createHttpAdapter(config),
     HTTP_APP_OPTIONS,
   );
-  configureHttpApp(app);
+  await configureHttpApp(app);
   await spec.beforeListen?.(app, config);
   await app.listen(config.http.port, config.http.host);
   const address = app.getHttpServer().address() as { port: number };

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, MaxLength } from 'class-validator';
@@ -64,6 +64,7 @@ export class AppsController {
   constructor(private readonly oauth: OAuthService) {}
 
   @Post()
+  @HttpCode(200)
   @ApiOperation({
     summary: 'Register a client application',
     externalDocs: { url: 'https://docs.joinmastodon.org/methods/apps/#create' },

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '../config';
 import { TownhallLogger } from '../logging';
 import { ProblemDetailsFilter } from '../problem-details.filter';
-import { installFormBodyParser, installJsonBodyParser } from './json-body';
+import { installFormBodyParser, installJsonBodyParser, installMultipartParser } from './request-bodies';
 import { installRequestGate, originFormTarget, requestIdOf } from './request-gate';
 import { RequestValidationPipe } from './validation';
 
@@ -43,16 +43,17 @@ export const HTTP_APP_OPTIONS = { bufferLogs: true, bodyParser: false } as const
 /**
  * What every Townhall HTTP app gets, whether it runs alone or inside the all-in-one process: the request
  * gate (request ids, security headers, framing checks, access log), CORS closed (no CORS headers unless
- * a route sets them), JSON bodies with a depth limit, strict input validation, problem details for every
+ * a route sets them), JSON, form and multipart bodies with Rails' field names and a depth limit, strict input validation, problem details for every
  * error, structured logs.
  */
-export function configureHttpApp(app: INestApplication): void {
+export async function configureHttpApp(app: INestApplication): Promise<void> {
   const logger = app.get(TownhallLogger);
   app.useLogger(logger);
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   installRequestGate(fastify, logger);
   installJsonBodyParser(fastify);
   installFormBodyParser(fastify);
+  await installMultipartParser(fastify);
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();

@@ -1,5 +1,5 @@
 export * from './http-app';
-export * from './json-body';
+export * from './request-bodies';
 export * from './request-gate';
 export * from './security-headers';
 export * from './platform-site';

@@ -1,0 +1,163 @@
+import multipart from '@fastify/multipart';
+import type { FastifyInstance } from 'fastify';
+import { CoreError } from '../errors';
+
+/**
+ * Ruby's JSON parser refuses documents nested deeper than 100 levels by default, so no Mastodon client
+ * sends one; validation and transformation below recurse per level and would overflow the stack long
+ * before a body-size limit is reached (20,000 nested arrays fit in 40 KB).
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * The nesting depth a JSON text would reach, counted without parsing it, stopping as soon as `limit` is
+ * passed. Brackets inside strings do not count; malformed text is left for the parser to refuse.
+ */
+export function jsonDepthExceeds(text: string, limit = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/**
+ * JSON bodies: Fastify's own parser (which refuses `__proto__` and `constructor.prototype` keys), behind
+ * the depth limit. An empty body with a JSON content type is read as no body, as Rails does.
+ */
+export function installJsonBodyParser(fastify: FastifyInstance): void {
+  // The callback form: it reports through `done` and returns nothing.
+  const parse = fastify.getDefaultJsonParser('error', 'error') as (
+    req: unknown,
+    body: string,
+    done: (err: Error | null, value?: unknown) => void,
+  ) => void;
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string;
+    if (text.length === 0 || /^\s*$/.test(text)) return done(null, undefined);
+    if (jsonDepthExceeds(text)) {
+      return done(
+        new CoreError('bad_request', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`),
+        undefined,
+      );
+    }
+    parse(req, text, done);
+  });
+}
+
+/**
+ * Rails' reading of form field names, which Mastodon clients rely on: `media_ids[]=1&media_ids[]=2` is
+ * an array, `poll[options][]=a` a nested object with an array, `poll[expires_in]=60` a nested value. A
+ * name repeated without brackets keeps its last value, as Rails does. Nesting is bounded.
+ */
+export function railsParams(entries: Iterable<[string, unknown]>): Record<string, unknown> {
+  const root: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [name, value] of entries) {
+    const match = /^([^[\]]+)((?:\[[^[\]]*\]){0,4})$/.exec(name);
+    if (!match) continue;
+    const keys = [match[1], ...[...match[2].matchAll(/\[([^[\]]*)\]/g)].map((m) => m[1])];
+    const append = keys[keys.length - 1] === '';
+    if (append) keys.pop();
+    // `a[][b]` (arrays of objects) is not a shape Mastodon's API takes; such fields are dropped.
+    if (keys.some((key) => key === '' || key === '__proto__' || key === 'constructor' || key === 'prototype'))
+      continue;
+    let node = root;
+    for (const key of keys.slice(0, -1)) {
+      const child = node[key];
+      if (typeof child !== 'object' || child === null || Array.isArray(child)) {
+        node[key] = Object.create(null) as Record<string, unknown>;
+      }
+      node = node[key] as Record<string, unknown>;
+    }
+    const leaf = keys[keys.length - 1];
+    if (append) {
+      const list = Array.isArray(node[leaf]) ? (node[leaf] as unknown[]) : [];
+      list.push(value);
+      node[leaf] = list;
+    } else {
+      node[leaf] = value;
+    }
+  }
+  return plain(root) as Record<string, unknown>;
+}
+
+/** Objects with a normal prototype again (the null-prototype ones kept `__proto__` harmless while building). */
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
+/**
+ * Form bodies (`application/x-www-form-urlencoded`), which Mastodon clients send to several endpoints,
+ * read with Rails' conventions (`railsParams`).
+ */
+export function installFormBodyParser(fastify: FastifyInstance): void {
+  fastify.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_req, body, done) => {
+      done(null, railsParams(new URLSearchParams(body as string)));
+    },
+  );
+}
+
+/** A file a client uploaded in a multipart body. */
+export interface UploadedFile {
+  filename: string;
+  /** What the client said it is; never trusted for anything but a hint (media sniff their content). */
+  declaredType: string;
+  data: Buffer;
+}
+
+export function isUploadedFile(value: unknown): value is UploadedFile {
+  return typeof value === 'object' && value !== null && Buffer.isBuffer((value as UploadedFile).data);
+}
+
+/** The largest file a multipart body may carry (Mastodon's video limit is 99 MiB). */
+export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+/**
+ * Multipart bodies (`multipart/form-data`), which Mastodon clients use for media, profile pictures and
+ * some OAuth calls: `@fastify/multipart`, bounded (files, fields, sizes), its fields read with Rails'
+ * conventions like a form's and its files as `UploadedFile`s.
+ */
+export async function installMultipartParser(fastify: FastifyInstance): Promise<void> {
+  await fastify.register(multipart, {
+    attachFieldsToBody: true,
+    limits: { fileSize: MAX_UPLOAD_BYTES, files: 4, fields: 200, fieldSize: 1024 * 1024, parts: 210 },
+    onFile: async (part) => {
+      const file: UploadedFile = {
+        filename: part.filename,
+        declaredType: part.mimetype,
+        data: await part.toBuffer(),
+      };
+      (part as unknown as { value: UploadedFile }).value = file;
+    },
+  });
+  fastify.addHook('preValidation', async (request) => {
+    if (!request.isMultipart()) return;
+    const entries: [string, unknown][] = [];
+    for (const [name, parts] of Object.entries((request.body ?? {}) as Record<string, unknown>)) {
+      for (const part of Array.isArray(parts) ? parts : [parts]) {
+        entries.push([name, (part as { value?: unknown }).value]);
+      }
+    }
+    request.body = railsParams(entries);
+  });
+}
