@@ -14,6 +14,7 @@ import {
   migrationDataSourceOptions,
   withDefaultUser,
 } from '@townhall/persistence';
+import { checkSecretKey } from './secret-key';
 
 export interface PrepareOptions {
   /** Apply pending platform migrations (all-in-one, CLI `migrate`); production app processes may skip. */
@@ -25,8 +26,9 @@ export interface PrepareOptions {
  * Everything a process checks and prepares before Nest starts: Redis reachable and not evicting,
  * the database present, the application role Townhall's own for this database (or the operator's fit
  * login) before anything is changed, platform migrations applied and the application role granted and
- * able to log in (as the owner, the login of DATABASE_URL), and the application's own login a role that
- * is not the owner, a member of it or a superuser. Throws with a message meant for a person.
+ * able to log in (as the owner, the login of DATABASE_URL), the application's own login a role that is
+ * not the owner, a member of it or a superuser, and the secret key the one the stored data was sealed
+ * with. Throws with a message meant for a person.
  */
 export async function preparePlatform(config: TownhallConfig, opts: PrepareOptions): Promise<void> {
   const log = opts.log ?? (() => undefined);
@@ -84,6 +86,23 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
   }
   const roleProblem = await applicationRoleProblem(config);
   if (roleProblem) throw new StartupError([roleProblem]);
+  const storedProblem = await storedStateProblem(config, log);
+  if (storedProblem) throw new StartupError([storedProblem]);
+}
+
+/** Settings the stored data depends on and that must not change under it: the secret key (see checkSecretKey). */
+async function storedStateProblem(
+  config: TownhallConfig,
+  log: (line: string) => void,
+): Promise<string | null> {
+  const owner = new Client({ connectionString: withDefaultUser(config.database.url) });
+  owner.on('error', () => undefined);
+  await owner.connect();
+  try {
+    return await checkSecretKey(owner, config, log);
+  } finally {
+    await owner.end().catch(() => undefined);
+  }
 }
 
 /** Whether `url` logs in; false when PostgreSQL refuses the role or its password. */

@@ -157,6 +157,8 @@ const RESTRICTED_TABLES: Record<string, string> = {
   migrations: 'SELECT',
   // The sequencer's lock (migration 1732600500000): the application may not even lock it.
   audit_sequencer_lock: '',
+  // Which secret key sealed the data (migration 1732600800000): the owner records it at start and on rotation.
+  secret_key_check: 'SELECT',
 };
 
 /** Tables whose identity sequences the application role has no use for (it sets no ids there). */
@@ -233,17 +235,11 @@ export async function ensureApplicationRole(
   );
   await q.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA platform GRANT EXECUTE ON FUNCTIONS TO ${role}`);
   // Tenant schemas made before the role existed: the application migrates them, so it must own them.
-  // Handing them over takes membership in the role (with SET from PostgreSQL 16 on, which ADMIN OPTION
-  // alone does not give) for an owner that is not a superuser; the owner joining the role gives the
-  // role nothing.
   await q.query(`
     DO $$ DECLARE s name; t name; BEGIN
       FOR s IN SELECT n.nspname FROM platform.tenants te JOIN pg_namespace n ON n.nspname = te.schema_name
                 WHERE n.nspowner <> '${role}'::regrole LOOP
-        IF NOT pg_has_role(current_user, '${role}',
-             CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
-          EXECUTE format('GRANT ${role} TO %I', current_user);
-        END IF;
+        ${joinRoleStatement(role)}
         EXECUTE format('ALTER SCHEMA %I OWNER TO ${role}', s);
         FOR t IN SELECT relname FROM pg_class
                   WHERE relnamespace = s::regnamespace AND relkind IN ('r', 'p', 'v', 'm', 'f') LOOP
@@ -251,6 +247,24 @@ export async function ensureApplicationRole(
         END LOOP;
       END LOOP;
     END $$`);
+}
+
+/**
+ * Lets the owner act as the application role (`SET ROLE`) on what the role owns — tenant schemas — as
+ * handing schemas over and re-sealing their secrets under a new platform key need. Makes the owner a
+ * member (with SET from PostgreSQL 16 on, which ADMIN OPTION alone does not give) unless it is one or
+ * a superuser; the owner joining the role gives the role nothing.
+ */
+export async function ensureOwnerMayActAs(q: Queryable, role: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) throw new Error(`"${role}" is not a valid role name`);
+  await q.query(`DO $$ BEGIN ${joinRoleStatement(role)} END $$`);
+}
+
+function joinRoleStatement(role: string): string {
+  return `IF NOT pg_has_role(current_user, '${role}',
+             CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
+          EXECUTE format('GRANT ${role} TO %I', current_user);
+        END IF;`;
 }
 
 /**
