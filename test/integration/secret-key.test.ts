@@ -177,6 +177,13 @@ describe('the platform secret key (real PostgreSQL)', () => {
     }
   });
 
+  it('refuses the start of an audit log under another origin than its checkpoints name', async () => {
+    const moved = { ...config, audit: { ...config.audit, origin: 'elsewhere.example/audit' } };
+    expect(await refusal(moved)).toEqual([
+      `TOWNHALL_AUDIT_ORIGIN is "elsewhere.example/audit" but the audit log's checkpoints are signed as "${config.audit.origin}": a log's origin cannot change (set TOWNHALL_AUDIT_ORIGIN=${config.audit.origin})`,
+    ]);
+  });
+
   it('two fresh starts with different keys at once: one key wins, the other start is refused', async () => {
     const fresh = await createTestDatabase();
     try {
