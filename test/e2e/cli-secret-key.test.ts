@@ -8,11 +8,11 @@ import { AuditStore, AuditSubjectStore, type AuditEntry } from '@townhall/compli
 import { decodeSecretKey, secretKeyId, TownhallConfig } from '@townhall/core';
 import { withDefaultUser } from '@townhall/persistence';
 import { preparePlatform } from '@townhall/platform';
-import { ActorKeyPool, ProvisionTenantCommand } from '@townhall/provisioning';
+import { ActorKeyPool } from '@townhall/provisioning';
 import { cliEnv, cliFinished, CliRun, requireBuiltCli, ROOT, runCli, TOWNHALL_BIN } from '../support/cli';
 import { createTestDatabase } from '../support/database';
 import { openEverything, opensEverything } from '../support/sealed';
-import { startProvisioningContext, waitForTenantStatus } from '../support/tenants';
+import { provisionActiveTenant, startProvisioningContext } from '../support/tenants';
 
 jest.setTimeout(300_000);
 
@@ -80,17 +80,7 @@ describe('townhall secret-key (built, real PostgreSQL)', () => {
     dir = await mkdtemp(join(tmpdir(), 'townhall-secret-key-'));
     const platform = await startProvisioningContext(config);
     try {
-      for (const slug of ['agency-1', 'agency-2']) {
-        const tenant = await platform.lifecycle.provision(
-          new ProvisionTenantCommand({
-            slug,
-            domain: `${slug}.example`,
-            displayName: slug,
-            adminEmail: `press@${slug}.example`,
-          }),
-        );
-        await waitForTenantStatus(platform.registry, tenant.id, ['active']);
-      }
+      for (const slug of ['agency-1', 'agency-2']) await provisionActiveTenant(platform, slug);
       await platform.app.get(ActorKeyPool).refill(2);
       const subjects = platform.app.get(AuditSubjectStore);
       await platform.ds.transaction(async (m) => {

@@ -16,11 +16,11 @@ import {
   withDefaultUser,
 } from '@townhall/persistence';
 import { PlatformError, preparePlatform, RotateSecretKey, StartupError } from '@townhall/platform';
-import { ActorKeyPool, ProvisionTenantCommand } from '@townhall/provisioning';
+import { ActorKeyPool } from '@townhall/provisioning';
 import { actingAs } from '../support/audit';
 import { ADMIN_URL, createTestDatabase, dropDatabase } from '../support/database';
 import { openEverything, opensEverything } from '../support/sealed';
-import { ProvisioningContext, startProvisioningContext, waitForTenantStatus } from '../support/tenants';
+import { ProvisioningContext, provisionActiveTenant, startProvisioningContext } from '../support/tenants';
 
 jest.setTimeout(120_000);
 
@@ -51,19 +51,7 @@ describe('the platform secret key (real PostgreSQL)', () => {
     }
   }
 
-  async function provisionTenant(p: ProvisioningContext): Promise<string> {
-    const slug = `agency-${++n}`;
-    const tenant = await p.lifecycle.provision(
-      new ProvisionTenantCommand({
-        slug,
-        domain: `${slug}.example`,
-        displayName: slug,
-        adminEmail: `press@${slug}.example`,
-      }),
-    );
-    await waitForTenantStatus(p.registry, tenant.id, ['active']);
-    return slug;
-  }
+  const provisionTenant = (p: ProvisioningContext) => provisionActiveTenant(p, `agency-${++n}`);
 
   const find = (p: ProvisioningContext, identifier: string) =>
     actingAs(p.app.get(AuditSubjects)).find(identifier);
@@ -349,15 +337,7 @@ describe('rotating the secret key with an owner that is no superuser (real Postg
   it('re-seals the actor keys of tenant schemas, which the application role owns', async () => {
     const platform = await startProvisioningContext(config);
     try {
-      const tenant = await platform.lifecycle.provision(
-        new ProvisionTenantCommand({
-          slug: 'owned',
-          domain: 'owned.example',
-          displayName: 'Owned',
-          adminEmail: 'press@owned.example',
-        }),
-      );
-      await waitForTenantStatus(platform.registry, tenant.id, ['active']);
+      await provisionActiveTenant(platform, 'owned');
     } finally {
       await platform.app.close();
     }

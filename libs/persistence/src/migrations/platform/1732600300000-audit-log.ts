@@ -100,19 +100,7 @@ export class AuditLog1732600300000 implements MigrationInterface {
         CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON platform.${table}
           FOR EACH STATEMENT EXECUTE FUNCTION platform.refuse_audit_change()`);
     }
-    // A signing key is never deleted (old checkpoints name it) and changes once: when it is retired.
-    await q.query(`
-      CREATE FUNCTION platform.refuse_audit_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF TG_OP = 'UPDATE' AND OLD.valid_to IS NULL AND NEW.valid_to IS NOT NULL
-           AND (NEW.key_id, NEW.public_key_pem, NEW.private_key_sealed, NEW.valid_from, NEW.created_at)
-               IS NOT DISTINCT FROM
-               (OLD.key_id, OLD.public_key_pem, OLD.private_key_sealed, OLD.valid_from, OLD.created_at) THEN
-          RETURN NEW;
-        END IF;
-        RAISE EXCEPTION 'platform.audit_signing_keys: % refused (a key can only be retired, once)', TG_OP
-          USING ERRCODE = 'restrict_violation';
-      END $$`);
+    await q.query(`CREATE ${REFUSE_AUDIT_KEY_CHANGE}`);
     await q.query(`
       CREATE TRIGGER audit_signing_keys_retire_only BEFORE UPDATE OR DELETE ON platform.audit_signing_keys
         FOR EACH ROW EXECUTE FUNCTION platform.refuse_audit_key_change()`);
@@ -130,6 +118,24 @@ export class AuditLog1732600300000 implements MigrationInterface {
     await q.query(`DROP FUNCTION platform.refuse_audit_change(), platform.refuse_audit_key_change()`);
   }
 }
+
+/**
+ * A signing key is never deleted (old checkpoints name it) and changes once: when it is retired. (Its
+ * definition as this migration makes it: migration 1732600800000 also allows re-sealing, and restores
+ * this when undone.)
+ */
+export const REFUSE_AUDIT_KEY_CHANGE = `
+      FUNCTION platform.refuse_audit_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' AND OLD.valid_to IS NULL AND NEW.valid_to IS NOT NULL
+           AND (NEW.key_id, NEW.public_key_pem, NEW.private_key_sealed, NEW.valid_from, NEW.created_at)
+               IS NOT DISTINCT FROM
+               (OLD.key_id, OLD.public_key_pem, OLD.private_key_sealed, OLD.valid_from, OLD.created_at) THEN
+          RETURN NEW;
+        END IF;
+        RAISE EXCEPTION 'platform.audit_signing_keys: % refused (a key can only be retired, once)', TG_OP
+          USING ERRCODE = 'restrict_violation';
+      END $$`;
 
 /** Tables the trigger keeps append-only; the application role may only read them. */
 const APPEND_ONLY_TABLES = ['audit_entries', 'audit_nodes', 'audit_checkpoints', 'audit_key_rotations'];

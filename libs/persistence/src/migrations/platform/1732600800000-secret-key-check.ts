@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { ensureApplicationRoleOfSession } from './1732600300000-audit-log';
+import { ensureApplicationRoleOfSession, REFUSE_AUDIT_KEY_CHANGE } from './1732600300000-audit-log';
 
 /**
  * What a change of the platform's secret key (TOWNHALL_SECRET_KEY) needs from the database:
@@ -57,18 +57,7 @@ export class SecretKeyCheck1732600800000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`
-      CREATE OR REPLACE FUNCTION platform.refuse_audit_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF TG_OP = 'UPDATE' AND OLD.valid_to IS NULL AND NEW.valid_to IS NOT NULL
-           AND (NEW.key_id, NEW.public_key_pem, NEW.private_key_sealed, NEW.valid_from, NEW.created_at)
-               IS NOT DISTINCT FROM
-               (OLD.key_id, OLD.public_key_pem, OLD.private_key_sealed, OLD.valid_from, OLD.created_at) THEN
-          RETURN NEW;
-        END IF;
-        RAISE EXCEPTION 'platform.audit_signing_keys: % refused (a key can only be retired, once)', TG_OP
-          USING ERRCODE = 'restrict_violation';
-      END $$`);
+    await q.query(`CREATE OR REPLACE ${REFUSE_AUDIT_KEY_CHANGE}`);
     await q.query(`ALTER TABLE platform.audit_subjects DROP CONSTRAINT audit_subjects_erased_identifier`);
     await q.query(`ALTER TABLE platform.audit_subjects DROP COLUMN identifier_ciphertext`);
     await q.query(`DROP TABLE platform.secret_key_check`);
