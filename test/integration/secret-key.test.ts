@@ -187,20 +187,26 @@ describe('the platform secret key (real PostgreSQL)', () => {
     }
   });
 
-  it('refuses to rotate while another Townhall process is connected, and changes nothing', async () => {
-    const other = new Client({
-      connectionString: withDefaultUser(config.database.url),
-      application_name: 'townhall/0badc0de',
-    });
-    await other.connect();
-    try {
-      await expect(rotate(config, randomBytes(32))).rejects.toMatchObject({ code: 'platform_in_use' });
-    } finally {
-      await other.end();
-    }
-    expect(await storedKeyId()).toBe(secretKeyId(keyOf(config)));
-    expect(await opensEverything(db, keyOf(config))).toBe(true);
-  });
+  it.each(['townhall-audit/0badc0de', 'townhall'])(
+    'refuses to rotate while another Townhall process is connected (%s), and changes nothing',
+    async (name) => {
+      const other = new Client({
+        connectionString: withDefaultUser(config.database.url),
+        application_name: name,
+      });
+      await other.connect();
+      try {
+        await expect(rotate(config, randomBytes(32))).rejects.toMatchObject({
+          code: 'platform_in_use',
+          detail: expect.stringContaining(name),
+        });
+      } finally {
+        await other.end();
+      }
+      expect(await storedKeyId()).toBe(secretKeyId(keyOf(config)));
+      expect(await opensEverything(db, keyOf(config))).toBe(true);
+    },
+  );
 
   it('rotates subjects recorded before identifiers were kept: found before and after, moved when met again', async () => {
     const early = 'email:early@agency.example';

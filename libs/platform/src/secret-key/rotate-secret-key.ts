@@ -124,11 +124,12 @@ export class RotateSecretKey {
     if (next.equals(current)) {
       throw new PlatformError('secret_key_unchanged', 'The new key is the key in use.');
     }
+    // Sessions of other processes, also of versions that named them without a process mark.
     const others = await select<{ name: string }>(
       manager,
       `SELECT DISTINCT application_name AS name FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid()
-          AND application_name ~ '^townhall[a-z-]*/' AND application_name NOT LIKE '%/' || $1
+          AND application_name ~ '^townhall(-[a-z]+)?(/[0-9a-f]+)?$' AND application_name NOT LIKE '%/' || $1
         ORDER BY 1`,
       [PROCESS_SESSION_MARK],
     );
