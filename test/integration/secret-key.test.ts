@@ -7,7 +7,7 @@ import {
   AuditContext,
   systemAuditContext,
 } from '@townhall/compliance';
-import { loadConfig, secretKeyId, TownhallConfig } from '@townhall/core';
+import { secretKeyId, TownhallConfig } from '@townhall/core';
 import {
   applicationDatabaseUrl,
   PLATFORM_SEALED_COLUMNS,
@@ -18,7 +18,7 @@ import {
 import { PlatformError, preparePlatform, RotateSecretKey, StartupError } from '@townhall/platform';
 import { ActorKeyPool } from '@townhall/provisioning';
 import { actingAs } from '../support/audit';
-import { ADMIN_URL, createTestDatabase, dropDatabase } from '../support/database';
+import { ADMIN_URL, createTestDatabase, createTestDatabaseWithOwner } from '../support/database';
 import { openEverything, opensEverything } from '../support/sealed';
 import { ProvisioningContext, provisionActiveTenant, startProvisioningContext } from '../support/tenants';
 
@@ -308,36 +308,16 @@ describe('the platform secret key (real PostgreSQL)', () => {
 });
 
 describe('rotating the secret key with an owner that is no superuser (real PostgreSQL)', () => {
-  const suffix = `${process.pid}_${Date.now()}`;
-  const ownerRole = `th_owner_${suffix}`;
-  const appRole = `th_app_${suffix}`;
-  const database = `townhall_test_${suffix}`;
-  let admin: Client;
   let config: TownhallConfig;
+  let drop: () => Promise<void>;
+  let database: string;
 
   beforeAll(async () => {
-    admin = new Client({ connectionString: withDefaultUser(ADMIN_URL) });
-    await admin.connect();
-    await admin.query(`CREATE ROLE ${ownerRole} LOGIN CREATEROLE CREATEDB`);
-    const url = new URL(ADMIN_URL);
-    [url.username, url.pathname] = [ownerRole, `/${database}`];
-    config = loadConfig({
-      NODE_ENV: 'test',
-      DATABASE_URL: url.toString(),
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      TOWNHALL_REDIS_PREFIX: `th_test_${database}`,
-      TOWNHALL_DATABASE_APP_ROLE: appRole,
-      TOWNHALL_SECRET_KEY: randomBytes(32).toString('base64'),
-      TOWNHALL_ACTOR_KEY_POOL: '0',
-      LOG_LEVEL: 'silent',
-    });
+    ({ config, drop, name: database } = await createTestDatabaseWithOwner());
   });
 
   afterAll(async () => {
-    await dropDatabase(database);
-    await admin.query(`DROP ROLE IF EXISTS ${appRole}`);
-    await admin.query(`DROP ROLE IF EXISTS ${ownerRole}`);
-    await admin.end();
+    await drop?.();
   });
 
   it('re-seals the actor keys of tenant schemas, which the application role owns', async () => {
