@@ -8,7 +8,12 @@ import {
   withDefaultUser,
 } from '@townhall/persistence';
 import { preparePlatform } from '@townhall/platform';
-import { ADMIN_URL, createTestDatabase, dropDatabase, testApplicationRole } from '../support/database';
+import {
+  ADMIN_URL,
+  createTestDatabase,
+  createTestDatabaseWithOwner,
+  testApplicationRole,
+} from '../support/database';
 
 /**
  * The audit log is append-only in the database itself. The application logs in as a role of its own,
@@ -420,32 +425,29 @@ describe('switching the application role on later (real PostgreSQL)', () => {
 });
 
 describe('an owner that is no superuser, only CREATEROLE and CREATEDB (real PostgreSQL)', () => {
-  const suffix = `${process.pid}_${Date.now()}`;
-  const ownerRole = `th_owner_${suffix}`;
-  const appRole = `th_app_${suffix}`;
-  const database = `townhall_test_${suffix}`;
   let admin: Client;
   let config: TownhallConfig;
+  let drop: () => Promise<void>;
+  let database: string;
+  let ownerRole: string;
+  let appRole: string;
 
   beforeAll(async () => {
+    // The machine trusts local connections: the password only makes Townhall derive one for the role.
+    ({
+      config,
+      drop,
+      name: database,
+      owner: ownerRole,
+    } = await createTestDatabaseWithOwner({}, 'owner-secret'));
+    appRole = config.database.appRole!;
     admin = new Client({ connectionString: withDefaultUser(ADMIN_URL) });
     await admin.connect();
-    await admin.query(`CREATE ROLE ${ownerRole} LOGIN CREATEROLE CREATEDB`);
-    // The machine trusts local connections: the password only makes Townhall derive one for the role.
-    const url = new URL(ADMIN_URL);
-    [url.username, url.password, url.pathname] = [ownerRole, 'owner-secret', `/${database}`];
-    config = loadConfig({
-      NODE_ENV: 'test',
-      DATABASE_URL: url.toString(),
-      TOWNHALL_DATABASE_APP_ROLE: appRole,
-    });
   });
 
   afterAll(async () => {
-    await dropDatabase(database);
-    await admin.query(`DROP ROLE IF EXISTS ${appRole}`);
-    await admin.query(`DROP ROLE IF EXISTS ${ownerRole}`);
-    await admin.end();
+    await admin?.end();
+    await drop?.();
   });
 
   // The derived password itself is set and used against the embedded PostgreSQL, which checks passwords

@@ -25,11 +25,53 @@ export function testApplicationRole(database: string): string {
 export async function createTestDatabase(
   env: Record<string, string> = {},
 ): Promise<{ config: TownhallConfig; drop: () => Promise<void>; name: string }> {
-  const name = `townhall_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const name = testDatabaseName();
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   await ensureDatabase(url.toString());
-  const config = loadConfig({
+  return { config: testConfig(name, url, env), drop: () => dropDatabase(name), name };
+}
+
+/**
+ * Like `createTestDatabase`, but the owner (DATABASE_URL's user) is a login of its own that is no
+ * superuser, only CREATEROLE and CREATEDB, as in production; the database is left to Townhall's first
+ * start to create. `password` goes into DATABASE_URL. `drop` removes the database, its application
+ * role and the owner.
+ */
+export async function createTestDatabaseWithOwner(
+  env: Record<string, string> = {},
+  password = '',
+): Promise<{ config: TownhallConfig; drop: () => Promise<void>; name: string; owner: string }> {
+  const name = testDatabaseName();
+  const owner = `${name}_owner`;
+  const admin = new Client({ connectionString: withDefaultUser(ADMIN_URL) });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE ROLE ${quoteIdent(owner)} LOGIN CREATEROLE CREATEDB`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(ADMIN_URL);
+  [url.username, url.password, url.pathname] = [owner, password, `/${name}`];
+  const drop = async (): Promise<void> => {
+    await dropDatabase(name);
+    const cleanup = new Client({ connectionString: withDefaultUser(ADMIN_URL) });
+    await cleanup.connect();
+    try {
+      await cleanup.query(`DROP ROLE IF EXISTS ${quoteIdent(owner)}`);
+    } finally {
+      await cleanup.end();
+    }
+  };
+  return { config: testConfig(name, url, env), drop, name, owner };
+}
+
+function testDatabaseName(): string {
+  return `townhall_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+}
+
+function testConfig(name: string, url: URL, env: Record<string, string>): TownhallConfig {
+  return loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: url.toString(),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -42,7 +84,6 @@ export async function createTestDatabase(
     TOWNHALL_DATABASE_APP_ROLE: testApplicationRole(name),
     ...env,
   });
-  return { config, drop: () => dropDatabase(name), name };
 }
 
 /** Drops a test database and its application role (`testApplicationRole`), whichever exist. */

@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import type { TownhallConfig } from '@townhall/core';
 import { PlatformModule, preparePlatform } from '@townhall/platform';
-import { ProvisioningModule, TenantLifecycle } from '@townhall/provisioning';
+import { ProvisioningModule, ProvisionTenantCommand, TenantLifecycle } from '@townhall/provisioning';
 import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
 import { actingAs } from './audit';
 
@@ -50,4 +50,23 @@ export async function startProvisioningContext(config: TownhallConfig): Promise<
     registry: app.get(TenantRegistry),
     ds: app.get(DataSource),
   };
+}
+
+/**
+ * Provisions tenant `slug` (domain `<slug>.example`, owner `press@<slug>.example`) and waits until a
+ * worker of `platform` has made it active.
+ */
+export async function provisionActiveTenant(
+  platform: ProvisioningContext,
+  slug: string,
+): Promise<TenantEntity> {
+  const tenant = await platform.lifecycle.provision(
+    new ProvisionTenantCommand({
+      slug,
+      domain: `${slug}.example`,
+      displayName: slug,
+      adminEmail: `press@${slug}.example`,
+    }),
+  );
+  return waitForTenantStatus(platform.registry, tenant.id, ['active']);
 }

@@ -7,6 +7,7 @@ import { AUDIT_SUBJECT_SUBCOMMANDS, AuditSubjectsCommand } from './commands/audi
 import { MigrateCommand } from './commands/migrate.command';
 import { OPERATOR_SUBCOMMANDS, OperatorsCommand } from './commands/operators.command';
 import { REGULATOR_SUBCOMMANDS, RegulatorsCommand } from './commands/regulators.command';
+import { SECRET_KEY_SUBCOMMANDS, SecretKeyCommand } from './commands/secret-key.command';
 import { TENANT_SUBCOMMANDS, TenantsCommand } from './commands/tenants.command';
 import { TokensCommand, TokensCreateCommand } from './commands/tokens.command';
 import { WorkerCommand } from './commands/worker.command';
@@ -37,6 +38,8 @@ import { PlatformRuntime } from './platform-runtime';
     AuditCheckpointCommand,
     AuditSubjectsCommand,
     ...AUDIT_SUBJECT_SUBCOMMANDS,
+    SecretKeyCommand,
+    ...SECRET_KEY_SUBCOMMANDS,
   ],
 })
 export class CliModule {}

@@ -25,6 +25,7 @@ const ROOT_HELP = helpText(
     'townhall tenants list --json',
     'townhall migrate',
     'townhall worker',
+    'townhall secret-key rotate --new-key-file new.key',
   ],
   [
     'Configuration comes from the environment (DATABASE_URL, REDIS_URL, TOWNHALL_SECRET_KEY, …), as for the',
@@ -37,7 +38,9 @@ const ROOT_HELP = helpText(
 function configure(root: Command): void {
   root
     .name('townhall')
-    .description('Townhall platform administration: operators, tenants, migrations and workers');
+    .description(
+      'Townhall platform administration: operators, tenants, migrations, workers, the audit log and the secret key',
+    );
   root.addHelpText('after', ROOT_HELP);
   const apply = (command: Command, path: string): void => {
     // Commander would call process.exit itself; we want to close the platform first and choose the code.

@@ -79,14 +79,18 @@ export class PlatformRuntime implements OnApplicationShutdown {
 
   /**
    * Opens the platform and runs `work` inside the command line's audit context, so what the command
-   * changes is recorded as done from the CLI (see `cliAuditContext`).
+   * changes is recorded as done from the CLI (see `cliAuditContext`). `sequence: false` leaves what it
+   * recorded to the next worker or command (after a secret key rotation, this process's key is stale).
    */
-  async act<T>(work: (context: INestApplicationContext) => Promise<T>): Promise<T> {
+  async act<T>(
+    work: (context: INestApplicationContext) => Promise<T>,
+    options: { sequence?: boolean } = {},
+  ): Promise<T> {
     const context = await this.open();
     try {
       return await AuditContext.run(cliAuditContext(), () => work(context));
     } finally {
-      await this.sequenceWhatWasRecorded(context);
+      if (options.sequence !== false) await this.sequenceWhatWasRecorded(context);
     }
   }
 

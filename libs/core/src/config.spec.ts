@@ -43,13 +43,28 @@ describe('loadConfig', () => {
   });
 
   it('requires a secret key in production and refuses fault injection there', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', TOWNHALL_FAULT_CRASH_AFTER_STEP: 'schema' })).toThrow(
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        TOWNHALL_FAULT_CRASH_AFTER_STEP: 'schema',
+        TOWNHALL_FAULT_CRASH_IN_KEY_ROTATION: 'committed',
+      }),
+    ).toThrow(
       expect.objectContaining({
         problems: [
           expect.stringMatching(/^TOWNHALL_SECRET_KEY is required in production/),
           expect.stringMatching(/^TOWNHALL_FAULT_CRASH_AFTER_STEP is a test setting/),
+          expect.stringMatching(/^TOWNHALL_FAULT_CRASH_IN_KEY_ROTATION is a test setting/),
         ],
       }),
+    );
+  });
+
+  it('refuses a secret key with characters base64 does not have, which Node would silently skip', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ TOWNHALL_SECRET_KEY: ` ${key}\n` }).secretKey).toEqual(Buffer.alloc(32, 7));
+    expect(() => loadConfig({ TOWNHALL_SECRET_KEY: `${key.slice(0, 20)}!${key.slice(20)}` })).toThrow(
+      /TOWNHALL_SECRET_KEY must be 32 bytes encoded as base64/,
     );
   });
 

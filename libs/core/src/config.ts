@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { canonicalHost } from './host-name';
 import { parseStrictInteger } from './input/strict-integer';
+import { decodeSecretKey, SECRET_KEY_RECIPE } from './secret-box';
 
 /**
  * Configuration, read once from the environment at start and validated into a typed object.
@@ -76,7 +77,7 @@ export interface TownhallConfig {
    */
   audit: { origin: string; checkpointEntries: number; checkpointSeconds: number };
   /** Fault injection for crash tests only; refused in production. */
-  faults: { crashAfterProvisioningStep: string | undefined };
+  faults: { crashAfterProvisioningStep: string | undefined; crashInSecretKeyRotation: string | undefined };
 }
 
 export class ConfigValidationError extends Error {
@@ -161,12 +162,12 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
   let secretKey: Buffer | undefined;
   const secretRaw = str('TOWNHALL_SECRET_KEY');
   if (secretRaw !== undefined) {
-    secretKey = Buffer.from(secretRaw, 'base64');
-    if (secretKey.length !== 32) {
-      problems.push('TOWNHALL_SECRET_KEY must be 32 bytes encoded as base64 (try: openssl rand -base64 32)');
+    secretKey = decodeSecretKey(secretRaw) ?? undefined;
+    if (!secretKey) {
+      problems.push(`TOWNHALL_SECRET_KEY must be 32 bytes encoded as base64 (try: ${SECRET_KEY_RECIPE})`);
     }
   } else if (environment === 'production') {
-    problems.push('TOWNHALL_SECRET_KEY is required in production (try: openssl rand -base64 32)');
+    problems.push(`TOWNHALL_SECRET_KEY is required in production (try: ${SECRET_KEY_RECIPE})`);
   }
 
   const operatorToken = str('TOWNHALL_OPERATOR_TOKEN');
@@ -205,10 +206,15 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     );
   }
 
-  const crashAfter = str('TOWNHALL_FAULT_CRASH_AFTER_STEP');
-  if (crashAfter !== undefined && environment === 'production') {
-    problems.push('TOWNHALL_FAULT_CRASH_AFTER_STEP is a test setting and is refused in production');
-  }
+  const testSetting = (name: string): string | undefined => {
+    const value = str(name);
+    if (value !== undefined && environment === 'production') {
+      problems.push(`${name} is a test setting and is refused in production`);
+    }
+    return value;
+  };
+  const crashAfter = testSetting('TOWNHALL_FAULT_CRASH_AFTER_STEP');
+  const crashInRotation = testSetting('TOWNHALL_FAULT_CRASH_IN_KEY_ROTATION');
 
   // Empty or "off" keeps one login; `str` would read an empty value as "not set".
   const appRoleSet = env.TOWNHALL_DATABASE_APP_ROLE?.trim();
@@ -306,7 +312,7 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       checkpointEntries: int('TOWNHALL_AUDIT_CHECKPOINT_ENTRIES', 1000, 1, 1_000_000),
       checkpointSeconds: int('TOWNHALL_AUDIT_CHECKPOINT_SECONDS', 60, 1, 86_400),
     },
-    faults: { crashAfterProvisioningStep: crashAfter },
+    faults: { crashAfterProvisioningStep: crashAfter, crashInSecretKeyRotation: crashInRotation },
   };
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { Client } from 'pg';
 import type { DataSourceOptions } from 'typeorm';
@@ -8,6 +8,18 @@ import { APP_LOGIN_SETTING, APP_ROLE_SETTING, PLATFORM_MIGRATIONS } from './migr
 import { isLoginRefused } from './sql-state';
 
 type DatabaseConfig = Pick<TownhallConfig, 'database'>;
+
+/**
+ * This process's mark on every database session it opens (`application_name` is `townhall/<mark>`,
+ * `townhall-audit/<mark>`, …), so that a session can be told from other Townhall processes' — key
+ * rotation refuses to run while another process is connected.
+ */
+export const PROCESS_SESSION_MARK = randomBytes(4).toString('hex');
+
+/** The `application_name` of this process's sessions of one kind (`townhall`, `townhall-audit`, …). */
+export function sessionName(kind: string): string {
+  return `${kind}/${PROCESS_SESSION_MARK}`;
+}
 
 /** The platform migrations: applied by the owner, compared with the history by readiness checks. */
 const MIGRATIONS = {
@@ -36,7 +48,7 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
       // (docs/architecture.md, Tenancy); 0 means no limit.
       ...(config.database.poolMaxUses > 0 ? { maxUses: config.database.poolMaxUses } : {}),
       maxLifetimeSeconds: 3600,
-      application_name: 'townhall',
+      application_name: sessionName('townhall'),
     },
   };
 }
@@ -60,7 +72,7 @@ export function ownerDataSourceOptions(
     logging: false,
     extra: {
       max: pool.max,
-      application_name: pool.name,
+      application_name: sessionName(pool.name),
       options:
         `-c search_path=platform,pg_catalog -c ${APP_ROLE_SETTING}=${config.database.appRole ?? ''} ` +
         `-c ${APP_LOGIN_SETTING}=${applicationLogin(config)}`,

@@ -5,3 +5,4 @@ export * from './sql-state';
 export * from './migrations/platform';
 export * from './migrations/tenant';
 export * from './persistence.module';
+export * from './sealed-secrets';

@@ -2,10 +2,12 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AuditRecordingModule, AuditStoreModule } from '@townhall/compliance';
 import { CoreModule, TownhallConfig } from '@townhall/core';
 import { PersistenceModule } from '@townhall/persistence';
+import { RotateSecretKey } from './secret-key';
 
 /**
  * The shared runtime every app process starts with: configuration and logging, the database and the
- * queue connection. Apps add their feature modules next to it.
+ * queue connection, the audit log, and rotation of the platform's secret key. Apps add their feature
+ * modules next to it.
  */
 @Module({})
 export class PlatformModule {
@@ -18,6 +20,8 @@ export class PlatformModule {
         AuditStoreModule,
         AuditRecordingModule,
       ],
+      providers: [RotateSecretKey],
+      exports: [RotateSecretKey],
     };
   }
 }

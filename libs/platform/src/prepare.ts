@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { auditOriginProblem } from '@townhall/compliance';
 import { checkRedis, redact, TownhallConfig } from '@townhall/core';
 import {
   applicationDatabaseUrl,
@@ -14,6 +15,7 @@ import {
   migrationDataSourceOptions,
   withDefaultUser,
 } from '@townhall/persistence';
+import { checkSecretKey } from './secret-key';
 
 export interface PrepareOptions {
   /** Apply pending platform migrations (all-in-one, CLI `migrate`); production app processes may skip. */
@@ -25,8 +27,9 @@ export interface PrepareOptions {
  * Everything a process checks and prepares before Nest starts: Redis reachable and not evicting,
  * the database present, the application role Townhall's own for this database (or the operator's fit
  * login) before anything is changed, platform migrations applied and the application role granted and
- * able to log in (as the owner, the login of DATABASE_URL), and the application's own login a role that
- * is not the owner, a member of it or a superuser. Throws with a message meant for a person.
+ * able to log in (as the owner, the login of DATABASE_URL), the application's own login a role that is
+ * not the owner, a member of it or a superuser, and the secret key and audit origin those the stored
+ * data was made with. Throws with a message meant for a person.
  */
 export async function preparePlatform(config: TownhallConfig, opts: PrepareOptions): Promise<void> {
   const log = opts.log ?? (() => undefined);
@@ -84,6 +87,31 @@ export async function preparePlatform(config: TownhallConfig, opts: PrepareOptio
   }
   const roleProblem = await applicationRoleProblem(config);
   if (roleProblem) throw new StartupError([roleProblem]);
+  const storedProblem = await storedStateProblem(config, log);
+  if (storedProblem) throw new StartupError([storedProblem]);
+}
+
+/**
+ * Settings the stored data depends on and that must not change under it: the secret key that sealed
+ * the platform's secrets (see checkSecretKey), and the audit log's origin, which every checkpoint names.
+ */
+async function storedStateProblem(
+  config: TownhallConfig,
+  log: (line: string) => void,
+): Promise<string | null> {
+  const owner = new Client({ connectionString: withDefaultUser(config.database.url) });
+  owner.on('error', () => undefined);
+  await owner.connect();
+  try {
+    const keyProblem = await checkSecretKey(owner, config, log);
+    if (keyProblem) return keyProblem;
+    const { rows } = await owner.query<{ origin: string }>(
+      `SELECT origin FROM platform.audit_checkpoints ORDER BY tree_size DESC, id DESC LIMIT 1`,
+    );
+    return auditOriginProblem(rows[0]?.origin ?? null, config.audit.origin);
+  } finally {
+    await owner.end().catch(() => undefined);
+  }
 }
 
 /** Whether `url` logs in; false when PostgreSQL refuses the role or its password. */

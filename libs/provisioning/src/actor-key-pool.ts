@@ -3,8 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ActorKeyPair, generateActorKeyPair } from '@townhall/activitypub';
 import { SecretBox, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
-
-const POOL_AAD = 'platform.actor_key_pool';
+import { ACTOR_KEY_POOL_AAD } from '@townhall/persistence';
 
 /**
  * A stock of pre-generated actor key pairs, so provisioning a tenant takes a key in a millisecond
@@ -38,7 +37,7 @@ export class ActorKeyPool implements BeforeApplicationShutdown {
     if (!row) return null;
     return {
       publicKeyPem: row.public_key_pem,
-      privateKeyPem: this.secrets.open(row.private_key_sealed, POOL_AAD),
+      privateKeyPem: this.secrets.open(row.private_key_sealed, ACTOR_KEY_POOL_AAD),
     };
   }
 
@@ -84,7 +83,7 @@ export class ActorKeyPool implements BeforeApplicationShutdown {
       const keys = await generateActorKeyPair();
       await this.dataSource.query(
         `INSERT INTO platform.actor_key_pool (public_key_pem, private_key_sealed) VALUES ($1, $2)`,
-        [keys.publicKeyPem, this.secrets.seal(keys.privateKeyPem, POOL_AAD)],
+        [keys.publicKeyPem, this.secrets.seal(keys.privateKeyPem, ACTOR_KEY_POOL_AAD)],
       );
       added++;
     }

@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { ActorKeyPair, generateActorKeyPair } from '@townhall/activitypub';
 import { AuditRecorder } from '@townhall/compliance';
 import { publicUrl, SecretBox, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
-import { quoteIdent } from '@townhall/persistence';
+import { actorKeyAad, quoteIdent } from '@townhall/persistence';
 import { findLocalAccountId, insertLocalAccount, insertUser, usernameFromEmail } from '@townhall/social';
 import { migrateTenantSchema, TenantChanges, TenantEntity, TenantRegistry } from '@townhall/tenancy';
 import { ActorKeyPool } from './actor-key-pool';
@@ -173,13 +173,14 @@ export class ProvisioningSaga {
           uri,
           url: publicUrl(this.config, domain, '/about'),
         });
+        const keyId = `${uri}#main-key`;
         await manager.query(
           `INSERT INTO actor_keys (account_id, key_id, public_key_pem, private_key_sealed) VALUES ($1, $2, $3, $4)`,
           [
             accountId,
-            `${uri}#main-key`,
+            keyId,
             keys.publicKeyPem,
-            this.secrets.seal(keys.privateKeyPem, `${schema}:${uri}#main-key`),
+            this.secrets.seal(keys.privateKeyPem, actorKeyAad(schema, keyId)),
           ],
         );
         return;

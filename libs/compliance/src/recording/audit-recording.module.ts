@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { resolveSecretKey, SecretBox, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
 import { AuditRecorder } from '../audit-ports';
 import { AuditSubjectCipher } from './audit-subject-cipher';
@@ -12,16 +13,22 @@ import { DatabaseAuditRecorder } from './database-audit-recorder';
  * Audit recording for every feature: `AuditRecorder` (entries in the caller's transaction),
  * `AuditedTransactions` (a change and its entry, refusals included), `AuditSubjects` (the people
  * behind the pseudonyms) and `CheckpointAuditLog` (a checkpoint on demand). Global, so any use case can record without importing it; it needs the
- * `AuditStore` the store module provides, and the platform secret from the core module.
+ * `AuditStore` the store module provides, the platform secret from the core module, and the database
+ * (for the legacy lookup key a key rotation may have left, see AuditSubjectCipher).
  */
 @Global()
 @Module({
   providers: [
     {
       provide: AuditSubjectCipher,
-      inject: [SecretBox, TOWNHALL_CONFIG],
-      useFactory: (box: SecretBox, config: TownhallConfig) =>
-        new AuditSubjectCipher(box, resolveSecretKey(config)),
+      inject: [SecretBox, TOWNHALL_CONFIG, DataSource],
+      // A rotation happens with every process stopped, so the legacy lookup key is read once at start.
+      useFactory: async (box: SecretBox, config: TownhallConfig, dataSource: DataSource) => {
+        const rows = (await dataSource.query(
+          `SELECT audit_legacy_lookup_key_sealed AS sealed FROM platform.secret_key_check WHERE id = 1`,
+        )) as { sealed: string | null }[];
+        return AuditSubjectCipher.withSealedLegacyKey(box, resolveSecretKey(config), rows[0]?.sealed ?? null);
+      },
     },
     AuditSubjectStore,
     { provide: AuditRecorder, useClass: DatabaseAuditRecorder },
@@ -29,6 +36,13 @@ import { DatabaseAuditRecorder } from './database-audit-recorder';
     AuditSubjects,
     CheckpointAuditLog,
   ],
-  exports: [AuditRecorder, AuditedTransactions, AuditSubjects, AuditSubjectStore, CheckpointAuditLog],
+  exports: [
+    AuditRecorder,
+    AuditedTransactions,
+    AuditSubjects,
+    AuditSubjectStore,
+    AuditSubjectCipher,
+    CheckpointAuditLog,
+  ],
 })
 export class AuditRecordingModule {}

@@ -37,3 +37,38 @@ describe('AuditSubjectCipher', () => {
     expect(() => cipher.openPersonalData(key, sealed, { ...row, position: 1 })).toThrow();
   });
 });
+
+describe('AuditSubjectCipher across a rotation of the platform secret', () => {
+  const old = randomBytes(32);
+  const next = randomBytes(32);
+  const before = new AuditSubjectCipher(new SecretBox(old), old);
+
+  it('keeps a subject’s identifier under the subject’s own key, for the rotation to recompute its digest', () => {
+    const { key } = before.newSubjectKey(before.lookupDigest('email:owner@agency.example'));
+    const ciphertext = before.encryptIdentifier(key, 'email:owner@agency.example');
+    expect(ciphertext).not.toContain('owner@agency.example');
+    expect(before.decryptIdentifier(key, ciphertext)).toBe('email:owner@agency.example');
+    expect(() => before.decryptIdentifier(randomBytes(32), ciphertext)).toThrow();
+  });
+
+  it('without subjects lacking an identifier, the successor has the new digest only', () => {
+    const after = before.successor(next, 0);
+    expect(after.lookupDigests('x')).toEqual([
+      new AuditSubjectCipher(new SecretBox(next), next).lookupDigest('x'),
+    ]);
+    expect(after.lookupDigest('x').equals(before.lookupDigest('x'))).toBe(false);
+    expect(after.sealedLegacyKey()).toBeNull();
+  });
+
+  it('with such subjects, the successor also finds them under the old digest, and keeps that key sealed under the new secret', () => {
+    const after = before.successor(next, 3);
+    expect(after.lookupDigests('x')).toEqual([after.lookupDigest('x'), before.lookupDigest('x')]);
+    const sealed = after.sealedLegacyKey()!;
+    expect(() => AuditSubjectCipher.withSealedLegacyKey(new SecretBox(old), old, sealed)).toThrow();
+    const reopened = AuditSubjectCipher.withSealedLegacyKey(new SecretBox(next), next, sealed);
+    expect(reopened.lookupDigests('x')).toEqual(after.lookupDigests('x'));
+    // A later rotation carries the same legacy key on: those digests never change.
+    const later = randomBytes(32);
+    expect(reopened.successor(later, 1).lookupDigests('x')[1]).toEqual(before.lookupDigest('x'));
+  });
+});

@@ -18,6 +18,10 @@ interface SubjectRow {
   key_sealed: string | null;
 }
 
+interface StoredSubjectRow extends SubjectRow {
+  identifier_ciphertext: string | null;
+}
+
 /**
  * The personal-data side table of the audit log (`platform.audit_subjects`, `platform.audit_personal_data`).
  * Every method works in the transaction of the manager it is given, so personal data is written, and
@@ -31,14 +35,14 @@ export class AuditSubjectStore {
   async subjectFor(manager: EntityManager, identifier: string): Promise<SubjectRow & { key: Buffer }> {
     const digest = this.cipher.lookupDigest(identifier);
     for (;;) {
-      const existing = await this.byDigest(manager, digest);
-      if (existing) return { ...existing, key: this.cipher.openSubjectKey(existing.key_sealed!, digest) };
+      const existing = await this.existingSubject(manager, identifier);
+      if (existing) return existing;
       const { key, sealed } = this.cipher.newSubjectKey(digest);
       // Two transactions meeting a new person at once: the second waits for the first, then reads its row.
       const created = (await manager.query(
-        `INSERT INTO platform.audit_subjects (lookup_digest, key_sealed) VALUES ($1, $2)
+        `INSERT INTO platform.audit_subjects (lookup_digest, key_sealed, identifier_ciphertext) VALUES ($1, $2, $3)
          ON CONFLICT (lookup_digest) DO NOTHING RETURNING id::text AS id`,
-        [digest, sealed],
+        [digest, sealed, this.cipher.encryptIdentifier(key, identifier)],
       )) as { id: string }[];
       if (created.length === 1) return { id: created[0].id, lookup_digest: digest, key_sealed: sealed, key };
     }
@@ -46,17 +50,31 @@ export class AuditSubjectStore {
 
   /** The subject `identifier` maps to now, without creating one; null when never seen or erased. */
   async findSubject(manager: EntityManager, identifier: string): Promise<string | null> {
-    return (await this.byDigest(manager, this.cipher.lookupDigest(identifier)))?.id ?? null;
+    return (await this.byIdentifier(manager, identifier))?.id ?? null;
   }
 
-  /** The subject of `identifier` with its data key if it exists, without creating one. */
+  /**
+   * The subject of `identifier` with its data key if it exists, without creating one. A subject
+   * recorded before identifiers were kept gets its identifier now, and its digest under the current
+   * platform secret, so the next key rotation can recompute it.
+   */
   async existingSubject(
     manager: EntityManager,
     identifier: string,
   ): Promise<(SubjectRow & { key: Buffer }) | null> {
+    const existing = await this.byIdentifier(manager, identifier);
+    if (!existing) return null;
+    const key = this.cipher.openSubjectKey(existing.key_sealed!, existing.lookup_digest!);
+    if (existing.identifier_ciphertext !== null) return { ...existing, key };
     const digest = this.cipher.lookupDigest(identifier);
-    const existing = await this.byDigest(manager, digest);
-    return existing ? { ...existing, key: this.cipher.openSubjectKey(existing.key_sealed!, digest) } : null;
+    const sealed = this.cipher.sealSubjectKey(key, digest);
+    // Whoever gets here first moves the subject; the data key stays the same either way.
+    await manager.query(
+      `UPDATE platform.audit_subjects SET lookup_digest = $2, key_sealed = $3, identifier_ciphertext = $4
+        WHERE id = $1 AND identifier_ciphertext IS NULL`,
+      [existing.id, digest, sealed, this.cipher.encryptIdentifier(key, identifier)],
+    );
+    return { id: existing.id, lookup_digest: digest, key_sealed: sealed, key };
   }
 
   /** A side-table row, encrypted under the subject's key and bound to its place, ready to insert. */
@@ -107,18 +125,20 @@ export class AuditSubjectStore {
    */
   async erase(manager: EntityManager, subjectId: string): Promise<boolean> {
     const rows = (await manager.query(
-      `UPDATE platform.audit_subjects SET key_sealed = NULL, lookup_digest = NULL, erased_at = now()
+      `UPDATE platform.audit_subjects
+          SET key_sealed = NULL, lookup_digest = NULL, identifier_ciphertext = NULL, erased_at = now()
         WHERE id = $1 AND erased_at IS NULL RETURNING id`,
       [subjectId],
     )) as [unknown[], number];
     return rows[1] === 1;
   }
 
-  private async byDigest(manager: EntityManager, digest: Buffer): Promise<SubjectRow | null> {
+  private async byIdentifier(manager: EntityManager, identifier: string): Promise<StoredSubjectRow | null> {
     const rows = (await manager.query(
-      `SELECT id::text AS id, lookup_digest, key_sealed FROM platform.audit_subjects WHERE lookup_digest = $1`,
-      [digest],
-    )) as SubjectRow[];
+      `SELECT id::text AS id, lookup_digest, key_sealed, identifier_ciphertext
+         FROM platform.audit_subjects WHERE lookup_digest = ANY($1::bytea[])`,
+      [this.cipher.lookupDigests(identifier)],
+    )) as StoredSubjectRow[];
     return rows[0] ?? null;
   }
 }

@@ -16,6 +16,11 @@ export interface AuditedChange<T> {
    * the change found nothing to do (an idempotent repeat, such as a start-up that finds its state).
    */
   recorded(result: T): AuditedOutcome | null;
+  /**
+   * Work after the entry is written, in the same transaction, for a change that must cover the
+   * entry's own side-table rows (re-sealing every secret under a new platform key).
+   */
+  complete?(manager: EntityManager, result: T): Promise<void>;
   /** The entry of a refused or failed change (no such tenant, wrong state, …), recorded on its own after the rollback. */
   refused(error: unknown): AuditedOutcome;
 }
@@ -42,6 +47,7 @@ export class AuditedTransactions {
         const result = await change.apply(manager);
         const entry = change.recorded(result);
         if (entry !== null) await this.recorder.record(manager, { ...entry, outcome: 'success' });
+        await change.complete?.(manager, result);
         return result;
       });
     } catch (err) {

@@ -15,6 +15,7 @@ import {
 import { AuditOwnerConnection } from './audit-owner-connection';
 import { AuditSigningKeys, type AuditKeyRotation } from './audit-signing-keys';
 import { MerkleFrontier, type StoredSubtree } from './stored-subtrees';
+import { auditOriginProblem } from './audit-origin';
 
 /** What one sequencer transaction did. */
 interface SequencerStep {
@@ -224,12 +225,8 @@ export class AuditSequencer {
 
   private async sign(m: Queryable, frontier: MerkleFrontier, newest: AuditCheckpoint | null): Promise<void> {
     const origin = this.config.audit.origin;
-    if (newest && newest.origin !== origin) {
-      throw new Error(
-        `The audit log's checkpoints are signed as "${newest.origin}" but TOWNHALL_AUDIT_ORIGIN is ` +
-          `"${origin}": a log's origin cannot change`,
-      );
-    }
+    const problem = auditOriginProblem(newest?.origin ?? null, origin);
+    if (problem !== null) throw new Error(problem);
     const now = new Date();
     const key = await this.keys.current(m, now);
     // Never before the key's window nor before the previous checkpoint (clocks of processes differ).

@@ -1,6 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { SecretBox } from '@townhall/core';
+import { auditSigningKeyAad } from '@townhall/persistence';
 import {
   AUDIT_KEY_ALGORITHM,
   auditKeyId,
@@ -25,13 +26,10 @@ export interface AuditKeyRotation {
   rotation: KeyRotationRecord | null;
 }
 
-/** The sealed private key is bound to its row: it cannot be moved to another key's row and opened there. */
-const aad = (keyId: string): string => `platform.audit_signing_keys:${keyId}`;
-
 /**
  * The platform's Ed25519 audit signing keys: one current key (the log's first generated on first use),
  * the retired ones with their windows, and rotation. Private keys are stored sealed with the platform's
- * SecretBox. Callers that sign or rotate hold the sequencer lock on the owner's connection, so signing
+ * SecretBox, each bound to its key id, so it cannot be moved to another key's row and opened there. Callers that sign or rotate hold the sequencer lock on the owner's connection, so signing
  * and rotating never interleave.
  */
 @Injectable()
@@ -100,7 +98,7 @@ export class AuditSigningKeys {
     await this.repository.insertSigningKey(m, {
       keyId,
       publicKeyPem: publicKeyPem(privateKey),
-      privateKeySealed: this.secrets.seal(pem, aad(keyId)),
+      privateKeySealed: this.secrets.seal(pem, auditSigningKeyAad(keyId)),
       validFrom,
     });
   }
@@ -108,7 +106,7 @@ export class AuditSigningKeys {
   private open(row: SigningKeyRow): KeyObject {
     let key = this.opened.get(row.keyId);
     if (!key) {
-      key = createPrivateKey(this.secrets.open(row.privateKeySealed, aad(row.keyId)));
+      key = createPrivateKey(this.secrets.open(row.privateKeySealed, auditSigningKeyAad(row.keyId)));
       this.opened.set(row.keyId, key);
     }
     return key;

@@ -5,3 +5,4 @@ export * from './database-audit-store';
 export * from './audit-sequencer';
 export type { AuditKeyRotation } from './audit-signing-keys';
 export * from './rotate-audit-key';
+export * from './audit-origin';

@@ -1,5 +1,2 @@
-import { defineErrors } from '@townhall/core';
-
-export class ObservabilityError extends defineErrors({
-  not_ready: { status: 503, title: 'Not ready' },
-}) {}
+/** The platform library's one error class, under the name the health checks know it by. */
+export { PlatformError as ObservabilityError } from '../platform.errors';

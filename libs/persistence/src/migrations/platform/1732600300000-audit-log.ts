@@ -100,19 +100,7 @@ export class AuditLog1732600300000 implements MigrationInterface {
         CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON platform.${table}
           FOR EACH STATEMENT EXECUTE FUNCTION platform.refuse_audit_change()`);
     }
-    // A signing key is never deleted (old checkpoints name it) and changes once: when it is retired.
-    await q.query(`
-      CREATE FUNCTION platform.refuse_audit_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF TG_OP = 'UPDATE' AND OLD.valid_to IS NULL AND NEW.valid_to IS NOT NULL
-           AND (NEW.key_id, NEW.public_key_pem, NEW.private_key_sealed, NEW.valid_from, NEW.created_at)
-               IS NOT DISTINCT FROM
-               (OLD.key_id, OLD.public_key_pem, OLD.private_key_sealed, OLD.valid_from, OLD.created_at) THEN
-          RETURN NEW;
-        END IF;
-        RAISE EXCEPTION 'platform.audit_signing_keys: % refused (a key can only be retired, once)', TG_OP
-          USING ERRCODE = 'restrict_violation';
-      END $$`);
+    await q.query(`CREATE ${REFUSE_AUDIT_KEY_CHANGE}`);
     await q.query(`
       CREATE TRIGGER audit_signing_keys_retire_only BEFORE UPDATE OR DELETE ON platform.audit_signing_keys
         FOR EACH ROW EXECUTE FUNCTION platform.refuse_audit_key_change()`);
@@ -130,6 +118,24 @@ export class AuditLog1732600300000 implements MigrationInterface {
     await q.query(`DROP FUNCTION platform.refuse_audit_change(), platform.refuse_audit_key_change()`);
   }
 }
+
+/**
+ * A signing key is never deleted (old checkpoints name it) and changes once: when it is retired. (Its
+ * definition as this migration makes it: migration 1732600800000 also allows re-sealing, and restores
+ * this when undone.)
+ */
+export const REFUSE_AUDIT_KEY_CHANGE = `
+      FUNCTION platform.refuse_audit_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' AND OLD.valid_to IS NULL AND NEW.valid_to IS NOT NULL
+           AND (NEW.key_id, NEW.public_key_pem, NEW.private_key_sealed, NEW.valid_from, NEW.created_at)
+               IS NOT DISTINCT FROM
+               (OLD.key_id, OLD.public_key_pem, OLD.private_key_sealed, OLD.valid_from, OLD.created_at) THEN
+          RETURN NEW;
+        END IF;
+        RAISE EXCEPTION 'platform.audit_signing_keys: % refused (a key can only be retired, once)', TG_OP
+          USING ERRCODE = 'restrict_violation';
+      END $$`;
 
 /** Tables the trigger keeps append-only; the application role may only read them. */
 const APPEND_ONLY_TABLES = ['audit_entries', 'audit_nodes', 'audit_checkpoints', 'audit_key_rotations'];
@@ -157,6 +163,8 @@ const RESTRICTED_TABLES: Record<string, string> = {
   migrations: 'SELECT',
   // The sequencer's lock (migration 1732600500000): the application may not even lock it.
   audit_sequencer_lock: '',
+  // Which secret key sealed the data (migration 1732600800000): the owner records it at start and on rotation.
+  secret_key_check: 'SELECT',
 };
 
 /** Tables whose identity sequences the application role has no use for (it sets no ids there). */
@@ -233,17 +241,11 @@ export async function ensureApplicationRole(
   );
   await q.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA platform GRANT EXECUTE ON FUNCTIONS TO ${role}`);
   // Tenant schemas made before the role existed: the application migrates them, so it must own them.
-  // Handing them over takes membership in the role (with SET from PostgreSQL 16 on, which ADMIN OPTION
-  // alone does not give) for an owner that is not a superuser; the owner joining the role gives the
-  // role nothing.
   await q.query(`
     DO $$ DECLARE s name; t name; BEGIN
       FOR s IN SELECT n.nspname FROM platform.tenants te JOIN pg_namespace n ON n.nspname = te.schema_name
                 WHERE n.nspowner <> '${role}'::regrole LOOP
-        IF NOT pg_has_role(current_user, '${role}',
-             CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
-          EXECUTE format('GRANT ${role} TO %I', current_user);
-        END IF;
+        ${joinRoleStatement(role)}
         EXECUTE format('ALTER SCHEMA %I OWNER TO ${role}', s);
         FOR t IN SELECT relname FROM pg_class
                   WHERE relnamespace = s::regnamespace AND relkind IN ('r', 'p', 'v', 'm', 'f') LOOP
@@ -251,6 +253,24 @@ export async function ensureApplicationRole(
         END LOOP;
       END LOOP;
     END $$`);
+}
+
+/**
+ * Lets the owner act as the application role (`SET ROLE`) on what the role owns — tenant schemas — as
+ * handing schemas over and re-sealing their secrets under a new platform key need. Makes the owner a
+ * member (with SET from PostgreSQL 16 on, which ADMIN OPTION alone does not give) unless it is one or
+ * a superuser; the owner joining the role gives the role nothing.
+ */
+export async function ensureOwnerMayActAs(q: Queryable, role: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) throw new Error(`"${role}" is not a valid role name`);
+  await q.query(`DO $$ BEGIN ${joinRoleStatement(role)} END $$`);
+}
+
+function joinRoleStatement(role: string): string {
+  return `IF NOT pg_has_role(current_user, '${role}',
+             CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
+          EXECUTE format('GRANT ${role} TO %I', current_user);
+        END IF;`;
 }
 
 /**

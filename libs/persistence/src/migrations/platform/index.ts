@@ -6,6 +6,7 @@ import { AuditPersonalData1732600350000 } from './1732600350000-audit-personal-d
 import { Regulators1732600400000 } from './1732600400000-regulators';
 import { AuditSequencerLock1732600500000 } from './1732600500000-audit-sequencer-lock';
 import { AuditEntriesTenantSeq1732600600000 } from './1732600600000-audit-entries-tenant-seq';
+import { SecretKeyCheck1732600800000 } from './1732600800000-secret-key-check';
 import { TenantDomainSkeletons1732600900000 } from './1732600900000-tenant-domain-skeletons';
 
 export { TENANT_DOMAIN_SKELETON_INDEX } from './1732600900000-tenant-domain-skeletons';
@@ -14,6 +15,7 @@ export {
   APP_ROLE_SETTING,
   ensureApplicationLogin,
   ensureApplicationRole,
+  ensureOwnerMayActAs,
 } from './1732600300000-audit-log';
 
 /** Platform migrations in the order they apply. */
@@ -26,5 +28,6 @@ export const PLATFORM_MIGRATIONS = [
   Regulators1732600400000,
   AuditSequencerLock1732600500000,
   AuditEntriesTenantSeq1732600600000,
+  SecretKeyCheck1732600800000,
   TenantDomainSkeletons1732600900000,
 ];

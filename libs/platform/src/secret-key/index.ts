@@ -1,0 +1,2 @@
+export { checkSecretKey, SECRET_KEY_ADVICE } from './secret-key-check';
+export * from './rotate-secret-key';
