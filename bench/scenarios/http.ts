@@ -341,7 +341,7 @@ async function backendMemory(url: string): Promise<{ count: number; totalMiB: nu
   await client.connect();
   try {
     const { rows } = await client.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE application_name = 'townhall' AND datname = current_database()`,
+      `SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'townhall/%' AND datname = current_database()`,
     );
     const sizes = rows.map((r) => privateMiB(r.pid)).filter((v): v is number => v !== null);
     return {

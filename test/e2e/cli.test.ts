@@ -8,7 +8,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { hashBearerToken } from '@townhall/auth';
 import { TownhallConfig } from '@townhall/core';
-import { withDefaultUser } from '@townhall/persistence';
+import { LATEST_TENANT_VERSION, withDefaultUser } from '@townhall/persistence';
 import { cliEnv, cliFinished, type CliRun as Run, requireBuiltCli, ROOT, startCli } from '../support/cli';
 import { createTestDatabase } from '../support/database';
 
@@ -263,13 +263,15 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
         reason: expect.stringMatching(/^lock timeout: schema busy/),
       },
     ]);
-    expect(first.stderr).toMatch(new RegExp(`\\[\\d/2\\] ${free.schema} \\(legacy-1\\) migrated 0 -> 1`));
+    expect(first.stderr).toMatch(
+      new RegExp(`\\[\\d/2\\] ${free.schema} \\(legacy-1\\) migrated 0 -> ${LATEST_TENANT_VERSION}`),
+    );
     expect(first.stderr).toContain('error: 1 tenant schema(s) could not be migrated');
     const versions = await db.query(
       `SELECT schema_name, migration_version FROM platform.tenants WHERE id = ANY($1) ORDER BY id`,
       [legacy.map((t) => t.id)],
     );
-    expect(versions.rows.map((r) => r.migration_version)).toEqual([1, 0]);
+    expect(versions.rows.map((r) => r.migration_version)).toEqual([LATEST_TENANT_VERSION, 0]);
 
     const second = await townhall(['migrate', '--json']);
     expect(second.code).toBe(0);
@@ -282,8 +284,14 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
         WHERE entry::jsonb ->> 'action' = 'tenant.migrate' ORDER BY entry::jsonb ->> 'time'`,
     );
     expect(recorded.rows.map((r: { entry: { tenant: string; details: unknown } }) => r.entry)).toEqual([
-      expect.objectContaining({ tenant: free.id, details: expect.objectContaining({ from: 0, to: 1 }) }),
-      expect.objectContaining({ tenant: busy.id, details: expect.objectContaining({ from: 0, to: 1 }) }),
+      expect.objectContaining({
+        tenant: free.id,
+        details: expect.objectContaining({ from: 0, to: LATEST_TENANT_VERSION }),
+      }),
+      expect.objectContaining({
+        tenant: busy.id,
+        details: expect.objectContaining({ from: 0, to: LATEST_TENANT_VERSION }),
+      }),
     ]);
   });
 
@@ -331,7 +339,11 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
     const shown = json<{ status: string; provisioningStep: string; migrationVersion: number }>(
       await townhall(['tenants', 'show', id, '--json']),
     );
-    expect(shown).toMatchObject({ status: 'active', provisioningStep: 'active', migrationVersion: 1 });
+    expect(shown).toMatchObject({
+      status: 'active',
+      provisioningStep: 'active',
+      migrationVersion: LATEST_TENANT_VERSION,
+    });
   });
 
   it('suspends and resumes a tenant, and refuses a transition its state does not allow', async () => {

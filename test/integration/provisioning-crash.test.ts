@@ -15,6 +15,7 @@ import { TenantRegistry } from '@townhall/tenancy';
 import { exportedLog } from '../support/audit';
 import { createTestDatabase } from '../support/database';
 import { startProvisioningContext, waitForTenantStatus } from '../support/tenants';
+import { LATEST_TENANT_VERSION } from '@townhall/persistence';
 
 const WORKER = join(__dirname, '../../dist/test/support/provisioning-worker.js');
 
@@ -174,7 +175,7 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
         instance_actors: 1,
         keys: 1,
         owners: 1,
-        migrations: 1,
+        migrations: LATEST_TENANT_VERSION,
         activations: 1,
       });
     },
@@ -199,7 +200,7 @@ describe('provisioning survives a crash at any step (real processes, PostgreSQL 
       instance_actors: 1,
       keys: 1,
       owners: 1,
-      migrations: 1,
+      migrations: LATEST_TENANT_VERSION,
       activations: 1,
     });
   });

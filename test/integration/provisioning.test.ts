@@ -15,6 +15,7 @@ import { TenantRegistry } from '@townhall/tenancy';
 import { exportedLog } from '../support/audit';
 import { createTestDatabase } from '../support/database';
 import { startProvisioningContext, waitForTenantStatus } from '../support/tenants';
+import { LATEST_TENANT_VERSION } from '@townhall/persistence';
 
 describe('tenant provisioning (real PostgreSQL and Redis)', () => {
   let config: TownhallConfig;
@@ -53,7 +54,11 @@ describe('tenant provisioning (real PostgreSQL and Redis)', () => {
     );
     expect(created.status).toBe('provisioning');
     const tenant = await waitForTenantStatus(registry, created.id, ['active', 'failed']);
-    expect(tenant).toMatchObject({ status: 'active', provisioningStep: 'active', migrationVersion: 1 });
+    expect(tenant).toMatchObject({
+      status: 'active',
+      provisioningStep: 'active',
+      migrationVersion: LATEST_TENANT_VERSION,
+    });
     const accounts = await ds.query(
       `SELECT username, actor_type FROM ${tenant.schemaName}.accounts ORDER BY id`,
     );

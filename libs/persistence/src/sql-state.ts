@@ -14,3 +14,19 @@ export function isLoginRefused(err: unknown): boolean {
   const code = sqlState(err);
   return code === '28000' || code === '28P01';
 }
+
+/**
+ * The rows an UPDATE or DELETE … RETURNING gave back. TypeORM answers such statements with
+ * `[rows, affectedCount]` rather than the rows alone (as it does for SELECT and INSERT).
+ */
+export function changedRows<T>(result: unknown): T[] {
+  if (
+    Array.isArray(result) &&
+    result.length === 2 &&
+    Array.isArray(result[0]) &&
+    typeof result[1] === 'number'
+  ) {
+    return result[0] as T[];
+  }
+  return result as T[];
+}

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import { changedRows } from '@townhall/persistence';
 
 /**
  * The OAuth rows of a tenant schema: applications, authorization codes and access tokens. Queries only,
@@ -161,9 +162,9 @@ export async function findGrant(m: EntityManager, code: string): Promise<AccessG
 
 /** Removes a code; true when it was there (a code is good for one exchange only). */
 export async function deleteGrant(m: EntityManager, code: string): Promise<boolean> {
-  const rows = (await m.query(`DELETE FROM oauth_access_grants WHERE code_hash = $1 RETURNING 1`, [
-    secretHash(code),
-  ])) as unknown[];
+  const rows = changedRows(
+    await m.query(`DELETE FROM oauth_access_grants WHERE code_hash = $1 RETURNING 1`, [secretHash(code)]),
+  );
   return rows.length > 0;
 }
 
@@ -234,12 +235,14 @@ export async function revokeToken(
   secret: string,
   applicationId: string | null,
 ): Promise<Buffer | null> {
-  const rows = (await m.query(
-    `UPDATE oauth_access_tokens SET revoked_at = coalesce(revoked_at, now())
-      WHERE (token_hash = $1 OR refresh_token_hash = $1) AND ($2::bigint IS NULL OR application_id = $2)
-      RETURNING token_hash`,
-    [secretHash(secret), applicationId],
-  )) as { token_hash: Buffer }[];
+  const rows = changedRows<{ token_hash: Buffer }>(
+    await m.query(
+      `UPDATE oauth_access_tokens SET revoked_at = coalesce(revoked_at, now())
+        WHERE (token_hash = $1 OR refresh_token_hash = $1) AND ($2::bigint IS NULL OR application_id = $2)
+        RETURNING token_hash`,
+      [secretHash(secret), applicationId],
+    ),
+  );
   return rows[0]?.token_hash ?? null;
 }
 

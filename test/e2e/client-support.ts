@@ -1,0 +1,106 @@
+import { INestApplication } from '@nestjs/common';
+import { AuditContext, systemAuditContext } from '@townhall/compliance';
+import { LocalAccountCommands } from '@townhall/social';
+import { tenantRef } from '@townhall/tenancy';
+import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
+import { resolveTestDomainsToLoopback } from '../support/loopback-dns';
+import { freePort } from '../support/processes';
+import { startTenantApp, TenantApp, TenantSeed } from './instance-support';
+
+/**
+ * A tenant's instance app listening on loopback at its own domain (`http://social.alpha.test:PORT`,
+ * resolved to 127.0.0.1 in this process), as a third-party client reaches it, with local accounts
+ * made through the same use case as `townhall accounts create`.
+ */
+export interface ClientTestbed extends TenantApp {
+  /** `http://<domain>:<port>` of each tenant, by slug. */
+  base: Record<string, string>;
+  /** Creates a local account on a tenant and returns its login and password. */
+  account(
+    slug: string,
+    username: string,
+    role?: 'staff' | 'user',
+  ): Promise<{ email: string; password: string; id: string }>;
+}
+
+export async function startClientTestbed(
+  seeds: TenantSeed[],
+  env: Record<string, string> = {},
+): Promise<ClientTestbed> {
+  resolveTestDomainsToLoopback();
+  const port = await freePort();
+  const testbed = await startTenantApp(
+    {
+      active: seeds,
+      env: {
+        TOWNHALL_PUBLIC_SCHEME: 'http',
+        TOWNHALL_PUBLIC_PORT: String(port),
+        TOWNHALL_TENANT_RATE_LIMIT: '100000',
+        ...env,
+      },
+    },
+    (config) => InstanceAppModule.forRoot(config),
+  );
+  await (testbed.app as INestApplication).listen(port, '127.0.0.1');
+  const base = Object.fromEntries(seeds.map((s) => [s.slug, `http://${s.domain}:${port}`]));
+  return {
+    ...testbed,
+    base,
+    account: async (slug, username, role = 'user') => {
+      const tenant = testbed.tenants[slug];
+      const domain = seeds.find((s) => s.slug === slug)!.domain;
+      const email = `${username}@${slug}.example`;
+      const created = await AuditContext.run(systemAuditContext('test'), () =>
+        testbed.app
+          .get(LocalAccountCommands)
+          .create(tenantRef(tenant, domain), domain, { username, email, role }),
+      );
+      return { email, password: created.password, id: created.accountId };
+    },
+  };
+}
+
+/**
+ * Goes through the authorize page as a person in a browser would: loads it, fills in the sign-in form
+ * (with the CSRF token and cookie the page set) and follows the answer to the client's redirect URI.
+ * Returns the authorization code.
+ */
+export async function signInThroughAuthorizePage(
+  authorizeUrl: string,
+  login: string,
+  password: string,
+): Promise<string> {
+  const page = await fetch(authorizeUrl);
+  const html = await page.text();
+  if (page.status !== 200) throw new Error(`authorize page: ${page.status} ${html.slice(0, 300)}`);
+  const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0];
+  const form = new URLSearchParams();
+  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+    form.set(match[1], unescapeHtml(match[2]));
+  }
+  form.set('login', login);
+  form.set('password', password);
+  form.set('decision', 'authorize');
+  const answer = await fetch(new URL('/oauth/authorize', authorizeUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: form,
+    redirect: 'manual',
+  });
+  const location = answer.headers.get('location');
+  if (answer.status !== 302 || !location) {
+    throw new Error(`sign-in answered ${answer.status}: ${(await answer.text()).slice(0, 500)}`);
+  }
+  const code = new URL(location).searchParams.get('code');
+  if (!code) throw new Error(`no code in ${location}`);
+  return code;
+}
+
+function unescapeHtml(text: string): string {
+  return text
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
