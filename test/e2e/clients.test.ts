@@ -109,6 +109,179 @@ describe('Mastodon clients against a tenant (masto.js, megalodon; real HTTP, Pos
     });
   });
 
+  /** A user's token, through the authorize page, as an app gets one. */
+  async function signedIn(slug: string, username: string, scopes = 'read write follow') {
+    const person = await bed.account(slug, username);
+    const anonymous = createRestAPIClient({ url: bed.base[slug] });
+    const app = await anonymous.v1.apps.create({
+      clientName: `${username}'s app`,
+      redirectUris: REDIRECT,
+      scopes,
+    });
+    const url = `${bed.base[slug]}/oauth/authorize?${new URLSearchParams({ client_id: app.clientId!, redirect_uri: REDIRECT, response_type: 'code', scope: scopes })}`;
+    const code = await signInThroughAuthorizePage(url, person.email, person.password);
+    const token = await createOAuthAPIClient({ url: bed.base[slug] }).token.create({
+      grantType: 'authorization_code',
+      clientId: app.clientId!,
+      clientSecret: app.clientSecret!,
+      redirectUri: REDIRECT,
+      code,
+    });
+    return {
+      ...person,
+      token: token.accessToken,
+      client: createRestAPIClient({ url: bed.base[slug], accessToken: token.accessToken }),
+    };
+  }
+
+  describe('posting and reading (masto.js)', () => {
+    it('posts, reads its status, pages through the home timeline by the Link header, and deletes for redrafting', async () => {
+      const me = await signedIn('alpha', 'poster');
+      const posted = [];
+      for (let i = 0; i < 5; i++) {
+        posted.push(
+          await me.client.v1.statuses.create({
+            status: `Statement ${i} #Budget`,
+            visibility: 'public',
+            language: 'en',
+          }),
+        );
+      }
+      expect(posted[0]).toMatchObject({
+        content: expect.stringContaining('Statement 0'),
+        visibility: 'public',
+        language: 'en',
+        account: { username: 'poster' },
+        tags: [{ name: 'budget' }],
+        application: { name: "poster's app" },
+        favourited: false,
+        reblogged: false,
+      });
+      expect((await me.client.v1.statuses.$select(posted[2].id).fetch()).id).toBe(posted[2].id);
+
+      // Two at a time, following rel="next" as clients do.
+      const seen: string[] = [];
+      for await (const page of me.client.v1.timelines.home.list({ limit: 2 })) {
+        seen.push(...page.map((s) => s.id));
+        if (seen.length > 10) break;
+      }
+      expect(seen).toEqual(posted.map((s) => s.id).reverse());
+      const local = await me.client.v1.timelines.public.list({ local: true, limit: 40 });
+      expect(local.map((s) => s.id)).toEqual(expect.arrayContaining(posted.map((s) => s.id)));
+
+      const deleted = await me.client.v1.statuses.$select(posted[4].id).remove();
+      expect(deleted).toMatchObject({ id: posted[4].id, text: 'Statement 4 #Budget' });
+      await expect(me.client.v1.statuses.$select(posted[4].id).fetch()).rejects.toMatchObject({
+        statusCode: 404,
+      });
+      const mine = await me.client.v1.accounts.$select(me.id).statuses.list();
+      expect(mine.map((s) => s.id)).toEqual(
+        posted
+          .slice(0, 4)
+          .map((s) => s.id)
+          .reverse(),
+      );
+    });
+
+    it('keeps private and direct statuses from everyone not entitled, on every read path', async () => {
+      const author = await signedIn('alpha', 'private_author');
+      const stranger = await signedIn('alpha', 'stranger');
+      const addressee = await signedIn('alpha', 'addressee');
+      const privateStatus = await author.client.v1.statuses.create({
+        status: 'Followers only',
+        visibility: 'private',
+      });
+      const direct = await author.client.v1.statuses.create({
+        status: '@addressee a word in private',
+        visibility: 'direct',
+      });
+      for (const id of [privateStatus.id, direct.id]) {
+        await expect(stranger.client.v1.statuses.$select(id).fetch()).rejects.toMatchObject({
+          statusCode: 404,
+        });
+        await expect(
+          createRestAPIClient({ url: bed.base.alpha }).v1.statuses.$select(id).fetch(),
+        ).rejects.toMatchObject({ statusCode: 404 });
+      }
+      const theirs = await stranger.client.v1.accounts.$select(author.id).statuses.list();
+      expect(theirs.map((s) => s.id)).not.toEqual(expect.arrayContaining([privateStatus.id]));
+      expect(theirs.map((s) => s.id)).not.toContain(direct.id);
+      const publicIds = (await stranger.client.v1.timelines.public.list({ limit: 40 })).map((s) => s.id);
+      expect(publicIds).not.toContain(privateStatus.id);
+      expect(publicIds).not.toContain(direct.id);
+      // The addressee sees the direct message, on its own and in home; the author sees both.
+      expect((await addressee.client.v1.statuses.$select(direct.id).fetch()).visibility).toBe('direct');
+      expect((await addressee.client.v1.timelines.home.list()).map((s) => s.id)).toContain(direct.id);
+      expect((await author.client.v1.statuses.$select(privateStatus.id).fetch()).id).toBe(privateStatus.id);
+    });
+
+    it('answers a repeated Idempotency-Key with the same status, and refuses it with another body', async () => {
+      const me = await signedIn('alpha', 'idempotent');
+      const post = (status: string) =>
+        fetch(`${bed.base.alpha}/api/v1/statuses`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${me.token}`,
+            'content-type': 'application/json',
+            'idempotency-key': 'press-release-42',
+          },
+          body: JSON.stringify({ status }),
+        });
+      const first = await post('Press release 42');
+      const again = await post('Press release 42');
+      expect(first.status).toBe(200);
+      expect(again.status).toBe(200);
+      expect(((await again.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
+      const other = await post('Something else');
+      expect(other.status).toBe(422);
+      expect(await other.json()).toEqual({
+        error: 'Idempotency-Key was already used for a different request',
+      });
+      expect((await me.client.v1.accounts.$select(me.id).statuses.list()).length).toBe(1);
+    });
+
+    it('refuses bad input with a clear error and writes nothing', async () => {
+      const me = await signedIn('alpha', 'careless');
+      const readOnly = await signedIn('alpha', 'reader', 'read');
+      const post = (token: string, body: unknown) =>
+        fetch(`${bed.base.alpha}/api/v1/statuses`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      for (const [body, status, error] of [
+        [{ status: 'x'.repeat(501) }, 422, /character limit of 500/],
+        [{ status: '   ' }, 422, /Text can't be blank/],
+        [{ status: 'ok', visibility: 'secret' }, 400, /visibility/],
+        [{ status: 'ok', sensitive: 'maybe' }, 400, /sensitive/],
+        [{ status: 'ok', in_reply_to_id: '999999999' }, 404, /Record not found/],
+        [{ status: 'ok', language: 'not a language' }, 422, /Language/],
+      ] as const) {
+        const res = await post(me.token, body);
+        expect({ body, status: res.status }).toEqual({ body, status });
+        expect(((await res.json()) as { error: string }).error).toMatch(error);
+      }
+      expect((await post(readOnly.token, { status: 'read-only tokens cannot post' })).status).toBe(403);
+      const home = await fetch(`${bed.base.alpha}/api/v1/timelines/home?max_id=abc`, {
+        headers: { authorization: `Bearer ${me.token}` },
+      });
+      expect(home.status).toBe(400);
+      expect((await me.client.v1.accounts.$select(me.id).statuses.list()).length).toBe(0);
+    });
+
+    it('gives 404 for another tenant’s statuses and accounts', async () => {
+      const onAlpha = await signedIn('alpha', 'alpha_poster');
+      const onBeta = await signedIn('beta', 'beta_reader');
+      const status = await onAlpha.client.v1.statuses.create({ status: 'Only on alpha' });
+      await expect(onBeta.client.v1.statuses.$select(status.id).fetch()).rejects.toMatchObject({
+        statusCode: 404,
+      });
+      await expect(onBeta.client.v1.accounts.$select(onAlpha.id).fetch()).rejects.toMatchObject({
+        statusCode: 404,
+      });
+    });
+  });
+
   describe('megalodon', () => {
     it('registers an app, signs in through its authorization URL, exchanges the code and verifies credentials', async () => {
       const person = await bed.account('alpha', 'megalodon_user');
@@ -124,6 +297,18 @@ describe('Mastodon clients against a tenant (masto.js, megalodon; real HTTP, Pos
       const client = generator('mastodon', bed.base.alpha, token.access_token);
       const me = await client.verifyAccountCredentials();
       expect(me.data).toMatchObject({ username: 'megalodon_user', acct: 'megalodon_user' });
+
+      const posted = await client.postStatus('Posted through megalodon', { visibility: 'unlisted' });
+      expect(posted.data).toMatchObject({
+        visibility: 'unlisted',
+        content: '<p>Posted through megalodon</p>',
+      });
+      const home = await client.getHomeTimeline({ limit: 5 });
+      expect(home.data.map((s) => s.id)).toContain((posted.data as { id: string }).id);
+      const fetched = await client.getStatus((posted.data as { id: string }).id);
+      expect(fetched.data.account.username).toBe('megalodon_user');
+      const deleted = await client.deleteStatus((posted.data as { id: string }).id);
+      expect(deleted.status).toBe(200);
     });
   });
 });

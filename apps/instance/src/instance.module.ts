@@ -6,12 +6,21 @@ import { AccountsController } from './accounts/accounts.controller';
 import { AppsController } from './apps/apps.controller';
 import { InstanceController } from './instance/instance.controller';
 import { OAuthController } from './oauth/oauth.controller';
+import { StatusesController } from './statuses/statuses.controller';
+import { TimelinesController } from './timelines/timelines.controller';
 import { InstanceService } from './instance/instance.service';
 
 /** The tenant-facing Mastodon client API, routed by `Host`. */
 @Module({
   imports: [TenancyModule, SocialModule, OAuthModule],
-  controllers: [InstanceController, AppsController, OAuthController, AccountsController],
+  controllers: [
+    InstanceController,
+    AppsController,
+    OAuthController,
+    AccountsController,
+    StatusesController,
+    TimelinesController,
+  ],
   providers: [InstanceService],
 })
 export class InstanceModule {}

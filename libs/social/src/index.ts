@@ -6,3 +6,7 @@ export * from './accounts/local-account-commands';
 export * from './accounts/account-records';
 export * from './text/plain-text';
 export * from './accounts/account-queries';
+export * from './statuses/status-records';
+export * from './statuses/status-text';
+export * from './statuses/status-commands';
+export * from './statuses/status-queries';

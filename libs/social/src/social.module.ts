@@ -3,11 +3,13 @@ import { TenancyModule } from '@townhall/tenancy';
 import { AccountQueries } from './accounts/account-queries';
 import { LocalAccountCommands } from './accounts/local-account-commands';
 import { LocalUsageCache } from './local-usage';
+import { StatusCommands } from './statuses/status-commands';
+import { StatusQueries } from './statuses/status-queries';
 
 /** The Mastodon domain's services for the apps that serve tenants. */
 @Module({
   imports: [TenancyModule],
-  providers: [LocalUsageCache, LocalAccountCommands, AccountQueries],
-  exports: [LocalUsageCache, LocalAccountCommands, AccountQueries],
+  providers: [LocalUsageCache, LocalAccountCommands, AccountQueries, StatusCommands, StatusQueries],
+  exports: [LocalUsageCache, LocalAccountCommands, AccountQueries, StatusCommands, StatusQueries],
 })
 export class SocialModule {}

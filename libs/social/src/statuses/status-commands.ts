@@ -1,0 +1,347 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { defineErrors, publicUrl, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
+import { changedRows } from '@townhall/persistence';
+import { TenantTransactions } from '@townhall/tenancy';
+import {
+  findVisibleStatuses,
+  type StatusRecord,
+  STATUS_COLUMNS,
+  statusRecord,
+  type StatusRow,
+  VISIBILITIES,
+  type Visibility,
+} from './status-records';
+import { countedLength, hashtagsIn, MAX_STATUS_CHARACTERS, mentionsIn, statusHtml } from './status-text';
+
+export class StatusError extends defineErrors({
+  validation_failed: { status: 422, title: 'Validation failed' },
+  not_found: { status: 404, title: 'Record not found' },
+  idempotency_conflict: { status: 422, title: 'Idempotency-Key reused' },
+}) {}
+
+export interface PostStatusInput {
+  status?: string;
+  spoilerText?: string;
+  visibility?: string;
+  sensitive?: boolean;
+  language?: string;
+  inReplyToId?: string;
+  mediaIds?: string[];
+}
+
+/** Who posts: the signed-in account, the application its token belongs to, and the tenant's domain. */
+export interface Poster {
+  accountId: string;
+  applicationId: string | null;
+  domain: string;
+}
+
+const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+
+/**
+ * Posting and deleting statuses (Mastodon's PostStatusService and RemoveStatusService), each in one
+ * tenant transaction: the status, its mentions and tags, the counters, the fan-out into the home feeds of
+ * the local accounts that should see it, and the mention notifications commit together or not at all.
+ */
+@Injectable()
+export class StatusCommands {
+  constructor(
+    private readonly transactions: TenantTransactions,
+    @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
+  ) {}
+
+  /**
+   * Posts a status. With an `idempotencyKey`, the first request with that key and body posts; a repeat
+   * with the same body answers the same status; a repeat with another body is refused (422).
+   */
+  async post(poster: Poster, input: PostStatusInput, idempotencyKey?: string): Promise<StatusRecord> {
+    const text = (input.status ?? '').replace(/\r\n?/g, '\n');
+    const spoiler = (input.spoilerText ?? '').trim();
+    const visibility = (input.visibility ?? 'public') as Visibility;
+    const problems: string[] = [];
+    if (text.trim() === '' && (input.mediaIds ?? []).length === 0) problems.push("Text can't be blank");
+    if (countedLength(text) + countedLength(spoiler) > MAX_STATUS_CHARACTERS) {
+      problems.push(`Text character limit of ${MAX_STATUS_CHARACTERS} exceeded`);
+    }
+    if (!VISIBILITIES.includes(visibility)) problems.push('Visibility is not included in the list');
+    if (input.language !== undefined && input.language !== '' && !LANGUAGE.test(input.language)) {
+      problems.push('Language is not a valid language code');
+    }
+    if ((input.mediaIds ?? []).length > 0) problems.push('Media attachments are not accepted yet');
+    if (problems.length > 0)
+      throw new StatusError('validation_failed', `Validation failed: ${problems.join(', ')}`);
+    const requestHash =
+      idempotencyKey === undefined
+        ? null
+        : digestOf({ ...input, status: text, spoilerText: spoiler, visibility });
+
+    return this.transactions.run(async (m) => {
+      if (idempotencyKey !== undefined) {
+        const earlier = await this.claimKey(m, poster.accountId, idempotencyKey, requestHash!);
+        if (earlier) return earlier;
+      }
+      const parent = input.inReplyToId ? await this.parent(m, input.inReplyToId, poster.accountId) : null;
+      const mentionTokens = mentionsIn(text);
+      const mentioned = await resolveMentions(m, mentionTokens, (username) =>
+        publicUrl(this.config, poster.domain, `/@${username}`),
+      );
+      const tags = hashtagsIn(text);
+      const html = statusHtml(
+        text,
+        (t) => mentioned.get(key(t))?.url,
+        (tag) => publicUrl(this.config, poster.domain, `/tags/${encodeURIComponent(tag.toLowerCase())}`),
+      );
+      const conversationId = parent?.conversationId ?? (await newConversation(m));
+      const [{ id }] = (await m.query(
+        `INSERT INTO statuses (account_id, local, text, content, spoiler_text, visibility, sensitive, language,
+                               in_reply_to_id, in_reply_to_account_id, conversation_id, application_id)
+         VALUES ($1, true, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id::text`,
+        [
+          poster.accountId,
+          text,
+          html,
+          spoiler,
+          VISIBILITIES.indexOf(visibility),
+          input.sensitive === true || spoiler !== '',
+          input.language || null,
+          parent?.id ?? null,
+          parent?.accountId ?? null,
+          conversationId,
+          poster.applicationId,
+        ],
+      )) as { id: string }[];
+      // Local statuses' ids are URLs of the tenant's domain, as ActivityPub needs them.
+      await m.query(`UPDATE statuses SET uri = $2, url = $3 WHERE id = $1`, [
+        id,
+        publicUrl(
+          this.config,
+          poster.domain,
+          `/users/${await usernameOf(m, poster.accountId)}/statuses/${id}`,
+        ),
+        publicUrl(this.config, poster.domain, `/@${await usernameOf(m, poster.accountId)}/${id}`),
+      ]);
+      const mentionedIds = [...new Set([...mentioned.values()].map((a) => a.id))];
+      if (mentionedIds.length > 0) {
+        await m.query(
+          `INSERT INTO mentions (status_id, account_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`,
+          [id, mentionedIds],
+        );
+      }
+      if (tags.length > 0) await linkTags(m, id, tags);
+      await m.query(
+        `UPDATE accounts SET statuses_count = statuses_count + 1, last_status_at = now() WHERE id = $1`,
+        [poster.accountId],
+      );
+      if (parent)
+        await m.query(`UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1`, [parent.id]);
+      await fanOut(m, {
+        id,
+        authorId: poster.accountId,
+        visibility,
+        replyToAccountId: parent?.accountId ?? null,
+        mentioned: mentionedIds,
+      });
+      await notifyMentioned(m, id, poster.accountId, mentionedIds);
+      if (idempotencyKey !== undefined) {
+        await m.query(`UPDATE idempotency_keys SET response = $3 WHERE account_id = $1 AND key = $2`, [
+          poster.accountId,
+          idempotencyKey,
+          JSON.stringify({ status_id: id }),
+        ]);
+      }
+      return (await findStatus(m, id))!;
+    });
+  }
+
+  /** Deletes an own status; returns it with its source text, for "delete and redraft". */
+  async delete(accountId: string, statusId: string): Promise<StatusRecord> {
+    return this.transactions.run(async (m) => {
+      const found = changedRows<StatusRow>(
+        await m.query(
+          `UPDATE statuses s SET deleted_at = now(), updated_at = now()
+            WHERE s.id = $1 AND s.account_id = $2 AND s.deleted_at IS NULL RETURNING ${STATUS_COLUMNS}`,
+          [statusId, accountId],
+        ),
+      );
+      if (found.length === 0) throw new StatusError('not_found', 'Record not found');
+      const status = statusRecord(found[0]);
+      await m.query(`DELETE FROM home_feed WHERE status_id = $1`, [statusId]);
+      await m.query(`DELETE FROM notifications WHERE status_id = $1`, [statusId]);
+      await m.query(`UPDATE accounts SET statuses_count = greatest(statuses_count - 1, 0) WHERE id = $1`, [
+        accountId,
+      ]);
+      if (status.inReplyToId) {
+        await m.query(`UPDATE statuses SET replies_count = greatest(replies_count - 1, 0) WHERE id = $1`, [
+          status.inReplyToId,
+        ]);
+      }
+      return status;
+    });
+  }
+
+  /** The status replied to, which the poster must be allowed to see (else, as Mastodon, 404). */
+  private async parent(m: EntityManager, id: string, viewer: string): Promise<StatusRecord> {
+    if (!/^\d{1,19}$/.test(id)) throw new StatusError('not_found', 'Record not found');
+    const [parent] = await findVisibleStatuses(m, [id], viewer);
+    if (!parent) throw new StatusError('not_found', 'Record not found');
+    return parent;
+  }
+
+  /**
+   * Reserves the key for this request in the posting transaction. An earlier request with the key
+   * committed its status (returned here) or is still running (its row lock makes this wait for it).
+   */
+  private async claimKey(
+    m: EntityManager,
+    accountId: string,
+    idempotencyKey: string,
+    hash: Buffer,
+  ): Promise<StatusRecord | null> {
+    const inserted = (await m.query(
+      `INSERT INTO idempotency_keys (account_id, key, request_hash) VALUES ($1, $2, $3)
+       ON CONFLICT (account_id, key) DO NOTHING RETURNING 1`,
+      [accountId, idempotencyKey, hash],
+    )) as unknown[];
+    if (inserted.length > 0) return null;
+    const [earlier] = (await m.query(
+      `SELECT request_hash, response FROM idempotency_keys WHERE account_id = $1 AND key = $2`,
+      [accountId, idempotencyKey],
+    )) as { request_hash: Buffer; response: { status_id: string } | null }[];
+    if (!earlier.request_hash.equals(hash)) {
+      throw new StatusError(
+        'idempotency_conflict',
+        'Idempotency-Key was already used for a different request',
+      );
+    }
+    const status = earlier.response ? await findStatus(m, earlier.response.status_id) : null;
+    if (!status) throw new StatusError('not_found', 'Record not found');
+    return status;
+  }
+}
+
+function key(t: { username: string; domain: string | null }): string {
+  return `${t.username.toLowerCase()}@${t.domain ?? ''}`;
+}
+
+/** Mentioned accounts this tenant knows (local ones by username; remote ones once fetched). */
+async function resolveMentions(
+  m: EntityManager,
+  tokens: { username: string; domain: string | null }[],
+  localProfile: (username: string) => string,
+): Promise<Map<string, { id: string; url: string }>> {
+  if (tokens.length === 0) return new Map();
+  const rows = (await m.query(
+    `SELECT a.id::text, lower(a.username) AS username, a.username AS name, a.domain, coalesce(a.url, a.uri) AS url
+       FROM accounts a
+       JOIN unnest($1::text[], $2::text[]) AS t(username, domain)
+         ON lower(a.username) = lower(t.username) AND coalesce(lower(a.domain), '') = coalesce(t.domain, '')
+      WHERE a.suspended_at IS NULL`,
+    [tokens.map((t) => t.username), tokens.map((t) => t.domain ?? '')],
+  )) as { id: string; username: string; name: string; domain: string | null; url: string }[];
+  // A local account's profile is where the tenant's domain is now, not where it was when created.
+  return new Map(
+    rows.map((r) => [`${r.username}@${r.domain ?? ''}`, { id: r.id, url: r.domain === null ? localProfile(r.name) : r.url }]),
+  );
+}
+
+async function usernameOf(m: EntityManager, accountId: string): Promise<string> {
+  const [row] = (await m.query(`SELECT username FROM accounts WHERE id = $1`, [accountId])) as {
+    username: string;
+  }[];
+  return row.username;
+}
+
+async function newConversation(m: EntityManager): Promise<string> {
+  const [row] = (await m.query(`INSERT INTO conversations DEFAULT VALUES RETURNING id::text`)) as {
+    id: string;
+  }[];
+  return row.id;
+}
+
+async function linkTags(m: EntityManager, statusId: string, tags: string[]): Promise<void> {
+  await m.query(
+    `WITH wanted AS (SELECT DISTINCT ON (lower(t)) t FROM unnest($2::text[]) AS t),
+          created AS (INSERT INTO tags (name, display_name) SELECT t, t FROM wanted
+                      ON CONFLICT (lower(name)) DO NOTHING RETURNING id),
+          existing AS (SELECT tags.id FROM tags JOIN wanted ON lower(tags.name) = lower(wanted.t))
+     INSERT INTO status_tags (tag_id, status_id)
+       SELECT id, $1::bigint FROM created UNION SELECT id, $1::bigint FROM existing
+     ON CONFLICT DO NOTHING`,
+    [statusId, tags],
+  );
+  await m.query(
+    `UPDATE tags SET last_status_at = now() WHERE id IN (SELECT tag_id FROM status_tags WHERE status_id = $1)`,
+    [statusId],
+  );
+}
+
+/**
+ * Into the home feeds of the local accounts that should see the status, in the posting transaction
+ * (Mastodon's FanOutOnWriteService): the author's own; for public, unlisted and private statuses its
+ * local followers' — a reply to someone else only to followers who follow that account too; for direct
+ * ones, the local accounts it mentions.
+ */
+async function fanOut(
+  m: EntityManager,
+  s: {
+    id: string;
+    authorId: string;
+    visibility: Visibility;
+    replyToAccountId: string | null;
+    mentioned: string[];
+  },
+): Promise<void> {
+  const replyToOther = s.replyToAccountId !== null && s.replyToAccountId !== s.authorId;
+  await m.query(
+    `INSERT INTO home_feed (account_id, status_id)
+     SELECT $2::bigint, $1::bigint
+     UNION
+     SELECT f.account_id, $1 FROM account_relations f JOIN accounts a ON a.id = f.account_id AND a.domain IS NULL
+      WHERE $3::boolean AND f.kind = 0 AND f.target_account_id = $2
+        AND (NOT $4::boolean OR EXISTS (SELECT 1 FROM account_relations g
+              WHERE g.kind = 0 AND g.account_id = f.account_id AND g.target_account_id = $5))
+     UNION
+     SELECT a.id, $1 FROM accounts a WHERE $6::boolean AND a.id = ANY($7::bigint[]) AND a.domain IS NULL
+     ON CONFLICT DO NOTHING`,
+    [
+      s.id,
+      s.authorId,
+      s.visibility !== 'direct',
+      replyToOther,
+      s.replyToAccountId,
+      s.visibility === 'direct',
+      s.mentioned,
+    ],
+  );
+}
+
+/** A mention notification for every local account mentioned, unless it blocks or mutes the author. */
+async function notifyMentioned(
+  m: EntityManager,
+  statusId: string,
+  authorId: string,
+  mentioned: string[],
+): Promise<void> {
+  if (mentioned.length === 0) return;
+  await m.query(
+    `INSERT INTO notifications (account_id, from_account_id, type, status_id)
+     SELECT a.id, $2, 'mention', $1 FROM accounts a
+      WHERE a.id = ANY($3::bigint[]) AND a.domain IS NULL AND a.id <> $2
+        AND NOT EXISTS (SELECT 1 FROM account_relations r
+                         WHERE r.kind IN (2, 3) AND r.account_id = a.id AND r.target_account_id = $2)`,
+    [statusId, authorId, mentioned],
+  );
+}
+
+export async function findStatus(m: EntityManager, id: string): Promise<StatusRecord | null> {
+  const rows = (await m.query(`SELECT ${STATUS_COLUMNS} FROM statuses s WHERE s.id = $1`, [
+    id,
+  ])) as StatusRow[];
+  return rows[0] ? statusRecord(rows[0]) : null;
+}
+
+function digestOf(input: unknown): Buffer {
+  return createHash('sha256').update(JSON.stringify(input)).digest();
+}

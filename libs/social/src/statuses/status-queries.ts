@@ -1,0 +1,190 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { TenantTransactions } from '@townhall/tenancy';
+import { type AccountRecord, findAccounts } from '../accounts/account-records';
+import { StatusError } from './status-commands';
+import {
+  findVisibleStatuses,
+  pageBounds,
+  type PageRequest,
+  STATUS_COLUMNS,
+  statusRecord,
+  type StatusRecord,
+  type StatusRow,
+  visibleTo,
+} from './status-records';
+
+/** What the viewer did with a status, for the entity's `favourited`, `reblogged`, … */
+export interface ViewerFlags {
+  favourited: boolean;
+  reblogged: boolean;
+  bookmarked: boolean;
+  pinned: boolean;
+  muted: boolean;
+}
+
+/** Statuses with everything their entities show: accounts, reblogged statuses, applications, flags. */
+export interface StatusPage {
+  statuses: StatusRecord[];
+  accounts: Map<string, AccountRecord>;
+  /** The statuses the page's reblogs point to (already checked as visible). */
+  reblogs: Map<string, StatusRecord>;
+  applications: Map<string, { name: string; website: string | null }>;
+  flags: Map<string, ViewerFlags> | null;
+}
+
+export interface AccountStatusesFilter {
+  excludeReplies?: boolean;
+  excludeReblogs?: boolean;
+  onlyMedia?: boolean;
+  pinned?: boolean;
+  tagged?: string;
+}
+
+/**
+ * Every read of statuses for the client API goes through here, and every one applies `visibleTo` in its
+ * SQL: single statuses, timelines and account statuses cannot disagree about what a viewer may see.
+ * `viewer` is the signed-in account's id, or null.
+ */
+@Injectable()
+export class StatusQueries {
+  constructor(private readonly transactions: TenantTransactions) {}
+
+  async one(id: string, viewer: string | null): Promise<StatusPage> {
+    if (!/^\d{1,19}$/.test(id)) throw new StatusError('not_found', 'Record not found');
+    return this.transactions.run(async (m) => {
+      const statuses = await findVisibleStatuses(m, [id], viewer);
+      if (statuses.length === 0) throw new StatusError('not_found', 'Record not found');
+      return hydrate(m, statuses, viewer);
+    });
+  }
+
+  /** What a deleted status's entity shows (its own account; it is no longer visible to anyone). */
+  own(status: StatusRecord, viewer: string): Promise<StatusPage> {
+    return this.transactions.run((m) => hydrate(m, [status], viewer));
+  }
+
+  /** The viewer's home feed: what fan-out put there, without muted or blocked accounts. */
+  home(viewer: string, page: PageRequest): Promise<StatusPage> {
+    return this.transactions.run(async (m) => {
+      const bounds = pageBounds('f.status_id', page, 3);
+      const rows = (await m.query(
+        `SELECT ${STATUS_COLUMNS} FROM home_feed f JOIN statuses s ON s.id = f.status_id
+          WHERE f.account_id = $1 AND ${bounds.where} AND ${visibleTo('$1::bigint')}
+            AND NOT EXISTS (SELECT 1 FROM account_relations mu
+                             WHERE mu.kind = 3 AND mu.account_id = $1 AND mu.target_account_id = s.account_id
+                               AND (mu.expires_at IS NULL OR mu.expires_at > now()))
+          ORDER BY ${bounds.order} LIMIT $2`,
+        [viewer, page.limit, ...bounds.params],
+      )) as StatusRow[];
+      return hydrate(m, newestFirst(rows), viewer);
+    });
+  }
+
+  /** The public timeline (Mastodon's PublicFeed): public statuses, no replies to others, no reblogs. */
+  public(
+    viewer: string | null,
+    page: PageRequest,
+    scope: { local: boolean; remote: boolean },
+  ): Promise<StatusPage> {
+    return this.transactions.run(async (m) => {
+      const bounds = pageBounds('s.id', page, 5);
+      const rows = (await m.query(
+        `SELECT ${STATUS_COLUMNS} FROM statuses s
+          WHERE s.visibility = 0 AND s.reblog_of_id IS NULL AND s.deleted_at IS NULL
+            AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id = s.account_id)
+            AND (NOT $3::boolean OR s.local) AND (NOT $4::boolean OR NOT s.local)
+            AND ${bounds.where} AND ${visibleTo('$1::bigint')}
+            AND ($1::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM account_relations mu
+                  WHERE mu.kind = 3 AND mu.account_id = $1 AND mu.target_account_id = s.account_id))
+            AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = s.account_id AND a.suspended_at IS NULL)
+          ORDER BY ${bounds.order} LIMIT $2`,
+        [viewer, page.limit, scope.local, scope.remote, ...bounds.params],
+      )) as StatusRow[];
+      return hydrate(m, newestFirst(rows), viewer);
+    });
+  }
+
+  /** An account's statuses as the viewer may see them. */
+  ofAccount(
+    accountId: string,
+    viewer: string | null,
+    page: PageRequest,
+    filter: AccountStatusesFilter,
+  ): Promise<StatusPage> {
+    return this.transactions.run(async (m) => {
+      const bounds = pageBounds('s.id', page, 8);
+      const rows = (await m.query(
+        `SELECT ${STATUS_COLUMNS} FROM statuses s
+          WHERE s.account_id = $1 AND ${bounds.where} AND ${visibleTo('$2::bigint')}
+            AND (NOT $4::boolean OR (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id))
+            AND (NOT $5::boolean OR s.reblog_of_id IS NULL)
+            AND (NOT $6::boolean OR cardinality(s.media_attachment_ids) > 0)
+            AND (NOT $7::boolean OR EXISTS (SELECT 1 FROM status_reactions p
+                  WHERE p.kind = 2 AND p.account_id = s.account_id AND p.status_id = s.id))
+            AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM status_tags st JOIN tags t ON t.id = st.tag_id
+                  WHERE st.status_id = s.id AND lower(t.name) = lower($8)))
+          ORDER BY ${bounds.order} LIMIT $3`,
+        [
+          accountId,
+          viewer,
+          page.limit,
+          filter.excludeReplies === true,
+          filter.excludeReblogs === true,
+          filter.onlyMedia === true,
+          filter.pinned === true,
+          filter.tagged ?? null,
+          ...bounds.params,
+        ],
+      )) as StatusRow[];
+      return hydrate(m, newestFirst(rows), viewer);
+    });
+  }
+}
+
+/** Rows of a `min_id` page come oldest first; every page is shown newest first. */
+function newestFirst(rows: StatusRow[]): StatusRecord[] {
+  return rows.map(statusRecord).sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+}
+
+export async function hydrate(
+  m: EntityManager,
+  statuses: StatusRecord[],
+  viewer: string | null,
+): Promise<StatusPage> {
+  const reblogIds = statuses.map((s) => s.reblogOfId).filter((id): id is string => id !== null);
+  const reblogList = await findVisibleStatuses(m, reblogIds, viewer);
+  const reblogs = new Map(reblogList.map((s) => [s.id, s]));
+  const all = [...statuses, ...reblogList];
+  const accountIds = new Set<string>();
+  for (const s of all) {
+    accountIds.add(s.accountId);
+    for (const id of s.mentions) accountIds.add(id);
+  }
+  const accounts = new Map((await findAccounts(m, [...accountIds])).map((a) => [a.id, a]));
+  const appIds = [...new Set(all.map((s) => s.applicationId).filter((id): id is string => id !== null))];
+  const applications = new Map<string, { name: string; website: string | null }>();
+  if (appIds.length > 0) {
+    const rows = (await m.query(
+      `SELECT id::text, name, website FROM oauth_applications WHERE id = ANY($1::bigint[])`,
+      [appIds],
+    )) as { id: string; name: string; website: string | null }[];
+    for (const r of rows) applications.set(r.id, { name: r.name, website: r.website });
+  }
+  let flags: Map<string, ViewerFlags> | null = null;
+  if (viewer !== null && all.length > 0) {
+    const ids = all.map((s) => s.id);
+    const rows = (await m.query(
+      `SELECT s.id::text,
+              EXISTS (SELECT 1 FROM status_reactions r WHERE r.kind = 0 AND r.account_id = $2 AND r.status_id = s.id) AS favourited,
+              EXISTS (SELECT 1 FROM statuses b WHERE b.reblog_of_id = s.id AND b.account_id = $2 AND b.deleted_at IS NULL) AS reblogged,
+              EXISTS (SELECT 1 FROM status_reactions r WHERE r.kind = 1 AND r.account_id = $2 AND r.status_id = s.id) AS bookmarked,
+              EXISTS (SELECT 1 FROM status_reactions r WHERE r.kind = 2 AND r.account_id = $2 AND r.status_id = s.id) AS pinned,
+              EXISTS (SELECT 1 FROM conversation_mutes c WHERE c.account_id = $2 AND c.conversation_id = s.conversation_id) AS muted
+         FROM statuses s WHERE s.id = ANY($1::bigint[])`,
+      [ids, viewer],
+    )) as ({ id: string } & ViewerFlags)[];
+    flags = new Map(rows.map((r) => [r.id, r]));
+  }
+  return { statuses, accounts, reblogs, applications, flags };
+}
