@@ -269,6 +269,84 @@ describe('Mastodon clients against a tenant (masto.js, megalodon; real HTTP, Pos
       expect((await me.client.v1.accounts.$select(me.id).statuses.list()).length).toBe(0);
     });
 
+    it('follows another account and sees its posts in home; favourites, reblogs, replies, reads the context and notifications', async () => {
+      const agency = await signedIn('alpha', 'agency');
+      const citizen = await signedIn('alpha', 'citizen');
+      const before = await agency.client.v1.statuses.create({ status: 'Posted before the follow' });
+      const relationship = await citizen.client.v1.accounts.$select(agency.id).follow();
+      expect(relationship).toMatchObject({ following: true, followedBy: false, requested: false });
+      const [seen] = await citizen.client.v1.accounts.relationships.fetch({ id: [agency.id] });
+      expect(seen.following).toBe(true);
+      const after = await agency.client.v1.statuses.create({ status: 'Posted after the follow' });
+      const home = (await citizen.client.v1.timelines.home.list()).map((s) => s.id);
+      expect(home).toEqual(expect.arrayContaining([before.id, after.id]));
+      expect((await agency.client.v1.accounts.$select(agency.id).followers.list()).map((a) => a.id)).toEqual([
+        citizen.id,
+      ]);
+
+      const favourited = await citizen.client.v1.statuses.$select(after.id).favourite();
+      expect(favourited).toMatchObject({ favourited: true, favouritesCount: 1 });
+      const reblog = await citizen.client.v1.statuses.$select(after.id).reblog();
+      expect(reblog.reblog).toMatchObject({ id: after.id, reblogged: true, reblogsCount: 1 });
+      const reply = await citizen.client.v1.statuses.create({
+        status: `@agency Thank you`,
+        inReplyToId: after.id,
+      });
+      expect(reply).toMatchObject({ inReplyToId: after.id, inReplyToAccountId: agency.id });
+      const context = await agency.client.v1.statuses.$select(reply.id).context.fetch();
+      expect(context.ancestors.map((s) => s.id)).toEqual([after.id]);
+      const thread = await agency.client.v1.statuses.$select(after.id).context.fetch();
+      expect(thread.descendants.map((s) => s.id)).toEqual([reply.id]);
+
+      const notifications = await agency.client.v1.notifications.list();
+      expect(notifications.map((n) => n.type).sort()).toEqual(['favourite', 'follow', 'mention', 'reblog']);
+      const mention = notifications.find((n) => n.type === 'mention')!;
+      expect(mention).toMatchObject({ account: { id: citizen.id }, status: { id: reply.id } });
+      expect((await agency.client.v1.notifications.list({ types: ['mention'] })).length).toBe(1);
+      await agency.client.v1.notifications.$select(mention.id).dismiss();
+      expect((await agency.client.v1.notifications.list()).length).toBe(3);
+      await agency.client.v1.notifications.clear();
+      expect(await agency.client.v1.notifications.list()).toEqual([]);
+
+      await citizen.client.v1.statuses.$select(after.id).unfavourite();
+      await citizen.client.v1.statuses.$select(after.id).unreblog();
+      expect(await citizen.client.v1.statuses.$select(after.id).fetch()).toMatchObject({
+        favourited: false,
+        reblogged: false,
+        favouritesCount: 0,
+        reblogsCount: 0,
+      });
+      await citizen.client.v1.accounts.$select(agency.id).unfollow();
+      expect((await citizen.client.v1.timelines.home.list()).map((s) => s.id)).not.toContain(after.id);
+    });
+
+    it('shows a followers-only status to followers and nobody else, and blocks hide everything', async () => {
+      const author = await signedIn('alpha', 'followers_author');
+      const follower = await signedIn('alpha', 'the_follower');
+      const other = await signedIn('alpha', 'not_a_follower');
+      await follower.client.v1.accounts.$select(author.id).follow();
+      const status = await author.client.v1.statuses.create({
+        status: 'For followers',
+        visibility: 'private',
+      });
+      expect((await follower.client.v1.statuses.$select(status.id).fetch()).id).toBe(status.id);
+      expect((await follower.client.v1.timelines.home.list()).map((s) => s.id)).toContain(status.id);
+      await expect(other.client.v1.statuses.$select(status.id).fetch()).rejects.toMatchObject({
+        statusCode: 404,
+      });
+      const publicOne = await author.client.v1.statuses.create({ status: 'For everyone' });
+      await author.client.v1.accounts.$select(other.id).block();
+      await expect(other.client.v1.statuses.$select(publicOne.id).fetch()).rejects.toMatchObject({
+        statusCode: 404,
+      });
+      expect((await other.client.v1.timelines.public.list({ limit: 40 })).map((s) => s.id)).not.toContain(
+        publicOne.id,
+      );
+      await expect(other.client.v1.accounts.$select(author.id).follow()).rejects.toMatchObject({
+        statusCode: 404,
+      });
+    });
+
     it('gives 404 for another tenant’s statuses and accounts', async () => {
       const onAlpha = await signedIn('alpha', 'alpha_poster');
       const onBeta = await signedIn('beta', 'beta_reader');
@@ -309,6 +387,21 @@ describe('Mastodon clients against a tenant (masto.js, megalodon; real HTTP, Pos
       expect(fetched.data.account.username).toBe('megalodon_user');
       const deleted = await client.deleteStatus((posted.data as { id: string }).id);
       expect(deleted.status).toBe(200);
+
+      // Follow, favourite, reply and notifications, as megalodon calls them.
+      const other = await signedIn('alpha', 'megalodon_friend');
+      const friendPost = await other.client.v1.statuses.create({ status: 'Hello megalodon' });
+      const followed = await client.followAccount(other.id);
+      expect(followed.data).toMatchObject({ following: true });
+      expect((await client.getHomeTimeline()).data.map((s) => s.id)).toContain(friendPost.id);
+      expect((await client.favouriteStatus(friendPost.id)).data).toMatchObject({ favourited: true });
+      const reply = await client.postStatus('@megalodon_friend likewise', { in_reply_to_id: friendPost.id });
+      const context = await client.getStatusContext(friendPost.id);
+      expect(context.data.descendants.map((s) => s.id)).toEqual([(reply.data as { id: string }).id]);
+      const notified = await other.client.v1.notifications.list();
+      expect(notified.map((n) => n.type).sort()).toEqual(['favourite', 'follow', 'mention']);
+      const own = await client.getNotifications();
+      expect(own.data).toEqual([]);
     });
   });
 });

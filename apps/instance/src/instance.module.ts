@@ -5,6 +5,7 @@ import { TenancyModule } from '@townhall/tenancy';
 import { AccountsController } from './accounts/accounts.controller';
 import { AppsController } from './apps/apps.controller';
 import { InstanceController } from './instance/instance.controller';
+import { NotificationsController } from './notifications/notifications.controller';
 import { OAuthController } from './oauth/oauth.controller';
 import { StatusesController } from './statuses/statuses.controller';
 import { TimelinesController } from './timelines/timelines.controller';
@@ -20,6 +21,7 @@ import { InstanceService } from './instance/instance.service';
     AccountsController,
     StatusesController,
     TimelinesController,
+    NotificationsController,
   ],
   providers: [InstanceService],
 })

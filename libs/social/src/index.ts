@@ -10,3 +10,6 @@ export * from './statuses/status-records';
 export * from './statuses/status-text';
 export * from './statuses/status-commands';
 export * from './statuses/status-queries';
+export * from './statuses/status-interactions';
+export * from './relationships/relationships';
+export * from './notifications/notifications';

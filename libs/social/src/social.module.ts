@@ -3,13 +3,34 @@ import { TenancyModule } from '@townhall/tenancy';
 import { AccountQueries } from './accounts/account-queries';
 import { LocalAccountCommands } from './accounts/local-account-commands';
 import { LocalUsageCache } from './local-usage';
+import { Notifications } from './notifications/notifications';
+import { Relationships } from './relationships/relationships';
 import { StatusCommands } from './statuses/status-commands';
+import { StatusInteractions } from './statuses/status-interactions';
 import { StatusQueries } from './statuses/status-queries';
 
 /** The Mastodon domain's services for the apps that serve tenants. */
 @Module({
   imports: [TenancyModule],
-  providers: [LocalUsageCache, LocalAccountCommands, AccountQueries, StatusCommands, StatusQueries],
-  exports: [LocalUsageCache, LocalAccountCommands, AccountQueries, StatusCommands, StatusQueries],
+  providers: [
+    LocalUsageCache,
+    LocalAccountCommands,
+    AccountQueries,
+    StatusCommands,
+    StatusQueries,
+    StatusInteractions,
+    Relationships,
+    Notifications,
+  ],
+  exports: [
+    LocalUsageCache,
+    LocalAccountCommands,
+    AccountQueries,
+    StatusCommands,
+    StatusQueries,
+    StatusInteractions,
+    Relationships,
+    Notifications,
+  ],
 })
 export class SocialModule {}

@@ -9,7 +9,13 @@ import {
   type UserAccess,
 } from '@townhall/auth';
 import { MastodonParams, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
-import { StatusCommands, StatusQueries, VISIBILITIES } from '@townhall/social';
+import {
+  type StatusPage,
+  StatusCommands,
+  StatusInteractions,
+  StatusQueries,
+  VISIBILITIES,
+} from '@townhall/social';
 import type { TenantAtHost } from '@townhall/tenancy';
 import { RailsBoolean } from '../params';
 import { type MastodonStatus, StatusPresenter } from '../presenters/status.presenter';
@@ -57,6 +63,7 @@ export class StatusesController {
   constructor(
     private readonly commands: StatusCommands,
     private readonly queries: StatusQueries,
+    private readonly interactions: StatusInteractions,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
@@ -121,6 +128,118 @@ export class StatusesController {
     const deleted = await this.commands.delete(access.accountId, id);
     const page = await this.queries.own(deleted, access.accountId);
     return new StatusPresenter(this.config, tenant.primaryDomain).status(page, deleted, true)!;
+  }
+
+  @Get(':id/context')
+  @OptionallyAuthenticated('read:statuses')
+  @ApiOperation({
+    summary: 'Get parent and child statuses in context',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#context' },
+  })
+  async context(
+    @Param('id') id: string,
+    @CurrentAccess() access: ClientAccess | undefined,
+    @CurrentTenant() tenant: TenantAtHost,
+  ) {
+    const { ancestors, descendants } = await this.interactions.context(access?.accountId ?? null, id);
+    const presenter = new StatusPresenter(this.config, tenant.primaryDomain);
+    return { ancestors: presenter.page(ancestors), descendants: presenter.page(descendants) };
+  }
+
+  @Post(':id/favourite')
+  @HttpCode(200)
+  @Authenticated('write:favourites')
+  @ApiOperation({
+    summary: 'Favourite a status',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#favourite' },
+  })
+  async favourite(
+    @Param('id') id: string,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+  ) {
+    return this.first(await this.interactions.favourite(access.accountId, id), tenant);
+  }
+
+  @Post(':id/unfavourite')
+  @HttpCode(200)
+  @Authenticated('write:favourites')
+  @ApiOperation({
+    summary: 'Undo favourite of a status',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#unfavourite' },
+  })
+  async unfavourite(
+    @Param('id') id: string,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+  ) {
+    return this.first(await this.interactions.unfavourite(access.accountId, id), tenant);
+  }
+
+  @Post(':id/reblog')
+  @HttpCode(200)
+  @Authenticated('write:statuses')
+  @ApiOperation({
+    summary: 'Boost a status',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#boost' },
+  })
+  async reblog(
+    @Param('id') id: string,
+    @Body() body: Record<string, unknown> | undefined,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+  ) {
+    const visibility = typeof body?.visibility === 'string' ? body.visibility : 'public';
+    return this.first(await this.interactions.reblog(access.accountId, id, visibility), tenant);
+  }
+
+  @Post(':id/unreblog')
+  @HttpCode(200)
+  @Authenticated('write:statuses')
+  @ApiOperation({
+    summary: 'Undo boost of a status',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#unreblog' },
+  })
+  async unreblog(
+    @Param('id') id: string,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+  ) {
+    return this.first(await this.interactions.unreblog(access.accountId, id), tenant);
+  }
+
+  @Post(':id/bookmark')
+  @HttpCode(200)
+  @Authenticated('write:bookmarks')
+  @ApiOperation({
+    summary: 'Bookmark a status',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#bookmark' },
+  })
+  async bookmark(
+    @Param('id') id: string,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+  ) {
+    return this.first(await this.interactions.bookmark(access.accountId, id), tenant);
+  }
+
+  @Post(':id/unbookmark')
+  @HttpCode(200)
+  @Authenticated('write:bookmarks')
+  @ApiOperation({
+    summary: 'Undo bookmark of a status',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#unbookmark' },
+  })
+  async unbookmark(
+    @Param('id') id: string,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+  ) {
+    return this.first(await this.interactions.unbookmark(access.accountId, id), tenant);
+  }
+
+  private first(page: StatusPage, tenant: TenantAtHost): MastodonStatus {
+    return new StatusPresenter(this.config, tenant.primaryDomain).page(page)[0];
   }
 
   private async render(id: string, viewer: string | null, tenant: TenantAtHost): Promise<MastodonStatus> {

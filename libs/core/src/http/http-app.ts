@@ -5,7 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '../config';
 import { TownhallLogger } from '../logging';
 import { ProblemDetailsFilter } from '../problem-details.filter';
-import { installFormBodyParser, installJsonBodyParser, installMultipartParser } from './request-bodies';
+import {
+  installFormBodyParser,
+  installJsonBodyParser,
+  installMultipartParser,
+  parseQueryString,
+} from './request-bodies';
 import { installRequestGate, originFormTarget, requestIdOf } from './request-gate';
 import { RequestValidationPipe } from './validation';
 
@@ -26,6 +31,7 @@ export function createHttpAdapter(config: Pick<TownhallConfig, 'http'>): Fastify
       ignoreTrailingSlash: false,
       ignoreDuplicateSlashes: false,
       maxParamLength: 512,
+      querystringParser: parseQueryString,
     },
     bodyLimit: config.http.bodyLimitBytes,
     genReqId: requestIdOf,

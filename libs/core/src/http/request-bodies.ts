@@ -63,7 +63,10 @@ export function installJsonBodyParser(fastify: FastifyInstance): void {
  * an array, `poll[options][]=a` a nested object with an array, `poll[expires_in]=60` a nested value. A
  * name repeated without brackets keeps its last value, as Rails does. Nesting is bounded.
  */
-export function railsParams(entries: Iterable<[string, unknown]>): Record<string, unknown> {
+export function railsParams(
+  entries: Iterable<[string, unknown]>,
+  repeated: 'last' | 'array' = 'last',
+): Record<string, unknown> {
   const root: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [name, value] of entries) {
     const match = /^([^[\]]+)((?:\[[^[\]]*\]){0,4})$/.exec(name);
@@ -87,6 +90,9 @@ export function railsParams(entries: Iterable<[string, unknown]>): Record<string
       const list = Array.isArray(node[leaf]) ? (node[leaf] as unknown[]) : [];
       list.push(value);
       node[leaf] = list;
+    } else if (repeated === 'array' && leaf in node) {
+      const seen = node[leaf];
+      node[leaf] = Array.isArray(seen) ? [...(seen as unknown[]), value] : [seen, value];
     } else {
       node[leaf] = value;
     }
@@ -160,4 +166,12 @@ export async function installMultipartParser(fastify: FastifyInstance): Promise<
     }
     request.body = railsParams(entries);
   });
+}
+
+/**
+ * Query strings, read with Rails' bracket conventions (`id[]=1&id[]=2`, which Mastodon clients send), but
+ * a name repeated without brackets stays a list, so the platform's APIs can refuse it as ambiguous.
+ */
+export function parseQueryString(query: string): Record<string, unknown> {
+  return railsParams(new URLSearchParams(query), 'array');
 }

@@ -242,7 +242,10 @@ async function resolveMentions(
   )) as { id: string; username: string; name: string; domain: string | null; url: string }[];
   // A local account's profile is where the tenant's domain is now, not where it was when created.
   return new Map(
-    rows.map((r) => [`${r.username}@${r.domain ?? ''}`, { id: r.id, url: r.domain === null ? localProfile(r.name) : r.url }]),
+    rows.map((r) => [
+      `${r.username}@${r.domain ?? ''}`,
+      { id: r.id, url: r.domain === null ? localProfile(r.name) : r.url },
+    ]),
   );
 }
 

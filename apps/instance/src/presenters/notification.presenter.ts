@@ -1,0 +1,36 @@
+import type { TownhallConfig } from '@townhall/core';
+import type { NotificationPage } from '@townhall/social';
+import { AccountPresenter, type MastodonAccount } from './account.presenter';
+import { type MastodonStatus, StatusPresenter } from './status.presenter';
+
+export interface MastodonNotification {
+  id: string;
+  type: string;
+  created_at: string;
+  group_key: string;
+  account: MastodonAccount;
+  status?: MastodonStatus;
+}
+
+/** Mastodon's Notification entity for each notification of a page. */
+export function notificationEntities(
+  page: NotificationPage,
+  links: Pick<TownhallConfig, 'publicUrl'>,
+  domain: string,
+): MastodonNotification[] {
+  const accounts = new AccountPresenter(links, domain);
+  const statuses = new StatusPresenter(links, domain);
+  const byId = new Map(page.statuses.statuses.map((s) => [s.id, s]));
+  return page.notifications.map((n) => {
+    const status = n.statusId ? byId.get(n.statusId) : undefined;
+    const shown = status ? statuses.status(page.statuses, status) : null;
+    return {
+      id: n.id,
+      type: n.type,
+      created_at: n.createdAt.toISOString(),
+      group_key: `ungrouped-${n.id}`,
+      account: accounts.account(page.accounts.get(n.fromAccountId)!),
+      ...(shown ? { status: shown } : {}),
+    };
+  });
+}
