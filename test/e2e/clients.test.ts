@@ -347,6 +347,36 @@ describe('Mastodon clients against a tenant (masto.js, megalodon; real HTTP, Pos
       });
     });
 
+    it('answers what apps call at start-up with real data or Mastodon’s empty answer, never a 404', async () => {
+      const me = await signedIn('alpha', 'starting_app');
+      const other = await signedIn('alpha', 'someone_else');
+      const post = await other.client.v1.statuses.create({ status: 'Worth keeping' });
+      await me.client.v1.statuses.$select(post.id).favourite();
+      await me.client.v1.statuses.$select(post.id).bookmark();
+      await me.client.v1.accounts.$select(other.id).mute();
+      expect((await me.client.v1.favourites.list()).map((s) => s.id)).toEqual([post.id]);
+      expect((await me.client.v1.bookmarks.list()).map((s) => s.id)).toEqual([post.id]);
+      expect((await me.client.v1.mutes.list()).map((a) => a.id)).toEqual([other.id]);
+      expect(await me.client.v1.blocks.list()).toEqual([]);
+      expect(await me.client.v1.customEmojis.list()).toEqual([]);
+      expect(await me.client.v1.announcements.list()).toEqual([]);
+      expect(await me.client.v1.lists.list()).toEqual([]);
+      expect(await me.client.v2.filters.list()).toEqual([]);
+      expect(await me.client.v1.followedTags.list()).toEqual([]);
+      expect(await me.client.v1.trends.tags.list()).toEqual([]);
+      expect(await me.client.v1.followRequests.list()).toEqual([]);
+      expect(await me.client.v1.preferences.fetch()).toMatchObject({
+        'posting:default:visibility': 'public',
+      });
+      const saved = await me.client.v1.markers.create({ home: { lastReadId: post.id } });
+      expect(saved.home).toMatchObject({ lastReadId: post.id, version: 0 });
+      const again = await me.client.v1.markers.create({ home: { lastReadId: post.id } });
+      expect(again.home?.version).toBe(1);
+      expect(
+        (await me.client.v1.markers.fetch({ timeline: ['home', 'notifications'] })).home?.lastReadId,
+      ).toBe(post.id);
+    });
+
     it('gives 404 for another tenant’s statuses and accounts', async () => {
       const onAlpha = await signedIn('alpha', 'alpha_poster');
       const onBeta = await signedIn('beta', 'beta_reader');

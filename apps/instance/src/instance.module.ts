@@ -7,6 +7,7 @@ import { AppsController } from './apps/apps.controller';
 import { InstanceController } from './instance/instance.controller';
 import { NotificationsController } from './notifications/notifications.controller';
 import { OAuthController } from './oauth/oauth.controller';
+import { StartupController } from './startup/startup.controller';
 import { StatusesController } from './statuses/statuses.controller';
 import { TimelinesController } from './timelines/timelines.controller';
 import { InstanceService } from './instance/instance.service';
@@ -22,6 +23,7 @@ import { InstanceService } from './instance/instance.service';
     StatusesController,
     TimelinesController,
     NotificationsController,
+    StartupController,
   ],
   providers: [InstanceService],
 })

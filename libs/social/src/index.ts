@@ -13,3 +13,4 @@ export * from './statuses/status-queries';
 export * from './statuses/status-interactions';
 export * from './relationships/relationships';
 export * from './notifications/notifications';
+export * from './markers/markers';

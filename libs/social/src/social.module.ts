@@ -3,6 +3,7 @@ import { TenancyModule } from '@townhall/tenancy';
 import { AccountQueries } from './accounts/account-queries';
 import { LocalAccountCommands } from './accounts/local-account-commands';
 import { LocalUsageCache } from './local-usage';
+import { Markers } from './markers/markers';
 import { Notifications } from './notifications/notifications';
 import { Relationships } from './relationships/relationships';
 import { StatusCommands } from './statuses/status-commands';
@@ -21,6 +22,7 @@ import { StatusQueries } from './statuses/status-queries';
     StatusInteractions,
     Relationships,
     Notifications,
+    Markers,
   ],
   exports: [
     LocalUsageCache,
@@ -31,6 +33,7 @@ import { StatusQueries } from './statuses/status-queries';
     StatusInteractions,
     Relationships,
     Notifications,
+    Markers,
   ],
 })
 export class SocialModule {}

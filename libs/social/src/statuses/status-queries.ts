@@ -59,6 +59,11 @@ export class StatusQueries {
     });
   }
 
+  /** The statuses an account favourited (0) or bookmarked (1). */
+  reacted(kind: 0 | 1, accountId: string, page: PageRequest): Promise<{ page: StatusPage; cursorIds: string[] }> {
+    return this.transactions.run((m) => reactedStatuses(m, kind, accountId, page));
+  }
+
   /** What a deleted status's entity shows (its own account; it is no longer visible to anyone). */
   own(status: StatusRecord, viewer: string): Promise<StatusPage> {
     return this.transactions.run((m) => hydrate(m, [status], viewer));
@@ -187,4 +192,22 @@ export async function hydrate(
     flags = new Map(rows.map((r) => [r.id, r]));
   }
   return { statuses, accounts, reblogs, applications, flags };
+}
+
+/** Statuses an account reacted to (favourites, bookmarks), newest reaction first, paged by reaction id. */
+export async function reactedStatuses(
+  m: EntityManager,
+  kind: 0 | 1,
+  accountId: string,
+  page: PageRequest,
+): Promise<{ page: StatusPage; cursorIds: string[] }> {
+  const bounds = pageBounds('r.id', page, 4);
+  const rows = (await m.query(
+    `SELECT r.id::text AS reaction_id, ${STATUS_COLUMNS} FROM status_reactions r JOIN statuses s ON s.id = r.status_id
+      WHERE r.kind = $1 AND r.account_id = $2 AND ${bounds.where} AND ${visibleTo('$2::bigint')}
+      ORDER BY ${bounds.order} LIMIT $3`,
+    [kind, accountId, page.limit, ...bounds.params],
+  )) as (StatusRow & { reaction_id: string })[];
+  rows.sort((a, b) => (BigInt(b.reaction_id) > BigInt(a.reaction_id) ? 1 : -1));
+  return { page: await hydrate(m, rows.map(statusRecord), accountId), cursorIds: rows.map((r) => r.reaction_id) };
 }
