@@ -179,6 +179,35 @@ describe('the HTTP edge (real processes, PostgreSQL and Redis)', () => {
     expect(list.text).not.toContain('deep.edge.example');
   });
 
+  it('reads multipart bodies with bounds: too many files is refused with 413 before any handler runs', async () => {
+    const { domain } = await activeTenant('multipart');
+    const boundary = 'townhall-boundary';
+    const part = (name: string, body: string, file = false) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file ? `; filename="${name}.bin"` : ''}\r\n` +
+      `${file ? 'Content-Type: application/octet-stream\r\n' : ''}\r\n${body}\r\n`;
+    const send = (parts: string) =>
+      call(platform.url, '/api/v1/apps', {
+        method: 'POST',
+        host: domain,
+        headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+        body: `${parts}--${boundary}--\r\n`,
+      });
+    const ok = await send(
+      part('client_name', 'Multipart app') + part('redirect_uris[]', 'https://a.test/cb'),
+    );
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.text)).toMatchObject({
+      name: 'Multipart app',
+      redirect_uris: ['https://a.test/cb'],
+    });
+    const files = [1, 2, 3, 4, 5].map((i) => part(`f${i}`, 'x'.repeat(10), true)).join('');
+    const tooMany = await send(
+      part('client_name', 'Refused app') + part('redirect_uris', 'https://b.test/cb') + files,
+    );
+    expect(tooMany.status).toBe(413);
+    expect(JSON.parse(tooMany.text)).toEqual({ error: expect.any(String) });
+  });
+
   it('limits requests per tenant and client address, with Mastodon’s rate-limit headers', async () => {
     const { domain } = await activeTenant('limited');
     const other = await activeTenant('unlimited');

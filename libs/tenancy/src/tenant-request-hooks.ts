@@ -58,15 +58,7 @@ export class TenantRequestHooks implements OnModuleInit {
     const { rateLimit, rateLimitWindowMs } = this.config.tenantHttp;
     const separateOps = this.config.http.opsPort !== undefined;
 
-    fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      const path = pathOf(request.url);
-      const platformHost = this.platformHosts.includes(request.headers.host);
-      if (isPlatformPath(path)) {
-        if (!platformHost || (separateOps && isOperationsPath(path))) {
-          throw new CoreError('not_found', 'There is nothing at this address.');
-        }
-        return;
-      }
+    const resolveTenant = async (request: FastifyRequest, reply: FastifyReply, platformHost: boolean) => {
       const found = platformHost ? null : await this.directory.atHost(request.headers.host);
       if (!found) throw new TenancyError('unknown_host', 'No instance is hosted at this address.');
       const status = found.ref.status;
@@ -93,7 +85,23 @@ export class TenantRequestHooks implements OnModuleInit {
         reply.header('retry-after', String(Math.max(1, Math.ceil((limit.resetAt - Date.now()) / 1000))));
         throw new TenancyError('rate_limited', 'Too many requests; retry after the time in Retry-After.');
       }
-    });
+    };
+
+    // Platform paths are decided without a promise: they are most of what probes and scrapers send.
+    fastify.addHook(
+      'onRequest',
+      (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+        const path = pathOf(request.url);
+        const platformHost = this.platformHosts.includes(request.headers.host);
+        if (isPlatformPath(path)) {
+          if (!platformHost || (separateOps && isOperationsPath(path))) {
+            return done(new CoreError('not_found', 'There is nothing at this address.'));
+          }
+          return done();
+        }
+        resolveTenant(request, reply, platformHost).then(() => done(), done);
+      },
+    );
 
     fastify.addHook('preHandler', (request, _reply, done) => {
       if (request.tenant) TenantContext.run(request.tenant.ref, done);

@@ -59,7 +59,7 @@ export async function configureHttpApp(app: INestApplication): Promise<void> {
   installRequestGate(fastify, logger);
   installJsonBodyParser(fastify);
   installFormBodyParser(fastify);
-  await installMultipartParser(fastify);
+  installMultipartParser(fastify);
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();

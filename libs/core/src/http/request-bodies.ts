@@ -1,4 +1,4 @@
-import multipart from '@fastify/multipart';
+import Busboy, { type BusboyHeaders } from '@fastify/busboy';
 import type { FastifyInstance } from 'fastify';
 import { CoreError } from '../errors';
 
@@ -140,31 +140,75 @@ export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 
 /**
  * Multipart bodies (`multipart/form-data`), which Mastodon clients use for media, profile pictures and
- * some OAuth calls: `@fastify/multipart`, bounded (files, fields, sizes), its fields read with Rails'
- * conventions like a form's and its files as `UploadedFile`s.
+ * some OAuth calls, parsed by busboy as a content-type parser — so nothing runs for the other requests —
+ * bounded in files, fields and sizes, its fields read with Rails' conventions like a form's and its files
+ * as `UploadedFile`s (in memory, up to MAX_UPLOAD_BYTES).
  */
-export async function installMultipartParser(fastify: FastifyInstance): Promise<void> {
-  await fastify.register(multipart, {
-    attachFieldsToBody: true,
-    limits: { fileSize: MAX_UPLOAD_BYTES, files: 4, fields: 200, fieldSize: 1024 * 1024, parts: 210 },
-    onFile: async (part) => {
-      const file: UploadedFile = {
-        filename: part.filename,
-        declaredType: part.mimetype,
-        data: await part.toBuffer(),
-      };
-      (part as unknown as { value: UploadedFile }).value = file;
-    },
-  });
-  fastify.addHook('preValidation', async (request) => {
-    if (!request.isMultipart()) return;
-    const entries: [string, unknown][] = [];
-    for (const [name, parts] of Object.entries((request.body ?? {}) as Record<string, unknown>)) {
-      for (const part of Array.isArray(parts) ? parts : [parts]) {
-        entries.push([name, (part as { value?: unknown }).value]);
-      }
+export function installMultipartParser(fastify: FastifyInstance): void {
+  fastify.addContentTypeParser('multipart/form-data', (request, payload, done) => {
+    let finished = false;
+    const finish = (err: Error | null, body?: unknown) => {
+      if (finished) return;
+      finished = true;
+      done(err, body);
+    };
+    const refused = (message: string, statusCode = 400) => {
+      payload.unpipe();
+      payload.resume();
+      finish(Object.assign(new Error(message), { statusCode, code: 'FST_ERR_CTP_INVALID_MULTIPART' }));
+    };
+    let parser: InstanceType<typeof Busboy>;
+    try {
+      parser = new Busboy({
+        headers: request.headers as BusboyHeaders,
+        limits: { fileSize: MAX_UPLOAD_BYTES, files: 4, fields: 200, fieldSize: 1024 * 1024, parts: 210 },
+      });
+    } catch (err) {
+      return refused((err as Error).message);
     }
-    request.body = railsParams(entries);
+    const entries: [string, unknown][] = [];
+    const files: Promise<void>[] = [];
+    parser.on('field', (name: string, value: string, _nameTruncated: boolean, valueTruncated: boolean) => {
+      if (valueTruncated) return refused(`The field ${name} is too long.`, 413);
+      entries.push([name, value]);
+    });
+    parser.on(
+      'file',
+      (
+        name: string,
+        stream: NodeJS.ReadableStream,
+        filename: string,
+        _encoding: string,
+        mimetype: string,
+      ) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('limit', () => refused('The file is too large.', 413));
+        files.push(
+          new Promise((resolve) =>
+            stream.on('end', () => {
+              entries.push([
+                name,
+                { filename, declaredType: mimetype, data: Buffer.concat(chunks) } satisfies UploadedFile,
+              ]);
+              resolve();
+            }),
+          ),
+        );
+      },
+    );
+    for (const limit of ['partsLimit', 'filesLimit', 'fieldsLimit']) {
+      parser.on(limit, () => refused('The form has too many parts.', 413));
+    }
+    parser.on('error', (err: Error) => refused(err.message));
+    parser.on('finish', () => {
+      Promise.all(files).then(
+        () => finish(null, railsParams(entries)),
+        (err: Error) => finish(err),
+      );
+    });
+    payload.on('error', (err: Error) => finish(err));
+    payload.pipe(parser);
   });
 }
 

@@ -15,20 +15,29 @@ export interface Marker {
 export class Markers {
   constructor(private readonly transactions: TenantTransactions) {}
 
-  get(accountId: string, timelines: readonly MarkerTimeline[]): Promise<Partial<Record<MarkerTimeline, Marker>>> {
+  get(
+    accountId: string,
+    timelines: readonly MarkerTimeline[],
+  ): Promise<Partial<Record<MarkerTimeline, Marker>>> {
     return this.transactions.run(async (m) => {
       const rows = (await m.query(
         `SELECT timeline, last_read_id::text, version, updated_at FROM markers WHERE account_id = $1 AND timeline = ANY($2)`,
         [accountId, timelines],
       )) as { timeline: MarkerTimeline; last_read_id: string; version: number; updated_at: Date }[];
       return Object.fromEntries(
-        rows.map((r) => [r.timeline, { lastReadId: r.last_read_id, version: r.version, updatedAt: r.updated_at }]),
+        rows.map((r) => [
+          r.timeline,
+          { lastReadId: r.last_read_id, version: r.version, updatedAt: r.updated_at },
+        ]),
       );
     });
   }
 
   /** Saves the given positions; each save of a timeline raises its version by one. */
-  save(accountId: string, positions: Partial<Record<MarkerTimeline, string>>): Promise<Partial<Record<MarkerTimeline, Marker>>> {
+  save(
+    accountId: string,
+    positions: Partial<Record<MarkerTimeline, string>>,
+  ): Promise<Partial<Record<MarkerTimeline, Marker>>> {
     return this.transactions.run(async (m) => {
       for (const timeline of MARKER_TIMELINES) {
         const id = positions[timeline];
@@ -46,7 +55,10 @@ export class Markers {
         [accountId, saved],
       )) as { timeline: MarkerTimeline; last_read_id: string; version: number; updated_at: Date }[];
       return Object.fromEntries(
-        rows.map((r) => [r.timeline, { lastReadId: r.last_read_id, version: r.version, updatedAt: r.updated_at }]),
+        rows.map((r) => [
+          r.timeline,
+          { lastReadId: r.last_read_id, version: r.version, updatedAt: r.updated_at },
+        ]),
       );
     });
   }

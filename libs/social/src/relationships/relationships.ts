@@ -177,14 +177,21 @@ export class Relationships {
   ): Promise<{ accounts: AccountRecord[]; relationIds: string[] }> {
     return this.transactions.run(async (m) => {
       // A follow request is listed on the requested account's side; the others on the actor's.
-      const [mine, theirs] = kind === 1 ? ['target_account_id', 'account_id'] : ['account_id', 'target_account_id'];
+      const [mine, theirs] =
+        kind === 1 ? ['target_account_id', 'account_id'] : ['account_id', 'target_account_id'];
       const rows = (await m.query(
         `SELECT r.id::text AS relation_id, r.${theirs}::text AS account_id FROM account_relations r
           WHERE r.kind = $4 AND r.${mine} = $1 AND ($3::bigint IS NULL OR r.id < $3)
           ORDER BY r.id DESC LIMIT $2`,
         [accountId, limit, maxId ?? null, kind],
       )) as { relation_id: string; account_id: string }[];
-      return { accounts: await findAccounts(m, rows.map((r) => r.account_id)), relationIds: rows.map((r) => r.relation_id) };
+      return {
+        accounts: await findAccounts(
+          m,
+          rows.map((r) => r.account_id),
+        ),
+        relationIds: rows.map((r) => r.relation_id),
+      };
     });
   }
 

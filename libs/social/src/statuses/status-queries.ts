@@ -60,7 +60,11 @@ export class StatusQueries {
   }
 
   /** The statuses an account favourited (0) or bookmarked (1). */
-  reacted(kind: 0 | 1, accountId: string, page: PageRequest): Promise<{ page: StatusPage; cursorIds: string[] }> {
+  reacted(
+    kind: 0 | 1,
+    accountId: string,
+    page: PageRequest,
+  ): Promise<{ page: StatusPage; cursorIds: string[] }> {
     return this.transactions.run((m) => reactedStatuses(m, kind, accountId, page));
   }
 
@@ -209,5 +213,8 @@ export async function reactedStatuses(
     [kind, accountId, page.limit, ...bounds.params],
   )) as (StatusRow & { reaction_id: string })[];
   rows.sort((a, b) => (BigInt(b.reaction_id) > BigInt(a.reaction_id) ? 1 : -1));
-  return { page: await hydrate(m, rows.map(statusRecord), accountId), cursorIds: rows.map((r) => r.reaction_id) };
+  return {
+    page: await hydrate(m, rows.map(statusRecord), accountId),
+    cursorIds: rows.map((r) => r.reaction_id),
+  };
 }
