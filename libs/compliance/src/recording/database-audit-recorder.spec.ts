@@ -220,6 +220,30 @@ describe('DatabaseAuditRecorder', () => {
     expect(subjects.rows).toHaveLength(0);
   });
 
+  it('refuses a pseudonym set by the caller: subjects, personalDataRef and onBehalfOf are its own', async () => {
+    const claimed = { type: 'system', id: 'cli', onBehalfOf: '9999' };
+    const refusals = [
+      () => recorder.record(manager, { ...input, actor: claimed }),
+      () => AuditContext.run({ actor: claimed }, () => recorder.record(manager, input)),
+      () => recorder.recordAlone({ ...input, actor: claimed }),
+      () =>
+        AuditContext.run({ actor: operator }, () =>
+          recorder.record(manager, { ...input, details: { subjects: ['1'] } }),
+        ),
+      () =>
+        AuditContext.run({ actor: operator }, () =>
+          recorder.recordAlone({ ...input, details: { personalDataRef: 'x' } }),
+        ),
+    ];
+    for (const refused of refusals) {
+      await expect(refused()).rejects.toMatchObject({
+        code: 'invalid_audit_entry',
+        detail: expect.stringMatching(/(actor\.onBehalfOf|details\.\w+) is written by the recorder/),
+      });
+    }
+    expect([appended.length, appendedAlone.length, subjects.rows.length, transactions]).toEqual([0, 0, 0, 0]);
+  });
+
   it('counts what it recorded in the audit context, for the edge to check', async () => {
     const scope = new AuditScope({ actor: operator });
     await scope.run(async () => {
