@@ -1,8 +1,8 @@
 import type { AuditedChange } from '@townhall/compliance';
 import { hostSkeleton, loadConfig, type TownhallConfig } from '@townhall/core';
-import type { TenantEntity } from '@townhall/tenancy';
+import { TENANT_STATUSES, type TenantEntity, type TenantStatus } from '@townhall/tenancy';
 import { DeleteTenantCommand, ProvisionTenantCommand } from './commands';
-import { DropTenantSchemaJob } from './provisioning.queue';
+import { DropTenantSchemaJob, ProvisionTenantJob } from './provisioning.queue';
 import { TenantLifecycle } from './tenant-lifecycle';
 
 /** The lifecycle's rules with its collaborators replaced: the SQL it sends and what it answers. */
@@ -169,6 +169,109 @@ describe('TenantLifecycle', () => {
       await expect(lifecycle().delete('4711')).rejects.toMatchObject({ code: 'invalid_transition' });
       expect(manager.query).not.toHaveBeenCalled();
       expect(queue.add).not.toHaveBeenCalled();
+    });
+  });
+
+  /**
+   * The transitions docs/operations.md draws ("Tenant lifecycle"): each action from the states the
+   * diagram allows it, refused from every other state without a write or a job.
+   */
+  describe('which state allows which action', () => {
+    const allowed: Record<string, TenantStatus[]> = {
+      suspend: ['active'],
+      resume: ['suspended', 'deleting'],
+      retry: ['failed'],
+      delete: ['active', 'suspended', 'failed', 'provisioning'],
+    };
+    const act = (action: string, id: string): Promise<TenantEntity> => {
+      const subject = lifecycle();
+      if (action === 'suspend') return subject.suspend(id);
+      if (action === 'resume') return subject.resume(id);
+      if (action === 'retry') return subject.retry(id);
+      return subject.delete(id, new DeleteTenantCommand({ graceSeconds: 3600 }));
+    };
+    const cases = Object.keys(allowed).flatMap((action) =>
+      TENANT_STATUSES.map((status) => [action, status, allowed[action].includes(status)] as const),
+    );
+
+    it.each(cases)('%s from %s: allowed %p', async (action, status, ok) => {
+      registry.lockById.mockResolvedValue(tenant({ status, activatedAt: new Date() }));
+      registry.findById.mockResolvedValue(tenant({ status: 'active', deleteAfter: new Date() }));
+      if (ok) {
+        await expect(act(action, '4711')).resolves.toBeDefined();
+        expect(manager.query).toHaveBeenCalledWith(
+          expect.stringMatching(/^UPDATE platform\.tenants/),
+          expect.anything(),
+        );
+      } else {
+        await expect(act(action, '4711')).rejects.toMatchObject({
+          code: 'invalid_transition',
+          extensions: { tenantStatus: status },
+        });
+        expect(manager.query).not.toHaveBeenCalled();
+        expect(queue.add).not.toHaveBeenCalled();
+      }
+    });
+
+    it('refuses an unknown tenant as not found', async () => {
+      registry.lockById.mockResolvedValue(null);
+      await expect(lifecycle().resume('4711')).rejects.toMatchObject({ code: 'tenant_not_found' });
+      expect(manager.query).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('resume', () => {
+    beforeEach(() => registry.findById.mockResolvedValue(tenant({ status: 'active' })));
+
+    it('lifts a suspension, clearing its time and reason', async () => {
+      registry.lockById.mockResolvedValue(tenant({ status: 'suspended' }));
+      await lifecycle().resume('4711');
+      expect(manager.query).toHaveBeenCalledWith(
+        expect.stringMatching(/status = 'active', suspended_at = NULL, suspension_reason = NULL/),
+        ['4711'],
+      );
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+
+    it.each<[Partial<TenantEntity>, TenantStatus]>([
+      [{ statusBeforeDeletion: 'suspended' }, 'suspended'],
+      [{ statusBeforeDeletion: 'failed' }, 'failed'],
+      [{ statusBeforeDeletion: null, activatedAt: new Date() }, 'active'],
+      [{ statusBeforeDeletion: null, activatedAt: null }, 'provisioning'],
+    ])('cancels a deletion back to the state before it (%o → %s)', async (fields, previous) => {
+      registry.lockById.mockResolvedValue(tenant({ status: 'deleting', provisioningAttempts: 2, ...fields }));
+      await lifecycle().resume('4711');
+      expect(manager.query).toHaveBeenCalledWith(expect.stringContaining('delete_after = NULL'), [
+        '4711',
+        previous,
+      ]);
+      // A tenant whose provisioning the deletion interrupted is provisioned on, as the same attempt.
+      if (previous === 'provisioning') {
+        expect(queue.add).toHaveBeenCalledWith(
+          ProvisionTenantJob.name,
+          { tenantId: '4711' },
+          expect.objectContaining({ jobId: ProvisionTenantJob.id('4711', 2) }),
+        );
+      } else expect(queue.add).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('retry', () => {
+    it('provisions a failed tenant again as its next attempt, forgetting the failure', async () => {
+      registry.lockById.mockResolvedValue(tenant({ status: 'failed', provisioningAttempts: 1 }));
+      registry.findById.mockResolvedValue(tenant({ status: 'provisioning' }));
+      await lifecycle().retry('4711');
+      expect(manager.query).toHaveBeenCalledWith(expect.stringContaining('failure_reason = NULL'), [
+        '4711',
+        2,
+      ]);
+      expect(queue.add).toHaveBeenCalledWith(
+        ProvisionTenantJob.name,
+        { tenantId: '4711' },
+        expect.objectContaining({ jobId: ProvisionTenantJob.id('4711', 2), attempts: 3 }),
+      );
+      // Every process's tenant directory hears of it.
+      expect(changes.announce).toHaveBeenCalledWith('4711');
     });
   });
 });
