@@ -1,8 +1,19 @@
+import { randomBytes } from 'node:crypto';
+import { getQueueToken } from '@nestjs/bull';
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { Queue } from 'bull';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { TownhallConfig } from '@townhall/core';
 import { withDefaultUser } from '@townhall/persistence';
-import { preparePlatform } from '@townhall/platform';
+import { AuthModule } from '@townhall/auth';
+import { AuditStore } from '@townhall/compliance';
+import { PlatformModule, preparePlatform } from '@townhall/platform';
+import { PROVISIONING_QUEUE, ProvisioningModule } from '@townhall/provisioning';
+import { TenancyModule } from '@townhall/tenancy';
+import { DemoTenant } from '../../apps/townhall/src/demo-tenant';
+import { exportedLog } from '../support/audit';
 import { createTestDatabase } from '../support/database';
 import { ENTRY, processEnv, startProcess } from '../support/processes';
 
@@ -47,12 +58,27 @@ describe('the demo tenant of the all-in-one process (real process, PostgreSQL an
     redis.disconnect();
   });
 
+  /** What the audit log holds (sequenced or not), as the owner reads it. */
+  const recorded = async (action: string): Promise<{ actor: unknown }[]> =>
+    (
+      await db.query(
+        `SELECT entry FROM platform.audit_pending UNION ALL SELECT entry FROM platform.audit_entries`,
+      )
+    ).rows
+      .map((r: { entry: string }) => JSON.parse(r.entry) as { action: string; actor: unknown })
+      .filter((e) => e.action === action);
+
   it('provisions none with TOWNHALL_DEMO=false, even on an empty platform', async () => {
     expect(await tenants()).toEqual([]);
     const printed = await start({ TOWNHALL_DEMO: 'false' });
     expect(printed).toContain('Operator API:');
     expect(printed).not.toContain('Demo tenant');
     expect(await tenants()).toEqual([]);
+    // Outside production the first start prints a first operator token, created by the demo part.
+    expect(printed).toMatch(/Operator token \(shown once, keep it\): thop_/);
+    expect(await recorded('operator.create')).toEqual([
+      expect.objectContaining({ actor: { type: 'system', id: 'demo' } }),
+    ]);
   });
 
   it('provisions none when the platform already has a tenant', async () => {
@@ -61,9 +87,56 @@ describe('the demo tenant of the all-in-one process (real process, PostgreSQL an
        SELECT id, 'existing', 'Existing', 'a@existing.example', 'failed', 'default', 'tenant_' || id
          FROM (SELECT platform.next_id() AS id) s`,
     );
+    // And an operator: the token is printed once, on the start that created the first one.
+    await db.query(
+      `INSERT INTO platform.operators (name, token_hash, token_hint) VALUES ('someone', $1, '…abcd')
+       ON CONFLICT (name) DO NOTHING`,
+      [randomBytes(32)],
+    );
     const printed = await start({ TOWNHALL_DEMO: 'true' });
     expect(printed).toContain('Operator API:');
     expect(printed).not.toContain('Demo tenant');
+    expect(printed).not.toContain('Operator token');
     expect(await tenants()).toEqual([{ slug: 'existing' }]);
+  });
+});
+
+describe('the demo tenant’s audit entry (real PostgreSQL and Redis)', () => {
+  let config: TownhallConfig;
+  let drop: () => Promise<void>;
+  let app: INestApplicationContext;
+
+  beforeAll(async () => {
+    // Workers off: the registration is what is recorded as the demo part's; a worker provisions it.
+    ({ config, drop } = await createTestDatabase({ TOWNHALL_WORKERS: 'false' }));
+    await preparePlatform(config, { migrate: true });
+    app = await (
+      await Test.createTestingModule({
+        imports: [PlatformModule.forRoot(config), AuthModule, TenancyModule, ProvisioningModule],
+        providers: [DemoTenant],
+      }).compile()
+    ).init();
+  });
+
+  afterAll(async () => {
+    await app?.get<Queue>(getQueueToken(PROVISIONING_QUEUE)).obliterate({ force: true });
+    await app?.close();
+    await drop?.();
+  });
+
+  it('registers the demo tenant as the system actor demo', async () => {
+    const said: string[] = [];
+    await app.get(DemoTenant).ensure((line) => said.push(line));
+    expect(said[0]).toBe('Provisioning the demo tenant at demo.localhost …');
+    const created = (await exportedLog(app.get(AuditStore))).entries.filter(
+      (e) => e.action === 'tenant.create',
+    );
+    expect(created).toEqual([
+      expect.objectContaining({
+        actor: { type: 'system', id: 'demo' },
+        outcome: 'success',
+        details: expect.objectContaining({ slug: 'demo', domain: 'demo.localhost' }),
+      }),
+    ]);
   });
 });
