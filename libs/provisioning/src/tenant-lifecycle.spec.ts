@@ -1,23 +1,22 @@
-import type { AuditedChange } from '@townhall/compliance';
+import { FakeDataSource, fakeAuditStack, type FakeAuditStack } from '@townhall/compliance/testing';
 import { hostSkeleton, loadConfig, type TownhallConfig } from '@townhall/core';
 import { TENANT_STATUSES, type TenantEntity, type TenantStatus } from '@townhall/tenancy';
 import { DeleteTenantCommand, ProvisionTenantCommand } from './commands';
 import { DropTenantSchemaJob, ProvisionTenantJob } from './provisioning.queue';
 import { TenantLifecycle } from './tenant-lifecycle';
+import { actingAs } from '../../../test/support/audit';
 
-/** The lifecycle's rules with its collaborators replaced: the SQL it sends and what it answers. */
+/**
+ * The lifecycle's rules with its collaborators replaced: the SQL it sends and what it answers. Its
+ * audited transactions are the real ones on the audit log's in-memory fakes, whose transactions use
+ * `manager`.
+ */
 describe('TenantLifecycle', () => {
   const manager = { query: jest.fn() };
   const registry = { lockById: jest.fn(), findById: jest.fn() };
   const queue = { add: jest.fn() };
   const changes = { announce: jest.fn() };
-  const audited = {
-    run: jest.fn(async (change: AuditedChange<unknown>) => {
-      const result = await change.apply(manager as never);
-      change.recorded(result);
-      return result;
-    }),
-  };
+  let audit: FakeAuditStack;
 
   function lifecycle(env: Record<string, string> = {}): TenantLifecycle {
     const config: TownhallConfig = loadConfig({
@@ -25,19 +24,17 @@ describe('TenantLifecycle', () => {
       TOWNHALL_PLATFORM_HOSTS: 'ops.platform.example',
       ...env,
     });
-    return new TenantLifecycle(registry as never, queue as never, audited as never, changes as never, config);
+    return actingAs(
+      new TenantLifecycle(registry as never, queue as never, audit.audited, changes as never, config),
+    );
   }
 
   const tenant = (fields: Partial<TenantEntity>) =>
-    ({ id: '4711', status: 'active', ...fields }) as TenantEntity;
+    ({ id: '4711', status: 'active', provisioningAttempts: 0, ...fields }) as TenantEntity;
 
   beforeEach(() => {
     jest.resetAllMocks();
-    audited.run.mockImplementation(async (change: AuditedChange<unknown>) => {
-      const result = await change.apply(manager as never);
-      change.recorded(result);
-      return result;
-    });
+    audit = fakeAuditStack(new FakeDataSource(manager));
   });
 
   describe('provision', () => {
@@ -128,7 +125,8 @@ describe('TenantLifecycle', () => {
       'refuse the suspension reason %p before opening a transaction',
       async (reason) => {
         await expect(lifecycle().suspend('4711', reason)).rejects.toMatchObject({ code: 'invalid_command' });
-        expect(audited.run).not.toHaveBeenCalled();
+        expect(audit.dataSource.transactions).toBe(0);
+        expect(audit.store.entries()).toEqual([]);
       },
     );
 
@@ -211,6 +209,12 @@ describe('TenantLifecycle', () => {
         expect(manager.query).not.toHaveBeenCalled();
         expect(queue.add).not.toHaveBeenCalled();
       }
+      // Either way on the record: the transition, or the refusal with its code.
+      expect(audit.store.entries().map((e) => [e.action, e.outcome, e.details])).toEqual([
+        ok
+          ? [`tenant.${action}`, 'success', expect.objectContaining({ from: status })]
+          : [`tenant.${action}`, 'failure', { error: 'invalid_transition' }],
+      ]);
     });
 
     it('refuses an unknown tenant as not found', async () => {
