@@ -246,6 +246,19 @@ describe('the nginx sample in front of Townhall (real nginx, processes, PostgreS
     }
   });
 
+  it('has every app process answer health and metrics on its own address (README, "Running in production")', async () => {
+    for (const app of apps) {
+      for (const path of ['/health/live', '/health/ready']) {
+        expect({ app: app.url, path, status: (await httpRequest(`${app.url}${path}`)).status }).toEqual({
+          app: app.url,
+          path,
+          status: 200,
+        });
+      }
+      expect((await httpRequest(`${app.url}/metrics`)).text).toMatch(/^http_requests_total/m);
+    }
+  });
+
   it('replaces X-Forwarded-For, so a client cannot pick the address its requests are counted under', async () => {
     const [, instance] = apps;
     // Townhall does believe X-Forwarded-For from this address: straight to the instance app, every
