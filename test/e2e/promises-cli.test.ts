@@ -1,10 +1,10 @@
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import { TownhallConfig } from '@townhall/core';
 import { withDefaultUser } from '@townhall/persistence';
 import { preparePlatform } from '@townhall/platform';
 import { cliEnv, cliFinished, type CliRun, requireBuiltCli, runCli, startCli } from '../support/cli';
 import { createTestDatabase } from '../support/database';
+import { removeRedisKeys } from '../support/redis';
 
 /**
  * docs/operations.md, "The `townhall` CLI": `tenants list [--status S] [--limit N]` lists newest first,
@@ -49,10 +49,7 @@ describe('townhall CLI promises (built, real PostgreSQL and Redis)', () => {
   afterAll(async () => {
     await db?.end();
     await drop?.();
-    const redis = new Redis(config.redis.url);
-    const keys = await redis.keys(`${config.redis.keyPrefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    if (config) await removeRedisKeys(config);
   });
 
   describe('tenants list', () => {

@@ -4,7 +4,6 @@ import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Queue } from 'bull';
 import { Client } from 'pg';
-import Redis from 'ioredis';
 import { TownhallConfig } from '@townhall/core';
 import { withDefaultUser } from '@townhall/persistence';
 import { AuthModule } from '@townhall/auth';
@@ -16,6 +15,7 @@ import { DemoTenant } from '../../apps/townhall/src/demo-tenant';
 import { exportedLog } from '../support/audit';
 import { createTestDatabase } from '../support/database';
 import { ENTRY, processEnv, startProcess } from '../support/processes';
+import { removeRedisKeys } from '../support/redis';
 
 /**
  * README, `TOWNHALL_DEMO`: the all-in-one process provisions a demo tenant only when the platform has
@@ -52,10 +52,7 @@ describe('the demo tenant of the all-in-one process (real process, PostgreSQL an
   afterAll(async () => {
     await db?.end();
     await drop?.();
-    const redis = new Redis(config.redis.url);
-    const keys = await redis.keys(`${config.redis.keyPrefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    if (config) await removeRedisKeys(config);
   });
 
   /** What the audit log holds (sequenced or not), as the owner reads it. */

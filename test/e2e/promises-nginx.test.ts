@@ -4,9 +4,9 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { httpRequest, SimpleResponse } from '../support/http';
 import { ENTRY, freePort, processEnv, ROOT, RunningProcess, startProcess } from '../support/processes';
+import { removeRedisKeys } from '../support/redis';
 import { startTenantPlatform, TenantPlatform } from './instance-support';
 
 /**
@@ -189,11 +189,10 @@ describe('the nginx sample in front of Townhall (real nginx, processes, PostgreS
       await exited;
     }
     await Promise.all(apps.map((app) => app.stop()));
-    const redis = new Redis(platform.config.redis.url);
-    const keys = await redis.keys(`${platform.config.redis.keyPrefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-    await platform?.close();
+    if (platform) {
+      await platform.close();
+      await removeRedisKeys(platform.config);
+    }
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
