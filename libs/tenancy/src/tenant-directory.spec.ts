@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { Logger } from '@nestjs/common';
 import type { RedisConnection, TownhallConfig } from '@townhall/core';
 import type { DataSource } from 'typeorm';
 import { TenantDirectory } from './tenant-directory';
@@ -77,7 +78,10 @@ describe('TenantDirectory', () => {
     jest.useFakeTimers({ now: 1_000_000, doNotFake: ['setImmediate', 'nextTick'] });
   });
 
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
 
   it('answers from its cache while subscribed, within the maximum age', async () => {
     const d = directory();
@@ -126,6 +130,7 @@ describe('TenantDirectory', () => {
     await d.listen();
     await settled();
     await statusAt(d);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined); // the drop is logged
     subscriber.emit('close');
     status = 'suspended';
     expect(await statusAt(d)).toBe('suspended');

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { describeAuditKey, type AuditKeyDescription } from '../audit-keys';
 import { AuditStore, type SealedPersonalData, type UnsequencedAuditEntry } from '../audit-ports';
@@ -9,6 +9,7 @@ import { AuditedTransactions } from '../recording/audited-transactions';
 import type { AuditSubjectStore } from '../recording/audit-subject-store';
 import { DatabaseAuditRecorder } from '../recording/database-audit-recorder';
 import { pendingEntry } from '../store/pending-entry';
+import { ed25519FromSeed } from './audit-log-fixture';
 
 /**
  * In-memory stand-ins for the audit log's storage, for unit specs: a DataSource whose transactions
@@ -95,7 +96,7 @@ export class FakeAuditStore extends AuditStore {
   /** Everything committed, in commit order, sequenced or not. */
   readonly appended: FakeAppend[] = [];
   private readonly log: InMemoryAuditLog;
-  private readonly key = generateKeyPairSync('ed25519').privateKey;
+  private readonly key = ed25519FromSeed('townhall fake audit store');
   private readonly validFrom = new Date().toISOString();
 
   constructor(origin = 'townhall.test/audit') {
