@@ -155,6 +155,32 @@ describe('start-up checks', () => {
     }
   });
 
+  it('refuses every evicting policy, volatile ones too, and accepts those that evict nothing', async () => {
+    const port = new URL(evictingUrl).port;
+    const policy = (p: string) =>
+      spawnSync('redis-cli', ['-p', port, 'config', 'set', 'maxmemory-policy', p]);
+    try {
+      for (const evicting of [
+        'allkeys-lfu',
+        'allkeys-random',
+        'volatile-lru',
+        'volatile-lfu',
+        'volatile-random',
+        'volatile-ttl',
+      ]) {
+        policy(evicting);
+        expect({ evicting, problems: await checkRedis(evictingUrl) }).toEqual({
+          evicting,
+          problems: [expect.stringContaining(`maxmemory-policy "${evicting}", which evicts keys`)],
+        });
+      }
+      policy('noeviction');
+      expect(await checkRedis(evictingUrl)).toEqual([]);
+    } finally {
+      policy('allkeys-lru');
+    }
+  });
+
   it('accepts the machine Redis (noeviction)', async () => {
     expect(await checkRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')).toEqual([]);
   });

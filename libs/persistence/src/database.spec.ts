@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { loadConfig } from '@townhall/core';
-import { applicationDatabaseUrl, derivedApplicationPassword } from './database';
+import { applicationDatabaseUrl, dataSourceOptions, derivedApplicationPassword } from './database';
 
 describe('the application’s database login', () => {
   const config = (env: Record<string, string>) => loadConfig({ NODE_ENV: 'test', ...env });
@@ -56,5 +56,24 @@ describe('the application’s database login', () => {
     });
     expect(applicationDatabaseUrl(c)).toBe('postgres://owner:pw@db.example/townhall');
     expect(derivedApplicationPassword(c)).toBeNull();
+  });
+});
+
+describe('the application’s pool', () => {
+  const extra = (env: Record<string, string>) =>
+    dataSourceOptions(loadConfig({ NODE_ENV: 'test', ...env })).extra as Record<string, unknown>;
+
+  it('holds DATABASE_POOL_SIZE connections, each replaced after DATABASE_POOL_MAX_USES transactions or an hour', () => {
+    expect(extra({ DATABASE_POOL_SIZE: '7', DATABASE_POOL_MAX_USES: '250' })).toMatchObject({
+      max: 7,
+      maxUses: 250,
+      maxLifetimeSeconds: 3600,
+    });
+  });
+
+  it('keeps a connection for any number of transactions with DATABASE_POOL_MAX_USES=0, but not past an hour', () => {
+    const options = extra({ DATABASE_POOL_MAX_USES: '0' });
+    expect(options).not.toHaveProperty('maxUses');
+    expect(options.maxLifetimeSeconds).toBe(3600);
   });
 });

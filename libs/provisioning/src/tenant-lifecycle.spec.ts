@@ -1,23 +1,22 @@
-import type { AuditedChange } from '@townhall/compliance';
+import { FakeDataSource, fakeAuditStack, type FakeAuditStack } from '@townhall/compliance/testing';
 import { hostSkeleton, loadConfig, type TownhallConfig } from '@townhall/core';
-import type { TenantEntity } from '@townhall/tenancy';
+import { TENANT_STATUSES, type TenantEntity, type TenantStatus } from '@townhall/tenancy';
 import { DeleteTenantCommand, ProvisionTenantCommand } from './commands';
-import { DropTenantSchemaJob } from './provisioning.queue';
+import { DropTenantSchemaJob, ProvisionTenantJob } from './provisioning.queue';
 import { TenantLifecycle } from './tenant-lifecycle';
+import { actingAs } from '../../../test/support/audit';
 
-/** The lifecycle's rules with its collaborators replaced: the SQL it sends and what it answers. */
+/**
+ * The lifecycle's rules with its collaborators replaced: the SQL it sends and what it answers. Its
+ * audited transactions are the real ones on the audit log's in-memory fakes, whose transactions use
+ * `manager`.
+ */
 describe('TenantLifecycle', () => {
   const manager = { query: jest.fn() };
   const registry = { lockById: jest.fn(), findById: jest.fn() };
   const queue = { add: jest.fn() };
   const changes = { announce: jest.fn() };
-  const audited = {
-    run: jest.fn(async (change: AuditedChange<unknown>) => {
-      const result = await change.apply(manager as never);
-      change.recorded(result);
-      return result;
-    }),
-  };
+  let audit: FakeAuditStack;
 
   function lifecycle(env: Record<string, string> = {}): TenantLifecycle {
     const config: TownhallConfig = loadConfig({
@@ -25,19 +24,17 @@ describe('TenantLifecycle', () => {
       TOWNHALL_PLATFORM_HOSTS: 'ops.platform.example',
       ...env,
     });
-    return new TenantLifecycle(registry as never, queue as never, audited as never, changes as never, config);
+    return actingAs(
+      new TenantLifecycle(registry as never, queue as never, audit.audited, changes as never, config),
+    );
   }
 
   const tenant = (fields: Partial<TenantEntity>) =>
-    ({ id: '4711', status: 'active', ...fields }) as TenantEntity;
+    ({ id: '4711', status: 'active', provisioningAttempts: 0, ...fields }) as TenantEntity;
 
   beforeEach(() => {
     jest.resetAllMocks();
-    audited.run.mockImplementation(async (change: AuditedChange<unknown>) => {
-      const result = await change.apply(manager as never);
-      change.recorded(result);
-      return result;
-    });
+    audit = fakeAuditStack(new FakeDataSource(manager));
   });
 
   describe('provision', () => {
@@ -128,7 +125,8 @@ describe('TenantLifecycle', () => {
       'refuse the suspension reason %p before opening a transaction',
       async (reason) => {
         await expect(lifecycle().suspend('4711', reason)).rejects.toMatchObject({ code: 'invalid_command' });
-        expect(audited.run).not.toHaveBeenCalled();
+        expect(audit.dataSource.transactions).toBe(0);
+        expect(audit.store.entries()).toEqual([]);
       },
     );
 
@@ -169,6 +167,115 @@ describe('TenantLifecycle', () => {
       await expect(lifecycle().delete('4711')).rejects.toMatchObject({ code: 'invalid_transition' });
       expect(manager.query).not.toHaveBeenCalled();
       expect(queue.add).not.toHaveBeenCalled();
+    });
+  });
+
+  /**
+   * The transitions docs/operations.md draws ("Tenant lifecycle"): each action from the states the
+   * diagram allows it, refused from every other state without a write or a job.
+   */
+  describe('which state allows which action', () => {
+    const allowed: Record<string, TenantStatus[]> = {
+      suspend: ['active'],
+      resume: ['suspended', 'deleting'],
+      retry: ['failed'],
+      delete: ['active', 'suspended', 'failed', 'provisioning'],
+    };
+    const act = (action: string, id: string): Promise<TenantEntity> => {
+      const subject = lifecycle();
+      if (action === 'suspend') return subject.suspend(id);
+      if (action === 'resume') return subject.resume(id);
+      if (action === 'retry') return subject.retry(id);
+      return subject.delete(id, new DeleteTenantCommand({ graceSeconds: 3600 }));
+    };
+    const cases = Object.keys(allowed).flatMap((action) =>
+      TENANT_STATUSES.map((status) => [action, status, allowed[action].includes(status)] as const),
+    );
+
+    it.each(cases)('%s from %s: allowed %p', async (action, status, ok) => {
+      registry.lockById.mockResolvedValue(tenant({ status, activatedAt: new Date() }));
+      registry.findById.mockResolvedValue(tenant({ status: 'active', deleteAfter: new Date() }));
+      if (ok) {
+        await expect(act(action, '4711')).resolves.toBeDefined();
+        expect(manager.query).toHaveBeenCalledWith(
+          expect.stringMatching(/^UPDATE platform\.tenants/),
+          expect.anything(),
+        );
+      } else {
+        await expect(act(action, '4711')).rejects.toMatchObject({
+          code: 'invalid_transition',
+          extensions: { tenantStatus: status },
+        });
+        expect(manager.query).not.toHaveBeenCalled();
+        expect(queue.add).not.toHaveBeenCalled();
+      }
+      // Either way on the record: the transition, or the refusal with its code.
+      expect(audit.store.entries().map((e) => [e.action, e.outcome, e.details])).toEqual([
+        ok
+          ? [`tenant.${action}`, 'success', expect.objectContaining({ from: status })]
+          : [`tenant.${action}`, 'failure', { error: 'invalid_transition' }],
+      ]);
+    });
+
+    it('refuses an unknown tenant as not found', async () => {
+      registry.lockById.mockResolvedValue(null);
+      await expect(lifecycle().resume('4711')).rejects.toMatchObject({ code: 'tenant_not_found' });
+      expect(manager.query).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('resume', () => {
+    beforeEach(() => registry.findById.mockResolvedValue(tenant({ status: 'active' })));
+
+    it('lifts a suspension, clearing its time and reason', async () => {
+      registry.lockById.mockResolvedValue(tenant({ status: 'suspended' }));
+      await lifecycle().resume('4711');
+      expect(manager.query).toHaveBeenCalledWith(
+        expect.stringMatching(/status = 'active', suspended_at = NULL, suspension_reason = NULL/),
+        ['4711'],
+      );
+      expect(queue.add).not.toHaveBeenCalled();
+    });
+
+    it.each<[Partial<TenantEntity>, TenantStatus]>([
+      [{ statusBeforeDeletion: 'suspended' }, 'suspended'],
+      [{ statusBeforeDeletion: 'failed' }, 'failed'],
+      [{ statusBeforeDeletion: null, activatedAt: new Date() }, 'active'],
+      [{ statusBeforeDeletion: null, activatedAt: null }, 'provisioning'],
+    ])('cancels a deletion back to the state before it (%o → %s)', async (fields, previous) => {
+      registry.lockById.mockResolvedValue(tenant({ status: 'deleting', provisioningAttempts: 2, ...fields }));
+      await lifecycle().resume('4711');
+      expect(manager.query).toHaveBeenCalledWith(expect.stringContaining('delete_after = NULL'), [
+        '4711',
+        previous,
+      ]);
+      // A tenant whose provisioning the deletion interrupted is provisioned on, as the same attempt.
+      if (previous === 'provisioning') {
+        expect(queue.add).toHaveBeenCalledWith(
+          ProvisionTenantJob.name,
+          { tenantId: '4711' },
+          expect.objectContaining({ jobId: ProvisionTenantJob.id('4711', 2) }),
+        );
+      } else expect(queue.add).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('retry', () => {
+    it('provisions a failed tenant again as its next attempt, forgetting the failure', async () => {
+      registry.lockById.mockResolvedValue(tenant({ status: 'failed', provisioningAttempts: 1 }));
+      registry.findById.mockResolvedValue(tenant({ status: 'provisioning' }));
+      await lifecycle().retry('4711');
+      expect(manager.query).toHaveBeenCalledWith(expect.stringContaining('failure_reason = NULL'), [
+        '4711',
+        2,
+      ]);
+      expect(queue.add).toHaveBeenCalledWith(
+        ProvisionTenantJob.name,
+        { tenantId: '4711' },
+        expect.objectContaining({ jobId: ProvisionTenantJob.id('4711', 2), attempts: 3 }),
+      );
+      // Every process's tenant directory hears of it.
+      expect(changes.announce).toHaveBeenCalledWith('4711');
     });
   });
 });

@@ -1,5 +1,9 @@
-import { QueryFailedError } from 'typeorm';
-import { forEachWithConcurrency, migrationFailureReason } from './tenant-migration-runner';
+import { DataSource, QueryFailedError } from 'typeorm';
+import {
+  forEachWithConcurrency,
+  migrationFailureReason,
+  TenantMigrationRunner,
+} from './tenant-migration-runner';
 
 describe('forEachWithConcurrency', () => {
   const tick = () => new Promise((r) => setTimeout(r, 2));
@@ -59,5 +63,16 @@ describe('migrationFailureReason', () => {
       migrationFailureReason(pgError('42701', 'column "x" of relation "accounts" already exists'), 100),
     ).toBe('migration failed: column "x" of relation "accounts" already exists');
     expect(migrationFailureReason('weird', 100)).toBe('migration failed: weird');
+  });
+});
+
+describe('TenantMigrationRunner on a pool of one connection', () => {
+  it('refuses to run, before taking the run’s lock, since that lock would hold the only connection', async () => {
+    const createQueryRunner = jest.fn();
+    const dataSource = { options: { extra: { max: 1 } }, createQueryRunner } as unknown as DataSource;
+    await expect(new TenantMigrationRunner(dataSource).migrateAll({ concurrency: 1 })).rejects.toThrow(
+      'a database pool of at least 2 connections (DATABASE_POOL_SIZE)',
+    );
+    expect(createQueryRunner).not.toHaveBeenCalled();
   });
 });

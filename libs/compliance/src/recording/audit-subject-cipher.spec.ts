@@ -17,6 +17,16 @@ describe('AuditSubjectCipher', () => {
     expect(otherPlatform.lookupDigest('email:owner@agency.example').equals(digest)).toBe(false);
   });
 
+  it('derives the lookup digest as docs/compliance.md says, so subjects stay found across releases', () => {
+    // HMAC-SHA256 of the identifier under HKDF-SHA256(platform secret, no salt,
+    // info "townhall/audit-subject-lookup/v1"), computed by another implementation of RFC 5869.
+    const fixed = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
+    const platform = new AuditSubjectCipher(new SecretBox(fixed), fixed);
+    expect(platform.lookupDigest('email:press@bmi.example').toString('hex')).toBe(
+      'd2e7a0e16f382768d82e6c7d16df1e8c06dbcaec98c398c4c9e7bd36e051b8d7',
+    );
+  });
+
   it('gives every subject its own key, stored only sealed and bound to the subject', () => {
     const digest = cipher.lookupDigest('email:owner@agency.example');
     const { key, sealed } = cipher.newSubjectKey(digest);

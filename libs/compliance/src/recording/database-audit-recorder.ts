@@ -127,6 +127,10 @@ function prepareEntry(input: AuditRecordInput): PreparedEntry {
   const context = scope?.value;
   const actor: AuditActor | undefined = input.actor ?? context?.actor;
   if (!actor) throw new MissingAuditActorError(input.action);
+  // The pseudonym of the person behind the actor comes from the context's person, through the side
+  // table; a caller that names one could attribute the action to somebody else's subject.
+  if (actor.onBehalfOf !== undefined)
+    throw new ComplianceError('invalid_audit_entry', 'actor.onBehalfOf is written by the recorder');
   checkPersonal(input);
   // The context's connection data and person describe the context's actor, not another one passed in.
   const own = context !== undefined && sameActor(actor, context.actor);

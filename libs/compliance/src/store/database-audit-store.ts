@@ -3,10 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { sqlState } from '@townhall/persistence';
-import { auditEntryProblem, type AuditEntry } from '../audit-entry';
+import { type AuditEntry } from '../audit-entry';
 import type { AuditKeyDescription } from '../audit-keys';
 import { AuditStore, type SealedPersonalData, type UnsequencedAuditEntry } from '../audit-ports';
-import { canonicalJson } from '../canonical-json';
 import type { AuditCheckpoint } from '../checkpoint';
 import { ComplianceError } from '../compliance.errors';
 import type { AuditExportRequest } from '../in-memory-audit-log';
@@ -18,6 +17,7 @@ import { AuditSequencer } from './audit-sequencer';
 import { AuditSequencerWorker } from './audit-sequencer.worker';
 import { AuditSigningKeys, type AuditKeyRotation } from './audit-signing-keys';
 import { PendingAppender } from './pending-appender';
+import { pendingEntry } from './pending-entry';
 
 /** Entries read per query while exporting: memory stays bounded however long the range. */
 const EXPORT_BATCH = 2000;
@@ -234,23 +234,5 @@ function storedSubtree(stored: Map<string, Buffer>, level: number, index: number
 function requireTransaction(manager: EntityManager, method: string): void {
   if (!manager.queryRunner?.isTransactionActive) {
     throw new Error(`AuditStore.${method} needs a manager inside a transaction`);
-  }
-}
-
-/**
- * The canonical JSON a pending row holds, after checking the entry as the log will (with a placeholder
- * seq): a malformed entry is refused here, in the caller's transaction, with nothing written.
- */
-function pendingEntry(entry: UnsequencedAuditEntry): string {
-  if (typeof entry === 'object' && entry !== null && ('seq' in entry || 'tenantSeq' in entry)) {
-    throw new ComplianceError('invalid_audit_entry', 'seq and tenantSeq are assigned by the log');
-  }
-  const problem = auditEntryProblem({ ...entry, seq: 0 });
-  if (problem !== null) throw new ComplianceError('invalid_audit_entry', problem);
-  try {
-    return canonicalJson(entry);
-  } catch (err) {
-    if (err instanceof ComplianceError) throw new ComplianceError('invalid_audit_entry', err.detail);
-    throw err;
   }
 }
