@@ -20,6 +20,8 @@ export class PlatformEvents implements OnApplicationShutdown {
   private subscriber: Redis | undefined;
   private started: Promise<void> | undefined;
   private live = false;
+  /** Channels the current connection is subscribed to. */
+  private readonly subscribedTo = new Set<string>();
 
   constructor(private readonly redis: RedisConnection) {}
 
@@ -37,7 +39,10 @@ export class PlatformEvents implements OnApplicationShutdown {
     this.resyncs.push(onResync);
     this.started ??= this.start();
     await this.started;
-    if (this.live && !known) await this.subscriber!.subscribe(name);
+    if (this.live && !this.subscribedTo.has(name)) {
+      await this.subscriber!.subscribe(name);
+      this.subscribedTo.add(name);
+    }
   }
 
   async announce(channel: string, message: string): Promise<void> {
@@ -47,31 +52,37 @@ export class PlatformEvents implements OnApplicationShutdown {
   private async start(): Promise<void> {
     const subscriber = this.redis.subscriber();
     this.subscriber = subscriber;
+    // Resolved by the first subscription or the first failure, so a caller can rely on `subscribed`.
+    let firstAnswer: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => (firstAnswer = resolve));
     subscriber.on('message', (channel: string, message: string) => {
       for (const listener of this.listeners.get(channel) ?? []) listener(message);
     });
     // ioredis fires `ready` after every (re)connection; subscribing again is harmless.
     subscriber.on('ready', () => {
+      const channels = [...this.listeners.keys()];
       subscriber
-        .subscribe(...this.listeners.keys())
+        .subscribe(...channels)
         .then(() => {
+          for (const channel of channels) this.subscribedTo.add(channel);
           this.live = true;
           this.resync();
         })
-        .catch((err: unknown) => this.logger.warn({ err }, 'Could not subscribe to platform events'));
+        .catch((err: unknown) => this.logger.warn({ err }, 'Could not subscribe to platform events'))
+        .finally(firstAnswer);
     });
     subscriber.on('close', () => {
       if (this.live) this.logger.warn('Platform events subscription lost; caches answer from the database');
       this.live = false;
+      this.subscribedTo.clear();
       this.resync();
+      firstAnswer();
     });
     await subscriber.connect().catch((err: unknown) => {
       this.logger.warn({ err }, 'Could not subscribe to platform events; caches answer from the database');
+      firstAnswer();
     });
-    // Wait for the first subscription (or its failure) so a caller can rely on `subscribed` right away.
-    for (let i = 0; i < 50 && !this.live && subscriber.status === 'ready'; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await answered;
   }
 
   private resync(): void {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
-import type { RedisConnection, TownhallConfig } from '@townhall/core';
+import { PlatformEvents, type RedisConnection, type TownhallConfig } from '@townhall/core';
 import type { DataSource } from 'typeorm';
 import { TenantDirectory } from './tenant-directory';
 
@@ -62,7 +62,7 @@ describe('TenantDirectory', () => {
       key: (k: string) => `townhall:${k}`,
     } as unknown as RedisConnection;
     const config = { tenantHttp: { tenantCacheMs } } as TownhallConfig;
-    return new TenantDirectory(dataSource, redis, config);
+    return new TenantDirectory(dataSource, new PlatformEvents(redis), config);
   }
 
   /** Lets the subscription's promise chain settle. */
