@@ -232,7 +232,9 @@ describe('the nginx sample in front of Townhall (real nginx, processes, PostgreS
     // Not one of the refused prefixes: Townhall decides (no such route, so its own 404 problem).
     const res = await via('social.bmi.example', '/healthz');
     expect(res.status).toBe(404);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    // Townhall's answer (a tenant path: Mastodon's error shape), not nginx's.
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(res.text)).toEqual({ error: expect.any(String) });
   });
 
   it('serves the regulator API on the platform host, the operator API only to the operator network, nothing else', async () => {

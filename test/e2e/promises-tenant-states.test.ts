@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { DeleteTenantCommand, TenantSchemaDropper } from '@townhall/provisioning';
 import { AllInOneModule } from '../../apps/townhall/src/all-in-one.module';
-import { expectProblem, startTenantApp, TenantApp } from './instance-support';
+import { expectMastodonError, startTenantApp, TenantApp } from './instance-support';
 
 /**
  * docs/operations.md, "Tenant lifecycle": a tenant serves its domain only while `active`; everything
@@ -14,15 +14,22 @@ describe('what a tenant domain answers in each state (real PostgreSQL and Redis,
 
   const paths = ['/api/v1/instance', '/nodeinfo/2.1'];
 
-  /** The status each path answers on `domain`, and each problem's code. */
+  /** Tenant paths answer Mastodon's error shape; the text says which refusal it is. */
+  const CODES: [RegExp, string][] = [
+    [/^This instance is (deleting|failed|provisioning)/, 'tenant_unavailable'],
+    [/suspended/, 'tenant_suspended'],
+    [/^No instance is hosted at this address/, 'unknown_host'],
+  ];
+
+  /** The status each path answers on `domain`, and which refusal each error is. */
   async function answers(domain: string): Promise<{ status: number; code?: string }[]> {
     const seen: { status: number; code?: string }[] = [];
     for (const path of paths) {
       const res = await platform.get(path, domain);
       if (res.status === 200) seen.push({ status: 200 });
       else {
-        const body = expectProblem(res, res.status);
-        seen.push({ status: res.status, code: body.code as string });
+        const error = expectMastodonError(res, res.status);
+        seen.push({ status: res.status, code: CODES.find(([pattern]) => pattern.test(error))?.[1] ?? error });
       }
     }
     return seen;

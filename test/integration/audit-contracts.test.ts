@@ -66,7 +66,7 @@ auditedTransactionsContract('the runner and recorder on PostgreSQL', async () =>
       await manager.query(`INSERT INTO contract_test.changes (key) VALUES ($1)`, [key]);
     },
     written: async (key) =>
-      ((await ds.query(`SELECT 1 FROM contract_test.changes WHERE key = $1`, [key])) as unknown[])
-        .length === 1,
+      ((await ds.query(`SELECT 1 FROM contract_test.changes WHERE key = $1`, [key])) as unknown[]).length ===
+      1,
   };
 });

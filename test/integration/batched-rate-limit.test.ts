@@ -21,6 +21,19 @@ describe('BatchedWindowLimiter (real Redis)', () => {
     expect(states.map((s) => s.remaining)).toEqual([4, 3, 2, 1, 0, 0]);
   });
 
+  it('counts hits that arrive while a flush is under way', async () => {
+    const limiter = new BatchedWindowLimiter(redis, 10_000);
+    const key = `${prefix}:racing`;
+    limiter.hit(key, 5, 60_000);
+    limiter.hit(key, 5, 60_000);
+    const flushing = limiter.flush();
+    expect(limiter.hit(key, 5, 60_000).remaining).toBe(2);
+    await flushing;
+    expect(limiter.hit(key, 5, 60_000).remaining).toBe(1);
+    await limiter.close();
+    expect(limiter.hit(key, 5, 60_000).remaining).toBe(0);
+  });
+
   it('shares counts between processes after a flush, and a new window starts afresh', async () => {
     const a = new BatchedWindowLimiter(redis, 10_000);
     const b = new BatchedWindowLimiter(redis, 10_000);

@@ -71,9 +71,11 @@ function state(
 }
 
 interface LocalCount {
-  /** The count Redis held at the last flush, for every process together. */
+  /** The count Redis held at the last flush, for every process together (ours included). */
   shared: number;
-  /** Hits in this process not yet added to Redis. */
+  /** Hits of this process on their way to Redis in a flush that has not answered yet. */
+  flushing: number;
+  /** Hits in this process not yet sent to Redis. */
   pending: number;
   resetAt: number;
 }
@@ -101,11 +103,11 @@ export class BatchedWindowLimiter {
     const windowKey = `${key}:${windowStart}`;
     let count = this.counts.get(windowKey);
     if (!count) {
-      count = { shared: 0, pending: 0, resetAt: windowStart + windowMs };
+      count = { shared: 0, flushing: 0, pending: 0, resetAt: windowStart + windowMs };
       this.counts.set(windowKey, count);
     }
     count.pending += 1;
-    const total = count.shared + count.pending;
+    const total = count.shared + count.flushing + count.pending;
     this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
     this.timer.unref?.();
     return { allowed: total <= limit, limit, remaining: Math.max(0, limit - total), resetAt: count.resetAt };
@@ -121,6 +123,7 @@ export class BatchedWindowLimiter {
         this.counts.delete(key);
       } else if (count.pending > 0) {
         batch.push([key, count, count.pending]);
+        count.flushing += count.pending;
         count.pending = 0;
       }
     }
@@ -134,7 +137,8 @@ export class BatchedWindowLimiter {
     const results = await pipeline.exec().catch(() => null);
     batch.forEach(([, count, added], i) => {
       const [err, total] = results?.[i * 2] ?? [new Error('no answer'), null];
-      if (!err && typeof total === 'number') count.shared = total - count.pending;
+      count.flushing -= added;
+      if (!err && typeof total === 'number') count.shared = Math.max(count.shared, total);
       else count.pending += added;
     });
   }

@@ -109,4 +109,11 @@ export class AccountsCreateCommand extends PlatformCommand {
   description: 'local accounts of a tenant (the logins its people sign in with)',
   subCommands: [AccountsCreateCommand],
 })
-export class AccountsCommand extends CommandGroup {}
+export class AccountsCommand extends CommandGroup {
+  @Help('after')
+  examples(): string {
+    return helpText([
+      'townhall accounts create --tenant bmi --username press --email press@bmi.example --role staff',
+    ]);
+  }
+}

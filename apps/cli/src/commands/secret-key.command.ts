@@ -32,7 +32,7 @@ export class SecretKeyRotateCommand extends PlatformCommand {
     return helpText(
       [
         `${SECRET_KEY_RECIPE} > new.key && chmod 600 new.key`,
-        'TOWNHALL_SECRET_KEY="$(cat old.key)" townhall secret-key rotate --new-key-file new.key',
+        'townhall secret-key rotate --new-key-file new.key   # TOWNHALL_SECRET_KEY holds the current key',
         'vault kv get -field=key secret/townhall | townhall secret-key rotate --new-key-file -',
       ],
       [

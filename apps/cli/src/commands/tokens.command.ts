@@ -86,4 +86,9 @@ export class TokensCreateCommand extends PlatformCommand {
   description: 'access tokens of a tenant’s accounts, for automation',
   subCommands: [TokensCreateCommand],
 })
-export class TokensCommand extends CommandGroup {}
+export class TokensCommand extends CommandGroup {
+  @Help('after')
+  examples(): string {
+    return helpText(['townhall tokens create --tenant bmi --username press --scopes "read write"']);
+  }
+}
