@@ -107,6 +107,7 @@ async function runHttpBench(ctx: ScenarioContext): Promise<ScenarioReport> {
     const base = `http://127.0.0.1:${platformPort}`;
     log(`provisioning ${tenants} tenants through the operator API …`);
     const created = await provisionTenants(base, token, tenants, log);
+    await settle(db.url, log);
     const domains = created.map((t) => t.domain);
 
     const barePort = await freePort();
@@ -302,6 +303,29 @@ async function provisionTenants(
   }
   log(`${count} tenants active after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return domains;
+}
+
+/**
+ * Waits until the work provisioning left behind is done — the audit sequencer has taken every pending
+ * entry and signed its checkpoint — so the measurements below measure requests, not background work.
+ */
+async function settle(url: string, log: (line: string) => void): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const started = Date.now();
+    for (;;) {
+      const { rows } = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM platform.audit_pending`,
+      );
+      if (rows[0].n === 0 || Date.now() - started > 120_000) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    log(`background work settled after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await new Promise((r) => setTimeout(r, 2000));
+  } finally {
+    await client.end();
+  }
 }
 
 async function measureSuspension(
