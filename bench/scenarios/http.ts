@@ -414,7 +414,9 @@ function freePort(): Promise<number> {
 /** Starts `node entry` and resolves once it prints where it listens. */
 async function startNode(entry: string, env: NodeJS.ProcessEnv, prepare?: () => void): Promise<ChildProcess> {
   prepare?.();
-  const child = spawn(process.execPath, [entry], {
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to Townhall's processes, not the bare server.
+  const nodeArgs = Object.keys(env).length ? (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
