@@ -106,7 +106,12 @@ async function runHttpBench(ctx: ScenarioContext): Promise<ScenarioReport> {
     started.push(platform);
     const base = `http://127.0.0.1:${platformPort}`;
     log(`provisioning ${tenants} tenants through the operator API …`);
-    const created = await provisionTenants(base, token, tenants, log);
+    const created = await provisionTenants(base, token, tenants, log).catch((err: Error) => {
+      // The operator API's 500 says only "quote the request id": show what the process logged about it.
+      const id = /"requestId":"([^"]+)"/.exec(err.message)?.[1];
+      const logged = errorLines(platform).filter((l) => id === undefined || l.includes(id));
+      throw new Error(`${err.message}\n${logged.join('\n')}`);
+    });
     await settle(db.url, log);
     const domains = created.map((t) => t.domain);
 
@@ -412,6 +417,13 @@ function freePort(): Promise<number> {
 }
 
 /** Starts `node entry` and resolves once it prints where it listens. */
+const CHILD_ERRORS = new WeakMap<ChildProcess, string[]>();
+
+/** The error lines a process started by `startNode` has logged so far. */
+function errorLines(child: ChildProcess): string[] {
+  return CHILD_ERRORS.get(child) ?? [];
+}
+
 async function startNode(entry: string, env: NodeJS.ProcessEnv, prepare?: () => void): Promise<ChildProcess> {
   prepare?.();
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to Townhall's processes, not the bare server.
@@ -421,8 +433,17 @@ async function startNode(entry: string, env: NodeJS.ProcessEnv, prepare?: () => 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const errors: string[] = [];
+  const collect = (d: Buffer) => {
+    const text = d.toString();
+    if (out.length < 1 << 20) out += text;
+    // Error and fatal log lines (pino levels 50 and 60) are kept, the last 200 of them.
+    for (const line of text.split('\n')) if (/"level":(50|60)/.test(line)) errors.push(line);
+    errors.splice(0, Math.max(0, errors.length - 200));
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  CHILD_ERRORS.set(child, errors);
   for (const deadline = Date.now() + 120_000; ;) {
     if (/Listening on /.test(out)) return child;
     if (child.exitCode !== null || Date.now() > deadline) {
