@@ -1,4 +1,5 @@
 import { INestApplication } from '@nestjs/common';
+import { PersonalTokens } from '@townhall/auth';
 import { AuditContext, systemAuditContext } from '@townhall/compliance';
 import { LocalAccountCommands } from '@townhall/social';
 import { tenantRef } from '@townhall/tenancy';
@@ -21,6 +22,8 @@ export interface ClientTestbed extends TenantApp {
     username: string,
     role?: 'staff' | 'user',
   ): Promise<{ email: string; password: string; id: string }>;
+  /** A personal access token of a local account (as `townhall tokens create` issues one). */
+  token(slug: string, username: string, scopes?: string): Promise<string>;
 }
 
 export async function startClientTestbed(
@@ -56,6 +59,13 @@ export async function startClientTestbed(
           .create(tenantRef(tenant, domain), domain, { username, email, role }),
       );
       return { email, password: created.password, id: created.accountId };
+    },
+    token: async (slug, username, scopes = 'read write follow') => {
+      const domain = seeds.find((s) => s.slug === slug)!.domain;
+      const issued = await AuditContext.run(systemAuditContext('test'), () =>
+        testbed.app.get(PersonalTokens).issue(tenantRef(testbed.tenants[slug], domain), { username, scopes }),
+      );
+      return issued.accessToken;
     },
   };
 }

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { loadConfig, TownhallConfig } from '@townhall/core';
@@ -82,12 +85,19 @@ function testConfig(name: string, url: URL, env: Record<string, string>): Townha
     // Tests that are not about the key pool should not spend CPU filling one.
     TOWNHALL_ACTOR_KEY_POOL: '0',
     TOWNHALL_DATABASE_APP_ROLE: testApplicationRole(name),
+    TOWNHALL_MEDIA_ROOT: testMediaRoot(name),
     ...env,
   });
 }
 
-/** Drops a test database and its application role (`testApplicationRole`), whichever exist. */
+/** Where a test database's tenants keep uploaded media: a folder of its own, removed with it. */
+export function testMediaRoot(database: string): string {
+  return join(tmpdir(), `${database}_media`);
+}
+
+/** Drops a test database, its application role (`testApplicationRole`) and its media folder. */
 export async function dropDatabase(name: string): Promise<void> {
+  rmSync(testMediaRoot(name), { recursive: true, force: true });
   const admin = new Client({ connectionString: withDefaultUser(ADMIN_URL) });
   await admin.connect();
   try {

@@ -11,6 +11,8 @@ import { StartupController } from './startup/startup.controller';
 import { StatusesController } from './statuses/statuses.controller';
 import { TimelinesController } from './timelines/timelines.controller';
 import { InstanceService } from './instance/instance.service';
+import { MediaFilesController } from './media/media-files.controller';
+import { MediaController } from './media/media.controller';
 
 /** The tenant-facing Mastodon client API, routed by `Host`. */
 @Module({
@@ -24,6 +26,8 @@ import { InstanceService } from './instance/instance.service';
     TimelinesController,
     NotificationsController,
     StartupController,
+    MediaController,
+    MediaFilesController,
   ],
   providers: [InstanceService],
 })

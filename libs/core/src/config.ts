@@ -63,6 +63,8 @@ export interface TownhallConfig {
   /** 32-byte key that encrypts secrets at rest (actor private keys). */
   secretKey: Buffer | undefined;
   dataDir: string;
+  /** Where uploaded media are stored (local disk; default `<dataDir>/media`). */
+  media: { root: string };
   log: { level: string; pretty: boolean };
   /** The operator and regulator APIs: requests per client address per window, and failed authentications. */
   rateLimit: { limit: number; ttlMs: number; authFailures: number; authFailureWindowMs: number };
@@ -285,6 +287,9 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     operatorToken,
     secretKey,
     dataDir: resolve(str('TOWNHALL_DATA_DIR', 'var')!),
+    media: {
+      root: resolve(str('TOWNHALL_MEDIA_ROOT') ?? resolve(str('TOWNHALL_DATA_DIR', 'var')!, 'media')),
+    },
     log: { level: logLevel, pretty: bool('LOG_PRETTY', environment === 'development') },
     rateLimit: {
       limit: int('TOWNHALL_RATE_LIMIT', 300, 1, 1_000_000),

@@ -14,3 +14,8 @@ export * from './statuses/status-interactions';
 export * from './relationships/relationships';
 export * from './notifications/notifications';
 export * from './markers/markers';
+export * from './statuses/status-errors';
+export * from './media/media-attachments';
+export * from './media/media-storage';
+export * from './media/media-sniffing';
+export * from './media/image-processing';

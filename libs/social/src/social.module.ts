@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { TenancyModule } from '@townhall/tenancy';
+import { MediaAttachments } from './media/media-attachments';
+import { LocalDiskMediaStorage, MediaStorage } from './media/media-storage';
 import { AccountQueries } from './accounts/account-queries';
 import { LocalAccountCommands } from './accounts/local-account-commands';
 import { LocalUsageCache } from './local-usage';
@@ -23,6 +26,12 @@ import { StatusQueries } from './statuses/status-queries';
     Relationships,
     Notifications,
     Markers,
+    MediaAttachments,
+    {
+      provide: MediaStorage,
+      inject: [TOWNHALL_CONFIG],
+      useFactory: (config: TownhallConfig) => new LocalDiskMediaStorage(config.media.root),
+    },
   ],
   exports: [
     LocalUsageCache,
@@ -34,6 +43,8 @@ import { StatusQueries } from './statuses/status-queries';
     Relationships,
     Notifications,
     Markers,
+    MediaAttachments,
+    MediaStorage,
   ],
 })
 export class SocialModule {}

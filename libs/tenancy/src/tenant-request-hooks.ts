@@ -16,6 +16,9 @@ import { TenancyError } from './tenancy.errors';
 import { TenantContext } from './tenant-context';
 import { type TenantAtHost, TenantDirectory } from './tenant-directory';
 
+/** Where a tenant's stored media files are served (see the instance's MediaFilesController). */
+export const MEDIA_FILES_PREFIX = '/system/media/';
+
 function hasBearer(header: string | undefined): boolean {
   return header !== undefined && /^bearer\s+\S/i.test(header);
 }
@@ -58,7 +61,12 @@ export class TenantRequestHooks implements OnModuleInit {
     const { rateLimit, rateLimitWindowMs } = this.config.tenantHttp;
     const separateOps = this.config.http.opsPort !== undefined;
 
-    const resolveTenant = async (request: FastifyRequest, reply: FastifyReply, platformHost: boolean) => {
+    const resolveTenant = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      platformHost: boolean,
+      path: string,
+    ) => {
       const found = platformHost ? null : await this.directory.atHost(request.headers.host);
       if (!found) throw new TenancyError('unknown_host', 'No instance is hosted at this address.');
       const status = found.ref.status;
@@ -70,6 +78,9 @@ export class TenantRequestHooks implements OnModuleInit {
       }
       if (status !== 'active') throw new TenancyError('tenant_unavailable', `This instance is ${status}.`);
       request.tenant = found;
+      // Stored media files are static and immutable, fetched by the dozen for one timeline: like
+      // Mastodon (whose files come from nginx or object storage), they do not count against the API's limit.
+      if (path.startsWith(MEDIA_FILES_PREFIX)) return;
       // Counted in memory and shared through Redis in batches (BatchedWindowLimiter): no round trip
       // per request. Per client address; a client that presents a token gets five times the budget, as Mastodon
       // allows signed-in users more than anonymous ones. (Keying on the token itself would let anyone
@@ -100,7 +111,7 @@ export class TenantRequestHooks implements OnModuleInit {
           }
           return done();
         }
-        resolveTenant(request, reply, platformHost).then(() => done(), done);
+        resolveTenant(request, reply, platformHost, path).then(() => done(), done);
       },
     );
 

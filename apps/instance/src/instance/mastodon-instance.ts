@@ -1,6 +1,12 @@
 import { TOWNHALL_SOFTWARE } from '@townhall/activitypub';
 import { publicOrigin, publicUrl, TownhallConfig } from '@townhall/core';
-import type { LocalUsage } from '@townhall/social';
+import {
+  IMAGE_LIMITS,
+  IMAGE_TYPES,
+  type LocalUsage,
+  MAX_MEDIA_ATTACHMENTS,
+  MAX_MEDIA_DESCRIPTION,
+} from '@townhall/social';
 
 /**
  * Mastodon's Instance entities (docs.joinmastodon.org/entities/Instance and V1_Instance) for one
@@ -28,46 +34,25 @@ const REGISTRATIONS_CLOSED_MESSAGE =
   '<p>Accounts on this instance are set up by the organisation that runs it. It does not take sign-ups.</p>';
 
 /** Mastodon's default limits, which clients use to size their composers. */
-const STATUS_LIMITS = { max_characters: 500, max_media_attachments: 4, characters_reserved_per_url: 23 };
+const STATUS_LIMITS = {
+  max_characters: 500,
+  max_media_attachments: MAX_MEDIA_ATTACHMENTS,
+  characters_reserved_per_url: 23,
+};
 const POLL_LIMITS = {
   max_options: 4,
   max_characters_per_option: 50,
   min_expiration: 300,
   max_expiration: 2_629_746,
 };
+/**
+ * What this instance accepts, announced as Mastodon announces its own: the image types it decodes
+ * (video and audio need a transcoder and come later; announcing them would invite uploads that fail).
+ */
 const MEDIA_LIMITS = {
-  supported_mime_types: [
-    'image/jpeg',
-    'image/png',
-    'image/gif',
-    'image/heic',
-    'image/heif',
-    'image/webp',
-    'image/avif',
-    'video/webm',
-    'video/mp4',
-    'video/quicktime',
-    'video/ogg',
-    'audio/wave',
-    'audio/wav',
-    'audio/x-wav',
-    'audio/x-pn-wave',
-    'audio/vnd.wave',
-    'audio/ogg',
-    'audio/vorbis',
-    'audio/mpeg',
-    'audio/mp3',
-    'audio/webm',
-    'audio/flac',
-    'audio/aac',
-    'audio/m4a',
-    'audio/x-m4a',
-    'audio/mp4',
-    'audio/3gpp',
-    'video/x-ms-asf',
-  ],
-  image_size_limit: 16_777_216,
-  image_matrix_limit: 33_177_600,
+  supported_mime_types: [...IMAGE_TYPES] as string[],
+  image_size_limit: IMAGE_LIMITS.maxBytes,
+  image_matrix_limit: IMAGE_LIMITS.maxPixels,
   video_size_limit: 103_809_024,
   video_frame_rate_limit: 120,
   video_matrix_limit: 8_294_400,
@@ -160,7 +145,7 @@ export function instanceV2(facts: InstanceFacts, links: Links): InstanceV2 {
       media_attachments: {
         ...MEDIA_LIMITS,
         supported_mime_types: [...MEDIA_LIMITS.supported_mime_types],
-        description_limit: 1500,
+        description_limit: MAX_MEDIA_DESCRIPTION,
       },
       polls: { ...POLL_LIMITS },
       translation: { enabled: false },

@@ -2,6 +2,7 @@ import type { TownhallConfig } from '@townhall/core';
 import { publicUrl } from '@townhall/core';
 import type { StatusPage, StatusRecord } from '@townhall/social';
 import { AccountPresenter, type MastodonAccount } from './account.presenter';
+import { type MastodonMediaAttachment, presentMedia } from './media.presenter';
 
 /** Mastodon's Status entity (docs.joinmastodon.org/entities/Status). */
 export interface MastodonStatus {
@@ -14,7 +15,7 @@ export interface MastodonStatus {
   visibility: string;
   sensitive: boolean;
   spoiler_text: string;
-  media_attachments: unknown[];
+  media_attachments: MastodonMediaAttachment[];
   application: { name: string; website: string | null } | null;
   mentions: { id: string; username: string; url: string; acct: string }[];
   tags: { name: string; url: string }[];
@@ -71,7 +72,7 @@ export class StatusPresenter {
       visibility: s.visibility,
       sensitive: s.sensitive,
       spoiler_text: s.spoilerText,
-      media_attachments: [],
+      media_attachments: (page.media.get(s.id) ?? []).map((a) => presentMedia(this.links, this.domain, a)),
       // Mastodon shows the application of a local status only to its author… and publicly: it is public.
       application: s.local && app ? { name: app.name, website: app.website } : null,
       mentions: s.mentions

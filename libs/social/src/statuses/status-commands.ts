@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { defineErrors, publicUrl, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
+import { publicUrl, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import {
@@ -13,13 +13,11 @@ import {
   VISIBILITIES,
   type Visibility,
 } from './status-records';
+import { type MediaRecord, ownMedia } from '../media/media-attachments';
+import { StatusError } from './status-errors';
 import { countedLength, hashtagsIn, MAX_STATUS_CHARACTERS, mentionsIn, statusHtml } from './status-text';
 
-export class StatusError extends defineErrors({
-  validation_failed: { status: 422, title: 'Validation failed' },
-  not_found: { status: 404, title: 'Record not found' },
-  idempotency_conflict: { status: 422, title: 'Idempotency-Key reused' },
-}) {}
+export { StatusError } from './status-errors';
 
 export interface PostStatusInput {
   status?: string;
@@ -61,7 +59,8 @@ export class StatusCommands {
     const spoiler = (input.spoilerText ?? '').trim();
     const visibility = (input.visibility ?? 'public') as Visibility;
     const problems: string[] = [];
-    if (text.trim() === '' && (input.mediaIds ?? []).length === 0) problems.push("Text can't be blank");
+    const mediaIds = input.mediaIds ?? [];
+    if (text.trim() === '' && mediaIds.length === 0) problems.push("Text can't be blank");
     if (countedLength(text) + countedLength(spoiler) > MAX_STATUS_CHARACTERS) {
       problems.push(`Text character limit of ${MAX_STATUS_CHARACTERS} exceeded`);
     }
@@ -69,7 +68,8 @@ export class StatusCommands {
     if (input.language !== undefined && input.language !== '' && !LANGUAGE.test(input.language)) {
       problems.push('Language is not a valid language code');
     }
-    if ((input.mediaIds ?? []).length > 0) problems.push('Media attachments are not accepted yet');
+    if (mediaIds.length > MAX_MEDIA_ATTACHMENTS)
+      problems.push(`Cannot attach more than ${MAX_MEDIA_ATTACHMENTS} files`);
     if (problems.length > 0)
       throw new StatusError('validation_failed', `Validation failed: ${problems.join(', ')}`);
     const requestHash =
@@ -81,6 +81,10 @@ export class StatusCommands {
       if (idempotencyKey !== undefined) {
         const earlier = await this.claimKey(m, poster.accountId, idempotencyKey, requestHash!);
         if (earlier) return earlier;
+      }
+      const media = await attachableMedia(m, poster.accountId, mediaIds);
+      if (text.trim() === '' && media.length === 0) {
+        throw new StatusError('validation_failed', "Validation failed: Text can't be blank");
       }
       const parent = input.inReplyToId ? await this.parent(m, input.inReplyToId, poster.accountId) : null;
       const mentionTokens = mentionsIn(text);
@@ -96,8 +100,9 @@ export class StatusCommands {
       const conversationId = parent?.conversationId ?? (await newConversation(m));
       const [{ id }] = (await m.query(
         `INSERT INTO statuses (account_id, local, text, content, spoiler_text, visibility, sensitive, language,
-                               in_reply_to_id, in_reply_to_account_id, conversation_id, application_id)
-         VALUES ($1, true, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id::text`,
+                               in_reply_to_id, in_reply_to_account_id, conversation_id, application_id,
+                               media_attachment_ids)
+         VALUES ($1, true, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::bigint[]) RETURNING id::text`,
         [
           poster.accountId,
           text,
@@ -110,8 +115,15 @@ export class StatusCommands {
           parent?.accountId ?? null,
           conversationId,
           poster.applicationId,
+          media.map((a) => a.id),
         ],
       )) as { id: string }[];
+      if (media.length > 0) {
+        await m.query(`UPDATE media_attachments SET status_id = $1 WHERE id = ANY($2::bigint[])`, [
+          id,
+          media.map((a) => a.id),
+        ]);
+      }
       // Local statuses' ids are URLs of the tenant's domain, as ActivityPub needs them.
       await m.query(`UPDATE statuses SET uri = $2, url = $3 WHERE id = $1`, [
         id,
@@ -219,6 +231,37 @@ export class StatusCommands {
     if (!status) throw new StatusError('not_found', 'Record not found');
     return status;
   }
+}
+
+/** Mastodon's Status::MEDIA_ATTACHMENTS_LIMIT, as the instance entity announces it. */
+export const MAX_MEDIA_ATTACHMENTS = 4;
+
+/**
+ * The poster's unattached media with these ids, in the order given, locked until the status commits so
+ * that two statuses cannot take the same attachment. As Mastodon 4.3 does, ids that are not the
+ * poster's or are already attached are left out; media still processing refuse the post.
+ */
+async function attachableMedia(
+  m: EntityManager,
+  accountId: string,
+  ids: readonly string[],
+): Promise<MediaRecord[]> {
+  const found = (await ownMedia(m, accountId, ids, { lock: true })).filter((a) => a.statusId === null);
+  const byId = new Map(found.map((a) => [a.id, a]));
+  const media = [...new Set(ids)].map((id) => byId.get(id)).filter((a): a is MediaRecord => a !== undefined);
+  if (media.length > 1 && media.some((a) => a.type === 'video' || a.type === 'audio' || a.type === 'gifv')) {
+    throw new StatusError(
+      'validation_failed',
+      'Validation failed: Cannot attach a video to a post that already contains images',
+    );
+  }
+  if (media.some((a) => a.processing)) {
+    throw new StatusError(
+      'validation_failed',
+      'Validation failed: Cannot attach files that have not finished processing. Try again in a moment!',
+    );
+  }
+  return media;
 }
 
 function key(t: { username: string; domain: string | null }): string {

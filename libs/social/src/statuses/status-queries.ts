@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { TenantTransactions } from '@townhall/tenancy';
+import { type MediaRecord, mediaOfStatuses } from '../media/media-attachments';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
 import { StatusError } from './status-commands';
 import {
@@ -31,6 +32,8 @@ export interface StatusPage {
   reblogs: Map<string, StatusRecord>;
   applications: Map<string, { name: string; website: string | null }>;
   flags: Map<string, ViewerFlags> | null;
+  /** Each status's media attachments, in its order. */
+  media: Map<string, MediaRecord[]>;
 }
 
 export interface AccountStatusesFilter {
@@ -195,7 +198,8 @@ export async function hydrate(
     )) as ({ id: string } & ViewerFlags)[];
     flags = new Map(rows.map((r) => [r.id, r]));
   }
-  return { statuses, accounts, reblogs, applications, flags };
+  const media = await mediaOfStatuses(m, all);
+  return { statuses, accounts, reblogs, applications, flags, media };
 }
 
 /** Statuses an account reacted to (favourites, bookmarks), newest reaction first, paged by reaction id. */

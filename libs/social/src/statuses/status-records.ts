@@ -29,12 +29,14 @@ export interface StatusRecord {
   createdAt: Date;
   mentions: string[];
   tags: string[];
+  /** The attachments' ids, in the order the author gave them. */
+  mediaIds: string[];
 }
 
 export const STATUS_COLUMNS = `s.id::text, s.account_id::text, s.uri, s.url, s.local, s.text, s.content, s.spoiler_text,
   s.visibility, s.sensitive, s.language, s.in_reply_to_id::text, s.in_reply_to_account_id::text,
   s.reblog_of_id::text, s.conversation_id::text, s.application_id::text, s.replies_count, s.reblogs_count,
-  s.favourites_count, s.edited_at, s.deleted_at, s.created_at,
+  s.favourites_count, s.edited_at, s.deleted_at, s.created_at, s.media_attachment_ids::text[] AS media_ids,
   ARRAY(SELECT m.account_id::text FROM mentions m WHERE m.status_id = s.id ORDER BY m.account_id) AS mentions,
   ARRAY(SELECT t.name FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id ORDER BY t.name) AS tags`;
 
@@ -63,6 +65,7 @@ export type StatusRow = {
   created_at: Date;
   mentions: string[];
   tags: string[];
+  media_ids: string[];
 };
 
 export function statusRecord(r: StatusRow): StatusRecord {
@@ -91,6 +94,7 @@ export function statusRecord(r: StatusRow): StatusRecord {
     createdAt: r.created_at,
     mentions: r.mentions,
     tags: r.tags,
+    mediaIds: r.media_ids,
   };
 }
 
