@@ -1,8 +1,29 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createOAuthAPIClient, createRestAPIClient } from 'masto';
 import generator from 'megalodon';
+import sharp from 'sharp';
 import { ClientTestbed, signInThroughAuthorizePage, startClientTestbed } from './client-support';
 
 const REDIRECT = 'http://client.test/callback';
+
+const temporaryDirs: string[] = [];
+
+async function writeTemporary(name: string, data: Buffer): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'townhall-clients-'));
+  temporaryDirs.push(dir);
+  const path = join(dir, name);
+  await writeFile(path, data);
+  return path;
+}
+
+function pngImage(): Promise<Buffer> {
+  return sharp({ create: { width: 48, height: 32, channels: 3, background: '#204080' } })
+    .png()
+    .toBuffer();
+}
 
 /**
  * Mastodon compatibility, proven with two independent client libraries as apps use them: masto.js and
@@ -30,6 +51,7 @@ describe('Mastodon clients against a tenant (masto.js, megalodon; real HTTP, Pos
 
   afterAll(async () => {
     await bed?.close();
+    for (const dir of temporaryDirs) await rm(dir, { recursive: true, force: true });
   });
 
   describe('masto.js', () => {
@@ -181,6 +203,45 @@ describe('Mastodon clients against a tenant (masto.js, megalodon; real HTTP, Pos
           .map((s) => s.id)
           .reverse(),
       );
+    });
+
+    it('posts with an image and its description, then edits the status and reads its history', async () => {
+      const me = await signedIn('alpha', 'photographer');
+      const media = await me.client.v2.media.create({
+        file: new Blob([new Uint8Array(await pngImage())], { type: 'image/png' }),
+        description: 'The new town hall, seen from the square',
+      });
+      expect(media).toMatchObject({
+        type: 'image',
+        description: 'The new town hall, seen from the square',
+        url: expect.stringMatching(/^http:\/\/social\.alpha\.test:\d+\/system\/media\//),
+      });
+      const updated = await me.client.v1.media.$select(media.id).update({ focus: '0.0,0.5' });
+      expect(updated.meta?.focus).toEqual({ x: 0, y: 0.5 });
+      const status = await me.client.v1.statuses.create({ status: 'Opening day', mediaIds: [media.id] });
+      expect(status.mediaAttachments).toEqual([
+        expect.objectContaining({ id: media.id, description: 'The new town hall, seen from the square' }),
+      ]);
+      const image = await fetch(status.mediaAttachments[0].url!);
+      expect(image.headers.get('content-type')).toBe('image/png');
+
+      const edited = await me.client.v1.statuses.$select(status.id).update({
+        status: 'Opening day, 10:00 on the square',
+        mediaIds: [media.id],
+        mediaAttributes: [{ id: media.id, description: 'The town hall and the square' }],
+      });
+      expect(edited).toMatchObject({
+        content: expect.stringContaining('10:00 on the square'),
+        editedAt: expect.any(String),
+        mediaAttachments: [expect.objectContaining({ description: 'The town hall and the square' })],
+      });
+      const history = await me.client.v1.statuses.$select(status.id).history.list();
+      expect(history.map((v) => v.mediaAttachments[0].description)).toEqual([
+        'The new town hall, seen from the square',
+        'The town hall and the square',
+      ]);
+      const source = await me.client.v1.statuses.$select(status.id).source.fetch();
+      expect(source).toMatchObject({ text: 'Opening day, 10:00 on the square', spoilerText: '' });
     });
 
     it('keeps private and direct statuses from everyone not entitled, on every read path', async () => {
@@ -417,6 +478,30 @@ describe('Mastodon clients against a tenant (masto.js, megalodon; real HTTP, Pos
       expect(fetched.data.account.username).toBe('megalodon_user');
       const deleted = await client.deleteStatus((posted.data as { id: string }).id);
       expect(deleted.status).toBe(200);
+
+      // An image with a description, a status with it, an edit of both.
+      const uploaded = await client.uploadMedia(
+        // megalodon sends files as streams, as its documentation shows: from a file on disk.
+        createReadStream(await writeTemporary('room.png', await pngImage())),
+        { description: 'Press conference room' },
+      );
+      expect(uploaded.data).toMatchObject({ type: 'image', description: 'Press conference room' });
+      const mediaId = (uploaded.data as { id: string }).id;
+      const withMedia = await client.postStatus('Press conference at noon', { media_ids: [mediaId] });
+      const withMediaId = (withMedia.data as { id: string }).id;
+      expect(
+        (withMedia.data as { media_attachments: { id: string }[] }).media_attachments.map((a) => a.id),
+      ).toEqual([mediaId]);
+      const edited = await client.editStatus(withMediaId, {
+        status: 'Press conference at 13:00',
+        media_ids: [mediaId],
+      });
+      expect(edited.data).toMatchObject({
+        content: '<p>Press conference at 13:00</p>',
+        edited_at: expect.any(String),
+      });
+      const source = await client.getStatusSource(withMediaId);
+      expect(source.data).toMatchObject({ id: withMediaId, text: 'Press conference at 13:00' });
 
       // Follow, favourite, reply and notifications, as megalodon calls them.
       const other = await signedIn('alpha', 'megalodon_friend');

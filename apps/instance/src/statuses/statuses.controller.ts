@@ -1,6 +1,17 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
+import { Transform, Type } from 'class-transformer';
+import { ApiOkResponse, ApiOperation, ApiTags, PickType } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
 import {
   Authenticated,
   type ClientAccess,
@@ -14,10 +25,14 @@ import {
   StatusCommands,
   StatusInteractions,
   StatusQueries,
+  MAX_MEDIA_ATTACHMENTS,
   VISIBILITIES,
 } from '@townhall/social';
 import type { TenantAtHost } from '@townhall/tenancy';
 import { RailsBoolean } from '../params';
+import { AccountPresenter, type MastodonAccount } from '../presenters/account.presenter';
+import { UpdateMediaParams } from '../media/media.controller';
+import { type MastodonMediaAttachment, presentMedia } from '../presenters/media.presenter';
 import { type MastodonStatus, StatusPresenter } from '../presenters/status.presenter';
 import { CurrentTenant } from '../tenant-site';
 
@@ -55,6 +70,45 @@ export class PostStatusParams {
   @IsString()
   @MaxLength(35)
   language?: string;
+}
+
+@MastodonParams()
+export class MediaAttributeParams extends UpdateMediaParams {
+  @Matches(/^\d{1,19}$/, { message: 'media_attributes id must be an id' })
+  id: string;
+}
+
+/** What an edit may change: a new status's fields but visibility and the reply, plus media descriptions. */
+@MastodonParams()
+export class EditStatusParams extends PickType(PostStatusParams, [
+  'status',
+  'media_ids',
+  'sensitive',
+  'spoiler_text',
+  'language',
+] as const) {
+  /** As Rails reads `media_attributes[0][id]=…` too: an object with index keys is a list. */
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.values(value) : value,
+  )
+  @IsArray()
+  @ArrayMaxSize(MAX_MEDIA_ATTACHMENTS)
+  @ValidateNested({ each: true })
+  @Type(() => MediaAttributeParams)
+  media_attributes?: MediaAttributeParams[];
+}
+
+/** Mastodon's StatusEdit entity (docs.joinmastodon.org/entities/StatusEdit). */
+interface MastodonStatusEdit {
+  content: string;
+  spoiler_text: string;
+  sensitive: boolean;
+  created_at: string;
+  account: MastodonAccount;
+  poll: null;
+  media_attachments: MastodonMediaAttachment[];
+  emojis: unknown[];
 }
 
 @ApiTags('statuses')
@@ -128,6 +182,82 @@ export class StatusesController {
     const deleted = await this.commands.delete(access.accountId, id);
     const page = await this.queries.own(deleted, access.accountId);
     return new StatusPresenter(this.config, tenant.primaryDomain).status(page, deleted, true)!;
+  }
+
+  @Put(':id')
+  @Authenticated('write:statuses')
+  @ApiOperation({
+    summary:
+      'Edit a status: text, content warning, sensitivity, language and media (with their descriptions)',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#edit' },
+  })
+  @ApiOkResponse({ description: 'Status' })
+  async edit(
+    @Param('id') id: string,
+    @Body() params: EditStatusParams,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+  ): Promise<MastodonStatus> {
+    const edited = await this.commands.edit(
+      { accountId: access.accountId, applicationId: access.applicationId, domain: tenant.primaryDomain },
+      id,
+      {
+        status: params.status,
+        spoilerText: params.spoiler_text,
+        sensitive: params.sensitive,
+        language: params.language,
+        mediaIds: params.media_ids,
+        mediaAttributes: params.media_attributes,
+      },
+    );
+    return this.render(edited.id, access.accountId, tenant);
+  }
+
+  @Get(':id/history')
+  @OptionallyAuthenticated('read:statuses')
+  @ApiOperation({
+    summary: 'The versions of a status, oldest first',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#history' },
+  })
+  @ApiOkResponse({ description: 'StatusEdit[]' })
+  async history(
+    @Param('id') id: string,
+    @CurrentAccess() access: ClientAccess | undefined,
+    @CurrentTenant() tenant: TenantAtHost,
+  ): Promise<MastodonStatusEdit[]> {
+    const { page, versions } = await this.queries.history(id, access?.accountId ?? null);
+    const accounts = new AccountPresenter(this.config, tenant.primaryDomain);
+    return versions.flatMap((v) => {
+      const author = page.accounts.get(v.accountId);
+      if (!author) return [];
+      return [
+        {
+          content: v.content,
+          spoiler_text: v.spoilerText,
+          sensitive: v.sensitive,
+          created_at: v.createdAt.toISOString(),
+          account: accounts.account(author),
+          poll: null,
+          media_attachments: v.media.map((a) => presentMedia(this.config, tenant.primaryDomain, a)),
+          emojis: [],
+        },
+      ];
+    });
+  }
+
+  @Get(':id/source')
+  @Authenticated('read:statuses')
+  @ApiOperation({
+    summary: 'The plain text of a status and its content warning, for editing',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#source' },
+  })
+  @ApiOkResponse({ description: 'StatusSource' })
+  async source(
+    @Param('id') id: string,
+    @CurrentAccess() access: UserAccess,
+  ): Promise<{ id: string; text: string; spoiler_text: string }> {
+    const { statuses } = await this.queries.one(id, access.accountId);
+    return { id: statuses[0].id, text: statuses[0].text, spoiler_text: statuses[0].spoilerText };
   }
 
   @Get(':id/context')

@@ -13,9 +13,23 @@ describe('request bodies', () => {
     });
   });
 
+  it('reads arrays of objects as Rails does: a key the last object has starts the next one', () => {
+    const form = new URLSearchParams(
+      'media_attributes[][id]=1&media_attributes[][description]=A&media_attributes[][id]=2&media_attributes[][focus]=0,0',
+    );
+    expect(railsParams(form)).toEqual({
+      media_attributes: [
+        { id: '1', description: 'A' },
+        { id: '2', focus: '0,0' },
+      ],
+    });
+  });
+
   it('drops names that would reach prototypes, and shapes it does not take', () => {
     const parsed = railsParams(
-      new URLSearchParams('__proto__[admin]=1&a[constructor][prototype][x]=1&list[][b]=2&ok=1&bad]=3'),
+      new URLSearchParams(
+        '__proto__[admin]=1&a[constructor][prototype][x]=1&list[][b][c]=2&l[][__proto__]=1&ok=1&bad]=3',
+      ),
     );
     expect(parsed).toEqual({ ok: '1' });
     expect(({} as Record<string, unknown>).admin).toBeUndefined();

@@ -74,7 +74,21 @@ export function railsParams(
     const keys = [match[1], ...[...match[2].matchAll(/\[([^[\]]*)\]/g)].map((m) => m[1])];
     const append = keys[keys.length - 1] === '';
     if (append) keys.pop();
-    // `a[][b]` (arrays of objects) is not a shape Mastodon's API takes; such fields are dropped.
+    if (keys.length === 3 && keys[1] === '' && !append && isSafeKey(keys[0]) && isSafeKey(keys[2])) {
+      // `a[][b]=1&a[][c]=2&a[][b]=3` is an array of objects (Mastodon's `media_attributes[][id]`): as in
+      // Rails, a key the last object already has starts the next one.
+      const [name, , key] = keys;
+      const list = Array.isArray(root[name]) ? (root[name] as Record<string, unknown>[]) : [];
+      root[name] = list;
+      let last = list[list.length - 1];
+      if (last === undefined || typeof last !== 'object' || last === null || key in last) {
+        last = Object.create(null) as Record<string, unknown>;
+        list.push(last);
+      }
+      last[key] = value;
+      continue;
+    }
+    // Other shapes with an empty key (`a[][b][c]`) are not ones Mastodon's API takes; they are dropped.
     if (keys.some((key) => key === '' || key === '__proto__' || key === 'constructor' || key === 'prototype'))
       continue;
     let node = root;
@@ -98,6 +112,10 @@ export function railsParams(
     }
   }
   return plain(root) as Record<string, unknown>;
+}
+
+function isSafeKey(key: string): boolean {
+  return key !== '' && key !== '__proto__' && key !== 'constructor' && key !== 'prototype';
 }
 
 /** Objects with a normal prototype again (the null-prototype ones kept `__proto__` harmless while building). */

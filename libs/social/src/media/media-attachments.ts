@@ -268,7 +268,7 @@ function invalid(problem: string): StatusError {
   return new StatusError('validation_failed', `Validation failed: ${problem}`);
 }
 
-function checkDescription(value: string | undefined): string | null {
+export function checkDescription(value: string | undefined): string | null {
   if (value === undefined) return null;
   const text = value.replace(/\r\n?/g, '\n').trim();
   if (text === '') return null;
@@ -283,7 +283,7 @@ function checkDescription(value: string | undefined): string | null {
 }
 
 /** Mastodon's focal point: "x,y" with each coordinate from -1.0 to 1.0; empty clears it. */
-function parseFocus(value: string | undefined): { x: number; y: number } | null {
+export function parseFocus(value: string | undefined): { x: number; y: number } | null {
   if (value === undefined || value.trim() === '') return null;
   const m = /^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$/.exec(value);
   const [x, y] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];

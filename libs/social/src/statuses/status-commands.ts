@@ -13,7 +13,13 @@ import {
   VISIBILITIES,
   type Visibility,
 } from './status-records';
-import { type MediaRecord, ownMedia } from '../media/media-attachments';
+import {
+  checkDescription,
+  type MediaRecord,
+  mediaOfStatuses,
+  ownMedia,
+  parseFocus,
+} from '../media/media-attachments';
 import { StatusError } from './status-errors';
 import { countedLength, hashtagsIn, MAX_STATUS_CHARACTERS, mentionsIn, statusHtml } from './status-text';
 
@@ -27,6 +33,17 @@ export interface PostStatusInput {
   language?: string;
   inReplyToId?: string;
   mediaIds?: string[];
+}
+
+/** What an edit may change (Mastodon's PUT /api/v1/statuses/:id); absent fields keep their value. */
+export interface EditStatusInput {
+  status?: string;
+  spoilerText?: string;
+  sensitive?: boolean;
+  language?: string;
+  mediaIds?: string[];
+  /** Descriptions and focal points of the attachments, changed with the edit. */
+  mediaAttributes?: { id: string; description?: string; focus?: string }[];
 }
 
 /** Who posts: the signed-in account, the application its token belongs to, and the tenant's domain. */
@@ -55,23 +72,11 @@ export class StatusCommands {
    * with the same body answers the same status; a repeat with another body is refused (422).
    */
   async post(poster: Poster, input: PostStatusInput, idempotencyKey?: string): Promise<StatusRecord> {
-    const text = (input.status ?? '').replace(/\r\n?/g, '\n');
-    const spoiler = (input.spoilerText ?? '').trim();
     const visibility = (input.visibility ?? 'public') as Visibility;
-    const problems: string[] = [];
-    const mediaIds = input.mediaIds ?? [];
-    if (text.trim() === '' && mediaIds.length === 0) problems.push("Text can't be blank");
-    if (countedLength(text) + countedLength(spoiler) > MAX_STATUS_CHARACTERS) {
-      problems.push(`Text character limit of ${MAX_STATUS_CHARACTERS} exceeded`);
-    }
-    if (!VISIBILITIES.includes(visibility)) problems.push('Visibility is not included in the list');
-    if (input.language !== undefined && input.language !== '' && !LANGUAGE.test(input.language)) {
-      problems.push('Language is not a valid language code');
-    }
-    if (mediaIds.length > MAX_MEDIA_ATTACHMENTS)
-      problems.push(`Cannot attach more than ${MAX_MEDIA_ATTACHMENTS} files`);
-    if (problems.length > 0)
-      throw new StatusError('validation_failed', `Validation failed: ${problems.join(', ')}`);
+    const { text, spoiler, mediaIds } = checkStatusInput(
+      input,
+      VISIBILITIES.includes(visibility) ? [] : ['Visibility is not included in the list'],
+    );
     const requestHash =
       idempotencyKey === undefined
         ? null
@@ -87,16 +92,7 @@ export class StatusCommands {
         throw new StatusError('validation_failed', "Validation failed: Text can't be blank");
       }
       const parent = input.inReplyToId ? await this.parent(m, input.inReplyToId, poster.accountId) : null;
-      const mentionTokens = mentionsIn(text);
-      const mentioned = await resolveMentions(m, mentionTokens, (username) =>
-        publicUrl(this.config, poster.domain, `/@${username}`),
-      );
-      const tags = hashtagsIn(text);
-      const html = statusHtml(
-        text,
-        (t) => mentioned.get(key(t))?.url,
-        (tag) => publicUrl(this.config, poster.domain, `/tags/${encodeURIComponent(tag.toLowerCase())}`),
-      );
+      const { html, mentionedIds, tags } = await this.compose(m, text, poster.domain);
       const conversationId = parent?.conversationId ?? (await newConversation(m));
       const [{ id }] = (await m.query(
         `INSERT INTO statuses (account_id, local, text, content, spoiler_text, visibility, sensitive, language,
@@ -134,7 +130,6 @@ export class StatusCommands {
         ),
         publicUrl(this.config, poster.domain, `/@${await usernameOf(m, poster.accountId)}/${id}`),
       ]);
-      const mentionedIds = [...new Set([...mentioned.values()].map((a) => a.id))];
       if (mentionedIds.length > 0) {
         await m.query(
           `INSERT INTO mentions (status_id, account_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`,
@@ -193,6 +188,153 @@ export class StatusCommands {
     });
   }
 
+  /**
+   * Edits an own status (Mastodon's UpdateStatusService): text, content warning, sensitivity, language
+   * and attachments change, visibility and the reply never do. The first edit records the original
+   * version in the history, and every edit records the new one; an edit that changes nothing records
+   * nothing and answers the status as it was. Accounts mentioned for the first time are notified;
+   * local accounts that boosted the status get an `update` notification.
+   */
+  async edit(editor: Poster, statusId: string, input: EditStatusInput): Promise<StatusRecord> {
+    if (!/^\d{1,19}$/.test(statusId)) throw new StatusError('not_found', 'Record not found');
+    return this.transactions.run(async (m) => {
+      const [current] = (
+        (await m.query(
+          `SELECT ${STATUS_COLUMNS} FROM statuses s
+            WHERE s.id = $1 AND s.account_id = $2 AND s.deleted_at IS NULL AND s.reblog_of_id IS NULL
+            FOR UPDATE`,
+          [statusId, editor.accountId],
+        )) as StatusRow[]
+      ).map(statusRecord);
+      if (!current) throw new StatusError('not_found', 'Record not found');
+      // As Mastodon: a field left out keeps its value.
+      const { text, spoiler, mediaIds } = checkStatusInput(
+        {
+          ...input,
+          status: input.status ?? current.text,
+          spoilerText: input.spoilerText ?? current.spoilerText,
+          mediaIds: input.mediaIds ?? current.mediaIds,
+        },
+        [],
+      );
+      const media =
+        input.mediaIds === undefined
+          ? ((await mediaOfStatuses(m, [current])).get(current.id) ?? [])
+          : await attachableMedia(m, editor.accountId, mediaIds, current.id);
+      if (text.trim() === '' && media.length === 0) {
+        throw new StatusError('validation_failed', "Validation failed: Text can't be blank");
+      }
+      const attributes = (input.mediaAttributes ?? [])
+        .filter((c) => media.some((a) => a.id === c.id))
+        .map((c) => ({
+          id: c.id,
+          description: c.description === undefined ? undefined : checkDescription(c.description),
+          focus: c.focus === undefined ? undefined : parseFocus(c.focus),
+        }));
+      const next = {
+        text,
+        spoiler,
+        sensitive:
+          input.sensitive === undefined && input.spoilerText === undefined
+            ? current.sensitive
+            : input.sensitive === true || spoiler !== '',
+        language: input.language === undefined || input.language === '' ? current.language : input.language,
+        mediaIds: media.map((a) => a.id),
+      };
+      const changed =
+        next.text !== current.text ||
+        next.spoiler !== current.spoilerText ||
+        next.sensitive !== current.sensitive ||
+        next.language !== current.language ||
+        next.mediaIds.join() !== current.mediaIds.join() ||
+        attributes.length > 0;
+      if (!changed) return current;
+
+      const [{ edits }] = (await m.query(
+        `SELECT count(*)::int AS edits FROM status_edits WHERE status_id = $1`,
+        [statusId],
+      )) as { edits: number }[];
+      if (edits === 0) await recordEdit(m, current.id, editor.accountId, current.createdAt);
+
+      for (const change of attributes) {
+        await m.query(
+          `UPDATE media_attachments SET description = coalesce($2, description),
+                  focus_x = CASE WHEN $3::boolean THEN $4 ELSE focus_x END,
+                  focus_y = CASE WHEN $3::boolean THEN $5 ELSE focus_y END
+            WHERE id = $1`,
+          [
+            change.id,
+            change.description ?? null,
+            change.focus !== undefined,
+            change.focus?.x ?? null,
+            change.focus?.y ?? null,
+          ],
+        );
+      }
+      const { html, mentionedIds, tags } = await this.compose(m, text, editor.domain);
+      await m.query(
+        `UPDATE statuses SET text = $2, content = $3, spoiler_text = $4, sensitive = $5, language = $6,
+                media_attachment_ids = $7::bigint[], edited_at = now(), updated_at = now()
+          WHERE id = $1`,
+        [statusId, text, html, spoiler, next.sensitive, next.language, next.mediaIds],
+      );
+      await m.query(
+        `UPDATE media_attachments SET status_id = NULL WHERE status_id = $1 AND NOT (id = ANY($2::bigint[]))`,
+        [statusId, next.mediaIds],
+      );
+      if (next.mediaIds.length > 0) {
+        await m.query(`UPDATE media_attachments SET status_id = $1 WHERE id = ANY($2::bigint[])`, [
+          statusId,
+          next.mediaIds,
+        ]);
+      }
+      const newlyMentioned = mentionedIds.filter((id) => !current.mentions.includes(id));
+      await m.query(`DELETE FROM mentions WHERE status_id = $1 AND NOT (account_id = ANY($2::bigint[]))`, [
+        statusId,
+        mentionedIds,
+      ]);
+      if (newlyMentioned.length > 0) {
+        await m.query(
+          `INSERT INTO mentions (status_id, account_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`,
+          [statusId, newlyMentioned],
+        );
+      }
+      await m.query(`DELETE FROM status_tags WHERE status_id = $1`, [statusId]);
+      if (tags.length > 0) await linkTags(m, statusId, tags);
+      await recordEdit(m, statusId, editor.accountId, null);
+      await notifyMentioned(m, statusId, editor.accountId, newlyMentioned);
+      await m.query(
+        `INSERT INTO notifications (account_id, from_account_id, type, status_id)
+         SELECT DISTINCT b.account_id, $2::bigint, 'update', $1::bigint
+           FROM statuses b JOIN accounts a ON a.id = b.account_id AND a.domain IS NULL
+          WHERE b.reblog_of_id = $1 AND b.deleted_at IS NULL AND b.account_id <> $2`,
+        [statusId, editor.accountId],
+      );
+      return (await findStatus(m, statusId))!;
+    });
+  }
+
+  /** The HTML of a status's text, with its local mentions and hashtags linked, and what it mentions. */
+  private async compose(
+    m: EntityManager,
+    text: string,
+    domain: string,
+  ): Promise<{ html: string; mentionedIds: string[]; tags: string[] }> {
+    const mentioned = await resolveMentions(m, mentionsIn(text), (username) =>
+      publicUrl(this.config, domain, `/@${username}`),
+    );
+    const html = statusHtml(
+      text,
+      (t) => mentioned.get(key(t))?.url,
+      (tag) => publicUrl(this.config, domain, `/tags/${encodeURIComponent(tag.toLowerCase())}`),
+    );
+    return {
+      html,
+      mentionedIds: [...new Set([...mentioned.values()].map((a) => a.id))],
+      tags: hashtagsIn(text),
+    };
+  }
+
   /** The status replied to, which the poster must be allowed to see (else, as Mastodon, 404). */
   private async parent(m: EntityManager, id: string, viewer: string): Promise<StatusRecord> {
     if (!/^\d{1,19}$/.test(id)) throw new StatusError('not_found', 'Record not found');
@@ -245,8 +387,11 @@ async function attachableMedia(
   m: EntityManager,
   accountId: string,
   ids: readonly string[],
+  editedStatusId: string | null = null,
 ): Promise<MediaRecord[]> {
-  const found = (await ownMedia(m, accountId, ids, { lock: true })).filter((a) => a.statusId === null);
+  const found = (await ownMedia(m, accountId, ids, { lock: true })).filter(
+    (a) => a.statusId === null || a.statusId === editedStatusId,
+  );
   const byId = new Map(found.map((a) => [a.id, a]));
   const media = [...new Set(ids)].map((id) => byId.get(id)).filter((a): a is MediaRecord => a !== undefined);
   if (media.length > 1 && media.some((a) => a.type === 'video' || a.type === 'audio' || a.type === 'gifv')) {
@@ -390,4 +535,48 @@ export async function findStatus(m: EntityManager, id: string): Promise<StatusRe
 
 function digestOf(input: unknown): Buffer {
   return createHash('sha256').update(JSON.stringify(input)).digest();
+}
+
+/** Text, content warning and attachments as a new status or an edit carries them, checked. */
+function checkStatusInput(
+  input: { status?: string; spoilerText?: string; language?: string; mediaIds?: string[] },
+  problems: string[],
+): { text: string; spoiler: string; mediaIds: string[] } {
+  const text = (input.status ?? '').replace(/\r\n?/g, '\n');
+  const spoiler = (input.spoilerText ?? '').trim();
+  const mediaIds = input.mediaIds ?? [];
+  if (text.trim() === '' && mediaIds.length === 0) problems.push("Text can't be blank");
+  if (countedLength(text) + countedLength(spoiler) > MAX_STATUS_CHARACTERS) {
+    problems.push(`Text character limit of ${MAX_STATUS_CHARACTERS} exceeded`);
+  }
+  if (input.language !== undefined && input.language !== '' && !LANGUAGE.test(input.language)) {
+    problems.push('Language is not a valid language code');
+  }
+  if (mediaIds.length > MAX_MEDIA_ATTACHMENTS)
+    problems.push(`Cannot attach more than ${MAX_MEDIA_ATTACHMENTS} files`);
+  if (problems.length > 0)
+    throw new StatusError('validation_failed', `Validation failed: ${problems.join(', ')}`);
+  return { text, spoiler, mediaIds };
+}
+
+/**
+ * One version in a status's history: the status as it is now, with its attachments' descriptions. The
+ * first edit records the original (dated when it was posted) before changing anything.
+ */
+async function recordEdit(
+  m: EntityManager,
+  statusId: string,
+  accountId: string,
+  at: Date | null,
+): Promise<void> {
+  await m.query(
+    `INSERT INTO status_edits (status_id, account_id, text, content, spoiler_text, sensitive, media, created_at)
+     SELECT s.id, $2, s.text, s.content, s.spoiler_text, s.sensitive,
+            coalesce((SELECT jsonb_agg(jsonb_build_object('id', a.id::text, 'description', a.description)
+                                       ORDER BY array_position(s.media_attachment_ids, a.id))
+                        FROM media_attachments a WHERE a.id = ANY(s.media_attachment_ids)), '[]'),
+            coalesce($3::timestamptz, now())
+       FROM statuses s WHERE s.id = $1`,
+    [statusId, accountId, at],
+  );
 }

@@ -24,6 +24,16 @@ export interface ViewerFlags {
   muted: boolean;
 }
 
+/** One version of a status in its edit history. */
+export interface StatusVersion {
+  accountId: string;
+  content: string;
+  spoilerText: string;
+  sensitive: boolean;
+  createdAt: Date;
+  media: MediaRecord[];
+}
+
 /** Statuses with everything their entities show: accounts, reblogged statuses, applications, flags. */
 export interface StatusPage {
   statuses: StatusRecord[];
@@ -59,6 +69,58 @@ export class StatusQueries {
       const statuses = await findVisibleStatuses(m, [id], viewer);
       if (statuses.length === 0) throw new StatusError('not_found', 'Record not found');
       return hydrate(m, statuses, viewer);
+    });
+  }
+
+  /**
+   * The versions of a status the viewer may see, oldest first (Mastodon's StatusEdit list): the recorded
+   * edits, or only the status as it is when it was never edited. Each version's attachments carry the
+   * descriptions they had then.
+   */
+  history(id: string, viewer: string | null): Promise<{ page: StatusPage; versions: StatusVersion[] }> {
+    return this.transactions.run(async (m) => {
+      const [status] = /^\d{1,19}$/.test(id) ? await findVisibleStatuses(m, [id], viewer) : [];
+      if (!status) throw new StatusError('not_found', 'Record not found');
+      const page = await hydrate(m, [status], viewer);
+      const rows = (await m.query(
+        `SELECT account_id::text, content, spoiler_text, sensitive, media, created_at
+           FROM status_edits WHERE status_id = $1 ORDER BY id`,
+        [id],
+      )) as {
+        account_id: string;
+        content: string;
+        spoiler_text: string;
+        sensitive: boolean;
+        media: { id: string; description: string | null }[];
+        created_at: Date;
+      }[];
+      const media = await mediaOfStatuses(m, [
+        { id: status.id, mediaIds: [...new Set(rows.flatMap((r) => r.media.map((a) => a.id)))] },
+      ]);
+      const byId = new Map((media.get(status.id) ?? []).map((a) => [a.id, a]));
+      const versions: StatusVersion[] =
+        rows.length > 0
+          ? rows.map((r) => ({
+              accountId: r.account_id,
+              content: r.content,
+              spoilerText: r.spoiler_text,
+              sensitive: r.sensitive,
+              createdAt: r.created_at,
+              media: r.media
+                .map((a) => byId.get(a.id) && { ...byId.get(a.id)!, description: a.description })
+                .filter((a): a is MediaRecord => a !== undefined),
+            }))
+          : [
+              {
+                accountId: status.accountId,
+                content: status.content,
+                spoilerText: status.spoilerText,
+                sensitive: status.sensitive,
+                createdAt: status.editedAt ?? status.createdAt,
+                media: page.media.get(status.id) ?? [],
+              },
+            ];
+      return { page, versions };
     });
   }
 
