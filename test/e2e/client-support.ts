@@ -114,3 +114,25 @@ function unescapeHtml(text: string): string {
     .replace(/&gt;/g, '>')
     .replace(/&amp;/g, '&');
 }
+
+/**
+ * One call to a tenant's API as an app makes it: a bearer token (or none), a JSON object, form or
+ * multipart body. Answers the status and the parsed JSON body.
+ */
+export async function callApi<T>(
+  base: string,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: Record<string, unknown> | URLSearchParams | FormData,
+): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  let payload: RequestInit['body'];
+  if (body instanceof URLSearchParams || body instanceof FormData) payload = body;
+  else if (body) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const res = await fetch(`${base}${path}`, { method, headers, body: payload });
+  return { status: res.status, body: (await res.json()) as T };
+}

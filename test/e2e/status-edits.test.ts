@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { ClientTestbed, startClientTestbed } from './client-support';
+import { callApi, ClientTestbed, startClientTestbed } from './client-support';
 
 type Status = {
   id: string;
@@ -40,21 +40,12 @@ describe('Status edits (real HTTP, PostgreSQL and Redis)', () => {
     await bed?.close();
   });
 
-  async function call<T>(
+  const call = <T = unknown>(
     method: string,
     path: string,
     token: string | null,
-    body?: Record<string, unknown> | URLSearchParams,
-  ): Promise<{ status: number; body: T }> {
-    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-    if (body && !(body instanceof URLSearchParams)) headers['content-type'] = 'application/json';
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers,
-      body: body instanceof URLSearchParams ? body : body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, body: (await res.json()) as T };
-  }
+    body?: Record<string, unknown> | URLSearchParams | FormData,
+  ) => callApi<T>(base, method, path, token, body);
 
   const post = async (body: Record<string, unknown>) => {
     const res = await call<Status>('POST', '/api/v1/statuses', author, body);

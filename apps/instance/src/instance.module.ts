@@ -3,6 +3,7 @@ import { OAuthModule } from '@townhall/auth';
 import { SocialModule } from '@townhall/social';
 import { TenancyModule } from '@townhall/tenancy';
 import { AccountsController } from './accounts/accounts.controller';
+import { ProfileController } from './accounts/profile.controller';
 import { AppsController } from './apps/apps.controller';
 import { InstanceController } from './instance/instance.controller';
 import { NotificationsController } from './notifications/notifications.controller';
@@ -28,6 +29,7 @@ import { MediaController } from './media/media.controller';
     StartupController,
     MediaController,
     MediaFilesController,
+    ProfileController,
   ],
   providers: [InstanceService],
 })

@@ -19,3 +19,4 @@ export * from './media/media-attachments';
 export * from './media/media-storage';
 export * from './media/media-sniffing';
 export * from './media/image-processing';
+export * from './accounts/profile';

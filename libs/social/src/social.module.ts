@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { TenancyModule } from '@townhall/tenancy';
+import { ProfileCommands } from './accounts/profile';
 import { MediaAttachments } from './media/media-attachments';
 import { LocalDiskMediaStorage, MediaStorage } from './media/media-storage';
 import { AccountQueries } from './accounts/account-queries';
@@ -27,6 +28,7 @@ import { StatusQueries } from './statuses/status-queries';
     Notifications,
     Markers,
     MediaAttachments,
+    ProfileCommands,
     {
       provide: MediaStorage,
       inject: [TOWNHALL_CONFIG],
@@ -45,6 +47,7 @@ import { StatusQueries } from './statuses/status-queries';
     Markers,
     MediaAttachments,
     MediaStorage,
+    ProfileCommands,
   ],
 })
 export class SocialModule {}

@@ -243,6 +243,17 @@ export class AccountsController {
     return relationshipEntity(await this.relationships.unfollow(access.accountId, id));
   }
 
+  @Post(':id/remove_from_followers')
+  @HttpCode(200)
+  @Authenticated('write:follows')
+  @ApiOperation({
+    summary: 'Make an account stop following you',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/accounts/#remove_from_followers' },
+  })
+  async removeFromFollowers(@Param('id') id: string, @CurrentAccess() access: UserAccess) {
+    return relationshipEntity(await this.relationships.removeFromFollowers(access.accountId, id));
+  }
+
   @Post(':id/block')
   @HttpCode(200)
   @Authenticated('write:blocks')

@@ -69,8 +69,9 @@ export class AccountPresenter {
   account(a: AccountRecord): MastodonAccount {
     const local = a.domain === null;
     const origin = (path: string) => publicUrl(this.links, this.domain, path);
-    const media = (m: { key: string } | null, missing: string) =>
-      m ? origin(`/system/${m.key}`) : origin(missing);
+    // An animated picture has a still beside it (`static`), for clients that do not animate.
+    const media = (m: { key: string; static?: string } | null, missing: string, still = false) =>
+      m ? origin(`/system/${still && m.static ? m.static : m.key}`) : origin(missing);
     const avatar = media(a.avatar, MISSING_AVATAR_PATH);
     const header = media(a.header, MISSING_HEADER_PATH);
     const suspended = a.suspendedAt !== null;
@@ -86,9 +87,9 @@ export class AccountPresenter {
       display_name: suspended ? '' : a.displayName,
       note: suspended ? '' : local ? plainTextToHtml(a.note) : a.note,
       avatar: suspended ? origin(MISSING_AVATAR_PATH) : avatar,
-      avatar_static: suspended ? origin(MISSING_AVATAR_PATH) : avatar,
+      avatar_static: suspended ? origin(MISSING_AVATAR_PATH) : media(a.avatar, MISSING_AVATAR_PATH, true),
       header: suspended ? origin(MISSING_HEADER_PATH) : header,
-      header_static: suspended ? origin(MISSING_HEADER_PATH) : header,
+      header_static: suspended ? origin(MISSING_HEADER_PATH) : media(a.header, MISSING_HEADER_PATH, true),
       locked: a.locked,
       fields: suspended
         ? []

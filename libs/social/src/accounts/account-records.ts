@@ -17,8 +17,8 @@ export interface AccountRecord {
   indexable: boolean;
   hideCollections: boolean;
   fields: { name: string; value: string; verified_at?: string | null }[];
-  avatar: { key: string } | null;
-  header: { key: string } | null;
+  avatar: { key: string; static?: string } | null;
+  header: { key: string; static?: string } | null;
   statusesCount: number;
   followersCount: number;
   followingCount: number;
@@ -56,8 +56,8 @@ type Row = {
   indexable: boolean;
   hide_collections: boolean;
   fields: AccountRecord['fields'];
-  avatar: { key: string } | null;
-  header: { key: string } | null;
+  avatar: { key: string; static?: string } | null;
+  header: { key: string; static?: string } | null;
   statuses_count: number;
   followers_count: number;
   following_count: number;

@@ -45,6 +45,56 @@ const SHARP_FORMAT: Record<string, string> = {
  * decode as the format its bytes announce, or that is larger than the limits, is refused.
  */
 export async function processImage(data: Buffer, sniffed: SniffedMedia): Promise<ProcessedImage> {
+  const { open, still, width, frameHeight } = await decodable(data, sniffed);
+  return reencoded(async () => ({
+    original: await encode(open, sniffed, withinPixels(IMAGE_LIMITS.originalPixels, width, frameHeight)),
+    // The preview is a still of the first frame.
+    small: await encode(
+      still,
+      stillFormat(sniffed),
+      withinPixels(IMAGE_LIMITS.smallPixels, width, frameHeight),
+    ),
+  }));
+}
+
+/**
+ * An account's avatar or header: cropped to cover `width`×`height` (Mastodon's 400×400 and 1500×500),
+ * without metadata; an animated one keeps its frames and gets a still beside it (`avatar_static`).
+ */
+export async function processProfileImage(
+  data: Buffer,
+  sniffed: SniffedMedia,
+  width: number,
+  height: number,
+): Promise<{ original: ImageVariant; still: ImageVariant | null }> {
+  const { open, still, animated } = await decodable(data, sniffed);
+  const cover = (image: Sharp) => image.resize(width, height, { fit: 'cover', withoutEnlargement: true });
+  return reencoded(async () => ({
+    original: await encode(open, sniffed, cover),
+    still: animated ? await encode(still, stillFormat(sniffed), cover) : null,
+  }));
+}
+
+function stillFormat(sniffed: SniffedMedia): SniffedMedia {
+  return sniffed.contentType === 'image/gif'
+    ? { ...sniffed, contentType: 'image/png', extension: 'png' }
+    : sniffed;
+}
+
+async function reencoded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof ImageRejected) throw err;
+    throw new ImageRejected('File is not a valid image');
+  }
+}
+
+/** Opens an image whose bytes announce `sniffed`, refusing one that does not decode as that or is too large. */
+async function decodable(
+  data: Buffer,
+  sniffed: SniffedMedia,
+): Promise<{ open: () => Sharp; still: () => Sharp; width: number; frameHeight: number; animated: boolean }> {
   const expected = SHARP_FORMAT[sniffed.contentType];
   if (!expected) throw new ImageRejected(`${sniffed.contentType} images are not supported`);
   const animated = sniffed.contentType === 'image/gif' || sniffed.contentType === 'image/webp';
@@ -55,6 +105,7 @@ export async function processImage(data: Buffer, sniffed: SniffedMedia): Promise
       animated,
       sequentialRead: true,
     });
+  const still = () => sharp(data, { limitInputPixels: IMAGE_LIMITS.maxPixels, failOn: 'error' });
   let meta: Metadata;
   try {
     meta = await open().metadata();
@@ -67,41 +118,25 @@ export async function processImage(data: Buffer, sniffed: SniffedMedia): Promise
   if (width * frameHeight > IMAGE_LIMITS.maxPixels || width === 0 || frameHeight === 0) {
     throw new ImageRejected(`Image is larger than ${IMAGE_LIMITS.maxPixels} pixels`);
   }
-  try {
-    const original = await encode(open, sniffed, IMAGE_LIMITS.originalPixels, width, frameHeight);
-    // The preview is a still of the first frame.
-    const still = () => sharp(data, { limitInputPixels: IMAGE_LIMITS.maxPixels, failOn: 'error' });
-    const small = await encode(
-      still,
-      sniffed.contentType === 'image/gif'
-        ? { ...sniffed, contentType: 'image/png', extension: 'png' }
-        : sniffed,
-      IMAGE_LIMITS.smallPixels,
-      width,
-      frameHeight,
-    );
-    return { original, small };
-  } catch (err) {
-    if (err instanceof ImageRejected) throw err;
-    throw new ImageRejected('File is not a valid image');
-  }
+  return { open, still, width, frameHeight, animated: animated && (meta.pages ?? 1) > 1 };
+}
+
+/** Scales down to at most `maxPixels`, keeping the aspect (EXIF orientations 5–8 swap the sides). */
+function withinPixels(maxPixels: number, width: number, height: number): (image: Sharp) => Sharp {
+  return (image) => {
+    const pixels = width * height;
+    if (pixels <= maxPixels) return image;
+    const side = Math.max(1, Math.floor(Math.max(width, height) * Math.sqrt(maxPixels / pixels)));
+    return image.resize(side, side, { fit: 'inside', withoutEnlargement: true });
+  };
 }
 
 async function encode(
   open: () => Sharp,
   as: SniffedMedia,
-  maxPixels: number,
-  width: number,
-  height: number,
+  resize: (image: Sharp) => Sharp,
 ): Promise<ImageVariant> {
-  let image = open().rotate();
-  const pixels = width * height;
-  if (pixels > maxPixels) {
-    const scale = Math.sqrt(maxPixels / pixels);
-    // EXIF orientations 5–8 swap the sides; `fit: inside` with both bounds handles either way round.
-    const side = Math.max(1, Math.floor(Math.max(width, height) * scale));
-    image = image.resize(side, side, { fit: 'inside', withoutEnlargement: true });
-  }
+  let image = resize(open().rotate());
   switch (as.contentType) {
     case 'image/jpeg':
       image = image.jpeg({ quality: 90, mozjpeg: true });

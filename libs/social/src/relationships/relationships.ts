@@ -139,6 +139,39 @@ export class Relationships {
     return this.remove(RELATION.mute, actor, target);
   }
 
+  /** Accepts a request to follow `owner` (Mastodon's AuthorizeFollowService); 404 if there is none. */
+  async authorizeRequest(owner: string, requester: string): Promise<Relationship> {
+    return this.transactions.run(async (m) => {
+      if (!(await acceptRequest(m, owner, requester)))
+        throw new AccountError('account_not_found', 'Record not found');
+      return (await relationships(m, owner, [requester]))[0];
+    });
+  }
+
+  /** Declines a request to follow `owner` (Mastodon's RejectFollowService); 404 if there is none. */
+  async rejectRequest(owner: string, requester: string): Promise<Relationship> {
+    return this.transactions.run(async (m) => {
+      const removed = changedRows(
+        await m.query(
+          `DELETE FROM account_relations WHERE kind = $1 AND account_id = $2 AND target_account_id = $3 RETURNING 1`,
+          [RELATION.request, requester, owner],
+        ),
+      );
+      if (removed.length === 0) throw new AccountError('account_not_found', 'Record not found');
+      await forgetRequestNotification(m, owner, requester);
+      return (await relationships(m, owner, [requester]))[0];
+    });
+  }
+
+  /** Makes an account stop following `owner` (`remove_from_followers`). */
+  async removeFromFollowers(owner: string, follower: string): Promise<Relationship> {
+    return this.transactions.run(async (m) => {
+      await this.target(m, owner, follower);
+      await stopFollowing(m, follower, owner);
+      return (await relationships(m, owner, [follower]))[0];
+    });
+  }
+
   /** `GET /api/v1/accounts/relationships`: one per id asked for that exists. */
   of(actor: string, targets: string[]): Promise<Relationship[]> {
     return this.transactions.run((m) => relationships(m, actor, targets));
@@ -252,6 +285,44 @@ export async function startFollowing(
       ORDER BY s.id DESC LIMIT 40
      ON CONFLICT DO NOTHING`,
     [follower, followed],
+  );
+}
+
+/**
+ * Turns a pending request into a follow with the options it was made with, and removes the
+ * `follow_request` notification it raised (as Mastodon destroys it with the request). False if none.
+ */
+async function acceptRequest(m: EntityManager, owner: string, requester: string): Promise<boolean> {
+  const [request] = changedRows<{ show_reblogs: boolean; notify: boolean; languages: string[] | null }>(
+    await m.query(
+      `DELETE FROM account_relations WHERE kind = $1 AND account_id = $2 AND target_account_id = $3
+       RETURNING show_reblogs, notify, languages`,
+      [RELATION.request, requester, owner],
+    ),
+  );
+  if (!request) return false;
+  await startFollowing(m, requester, owner, {
+    reblogs: request.show_reblogs,
+    notify: request.notify,
+    languages: request.languages,
+  });
+  await forgetRequestNotification(m, owner, requester);
+  return true;
+}
+
+/** Every request waiting for `owner`, accepted (an account that unlocks itself, as Mastodon does). */
+export async function acceptPendingRequests(m: EntityManager, owner: string): Promise<void> {
+  const rows = (await m.query(
+    `SELECT account_id::text FROM account_relations WHERE kind = $1 AND target_account_id = $2 ORDER BY id`,
+    [RELATION.request, owner],
+  )) as { account_id: string }[];
+  for (const r of rows) await acceptRequest(m, owner, r.account_id);
+}
+
+async function forgetRequestNotification(m: EntityManager, owner: string, requester: string): Promise<void> {
+  await m.query(
+    `DELETE FROM notifications WHERE account_id = $1 AND from_account_id = $2 AND type = 'follow_request'`,
+    [owner, requester],
   );
 }
 
