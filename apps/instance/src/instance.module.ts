@@ -7,6 +7,7 @@ import { ProfileController } from './accounts/profile.controller';
 import { AppsController } from './apps/apps.controller';
 import { InstanceController } from './instance/instance.controller';
 import { NotificationsController } from './notifications/notifications.controller';
+import { OAuthMetadataController } from './oauth/oauth-metadata.controller';
 import { OAuthController } from './oauth/oauth.controller';
 import { StartupController } from './startup/startup.controller';
 import { StatusesController } from './statuses/statuses.controller';
@@ -30,6 +31,7 @@ import { MediaController } from './media/media.controller';
     MediaController,
     MediaFilesController,
     ProfileController,
+    OAuthMetadataController,
   ],
   providers: [InstanceService],
 })

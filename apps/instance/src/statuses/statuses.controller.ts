@@ -1,4 +1,19 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Transform, Type } from 'class-transformer';
 import { ApiOkResponse, ApiOperation, ApiTags, PickType } from '@nestjs/swagger';
 import {
@@ -32,6 +47,7 @@ import type { TenantAtHost } from '@townhall/tenancy';
 import { RailsBoolean } from '../params';
 import { AccountPresenter, type MastodonAccount } from '../presenters/account.presenter';
 import { UpdateMediaParams } from '../media/media.controller';
+import { linkPages, PageParams, pageOf } from '../pagination';
 import { type MastodonMediaAttachment, presentMedia } from '../presenters/media.presenter';
 import { type MastodonStatus, StatusPresenter } from '../presenters/status.presenter';
 import { CurrentTenant } from '../tenant-site';
@@ -366,6 +382,122 @@ export class StatusesController {
     @CurrentTenant() tenant: TenantAtHost,
   ) {
     return this.first(await this.interactions.unbookmark(access.accountId, id), tenant);
+  }
+
+  @Post(':id/pin')
+  @HttpCode(200)
+  @Authenticated('write:accounts')
+  @ApiOperation({
+    summary: 'Feature one of your own public statuses at the top of your profile (at most five)',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#pin' },
+  })
+  async pin(
+    @Param('id') id: string,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+  ) {
+    return this.first(await this.interactions.pin(access.accountId, id), tenant);
+  }
+
+  @Post(':id/unpin')
+  @HttpCode(200)
+  @Authenticated('write:accounts')
+  @ApiOperation({
+    summary: 'Unfeature a status from the top of your profile',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#unpin' },
+  })
+  async unpin(
+    @Param('id') id: string,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+  ) {
+    return this.first(await this.interactions.unpin(access.accountId, id), tenant);
+  }
+
+  @Post(':id/mute')
+  @HttpCode(200)
+  @Authenticated('write:mutes')
+  @ApiOperation({
+    summary: 'Mute notifications from the conversation of a status',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#mute' },
+  })
+  async mute(
+    @Param('id') id: string,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+  ) {
+    return this.first(await this.interactions.muteConversation(access.accountId, id, true), tenant);
+  }
+
+  @Post(':id/unmute')
+  @HttpCode(200)
+  @Authenticated('write:mutes')
+  @ApiOperation({
+    summary: 'Unmute the conversation of a status',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#unmute' },
+  })
+  async unmute(
+    @Param('id') id: string,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+  ) {
+    return this.first(await this.interactions.muteConversation(access.accountId, id, false), tenant);
+  }
+
+  @Get(':id/reblogged_by')
+  @OptionallyAuthenticated('read:accounts')
+  @ApiOperation({
+    summary: 'Who boosted a status (paged with the Link header)',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#reblogged_by' },
+  })
+  @ApiOkResponse({ description: 'Account[]' })
+  rebloggedBy(
+    @Param('id') id: string,
+    @Query() params: PageParams,
+    @CurrentAccess() access: ClientAccess | undefined,
+    @CurrentTenant() tenant: TenantAtHost,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ): Promise<MastodonAccount[]> {
+    return this.reactedBy('reblogged', id, params, access, tenant, req, res);
+  }
+
+  @Get(':id/favourited_by')
+  @OptionallyAuthenticated('read:accounts')
+  @ApiOperation({
+    summary: 'Who favourited a status (paged with the Link header)',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/statuses/#favourited_by' },
+  })
+  @ApiOkResponse({ description: 'Account[]' })
+  favouritedBy(
+    @Param('id') id: string,
+    @Query() params: PageParams,
+    @CurrentAccess() access: ClientAccess | undefined,
+    @CurrentTenant() tenant: TenantAtHost,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ): Promise<MastodonAccount[]> {
+    return this.reactedBy('favourited', id, params, access, tenant, req, res);
+  }
+
+  private async reactedBy(
+    how: 'reblogged' | 'favourited',
+    id: string,
+    params: PageParams,
+    access: ClientAccess | undefined,
+    tenant: TenantAtHost,
+    req: FastifyRequest,
+    res: FastifyReply,
+  ): Promise<MastodonAccount[]> {
+    const found = await this.interactions.reactedBy(
+      access?.accountId ?? null,
+      id,
+      how,
+      pageOf(params, 40, 80),
+    );
+    linkPages(res, req, this.config, tenant.primaryDomain, found.cursorIds);
+    const presenter = new AccountPresenter(this.config, tenant.primaryDomain);
+    return found.accounts.map((a) => presenter.account(a));
   }
 
   private first(page: StatusPage, tenant: TenantAtHost): MastodonStatus {

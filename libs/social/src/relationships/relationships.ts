@@ -4,6 +4,7 @@ import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
 import { AccountError } from '../accounts/local-account-commands';
+import { wantsNotification } from '../notifications/notification-rules';
 
 /** Kinds of `account_relations` rows. */
 export const RELATION = { follow: 0, request: 1, block: 2, mute: 3, endorse: 4 } as const;
@@ -357,10 +358,7 @@ export async function notify(
   await m.query(
     `INSERT INTO notifications (account_id, from_account_id, type, status_id)
      SELECT $1, $2, $3, $4 FROM accounts a
-      WHERE a.id = $1 AND a.domain IS NULL AND $1 <> $2
-        AND NOT EXISTS (SELECT 1 FROM account_relations r WHERE r.kind = 2 AND r.account_id = $1 AND r.target_account_id = $2)
-        AND NOT EXISTS (SELECT 1 FROM account_relations r WHERE r.kind = 3 AND r.hide_notifications
-                          AND r.account_id = $1 AND r.target_account_id = $2)`,
+      WHERE a.id = $1 AND a.domain IS NULL AND $1 <> $2 AND ${wantsNotification('$1::bigint', '$2::bigint', '$4::bigint')}`,
     [account, from, type, statusId],
   );
 }

@@ -20,6 +20,7 @@ import {
   ownMedia,
   parseFocus,
 } from '../media/media-attachments';
+import { wantsNotification } from '../notifications/notification-rules';
 import { StatusError } from './status-errors';
 import { countedLength, hashtagsIn, MAX_STATUS_CHARACTERS, mentionsIn, statusHtml } from './status-text';
 
@@ -307,7 +308,8 @@ export class StatusCommands {
         `INSERT INTO notifications (account_id, from_account_id, type, status_id)
          SELECT DISTINCT b.account_id, $2::bigint, 'update', $1::bigint
            FROM statuses b JOIN accounts a ON a.id = b.account_id AND a.domain IS NULL
-          WHERE b.reblog_of_id = $1 AND b.deleted_at IS NULL AND b.account_id <> $2`,
+          WHERE b.reblog_of_id = $1 AND b.deleted_at IS NULL AND b.account_id <> $2
+            AND ${wantsNotification('b.account_id', '$2::bigint', '$1::bigint')}`,
         [statusId, editor.accountId],
       );
       return (await findStatus(m, statusId))!;
@@ -520,8 +522,10 @@ async function notifyMentioned(
     `INSERT INTO notifications (account_id, from_account_id, type, status_id)
      SELECT a.id, $2, 'mention', $1 FROM accounts a
       WHERE a.id = ANY($3::bigint[]) AND a.domain IS NULL AND a.id <> $2
+        -- Mentions from muted accounts are dropped whatever the mute's notification option, as Mastodon does.
         AND NOT EXISTS (SELECT 1 FROM account_relations r
-                         WHERE r.kind IN (2, 3) AND r.account_id = a.id AND r.target_account_id = $2)`,
+                         WHERE r.kind = 3 AND r.account_id = a.id AND r.target_account_id = $2)
+        AND ${wantsNotification('a.id', '$2::bigint', '$1::bigint')}`,
     [statusId, authorId, mentioned],
   );
 }

@@ -2,10 +2,13 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
+import { type AccountRecord, findAccounts } from '../accounts/account-records';
 import { notify } from '../relationships/relationships';
 import { StatusError } from './status-commands';
 import {
   findVisibleStatuses,
+  type PageRequest,
+  pageBounds,
   type StatusRecord,
   STATUS_COLUMNS,
   statusRecord,
@@ -13,6 +16,9 @@ import {
   visibleTo,
 } from './status-records';
 import { hydrate, type StatusPage } from './status-queries';
+
+/** Mastodon's limit on pinned statuses, as the instance entity announces it. */
+export const MAX_PINNED_STATUSES = 5;
 
 /** Kinds of `status_reactions` rows. */
 const REACTION = { favourite: 0, bookmark: 1, pin: 2 } as const;
@@ -153,6 +159,98 @@ export class StatusInteractions {
         ]);
       }
       return target;
+    });
+  }
+
+  /**
+   * Pins an own status to the profile (Mastodon's StatusPinValidator): not a reblog, not a direct
+   * message, at most five pins.
+   */
+  pin(actor: string, id: string): Promise<StatusPage> {
+    return this.act(actor, id, async (m, status) => {
+      const refuse = (why: string) => new StatusError('validation_failed', `Validation failed: ${why}`);
+      if (status.reblogOfId) throw refuse('Boosts cannot be pinned');
+      if (status.accountId !== actor) throw refuse('Only own posts can be pinned');
+      if (status.visibility === 'direct') throw refuse('Private mentions cannot be pinned');
+      // The account's row is locked so that two pins at once cannot both pass the count.
+      await m.query(`SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, [actor]);
+      const [{ pins }] = (await m.query(
+        `SELECT count(*)::int AS pins FROM status_reactions r JOIN statuses s ON s.id = r.status_id
+          WHERE r.kind = $1 AND r.account_id = $2 AND s.deleted_at IS NULL AND r.status_id <> $3`,
+        [REACTION.pin, actor, status.id],
+      )) as { pins: number }[];
+      if (pins >= MAX_PINNED_STATUSES) throw refuse('You have already pinned the maximum number of posts');
+      await m.query(
+        `INSERT INTO status_reactions (kind, account_id, status_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [REACTION.pin, actor, status.id],
+      );
+      return status.id;
+    });
+  }
+
+  unpin(actor: string, id: string): Promise<StatusPage> {
+    return this.act(actor, id, async (m, status) => {
+      await m.query(`DELETE FROM status_reactions WHERE kind = $1 AND account_id = $2 AND status_id = $3`, [
+        REACTION.pin,
+        actor,
+        status.id,
+      ]);
+      return status.id;
+    });
+  }
+
+  /** Stops (or resumes) notifications from the conversation the status belongs to. */
+  muteConversation(actor: string, id: string, muted: boolean): Promise<StatusPage> {
+    return this.act(actor, id, async (m, status) => {
+      if (status.conversationId === null) return status.id;
+      await m.query(
+        muted
+          ? `INSERT INTO conversation_mutes (account_id, conversation_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`
+          : `DELETE FROM conversation_mutes WHERE account_id = $1 AND conversation_id = $2`,
+        [actor, status.conversationId],
+      );
+      return status.id;
+    });
+  }
+
+  /**
+   * Who boosted or favourited a status the viewer may see, newest first, paged by the boost's or the
+   * favourite's own id (what the `Link` header carries), without accounts the viewer blocks or mutes.
+   */
+  async reactedBy(
+    viewer: string | null,
+    id: string,
+    how: 'reblogged' | 'favourited',
+    page: PageRequest,
+  ): Promise<{ accounts: AccountRecord[]; cursorIds: string[] }> {
+    if (!/^\d{1,19}$/.test(id)) throw new StatusError('not_found', 'Record not found');
+    return this.transactions.run(async (m) => {
+      const [status] = await findVisibleStatuses(m, [id], viewer);
+      if (!status) throw new StatusError('not_found', 'Record not found');
+      const source =
+        how === 'reblogged'
+          ? `SELECT b.id, b.account_id FROM statuses b WHERE b.reblog_of_id = $1 AND b.deleted_at IS NULL`
+          : `SELECT r.id, r.account_id FROM status_reactions r WHERE r.kind = 0 AND r.status_id = $1`;
+      const bounds = pageBounds('x.id', page, 4);
+      const rows = (await m.query(
+        `SELECT x.id::text AS cursor, x.account_id::text FROM (${source}) x
+          WHERE ${bounds.where}
+            AND ($2::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM account_relations v
+                  WHERE v.kind IN (2, 3) AND v.account_id = $2 AND v.target_account_id = x.account_id))
+          ORDER BY ${bounds.order} LIMIT $3`,
+        [status.id, viewer, page.limit, ...bounds.params],
+      )) as { cursor: string; account_id: string }[];
+      if (page.minId) rows.reverse();
+      const byId = new Map(
+        (
+          await findAccounts(
+            m,
+            rows.map((r) => r.account_id),
+          )
+        ).map((a) => [a.id, a]),
+      );
+      const kept = rows.filter((r) => byId.has(r.account_id));
+      return { accounts: kept.map((r) => byId.get(r.account_id)!), cursorIds: kept.map((r) => r.cursor) };
     });
   }
 
