@@ -13,6 +13,7 @@ import { StartupController } from './startup/startup.controller';
 import { StatusesController } from './statuses/statuses.controller';
 import { TimelinesController } from './timelines/timelines.controller';
 import { InstanceService } from './instance/instance.service';
+import { ListsController } from './lists/lists.controller';
 import { MediaFilesController } from './media/media-files.controller';
 import { MediaController } from './media/media.controller';
 
@@ -32,6 +33,7 @@ import { MediaController } from './media/media.controller';
     MediaFilesController,
     ProfileController,
     OAuthMetadataController,
+    ListsController,
   ],
   providers: [InstanceService],
 })

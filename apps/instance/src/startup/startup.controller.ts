@@ -221,7 +221,6 @@ export class StartupController {
   @Get([
     'v1/filters',
     'v2/filters',
-    'v1/lists',
     'v1/followed_tags',
     'v1/featured_tags',
     'v1/conversations',
@@ -234,7 +233,7 @@ export class StartupController {
   @Authenticated('read')
   @ApiOperation({
     summary:
-      'Filters, lists, followed and featured tags, conversations, scheduled statuses, domain blocks and suggestions of the user (none yet)',
+      'Filters, followed and featured tags, conversations, scheduled statuses, domain blocks and suggestions of the user (none yet)',
   })
   nothingYetPrivate(): unknown[] {
     return [];

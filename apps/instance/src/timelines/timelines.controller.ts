@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -79,6 +79,24 @@ export class TimelinesController {
       remote: params.remote === true,
     });
     return this.answer(page, tenant, req, res);
+  }
+
+  @Get('list/:id')
+  @Authenticated('read:lists')
+  @ApiOperation({
+    summary: 'View a list timeline',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/timelines/#list' },
+  })
+  @ApiOkResponse({ description: 'Array of Status; Link header for the next and previous pages' })
+  async list(
+    @Param('id') id: string,
+    @Query() params: PageParams,
+    @CurrentAccess() access: UserAccess,
+    @CurrentTenant() tenant: TenantAtHost,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ): Promise<MastodonStatus[]> {
+    return this.answer(await this.statuses.list(access.accountId, id, pageOf(params)), tenant, req, res);
   }
 
   private answer(

@@ -148,8 +148,45 @@ export class StatusQueries {
             AND NOT EXISTS (SELECT 1 FROM account_relations mu
                              WHERE mu.kind = 3 AND mu.account_id = $1 AND mu.target_account_id = s.account_id
                                AND (mu.expires_at IS NULL OR mu.expires_at > now()))
+            -- Members of the viewer's exclusive lists are read there, not in home.
+            AND NOT EXISTS (SELECT 1 FROM lists xl JOIN list_accounts xa ON xa.list_id = xl.id
+                             WHERE xl.account_id = $1 AND xl.exclusive AND xa.account_id = s.account_id)
           ORDER BY ${bounds.order} LIMIT $2`,
         [viewer, page.limit, ...bounds.params],
+      )) as StatusRow[];
+      return hydrate(m, newestFirst(rows), viewer);
+    });
+  }
+
+  /**
+   * A list's timeline (Mastodon's list feed), read from the members' statuses: their posts and boosts
+   * the viewer may see, but no direct messages; replies to others as the list's replies policy says —
+   * `list`: to members and the viewer, `followed`: to accounts the viewer follows and the viewer,
+   * `none`: never. 404 for a list that is not the viewer's.
+   */
+  list(viewer: string, listId: string, page: PageRequest): Promise<StatusPage> {
+    if (!/^\d{1,19}$/.test(listId)) throw new StatusError('not_found', 'Record not found');
+    return this.transactions.run(async (m) => {
+      const [list] = (await m.query(`SELECT replies_policy FROM lists WHERE id = $1 AND account_id = $2`, [
+        listId,
+        viewer,
+      ])) as { replies_policy: string }[];
+      if (!list) throw new StatusError('not_found', 'Record not found');
+      const bounds = pageBounds('s.id', page, 5);
+      const rows = (await m.query(
+        `SELECT ${STATUS_COLUMNS} FROM statuses s
+           JOIN list_accounts la ON la.list_id = $3 AND la.account_id = s.account_id
+          WHERE ${bounds.where} AND s.visibility < 3 AND ${visibleTo('$1::bigint')}
+            AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id IN (s.account_id, $1)
+                 OR ($4 = 'list' AND EXISTS (SELECT 1 FROM list_accounts lr
+                       WHERE lr.list_id = $3 AND lr.account_id = s.in_reply_to_account_id))
+                 OR ($4 = 'followed' AND EXISTS (SELECT 1 FROM account_relations lf
+                       WHERE lf.kind = 0 AND lf.account_id = $1 AND lf.target_account_id = s.in_reply_to_account_id)))
+            AND NOT EXISTS (SELECT 1 FROM account_relations mu
+                             WHERE mu.kind = 3 AND mu.account_id = $1 AND mu.target_account_id = s.account_id
+                               AND (mu.expires_at IS NULL OR mu.expires_at > now()))
+          ORDER BY ${bounds.order} LIMIT $2`,
+        [viewer, page.limit, listId, list.replies_policy, ...bounds.params],
       )) as StatusRow[];
       return hydrate(m, newestFirst(rows), viewer);
     });
