@@ -78,7 +78,8 @@ async function main(): Promise<number> {
     const startedAt = new Date();
     const log = (line: string) => console.log(`[${scenario.name}] ${line}`);
     log(`started ${startedAt.toISOString()}`);
-    const report = await scenario.run({ options, log });
+    const scenarioOptions = options.forScenario(scenario.options);
+    const report = await scenario.run({ options: scenarioOptions, log });
     const finishedAt = new Date();
     printTable(report.rows);
     for (const line of report.conclusions) console.log(line);
@@ -86,7 +87,7 @@ async function main(): Promise<number> {
       scenario: scenario.name,
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
-      options: options.toJSON(),
+      options: scenarioOptions.toJSON(),
       machine: report.machine,
       loadAverageAtEnd: (await machineInfo()).loadAverage,
       table: report.rows,

@@ -2,6 +2,7 @@ import type { Scenario } from '../support/scenario';
 import { auditScenario } from './audit';
 import { httpScenario } from './http';
 import { provisioningScenario } from './provisioning';
+import { socialScenario } from './social';
 import { verifyScenario } from './verify';
 
 /** Every scenario `npm run bench` knows, in the order `--scenario all` runs them. */
@@ -10,4 +11,5 @@ export const SCENARIOS: readonly Scenario[] = [
   auditScenario,
   verifyScenario,
   httpScenario,
+  socialScenario,
 ];

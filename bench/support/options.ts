@@ -56,6 +56,14 @@ export class BenchOptions {
     );
   }
 
+  /**
+   * The same values read with a scenario's own declarations first: two scenarios may declare an option
+   * of the same name with different defaults and bounds (`--connections`), and each gets its own.
+   */
+  forScenario(specs: readonly OptionSpec[]): BenchOptions {
+    return new BenchOptions(this.values, [...specs, ...this.specs]);
+  }
+
   private spec(name: string, kind: OptionSpec['kind']): OptionSpec {
     const spec = this.specs.find((s) => s.name === name && s.kind === kind);
     if (!spec) throw new Error(`Option --${name} (${kind}) is not declared`);
