@@ -10,6 +10,7 @@ import { NotificationsController } from './notifications/notifications.controlle
 import { OAuthMetadataController } from './oauth/oauth-metadata.controller';
 import { OAuthController } from './oauth/oauth.controller';
 import { StartupController } from './startup/startup.controller';
+import { PollsController } from './statuses/polls.controller';
 import { StatusesController } from './statuses/statuses.controller';
 import { TimelinesController } from './timelines/timelines.controller';
 import { InstanceService } from './instance/instance.service';
@@ -34,6 +35,7 @@ import { MediaController } from './media/media.controller';
     ProfileController,
     OAuthMetadataController,
     ListsController,
+    PollsController,
   ],
   providers: [InstanceService],
 })

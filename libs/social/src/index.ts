@@ -21,3 +21,4 @@ export * from './media/media-sniffing';
 export * from './media/image-processing';
 export * from './accounts/profile';
 export * from './lists/lists';
+export * from './polls/polls';

@@ -3,6 +3,7 @@ import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { TenancyModule } from '@townhall/tenancy';
 import { ProfileCommands } from './accounts/profile';
 import { Lists } from './lists/lists';
+import { Polls } from './polls/polls';
 import { MediaAttachments } from './media/media-attachments';
 import { LocalDiskMediaStorage, MediaStorage } from './media/media-storage';
 import { AccountQueries } from './accounts/account-queries';
@@ -31,6 +32,7 @@ import { StatusQueries } from './statuses/status-queries';
     MediaAttachments,
     ProfileCommands,
     Lists,
+    Polls,
     {
       provide: MediaStorage,
       inject: [TOWNHALL_CONFIG],
@@ -51,6 +53,7 @@ import { StatusQueries } from './statuses/status-queries';
     MediaStorage,
     ProfileCommands,
     Lists,
+    Polls,
   ],
 })
 export class SocialModule {}

@@ -6,6 +6,7 @@ import {
   type LocalUsage,
   MAX_MEDIA_ATTACHMENTS,
   MAX_MEDIA_DESCRIPTION,
+  POLL_LIMITS as SOCIAL_POLL_LIMITS,
 } from '@townhall/social';
 
 /**
@@ -40,10 +41,10 @@ const STATUS_LIMITS = {
   characters_reserved_per_url: 23,
 };
 const POLL_LIMITS = {
-  max_options: 4,
-  max_characters_per_option: 50,
-  min_expiration: 300,
-  max_expiration: 2_629_746,
+  max_options: SOCIAL_POLL_LIMITS.maxOptions,
+  max_characters_per_option: SOCIAL_POLL_LIMITS.maxCharactersPerOption,
+  min_expiration: SOCIAL_POLL_LIMITS.minExpiration,
+  max_expiration: SOCIAL_POLL_LIMITS.maxExpiration,
 };
 /**
  * What this instance accepts, announced as Mastodon announces its own: the image types it decodes

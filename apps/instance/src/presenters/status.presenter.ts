@@ -3,6 +3,7 @@ import { publicUrl } from '@townhall/core';
 import type { StatusPage, StatusRecord } from '@townhall/social';
 import { AccountPresenter, type MastodonAccount } from './account.presenter';
 import { type MastodonMediaAttachment, presentMedia } from './media.presenter';
+import { type MastodonPoll, presentPoll } from './poll.presenter';
 
 /** Mastodon's Status entity (docs.joinmastodon.org/entities/Status). */
 export interface MastodonStatus {
@@ -26,7 +27,7 @@ export interface MastodonStatus {
   in_reply_to_id: string | null;
   in_reply_to_account_id: string | null;
   reblog: MastodonStatus | null;
-  poll: unknown;
+  poll: MastodonPoll | null;
   card: unknown;
   language: string | null;
   text?: string;
@@ -93,7 +94,7 @@ export class StatusPresenter {
       in_reply_to_id: s.inReplyToId,
       in_reply_to_account_id: s.inReplyToAccountId,
       reblog: reblogged ? this.status(page, reblogged) : null,
-      poll: null,
+      poll: page.polls.has(s.id) ? presentPoll(page.polls.get(s.id)!, page.viewer) : null,
       card: null,
       language: s.language,
       ...(withSource ? { text: s.text } : {}),

@@ -21,6 +21,7 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
+  IsInt,
   IsOptional,
   IsString,
   Matches,
@@ -51,6 +52,32 @@ import { linkPages, PageParams, pageOf } from '../pagination';
 import { type MastodonMediaAttachment, presentMedia } from '../presenters/media.presenter';
 import { type MastodonStatus, StatusPresenter } from '../presenters/status.presenter';
 import { CurrentTenant } from '../tenant-site';
+
+/** `poll[options][]=…&poll[expires_in]=…`, as Mastodon apps send a poll; its rules are checked when posting. */
+@MastodonParams()
+export class PollParams {
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MaxLength(1000, { each: true })
+  options: string[];
+
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value,
+  )
+  @IsInt()
+  expires_in: number;
+
+  @IsOptional()
+  @RailsBoolean()
+  @IsBoolean()
+  multiple?: boolean;
+
+  @IsOptional()
+  @RailsBoolean()
+  @IsBoolean()
+  hide_totals?: boolean;
+}
 
 @MastodonParams()
 export class PostStatusParams {
@@ -86,6 +113,11 @@ export class PostStatusParams {
   @IsString()
   @MaxLength(35)
   language?: string;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => PollParams)
+  poll?: PollParams;
 }
 
 @MastodonParams()
@@ -161,6 +193,12 @@ export class StatusesController {
         language: params.language,
         inReplyToId: params.in_reply_to_id,
         mediaIds: params.media_ids,
+        poll: params.poll && {
+          options: params.poll.options,
+          expiresIn: params.poll.expires_in,
+          multiple: params.poll.multiple,
+          hideTotals: params.poll.hide_totals,
+        },
       },
       idempotencyKey === undefined || idempotencyKey === '' ? undefined : idempotencyKey.slice(0, 200),
     );

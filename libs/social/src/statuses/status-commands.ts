@@ -21,6 +21,7 @@ import {
   parseFocus,
 } from '../media/media-attachments';
 import { wantsNotification } from '../notifications/notification-rules';
+import { checkPoll, createPoll, type PollInput } from '../polls/polls';
 import { StatusError } from './status-errors';
 import { countedLength, hashtagsIn, MAX_STATUS_CHARACTERS, mentionsIn, statusHtml } from './status-text';
 
@@ -34,6 +35,7 @@ export interface PostStatusInput {
   language?: string;
   inReplyToId?: string;
   mediaIds?: string[];
+  poll?: PollInput;
 }
 
 /** What an edit may change (Mastodon's PUT /api/v1/statuses/:id); absent fields keep their value. */
@@ -78,6 +80,13 @@ export class StatusCommands {
       input,
       VISIBILITIES.includes(visibility) ? [] : ['Visibility is not included in the list'],
     );
+    if (input.poll !== undefined && mediaIds.length > 0) {
+      throw new StatusError(
+        'validation_failed',
+        'Validation failed: Cannot attach files to a post with a poll',
+      );
+    }
+    const poll = input.poll === undefined ? null : checkPoll(input.poll);
     const requestHash =
       idempotencyKey === undefined
         ? null
@@ -121,6 +130,7 @@ export class StatusCommands {
           media.map((a) => a.id),
         ]);
       }
+      if (poll) await createPoll(m, id, poster.accountId, poll);
       // Local statuses' ids are URLs of the tenant's domain, as ActivityPub needs them.
       await m.query(`UPDATE statuses SET uri = $2, url = $3 WHERE id = $1`, [
         id,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { TenantTransactions } from '@townhall/tenancy';
 import { type MediaRecord, mediaOfStatuses } from '../media/media-attachments';
+import { type PollRecord, pollsOfStatuses } from '../polls/polls';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
 import { StatusError } from './status-commands';
 import {
@@ -44,6 +45,10 @@ export interface StatusPage {
   flags: Map<string, ViewerFlags> | null;
   /** Each status's media attachments, in its order. */
   media: Map<string, MediaRecord[]>;
+  /** Each status's poll, with the viewer's votes. */
+  polls: Map<string, PollRecord>;
+  /** Whom the page was read for (null: nobody signed in). */
+  viewer: string | null;
 }
 
 export interface AccountStatusesFilter {
@@ -298,7 +303,12 @@ export async function hydrate(
     flags = new Map(rows.map((r) => [r.id, r]));
   }
   const media = await mediaOfStatuses(m, all);
-  return { statuses, accounts, reblogs, applications, flags, media };
+  const polls = await pollsOfStatuses(
+    m,
+    all.filter((s) => s.pollId !== null).map((s) => s.id),
+    viewer,
+  );
+  return { statuses, accounts, reblogs, applications, flags, media, polls, viewer };
 }
 
 /** Statuses an account reacted to (favourites, bookmarks), newest reaction first, paged by reaction id. */

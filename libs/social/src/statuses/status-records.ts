@@ -31,12 +31,13 @@ export interface StatusRecord {
   tags: string[];
   /** The attachments' ids, in the order the author gave them. */
   mediaIds: string[];
+  pollId: string | null;
 }
 
 export const STATUS_COLUMNS = `s.id::text, s.account_id::text, s.uri, s.url, s.local, s.text, s.content, s.spoiler_text,
   s.visibility, s.sensitive, s.language, s.in_reply_to_id::text, s.in_reply_to_account_id::text,
   s.reblog_of_id::text, s.conversation_id::text, s.application_id::text, s.replies_count, s.reblogs_count,
-  s.favourites_count, s.edited_at, s.deleted_at, s.created_at, s.media_attachment_ids::text[] AS media_ids,
+  s.favourites_count, s.edited_at, s.deleted_at, s.created_at, s.media_attachment_ids::text[] AS media_ids, s.poll_id::text,
   ARRAY(SELECT m.account_id::text FROM mentions m WHERE m.status_id = s.id ORDER BY m.account_id) AS mentions,
   ARRAY(SELECT t.name FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id ORDER BY t.name) AS tags`;
 
@@ -66,6 +67,7 @@ export type StatusRow = {
   mentions: string[];
   tags: string[];
   media_ids: string[];
+  poll_id: string | null;
 };
 
 export function statusRecord(r: StatusRow): StatusRecord {
@@ -95,6 +97,7 @@ export function statusRecord(r: StatusRow): StatusRecord {
     mentions: r.mentions,
     tags: r.tags,
     mediaIds: r.media_ids,
+    pollId: r.poll_id,
   };
 }
 
