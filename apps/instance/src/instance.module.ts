@@ -5,6 +5,7 @@ import { TenancyModule } from '@townhall/tenancy';
 import { AccountsController } from './accounts/accounts.controller';
 import { ProfileController } from './accounts/profile.controller';
 import { AppsController } from './apps/apps.controller';
+import { ConversationsController } from './conversations/conversations.controller';
 import { InstanceController } from './instance/instance.controller';
 import { NotificationsController } from './notifications/notifications.controller';
 import { OAuthMetadataController } from './oauth/oauth-metadata.controller';
@@ -36,6 +37,7 @@ import { MediaController } from './media/media.controller';
     OAuthMetadataController,
     ListsController,
     PollsController,
+    ConversationsController,
   ],
   providers: [InstanceService],
 })

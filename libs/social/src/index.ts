@@ -22,3 +22,4 @@ export * from './media/image-processing';
 export * from './accounts/profile';
 export * from './lists/lists';
 export * from './polls/polls';
+export * from './conversations/conversations';

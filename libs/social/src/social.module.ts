@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { TenancyModule } from '@townhall/tenancy';
 import { ProfileCommands } from './accounts/profile';
+import { Conversations } from './conversations/conversations';
 import { Lists } from './lists/lists';
 import { Polls } from './polls/polls';
 import { MediaAttachments } from './media/media-attachments';
@@ -33,6 +34,7 @@ import { StatusQueries } from './statuses/status-queries';
     ProfileCommands,
     Lists,
     Polls,
+    Conversations,
     {
       provide: MediaStorage,
       inject: [TOWNHALL_CONFIG],
@@ -54,6 +56,7 @@ import { StatusQueries } from './statuses/status-queries';
     ProfileCommands,
     Lists,
     Polls,
+    Conversations,
   ],
 })
 export class SocialModule {}

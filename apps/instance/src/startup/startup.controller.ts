@@ -223,7 +223,6 @@ export class StartupController {
     'v2/filters',
     'v1/followed_tags',
     'v1/featured_tags',
-    'v1/conversations',
     'v1/scheduled_statuses',
     'v1/domain_blocks',
     'v1/suggestions',
@@ -233,7 +232,7 @@ export class StartupController {
   @Authenticated('read')
   @ApiOperation({
     summary:
-      'Filters, followed and featured tags, conversations, scheduled statuses, domain blocks and suggestions of the user (none yet)',
+      'Filters, followed and featured tags, scheduled statuses, domain blocks and suggestions of the user (none yet)',
   })
   nothingYetPrivate(): unknown[] {
     return [];

@@ -20,6 +20,7 @@ import {
   ownMedia,
   parseFocus,
 } from '../media/media-attachments';
+import { recordDirectStatus } from '../conversations/conversations';
 import { wantsNotification } from '../notifications/notification-rules';
 import { checkPoll, createPoll, type PollInput } from '../polls/polls';
 import { StatusError } from './status-errors';
@@ -162,6 +163,8 @@ export class StatusCommands {
         mentioned: mentionedIds,
       });
       await notifyMentioned(m, id, poster.accountId, mentionedIds);
+      if (visibility === 'direct')
+        await recordDirectStatus(m, id, conversationId, poster.accountId, mentionedIds);
       if (idempotencyKey !== undefined) {
         await m.query(`UPDATE idempotency_keys SET response = $3 WHERE account_id = $1 AND key = $2`, [
           poster.accountId,

@@ -4,7 +4,7 @@ import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
 import { notify } from '../relationships/relationships';
-import { StatusError } from './status-commands';
+import { StatusError } from './status-errors';
 import {
   findVisibleStatuses,
   type PageRequest,

@@ -4,7 +4,7 @@ import { TenantTransactions } from '@townhall/tenancy';
 import { type MediaRecord, mediaOfStatuses } from '../media/media-attachments';
 import { type PollRecord, pollsOfStatuses } from '../polls/polls';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
-import { StatusError } from './status-commands';
+import { StatusError } from './status-errors';
 import {
   findVisibleStatuses,
   pageBounds,
