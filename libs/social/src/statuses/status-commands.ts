@@ -105,12 +105,18 @@ export class StatusCommands {
       const parent = input.inReplyToId ? await this.parent(m, input.inReplyToId, poster.accountId) : null;
       const { html, mentionedIds, tags } = await this.compose(m, text, poster.domain);
       const conversationId = parent?.conversationId ?? (await newConversation(m));
-      const [{ id }] = (await m.query(
-        `INSERT INTO statuses (account_id, local, text, content, spoiler_text, visibility, sensitive, language,
+      const [{ id, username }] = (await m.query(
+        `SELECT platform.next_id()::text AS id, (SELECT username FROM accounts WHERE id = $1) AS username`,
+        [poster.accountId],
+      )) as { id: string; username: string }[];
+      // Local statuses' ids are URLs of the tenant's domain, as ActivityPub needs them.
+      await m.query(
+        `INSERT INTO statuses (id, account_id, local, text, content, spoiler_text, visibility, sensitive, language,
                                in_reply_to_id, in_reply_to_account_id, conversation_id, application_id,
-                               media_attachment_ids)
-         VALUES ($1, true, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::bigint[]) RETURNING id::text`,
+                               media_attachment_ids, uri, url)
+         VALUES ($1, $2, true, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::bigint[], $14, $15)`,
         [
+          id,
           poster.accountId,
           text,
           html,
@@ -123,8 +129,10 @@ export class StatusCommands {
           conversationId,
           poster.applicationId,
           media.map((a) => a.id),
+          publicUrl(this.config, poster.domain, `/users/${username}/statuses/${id}`),
+          publicUrl(this.config, poster.domain, `/@${username}/${id}`),
         ],
-      )) as { id: string }[];
+      );
       if (media.length > 0) {
         await m.query(`UPDATE media_attachments SET status_id = $1 WHERE id = ANY($2::bigint[])`, [
           id,
@@ -132,16 +140,6 @@ export class StatusCommands {
         ]);
       }
       if (poll) await createPoll(m, id, poster.accountId, poll);
-      // Local statuses' ids are URLs of the tenant's domain, as ActivityPub needs them.
-      await m.query(`UPDATE statuses SET uri = $2, url = $3 WHERE id = $1`, [
-        id,
-        publicUrl(
-          this.config,
-          poster.domain,
-          `/users/${await usernameOf(m, poster.accountId)}/statuses/${id}`,
-        ),
-        publicUrl(this.config, poster.domain, `/@${await usernameOf(m, poster.accountId)}/${id}`),
-      ]);
       if (mentionedIds.length > 0) {
         await m.query(
           `INSERT INTO mentions (status_id, account_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`,
@@ -450,13 +448,6 @@ async function resolveMentions(
       { id: r.id, url: r.domain === null ? localProfile(r.name) : r.url },
     ]),
   );
-}
-
-async function usernameOf(m: EntityManager, accountId: string): Promise<string> {
-  const [row] = (await m.query(`SELECT username FROM accounts WHERE id = $1`, [accountId])) as {
-    username: string;
-  }[];
-  return row.username;
 }
 
 async function newConversation(m: EntityManager): Promise<string> {
