@@ -12,6 +12,7 @@ import { OAuthMetadataController } from './oauth/oauth-metadata.controller';
 import { OAuthController } from './oauth/oauth.controller';
 import { StartupController } from './startup/startup.controller';
 import { PollsController } from './statuses/polls.controller';
+import { ScheduledStatusesController } from './statuses/scheduled-statuses.controller';
 import { StatusesController } from './statuses/statuses.controller';
 import { TimelinesController } from './timelines/timelines.controller';
 import { InstanceService } from './instance/instance.service';
@@ -38,6 +39,7 @@ import { MediaController } from './media/media.controller';
     ListsController,
     PollsController,
     ConversationsController,
+    ScheduledStatusesController,
   ],
   providers: [InstanceService],
 })

@@ -35,6 +35,7 @@ describe('the defaults the README documents', () => {
     ['TOWNHALL_DEMO', (c) => c.demo.enabled, true],
     ['TOWNHALL_DEMO_DOMAIN', (c) => c.demo.domain, 'demo.localhost'],
     ['TOWNHALL_DATA_DIR', (c) => c.dataDir, resolve('var')],
+    ['TOWNHALL_SCHEDULED_WORK_INTERVAL_MS', (c) => c.scheduledWork.intervalMs, 5000],
     ['TOWNHALL_MEDIA_ROOT', (c) => c.media.root, resolve('var', 'media')],
     ['TOWNHALL_WORKERS', (c) => c.provisioning.workers, true],
     [

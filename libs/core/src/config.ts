@@ -63,6 +63,8 @@ export interface TownhallConfig {
   /** 32-byte key that encrypts secrets at rest (actor private keys). */
   secretKey: Buffer | undefined;
   dataDir: string;
+  /** How often workers look for scheduled work that fell due (scheduled statuses, ended polls). */
+  scheduledWork: { intervalMs: number };
   /** Where uploaded media are stored (local disk; default `<dataDir>/media`). */
   media: { root: string };
   log: { level: string; pretty: boolean };
@@ -287,6 +289,7 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     operatorToken,
     secretKey,
     dataDir: resolve(str('TOWNHALL_DATA_DIR', 'var')!),
+    scheduledWork: { intervalMs: int('TOWNHALL_SCHEDULED_WORK_INTERVAL_MS', 5000, 50, 3_600_000) },
     media: {
       root: resolve(str('TOWNHALL_MEDIA_ROOT') ?? resolve(str('TOWNHALL_DATA_DIR', 'var')!, 'media')),
     },

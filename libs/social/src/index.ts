@@ -23,3 +23,5 @@ export * from './accounts/profile';
 export * from './lists/lists';
 export * from './polls/polls';
 export * from './conversations/conversations';
+export * from './scheduled/scheduled-work';
+export * from './scheduled/scheduled-statuses';

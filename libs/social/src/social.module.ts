@@ -4,6 +4,8 @@ import { TenancyModule } from '@townhall/tenancy';
 import { ProfileCommands } from './accounts/profile';
 import { Conversations } from './conversations/conversations';
 import { Lists } from './lists/lists';
+import { ScheduledStatuses } from './scheduled/scheduled-statuses';
+import { ScheduledWorkRunner } from './scheduled/scheduled-work';
 import { Polls } from './polls/polls';
 import { MediaAttachments } from './media/media-attachments';
 import { LocalDiskMediaStorage, MediaStorage } from './media/media-storage';
@@ -35,6 +37,8 @@ import { StatusQueries } from './statuses/status-queries';
     Lists,
     Polls,
     Conversations,
+    ScheduledWorkRunner,
+    ScheduledStatuses,
     {
       provide: MediaStorage,
       inject: [TOWNHALL_CONFIG],
@@ -57,6 +61,8 @@ import { StatusQueries } from './statuses/status-queries';
     Lists,
     Polls,
     Conversations,
+    ScheduledWorkRunner,
+    ScheduledStatuses,
   ],
 })
 export class SocialModule {}

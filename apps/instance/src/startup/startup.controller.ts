@@ -223,7 +223,6 @@ export class StartupController {
     'v2/filters',
     'v1/followed_tags',
     'v1/featured_tags',
-    'v1/scheduled_statuses',
     'v1/domain_blocks',
     'v1/suggestions',
     'v2/suggestions',
@@ -231,8 +230,7 @@ export class StartupController {
   ])
   @Authenticated('read')
   @ApiOperation({
-    summary:
-      'Filters, followed and featured tags, scheduled statuses, domain blocks and suggestions of the user (none yet)',
+    summary: 'Filters, followed and featured tags, domain blocks and suggestions of the user (none yet)',
   })
   nothingYetPrivate(): unknown[] {
     return [];

@@ -22,6 +22,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsISO8601,
   IsOptional,
   IsString,
   Matches,
@@ -42,6 +43,7 @@ import {
   StatusInteractions,
   StatusQueries,
   MAX_MEDIA_ATTACHMENTS,
+  ScheduledStatuses,
   VISIBILITIES,
 } from '@townhall/social';
 import type { TenantAtHost } from '@townhall/tenancy';
@@ -50,6 +52,10 @@ import { AccountPresenter, type MastodonAccount } from '../presenters/account.pr
 import { UpdateMediaParams } from '../media/media.controller';
 import { linkPages, PageParams, pageOf } from '../pagination';
 import { type MastodonMediaAttachment, presentMedia } from '../presenters/media.presenter';
+import {
+  type MastodonScheduledStatus,
+  presentScheduledStatus,
+} from '../presenters/scheduled-status.presenter';
 import { type MastodonStatus, StatusPresenter } from '../presenters/status.presenter';
 import { CurrentTenant } from '../tenant-site';
 
@@ -118,6 +124,11 @@ export class PostStatusParams {
   @ValidateNested()
   @Type(() => PollParams)
   poll?: PollParams;
+
+  /** ISO 8601; at least five minutes ahead makes a scheduled status instead. */
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'scheduled_at must be an ISO 8601 date and time' })
+  scheduled_at?: string;
 }
 
 @MastodonParams()
@@ -166,6 +177,7 @@ export class StatusesController {
     private readonly commands: StatusCommands,
     private readonly queries: StatusQueries,
     private readonly interactions: StatusInteractions,
+    private readonly scheduled: ScheduledStatuses,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
@@ -182,24 +194,34 @@ export class StatusesController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @CurrentAccess() access: UserAccess,
     @CurrentTenant() tenant: TenantAtHost,
-  ): Promise<MastodonStatus> {
-    const status = await this.commands.post(
-      { accountId: access.accountId, applicationId: access.applicationId, domain: tenant.primaryDomain },
-      {
-        status: params.status,
-        spoilerText: params.spoiler_text,
-        visibility: params.visibility,
-        sensitive: params.sensitive,
-        language: params.language,
-        inReplyToId: params.in_reply_to_id,
-        mediaIds: params.media_ids,
-        poll: params.poll && {
-          options: params.poll.options,
-          expiresIn: params.poll.expires_in,
-          multiple: params.poll.multiple,
-          hideTotals: params.poll.hide_totals,
-        },
+  ): Promise<MastodonStatus | MastodonScheduledStatus> {
+    const poster = {
+      accountId: access.accountId,
+      applicationId: access.applicationId,
+      domain: tenant.primaryDomain,
+    };
+    const input = {
+      status: params.status,
+      spoilerText: params.spoiler_text,
+      visibility: params.visibility,
+      sensitive: params.sensitive,
+      language: params.language,
+      inReplyToId: params.in_reply_to_id,
+      mediaIds: params.media_ids,
+      poll: params.poll && {
+        options: params.poll.options,
+        expiresIn: params.poll.expires_in,
+        multiple: params.poll.multiple,
+        hideTotals: params.poll.hide_totals,
       },
+    };
+    if (params.scheduled_at !== undefined) {
+      const scheduled = await this.scheduled.schedule(poster, input, new Date(params.scheduled_at));
+      return presentScheduledStatus(this.config, tenant.primaryDomain, scheduled);
+    }
+    const status = await this.commands.post(
+      poster,
+      input,
       idempotencyKey === undefined || idempotencyKey === '' ? undefined : idempotencyKey.slice(0, 200),
     );
     return this.render(status.id, access.accountId, tenant);

@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { checkText } from '@townhall/core';
 import { TenantTransactions } from '@townhall/tenancy';
+import { wantsNotification } from '../notifications/notification-rules';
+import { ScheduledWorkRunner, scheduleWork } from '../scheduled/scheduled-work';
 import { StatusError } from '../statuses/status-errors';
 import { findVisibleStatuses } from '../statuses/status-records';
 
@@ -82,13 +84,14 @@ export async function createPoll(
   accountId: string,
   poll: ReturnType<typeof checkPoll>,
 ): Promise<void> {
-  const [{ id }] = (await m.query(
+  const [{ id, expires_at }] = (await m.query(
     `INSERT INTO polls (status_id, account_id, options, tallies, multiple, hide_totals, expires_at)
      VALUES ($1, $2, $3::text[], array_fill(0, ARRAY[cardinality($3::text[])]), $4, $5, now() + make_interval(secs => $6))
-     RETURNING id::text`,
+     RETURNING id::text, expires_at`,
     [statusId, accountId, poll.options, poll.multiple, poll.hideTotals, poll.expiresIn],
-  )) as { id: string }[];
+  )) as { id: string; expires_at: Date }[];
   await m.query(`UPDATE statuses SET poll_id = $2 WHERE id = $1`, [statusId, id]);
+  await scheduleWork(m, 'poll_ended', id, expires_at);
 }
 
 type PollRow = {
@@ -145,8 +148,15 @@ export async function pollsOfStatuses(
  * vote — once, before it ends, not in one's own poll, one choice unless it allows several.
  */
 @Injectable()
-export class Polls {
-  constructor(private readonly transactions: TenantTransactions) {}
+export class Polls implements OnModuleInit {
+  constructor(
+    private readonly transactions: TenantTransactions,
+    private readonly runner: ScheduledWorkRunner,
+  ) {}
+
+  onModuleInit(): void {
+    this.runner.register({ kind: 'poll_ended', run: (m, id) => notifyPollEnded(m, id) });
+  }
 
   get(viewer: string | null, id: string): Promise<PollRecord> {
     return this.transactions.run((m) => visiblePoll(m, viewer, id));
@@ -203,4 +213,22 @@ async function visiblePoll(
     throw new StatusError('not_found', 'Record not found');
   }
   return (await pollsOfStatuses(m, [row.status_id], viewer)).get(row.status_id)!;
+}
+
+/**
+ * When a poll ends, its author and the local accounts that voted get a `poll` notification (Mastodon's
+ * PollExpirationNotifyWorker), unless the poll's status is gone or they do not want to hear from it.
+ */
+async function notifyPollEnded(m: EntityManager, pollId: string): Promise<void> {
+  await m.query(
+    `INSERT INTO notifications (account_id, from_account_id, type, status_id)
+     SELECT who.id, p.account_id, 'poll', p.status_id
+       FROM polls p JOIN statuses s ON s.id = p.status_id AND s.deleted_at IS NULL
+       CROSS JOIN LATERAL (
+         SELECT p.account_id AS id
+         UNION SELECT DISTINCT v.account_id FROM poll_votes v WHERE v.poll_id = p.id) who
+       JOIN accounts a ON a.id = who.id AND a.domain IS NULL
+      WHERE p.id = $1 AND (who.id = p.account_id OR ${wantsNotification('who.id', 'p.account_id', 'p.status_id')})`,
+    [pollId],
+  );
 }

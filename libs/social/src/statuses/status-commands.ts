@@ -76,102 +76,110 @@ export class StatusCommands {
    * with the same body answers the same status; a repeat with another body is refused (422).
    */
   async post(poster: Poster, input: PostStatusInput, idempotencyKey?: string): Promise<StatusRecord> {
-    const visibility = (input.visibility ?? 'public') as Visibility;
-    const { text, spoiler, mediaIds } = checkStatusInput(
-      input,
-      VISIBILITIES.includes(visibility) ? [] : ['Visibility is not included in the list'],
-    );
-    if (input.poll !== undefined && mediaIds.length > 0) {
-      throw new StatusError(
-        'validation_failed',
-        'Validation failed: Cannot attach files to a post with a poll',
-      );
-    }
-    const poll = input.poll === undefined ? null : checkPoll(input.poll);
+    const checked = checkPostInput(input);
     const requestHash =
       idempotencyKey === undefined
         ? null
-        : digestOf({ ...input, status: text, spoilerText: spoiler, visibility });
-
+        : digestOf({
+            ...input,
+            status: checked.text,
+            spoilerText: checked.spoiler,
+            visibility: checked.visibility,
+          });
     return this.transactions.run(async (m) => {
       if (idempotencyKey !== undefined) {
         const earlier = await this.claimKey(m, poster.accountId, idempotencyKey, requestHash!);
         if (earlier) return earlier;
       }
-      const media = await attachableMedia(m, poster.accountId, mediaIds);
-      if (text.trim() === '' && media.length === 0) {
-        throw new StatusError('validation_failed', "Validation failed: Text can't be blank");
-      }
-      const parent = input.inReplyToId ? await this.parent(m, input.inReplyToId, poster.accountId) : null;
-      const { html, mentionedIds, tags } = await this.compose(m, text, poster.domain);
-      const conversationId = parent?.conversationId ?? (await newConversation(m));
-      const [{ id, username }] = (await m.query(
-        `SELECT platform.next_id()::text AS id, (SELECT username FROM accounts WHERE id = $1) AS username`,
-        [poster.accountId],
-      )) as { id: string; username: string }[];
-      // Local statuses' ids are URLs of the tenant's domain, as ActivityPub needs them.
-      await m.query(
-        `INSERT INTO statuses (id, account_id, local, text, content, spoiler_text, visibility, sensitive, language,
-                               in_reply_to_id, in_reply_to_account_id, conversation_id, application_id,
-                               media_attachment_ids, uri, url)
-         VALUES ($1, $2, true, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::bigint[], $14, $15)`,
-        [
-          id,
-          poster.accountId,
-          text,
-          html,
-          spoiler,
-          VISIBILITIES.indexOf(visibility),
-          input.sensitive === true || spoiler !== '',
-          input.language || null,
-          parent?.id ?? null,
-          parent?.accountId ?? null,
-          conversationId,
-          poster.applicationId,
-          media.map((a) => a.id),
-          publicUrl(this.config, poster.domain, `/users/${username}/statuses/${id}`),
-          publicUrl(this.config, poster.domain, `/@${username}/${id}`),
-        ],
-      );
-      if (media.length > 0) {
-        await m.query(`UPDATE media_attachments SET status_id = $1 WHERE id = ANY($2::bigint[])`, [
-          id,
-          media.map((a) => a.id),
-        ]);
-      }
-      if (poll) await createPoll(m, id, poster.accountId, poll);
-      if (mentionedIds.length > 0) {
-        await m.query(
-          `INSERT INTO mentions (status_id, account_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`,
-          [id, mentionedIds],
-        );
-      }
-      if (tags.length > 0) await linkTags(m, id, tags);
-      await m.query(
-        `UPDATE accounts SET statuses_count = statuses_count + 1, last_status_at = now() WHERE id = $1`,
-        [poster.accountId],
-      );
-      if (parent)
-        await m.query(`UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1`, [parent.id]);
-      await fanOut(m, {
-        id,
-        authorId: poster.accountId,
-        visibility,
-        replyToAccountId: parent?.accountId ?? null,
-        mentioned: mentionedIds,
-      });
-      await notifyMentioned(m, id, poster.accountId, mentionedIds);
-      if (visibility === 'direct')
-        await recordDirectStatus(m, id, conversationId, poster.accountId, mentionedIds);
+      const status = await this.postIn(m, poster, input, checked);
       if (idempotencyKey !== undefined) {
         await m.query(`UPDATE idempotency_keys SET response = $3 WHERE account_id = $1 AND key = $2`, [
           poster.accountId,
           idempotencyKey,
-          JSON.stringify({ status_id: id }),
+          JSON.stringify({ status_id: status.id }),
         ]);
       }
-      return (await findStatus(m, id))!;
+      return status;
     });
+  }
+
+  /**
+   * Posts in the caller's tenant transaction (a scheduled status is published in the transaction that
+   * takes its scheduled work). `checked` is what `checkPostInput` made of `input`.
+   */
+  async postIn(
+    m: EntityManager,
+    poster: Poster,
+    input: PostStatusInput,
+    checked: CheckedPost = checkPostInput(input),
+  ): Promise<StatusRecord> {
+    const { text, spoiler, mediaIds, visibility, poll } = checked;
+    const media = await attachableMedia(m, poster.accountId, mediaIds);
+    if (text.trim() === '' && media.length === 0) {
+      throw new StatusError('validation_failed', "Validation failed: Text can't be blank");
+    }
+    const parent = input.inReplyToId ? await this.parent(m, input.inReplyToId, poster.accountId) : null;
+    const { html, mentionedIds, tags } = await this.compose(m, text, poster.domain);
+    const conversationId = parent?.conversationId ?? (await newConversation(m));
+    const [{ id, username }] = (await m.query(
+      `SELECT platform.next_id()::text AS id, (SELECT username FROM accounts WHERE id = $1) AS username`,
+      [poster.accountId],
+    )) as { id: string; username: string }[];
+    // Local statuses' ids are URLs of the tenant's domain, as ActivityPub needs them.
+    await m.query(
+      `INSERT INTO statuses (id, account_id, local, text, content, spoiler_text, visibility, sensitive, language,
+                             in_reply_to_id, in_reply_to_account_id, conversation_id, application_id,
+                             media_attachment_ids, uri, url)
+       VALUES ($1, $2, true, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::bigint[], $14, $15)`,
+      [
+        id,
+        poster.accountId,
+        text,
+        html,
+        spoiler,
+        VISIBILITIES.indexOf(visibility),
+        input.sensitive === true || spoiler !== '',
+        input.language || null,
+        parent?.id ?? null,
+        parent?.accountId ?? null,
+        conversationId,
+        poster.applicationId,
+        media.map((a) => a.id),
+        publicUrl(this.config, poster.domain, `/users/${username}/statuses/${id}`),
+        publicUrl(this.config, poster.domain, `/@${username}/${id}`),
+      ],
+    );
+    if (media.length > 0) {
+      await m.query(`UPDATE media_attachments SET status_id = $1 WHERE id = ANY($2::bigint[])`, [
+        id,
+        media.map((a) => a.id),
+      ]);
+    }
+    if (poll) await createPoll(m, id, poster.accountId, poll);
+    if (mentionedIds.length > 0) {
+      await m.query(
+        `INSERT INTO mentions (status_id, account_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`,
+        [id, mentionedIds],
+      );
+    }
+    if (tags.length > 0) await linkTags(m, id, tags);
+    await m.query(
+      `UPDATE accounts SET statuses_count = statuses_count + 1, last_status_at = now() WHERE id = $1`,
+      [poster.accountId],
+    );
+    if (parent)
+      await m.query(`UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1`, [parent.id]);
+    await fanOut(m, {
+      id,
+      authorId: poster.accountId,
+      visibility,
+      replyToAccountId: parent?.accountId ?? null,
+      mentioned: mentionedIds,
+    });
+    await notifyMentioned(m, id, poster.accountId, mentionedIds);
+    if (visibility === 'direct')
+      await recordDirectStatus(m, id, conversationId, poster.accountId, mentionedIds);
+    return (await findStatus(m, id))!;
   }
 
   /** Deletes an own status; returns it with its source text, for "delete and redraft". */
@@ -543,6 +551,25 @@ export async function findStatus(m: EntityManager, id: string): Promise<StatusRe
 
 function digestOf(input: unknown): Buffer {
   return createHash('sha256').update(JSON.stringify(input)).digest();
+}
+
+export type CheckedPost = ReturnType<typeof checkPostInput>;
+
+/** A new status's fields checked, before any transaction: text, visibility, media, poll. */
+export function checkPostInput(input: PostStatusInput) {
+  const visibility = (input.visibility ?? 'public') as Visibility;
+  const { text, spoiler, mediaIds } = checkStatusInput(
+    input,
+    VISIBILITIES.includes(visibility) ? [] : ['Visibility is not included in the list'],
+  );
+  if (input.poll !== undefined && mediaIds.length > 0) {
+    throw new StatusError(
+      'validation_failed',
+      'Validation failed: Cannot attach files to a post with a poll',
+    );
+  }
+  const poll = input.poll === undefined ? null : checkPoll(input.poll);
+  return { text, spoiler, mediaIds, visibility, poll };
 }
 
 /** Text, content warning and attachments as a new status or an edit carries them, checked. */
