@@ -3,6 +3,14 @@ import { AuditKeyring } from './audit-keys';
 import { verifyAuditBundle } from './audit-bundle-verifier';
 import type { AuditVerificationFailure, AuditVerificationSummary } from './audit-verification';
 import { parseCheckpoint, type AuditCheckpoint } from './checkpoint';
+import type { NoteVerifierKey } from './witness/signed-note';
+import {
+  checkWitnessPolicy,
+  looksLikeVerifierKey,
+  parseWitnessKeys,
+  type WitnessCosignature,
+  type WitnessPolicy,
+} from './witness/witness-policy';
 
 /**
  * `townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE]` as a pure function, so the CLI can
@@ -20,7 +28,7 @@ export interface VerifyCommandIo {
 }
 
 export const AUDIT_VERIFY_USAGE =
-  'usage: townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE] [--threads N]';
+  'usage: townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE] [--witness KEY … [--witnesses-required K]] [--threads N]';
 
 /** Worker threads by default: one core for reading and deciding, the others (at most 3) for hashing. */
 export const DEFAULT_VERIFY_THREADS = Math.max(0, Math.min(3, availableParallelism() - 1));
@@ -35,6 +43,10 @@ export const AUDIT_VERIFY_HELP = [
   '  BUNDLE                  the NDJSON bundle downloaded from /api/regulator/v1/audit/export',
   '  --key FILE              a PEM public key, or the JSON of GET /api/platform/v1/audit/keys',
   '  --since CHECKPOINT_FILE a checkpoint (JSON) you trust from an earlier export',
+  '  --witness KEY           a witness whose cosignature the newest checkpoint must carry: its verifier key',
+  '                          (name+keyID+key, C2SP signed-note form) or a file of such keys, one a line;',
+  '                          repeat for several witnesses',
+  '  --witnesses-required K  how many of the --witness keys must have cosigned (default: all of them)',
   `  --threads N             worker threads that parse and hash a large bundle (default ${DEFAULT_VERIFY_THREADS} here:`,
   '                          the cores but one, at most 3; 0 verifies on one thread)',
   '',
@@ -50,6 +62,8 @@ interface VerifyArguments {
   key: string;
   since: string | null;
   threads: number;
+  witnesses: string[];
+  witnessesRequired: number | null;
 }
 
 class UsageError {
@@ -61,6 +75,8 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
   let key: string | null = null;
   let since: string | null = null;
   let threads: number | null = null;
+  const witnesses: string[] = [];
+  let witnessesRequired: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') return 'help';
@@ -75,6 +91,18 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
         throw new UsageError(`--threads needs a whole number from 0 to ${MAX_VERIFY_THREADS}`);
       }
       threads = Number(value);
+    } else if (flag === '--witness') {
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === '')
+        throw new UsageError('--witness needs a verifier key or a file');
+      witnesses.push(value);
+    } else if (flag === '--witnesses-required') {
+      const value = inline ?? argv[++i];
+      if (witnessesRequired !== null) throw new UsageError('--witnesses-required is given twice');
+      if (value === undefined || !/^[1-9]\d{0,3}$/.test(value)) {
+        throw new UsageError('--witnesses-required needs a whole number from 1 on');
+      }
+      witnessesRequired = Number(value);
     } else if (flag === '--key' || flag === '--since') {
       const value = inline ?? argv[++i];
       if (value === undefined || value === '') throw new UsageError(`${flag} needs a file`);
@@ -94,7 +122,17 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
   if (positional.length === 0) throw new UsageError('BUNDLE is missing');
   if (positional.length > 1) throw new UsageError(`one BUNDLE only (got ${positional.join(', ')})`);
   if (key === null) throw new UsageError('--key FILE is required');
-  return { bundle: positional[0], key, since, threads: threads ?? DEFAULT_VERIFY_THREADS };
+  if (witnessesRequired !== null && witnesses.length === 0) {
+    throw new UsageError('--witnesses-required needs the witnesses: give each with --witness KEY');
+  }
+  return {
+    bundle: positional[0],
+    key,
+    since,
+    threads: threads ?? DEFAULT_VERIFY_THREADS,
+    witnesses,
+    witnessesRequired,
+  };
 }
 
 function reason(err: unknown): string {
@@ -107,6 +145,36 @@ async function readInput(io: VerifyCommandIo, path: string, what: string): Promi
   } catch (err) {
     throw new UsageError(`cannot read ${what} ${path}: ${reason(err)}`);
   }
+}
+
+/** The witnesses of the --witness values (vkeys, or files of them), each once, and how many must have cosigned. */
+async function witnessPolicy(io: VerifyCommandIo, args: VerifyArguments): Promise<WitnessPolicy | null> {
+  if (args.witnesses.length === 0) return null;
+  const keys = new Map<string, NoteVerifierKey>();
+  for (const value of args.witnesses) {
+    const text = looksLikeVerifierKey(value) ? value : await readInput(io, value, 'witness key file');
+    let parsed: NoteVerifierKey[];
+    try {
+      parsed = parseWitnessKeys(text);
+    } catch (err) {
+      throw new UsageError(`--witness ${looksLikeVerifierKey(value) ? '' : `${value}: `}${reason(err)}`);
+    }
+    if (parsed.length === 0) throw new UsageError(`--witness ${value}: the file holds no verifier key`);
+    for (const key of parsed) keys.set(key.text, key);
+  }
+  const names = [...keys.values()].map((k) => k.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new UsageError(`--witness: two different keys are named ${twice}`);
+  const required = args.witnessesRequired ?? keys.size;
+  if (required > keys.size) {
+    throw new UsageError(`--witnesses-required ${required}, but only ${keys.size} witnesses are given`);
+  }
+  return { witnesses: [...keys.values()], required };
+}
+
+export function formatWitnesses(witnessed: readonly WitnessCosignature[], required: number): string {
+  const who = witnessed.map((w) => `${w.name} at ${w.time}`).join(', ');
+  return `; cosigned by ${witnessed.length} witness${witnessed.length === 1 ? '' : 'es'} (${required} required): ${who}`;
 }
 
 export function formatVerificationSummary(s: AuditVerificationSummary): string {
@@ -145,6 +213,7 @@ export async function runVerifyCommand(argv: readonly string[], io: VerifyComman
   let args: VerifyArguments;
   let keys: AuditKeyring;
   let since: AuditCheckpoint | null = null;
+  let witnesses: WitnessPolicy | null;
   try {
     const parsed = parseArguments(argv);
     if (parsed === 'help') {
@@ -166,6 +235,7 @@ export async function runVerifyCommand(argv: readonly string[], io: VerifyComman
         throw new UsageError(`--since ${args.since}: ${reason(err)}`);
       }
     }
+    witnesses = await witnessPolicy(io, args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     io.stderr(`townhall audit verify: ${err.message}`);
@@ -183,7 +253,13 @@ export async function runVerifyCommand(argv: readonly string[], io: VerifyComman
     return EXIT_USAGE;
   }
   if (result.ok) {
-    io.stdout(formatVerificationSummary(result.summary));
+    const witnessed = witnesses ? checkWitnessPolicy(result.summary.newestCheckpoints, witnesses) : null;
+    if (witnessed && !witnessed.ok) {
+      io.stderr(formatVerificationFailure(witnessed));
+      return EXIT_INVALID;
+    }
+    const cosigned = witnessed && witnesses ? formatWitnesses(witnessed.witnessed, witnesses.required) : '';
+    io.stdout(formatVerificationSummary(result.summary) + cosigned);
     return EXIT_VALID;
   }
   io.stderr(formatVerificationFailure(result));
