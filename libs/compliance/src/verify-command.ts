@@ -3,14 +3,9 @@ import { AuditKeyring } from './audit-keys';
 import { verifyAuditBundle } from './audit-bundle-verifier';
 import type { AuditVerificationFailure, AuditVerificationSummary } from './audit-verification';
 import { parseCheckpoint, type AuditCheckpoint } from './checkpoint';
-import type { NoteVerifierKey } from './witness/signed-note';
-import {
-  checkWitnessPolicy,
-  looksLikeVerifierKey,
-  parseWitnessKeys,
-  type WitnessCosignature,
-  type WitnessPolicy,
-} from './witness/witness-policy';
+import { NOTE_COSIGNATURE_V1, type NoteVerifierKey } from './witness/signed-note';
+import { readVerifierKeys, splitOption } from './witness/verifier-key-arguments';
+import { checkWitnessPolicy, type WitnessCosignature, type WitnessPolicy } from './witness/witness-policy';
 
 /**
  * `townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE]` as a pure function, so the CLI can
@@ -80,10 +75,7 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') return 'help';
-    const [flag, inline] =
-      arg.startsWith('--') && arg.includes('=')
-        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-        : [arg, null];
+    const [flag, inline] = splitOption(arg);
     if (flag === '--threads') {
       const value = inline ?? argv[++i];
       if (threads !== null) throw new UsageError('--threads is given twice');
@@ -152,14 +144,12 @@ async function witnessPolicy(io: VerifyCommandIo, args: VerifyArguments): Promis
   if (args.witnesses.length === 0) return null;
   const keys = new Map<string, NoteVerifierKey>();
   for (const value of args.witnesses) {
-    const text = looksLikeVerifierKey(value) ? value : await readInput(io, value, 'witness key file');
     let parsed: NoteVerifierKey[];
     try {
-      parsed = parseWitnessKeys(text);
+      parsed = await readVerifierKeys(value, [NOTE_COSIGNATURE_V1], (path) => io.readFile(path));
     } catch (err) {
-      throw new UsageError(`--witness ${looksLikeVerifierKey(value) ? '' : `${value}: `}${reason(err)}`);
+      throw new UsageError(`--witness ${reason(err)}`);
     }
-    if (parsed.length === 0) throw new UsageError(`--witness ${value}: the file holds no verifier key`);
     for (const key of parsed) keys.set(key.text, key);
   }
   const names = [...keys.values()].map((k) => k.name);

@@ -13,3 +13,4 @@ export * from './witness-files';
 export * from './witness';
 export * from './witness-server';
 export * from './witness-command';
+export * from './verifier-key-arguments';

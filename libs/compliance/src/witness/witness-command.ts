@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { ComplianceError } from '../compliance.errors';
-import { NOTE_ED25519, parseVerifierKey, type NoteVerifierKey } from './signed-note';
+import { NOTE_ED25519, type NoteVerifierKey } from './signed-note';
 import { originHash, WitnessFiles } from './witness-files';
-import { looksLikeVerifierKey } from './witness-policy';
+import { readVerifierKeys, splitOption } from './verifier-key-arguments';
 import { Witness } from './witness';
 import { startWitnessServer } from './witness-server';
 
@@ -93,10 +93,7 @@ function parseArguments(argv: readonly string[]): WitnessArguments | 'help' {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') return 'help';
-    const [flag, inline] =
-      arg.startsWith('--') && arg.includes('=')
-        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-        : [arg, null];
+    const [flag, inline] = splitOption(arg);
     if (flag === '--print-key') {
       args.printKey = true;
       continue;
@@ -122,26 +119,12 @@ function parseArguments(argv: readonly string[]): WitnessArguments | 'help' {
 async function readLogKeys(io: WitnessCommandIo, values: readonly string[]): Promise<NoteVerifierKey[]> {
   const keys = new Map<string, NoteVerifierKey>();
   for (const value of values) {
-    let text = value;
-    if (!looksLikeVerifierKey(value)) {
-      try {
-        text = await io.readFile(value);
-      } catch (err) {
-        throw new UsageError(`--log ${value}: not a verifier key, and not a readable file (${reason(err)})`);
-      }
-    }
-    const lines = text
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter((l) => l !== '' && !l.startsWith('#'));
-    if (lines.length === 0) throw new UsageError(`--log ${value}: no verifier key in it`);
-    for (const line of lines) {
-      try {
-        const key = parseVerifierKey(line, [NOTE_ED25519]);
+    try {
+      for (const key of await readVerifierKeys(value, [NOTE_ED25519], (path) => io.readFile(path))) {
         keys.set(key.text, key);
-      } catch (err) {
-        throw new UsageError(`--log: ${reason(err)}`);
       }
+    } catch (err) {
+      throw new UsageError(`--log ${reason(err)}`);
     }
   }
   return [...keys.values()];

@@ -1,7 +1,8 @@
 import { rawEd25519PublicKey } from '../audit-keys';
 import { checkpointSigningInput, type AuditCheckpoint } from '../checkpoint';
 import { buildLog, ed25519FromSeed, GENERATED_AT, TRUSTED_KEYS } from '../testing/audit-log-fixture';
-import { runVerifyCommand, type VerifyCommandIo } from '../verify-command';
+import { runVerifyCommand } from '../verify-command';
+import { verifyCommandIo } from '../testing/command-io';
 import { cosign } from './cosignature';
 import { formatVerifierKey, NOTE_COSIGNATURE_V1 } from './signed-note';
 
@@ -35,22 +36,7 @@ function bundle(newest: readonly (typeof W1)[]): string {
   return log.exportText({ generatedAt: GENERATED_AT });
 }
 
-function io(files: Record<string, string>) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const value: VerifyCommandIo & { out: string[]; err: string[] } = {
-    out,
-    err,
-    readFile: async (path) => {
-      if (!(path in files))
-        throw Object.assign(new Error(`ENOENT: no such file, open '${path}'`), { code: 'ENOENT' });
-      return files[path];
-    },
-    stdout: (line) => out.push(line),
-    stderr: (line) => err.push(line),
-  };
-  return value;
-}
+const io = verifyCommandIo;
 
 const FILES = {
   'keys.json': JSON.stringify(TRUSTED_KEYS),
@@ -130,7 +116,7 @@ describe('townhall audit verify --witness', () => {
       [['--witness', W1.vkey, '--witnesses-required', '2'], /only 1 witnesses are given/],
       [['--witness', W1.vkey, '--witnesses-required', '0'], /from 1 on/],
       [['--witness', W1.vkey.replace(/\+[0-9a-f]{8}\+/, '+00000000+')], /key ID is not the one/],
-      [['--witness', 'missing.txt'], /cannot read witness key file missing\.txt/],
+      [['--witness', 'missing.txt'], /missing\.txt: not a verifier key, and not a file that can be read/],
       [['--witness', 'keys.json'], /keys\.json: .*is not a verifier key/],
     ];
     for (const [args, message] of cases) {

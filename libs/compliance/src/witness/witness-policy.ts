@@ -1,6 +1,6 @@
 import type { AuditVerificationFailure, CosignedCheckpointLine } from '../audit-verification';
 import { checkpointSigningInput } from '../checkpoint';
-import { checkCosignature, parseCosignerKey } from './cosignature';
+import { checkCosignature } from './cosignature';
 import { decodeStrictBase64, isKeyName, type NoteSignature, type NoteVerifierKey } from './signed-note';
 
 /**
@@ -104,21 +104,4 @@ export function checkWitnessPolicy(
       `; no cosignature of ${missing.join(', ')}. ` +
       'Export up to a checkpoint the witnesses have cosigned, or ask the operator why they have not',
   };
-}
-
-/**
- * Reads the witnesses of `--witness VALUE`: a vkey, or a file of vkeys (one per line; blank lines and
- * lines starting with "#" are skipped). Throws `invalid_verifier_key` naming the bad key.
- */
-export function parseWitnessKeys(text: string): NoteVerifierKey[] {
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0 && !line.startsWith('#'))
-    .map(parseCosignerKey);
-}
-
-/** Whether a `--witness` value is meant as a vkey rather than a file name. */
-export function looksLikeVerifierKey(value: string): boolean {
-  return /^[^\s+]+\+[0-9A-Fa-f]{8}\+/.test(value);
 }
