@@ -95,6 +95,22 @@ describe('C2SP tlog-cosignature (cosignature/v1)', () => {
     expect(checkCosignature(text, line, key)).toEqual({ status: 'valid', timestamp: 1679315147 });
   });
 
+  it('reproduces the worked example of docs/audit-format.md §13', () => {
+    const example = ed25519FromSeed('townhall audit-format.md example witness');
+    const vkey = formatVerifierKey('witness.example/w1', NOTE_COSIGNATURE_V1, rawEd25519PublicKey(example));
+    expect(vkey).toBe('witness.example/w1+bab76c98+BHOOzr/xeTwwqkHVu/nVGOWIwp8cOvOCIOLMrlMHG3Hz');
+    const checkpoint =
+      'townhall.example/audit\n3\nJoSjrzjNGP0lg2ZGKqRFEA8L+qV+0QZY13TF6ryI/Z8=\ntime 2025-01-15T10:05:00.000Z\n';
+    const line = cosign(checkpoint, 'witness.example/w1', example, 1736935502);
+    expect(line.signature).toBe(
+      'urdsmAAAAABnh4hOWigqQF2qH8lpW9WUjQc7nzjK9FR4avSAIN1emSGk8wOCEModyU379u228120NuCeCimIOV5P4BIwepb94JBmCQ==',
+    );
+    expect(checkCosignature(checkpoint, line, parseCosignerKey(vkey))).toEqual({
+      status: 'valid',
+      timestamp: 1736935502,
+    });
+  });
+
   it('finds a cosignature of another text, time or name invalid or foreign', () => {
     const line = cosign(text, 'witness.example/w1', witness, 1679315147);
     expect(checkCosignature(text.replace('20852163', '20852164'), line, key).status).toBe('invalid');

@@ -162,6 +162,19 @@ export async function runWitnessCommand(argv: readonly string[], io: WitnessComm
   }
 
   const dir = resolve(args.dataDir);
+  if (args.printKey) {
+    // An existing key is read without the lock, so a serving witness's key can be printed too.
+    try {
+      const existing = await WitnessFiles.readIdentity(dir, args.name);
+      if (existing) {
+        io.stdout(existing.vkey);
+        return EXIT_OK;
+      }
+    } catch (err) {
+      io.stderr(`townhall witness: ${reason(err)}`);
+      return EXIT_USAGE;
+    }
+  }
   let files: WitnessFiles;
   try {
     files = await WitnessFiles.open(dir);

@@ -25,6 +25,8 @@ describe('the witness’s files', () => {
     const first = await WitnessFiles.open(dir);
     const identity = await first.identity('witness.test/w1');
     expect(parseCosignerKey(identity.vkey).name).toBe('witness.test/w1');
+    // Read without the lock, while the witness holds the directory (`--print-key` while it serves).
+    expect((await WitnessFiles.readIdentity(dir, null))?.vkey).toBe(identity.vkey);
     await first.write(state(10));
     await first.close();
 

@@ -101,18 +101,27 @@ export class WitnessFiles implements WitnessState {
    * different `name` later is refused, since it would change the key ID everyone configured.
    */
   async identity(name: string | null): Promise<WitnessIdentity> {
-    const keyPath = join(this.dir, 'witness.key');
-    const namePath = join(this.dir, 'witness.json');
-    let pem = await readFile(keyPath, 'utf8').catch(missingAsNull);
-    if (pem === null) {
-      if (name === null) throw new Error(`${this.dir} holds no witness key yet: give --name to create one`);
-      if (!isKeyName(name))
-        throw new Error(`--name ${JSON.stringify(name)}: a key name has no spaces or "+"`);
-      const { privateKey } = generateKeyPairSync('ed25519');
-      pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-      await this.writeAtomically(namePath, `${JSON.stringify({ name })}\n`);
-      await this.writeAtomically(keyPath, pem);
-    }
+    const existing = await WitnessFiles.readIdentity(this.dir, name);
+    if (existing) return existing;
+    if (name === null) throw new Error(`${this.dir} holds no witness key yet: give --name to create one`);
+    if (!isKeyName(name)) throw new Error(`--name ${JSON.stringify(name)}: a key name has no spaces or "+"`);
+    const { privateKey } = generateKeyPairSync('ed25519');
+    await this.writeAtomically(join(this.dir, 'witness.json'), `${JSON.stringify({ name })}\n`);
+    await this.writeAtomically(
+      join(this.dir, 'witness.key'),
+      privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    );
+    return (await WitnessFiles.readIdentity(this.dir, name)) as WitnessIdentity;
+  }
+
+  /**
+   * The identity in `dir`, or null when it has no key yet. Reads only, without the lock: a running
+   * witness's key can be printed (`--print-key`) while it serves.
+   */
+  static async readIdentity(dir: string, name: string | null): Promise<WitnessIdentity | null> {
+    const pem = await readFile(join(dir, 'witness.key'), 'utf8').catch(missingAsNull);
+    if (pem === null) return null;
+    const namePath = join(dir, 'witness.json');
     const stored = JSON.parse(await readFile(namePath, 'utf8')) as { name?: unknown };
     if (typeof stored.name !== 'string' || !isKeyName(stored.name))
       throw new Error(`${namePath} names no witness`);

@@ -98,7 +98,7 @@ export class Witness {
         level: 'info',
         status: 200,
         origin,
-        message: `cosigned ${origin} at tree size ${checkpoint.treeSize} (from ${request.oldSize})`,
+        message: `cosigned tree size ${checkpoint.treeSize} (from ${request.oldSize})`,
       });
       return { status: 200, contentType: TEXT, body: formatSignatureLine(cosignature) };
     } catch (err) {
@@ -107,7 +107,7 @@ export class Witness {
           level: 'info',
           status: 409,
           origin,
-          message: `${origin}: old size ${err.claimed} is not the size this witness holds, ${err.known}`,
+          message: `old size ${err.claimed} is not the size this witness holds, ${err.known}`,
         });
         return { status: 409, contentType: TLOG_SIZE_CONTENT_TYPE, body: formatTreeSizeBody(err.known) };
       }
