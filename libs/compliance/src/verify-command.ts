@@ -8,13 +8,14 @@ import { readVerifierKeys, splitOption } from './witness/verifier-key-arguments'
 import { checkWitnessPolicy, type WitnessCosignature, type WitnessPolicy } from './witness/witness-policy';
 
 /**
- * `townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE]` as a pure function, so the CLI can
- * mount it in a few lines and tests can run it without a process. Exit codes: 0 the bundle verifies
- * (one summary line on stdout), 1 it does not (one line on stderr naming the first failing sequence
- * number or checkpoint and why), 2 the command line or an input file is unusable.
+ * `townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE] [--witness KEY …]` as a pure
+ * function, so the CLI can mount it in a few lines and tests can run it without a process. Exit codes:
+ * 0 the bundle verifies (one summary line on stdout), 1 it does not (one line on stderr naming the first
+ * failing sequence number or checkpoint and why, or the witnesses whose cosignature is missing), 2 the
+ * command line or an input file is unusable.
  */
 export interface VerifyCommandIo {
-  /** Reads a whole (small) file: the key file and the --since checkpoint. */
+  /** Reads a whole (small) file: the key file, the --since checkpoint, a file of witness keys. */
   readFile(path: string): Promise<string>;
   /** Streams the bundle; without it the bundle is read whole with readFile. */
   openBundle?(path: string): AsyncIterable<string | Uint8Array>;
