@@ -27,6 +27,7 @@ module.exports = {
     '^@townhall/core/errors$': '<rootDir>/libs/core/src/errors',
     '^@townhall/core/text$': '<rootDir>/libs/core/src/input/human-text',
     '^@townhall/compliance/verify$': '<rootDir>/libs/compliance/src/verify-command',
+    '^@townhall/compliance/witness$': '<rootDir>/libs/compliance/src/witness',
     // Fakes and contract suites for specs; not part of the build.
     '^@townhall/compliance/testing$': '<rootDir>/libs/compliance/src/testing',
   },

@@ -5,9 +5,11 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
 const args = process.argv.slice(2);
-// `audit verify` needs none of the platform: it starts without the command framework (help aside).
-const verifyOnly =
-  args[0] === 'audit' && args[1] === 'verify' && !args.includes('--help') && !args.includes('-h');
+// `audit verify` and `witness` need none of the platform: they start without the command framework
+// (help aside), so a regulator's machine runs them with no database, Redis or configuration.
+const wantsHelp = args.includes('--help') || args.includes('-h');
+const verifyOnly = args[0] === 'audit' && args[1] === 'verify' && !wantsHelp;
+const witnessOnly = args[0] === 'witness' && !wantsHelp;
 const main = join(
   __dirname,
   '..',
@@ -15,7 +17,7 @@ const main = join(
   'apps',
   'cli',
   'src',
-  verifyOnly ? 'audit-verify-main.js' : 'main.js',
+  verifyOnly ? 'audit-verify-main.js' : witnessOnly ? 'witness-main.js' : 'main.js',
 );
 if (!existsSync(main)) {
   process.stderr.write('townhall: the command line is not built yet: run `npm run build` first.\n');

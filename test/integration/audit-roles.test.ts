@@ -44,6 +44,13 @@ const APPEND_ONLY: { table: string; insert: string; set: string }[] = [
     set: `tree_size = 2`,
   },
   {
+    table: 'audit_cosignatures',
+    insert: `INSERT INTO platform.audit_cosignatures (checkpoint_id, witness, key_id, signature, cosigned_at)
+             SELECT id, 'witness.test/w1', '\\x01020304'::bytea, '\\x01020304'::bytea || ${HASH} || ${HASH} || '\\x0102030405060708'::bytea, now()
+               FROM platform.audit_checkpoints`,
+    set: `witness = 'witness.test/w2'`,
+  },
+  {
     table: 'audit_key_rotations',
     insert: `INSERT INTO platform.audit_key_rotations (time, previous_key_id, key_id, record)
              VALUES (now(), '0123456789abcdef', 'fedcba9876543210', '{}')`,
@@ -327,7 +334,7 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
         problems: [
           expect.stringMatching(
             new RegExp(
-              `"${writer}", which may change or delete audit rows \\(audit_checkpoints, audit_entries, `,
+              `"${writer}", which may change or delete audit rows \\(audit_checkpoints, audit_cosignatures, audit_entries, `,
             ),
           ),
         ],

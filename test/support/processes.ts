@@ -55,18 +55,22 @@ export interface RunningProcess {
 }
 
 /**
- * Starts one of the HTTP entry points and resolves once it printed where it listens and whatever
- * `readyLine` names (the all-in-one's demo tenant, say); fails with its output if it exits or takes too
- * long.
+ * Starts one of the HTTP entry points (or `bin/townhall.js` with `args`, such as `witness …`) and
+ * resolves once it printed where it listens and whatever `readyLine` names (the all-in-one's demo
+ * tenant, say); fails with its output if it exits or takes too long.
  */
 export async function startProcess(
   entry: string,
   env: NodeJS.ProcessEnv,
-  opts: { readyLine?: RegExp; timeoutMs?: number } = {},
+  opts: { readyLine?: RegExp; timeoutMs?: number; args?: readonly string[] } = {},
 ): Promise<RunningProcess> {
   if (!existsSync(entry))
     throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does).`);
-  const child = spawn(process.execPath, [entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [entry, ...(opts.args ?? [])], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -11,6 +11,7 @@ import { SECRET_KEY_SUBCOMMANDS, SecretKeyCommand } from './commands/secret-key.
 import { TENANT_SUBCOMMANDS, TenantsCommand } from './commands/tenants.command';
 import { TokensCommand, TokensCreateCommand } from './commands/tokens.command';
 import { WorkerCommand } from './commands/worker.command';
+import { WitnessCommand } from './commands/witness.command';
 import { PlatformRuntime } from './platform-runtime';
 
 /**
@@ -40,6 +41,7 @@ import { PlatformRuntime } from './platform-runtime';
     ...AUDIT_SUBJECT_SUBCOMMANDS,
     SecretKeyCommand,
     ...SECRET_KEY_SUBCOMMANDS,
+    WitnessCommand,
   ],
 })
 export class CliModule {}

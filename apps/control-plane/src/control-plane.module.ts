@@ -5,6 +5,7 @@ import { TenancyModule } from '@townhall/tenancy';
 import { AuditKeysController } from './audit-keys.controller';
 import { AuditCheckpointsController } from './audit/audit-checkpoints.controller';
 import { AuditSubjectsController } from './audit/audit-subjects.controller';
+import { PublicCheckpointsController } from './audit/public-checkpoints.controller';
 import { BootstrapOperator } from './bootstrap-operator';
 import { OperatorActionInterceptor } from './operator-action.interceptor';
 import { OPERATOR_RATE_LIMIT_PROVIDERS } from './operator-rate-limit';
@@ -25,6 +26,7 @@ import { TenantsController } from './tenants/tenants.controller';
     AuditKeysController,
     AuditCheckpointsController,
     AuditSubjectsController,
+    PublicCheckpointsController,
   ],
   providers: [...OPERATOR_RATE_LIMIT_PROVIDERS, OperatorActionInterceptor, BootstrapOperator],
 })

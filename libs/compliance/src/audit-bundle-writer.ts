@@ -5,6 +5,7 @@ import { canonicalJson } from './canonical-json';
 import { AuditCheckpoint, checkpointProblem, encodeHash } from './checkpoint';
 import { ComplianceError } from './compliance.errors';
 import { CompactRange, leafHash, rangeDecomposition } from './merkle';
+import { readCosignatures } from './witness/witness-policy';
 
 export interface AuditBundleRequest {
   origin: string;
@@ -155,6 +156,8 @@ export class AuditBundleWriter {
     const problem = checkpointProblem(cp);
     if (problem !== null) fail(`checkpoint: ${problem}`);
     if (cp.origin !== this.request.origin) fail('the checkpoint belongs to another log');
+    const cosignatures = readCosignatures(cp.cosignatures);
+    if (typeof cosignatures === 'string') fail(`checkpoint: ${cosignatures}`);
     const { from, to } = this.request;
     const size = cp.treeSize;
     if (size < this.lastCheckpoint) fail('checkpoints come in increasing tree size');

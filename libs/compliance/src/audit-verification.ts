@@ -40,6 +40,7 @@ export const AUDIT_FAILURE_REASONS = [
   'fork',
   'inconsistent',
   'malformed',
+  'unwitnessed',
 ] as const;
 export type AuditFailureReason = (typeof AUDIT_FAILURE_REASONS)[number];
 
@@ -73,6 +74,17 @@ export interface AuditVerificationSummary {
   keyIds: string[];
   /** The earlier checkpoint this bundle was shown consistent with (`--since`). */
   since: { treeSize: number; rootHash: string } | null;
+  /**
+   * Every verified checkpoint line of the newest tree size, with the witnesses' cosignatures it carries
+   * as the bundle gave them: `checkWitnessPolicy` (witness/witness-policy.ts) checks those.
+   */
+  newestCheckpoints: CosignedCheckpointLine[];
+}
+
+/** A checkpoint line as verified, and its `cosignatures` member unchecked (undefined when absent). */
+export interface CosignedCheckpointLine {
+  checkpoint: AuditCheckpoint;
+  cosignatures: unknown;
 }
 
 export type AuditVerificationResult =
@@ -87,6 +99,7 @@ type Failure = Omit<AuditVerificationFailure, 'ok' | 'line'>;
 
 interface GroupMember {
   cp: AuditCheckpoint;
+  cosignatures: unknown;
   root: Buffer;
   /** The root recomputed from the leaves (and range proof); null while the range proof is awaited. */
   expected: Buffer | null;
@@ -237,6 +250,7 @@ export class BundleVerification {
   private lastCheckpointSize = -1;
   private readonly verifiedRoots = new Map<number, Buffer>();
   private newest: AuditCheckpoint | null = null;
+  private newestGroup: readonly GroupMember[] = [];
   private readonly keysUsed = new Set<string>();
   private readonly since: SinceCheckpoint | null;
   private lastTenantSeq: number | null = null;
@@ -353,6 +367,7 @@ export class BundleVerification {
         : null,
       keyIds: [...this.keysUsed],
       since: this.since ? { treeSize: this.since.cp.treeSize, rootHash: this.since.cp.rootHash } : null,
+      newestCheckpoints: this.newestGroup.map((m) => ({ checkpoint: m.cp, cosignatures: m.cosignatures })),
     };
   }
 
@@ -721,7 +736,7 @@ export class BundleVerification {
       });
     }
 
-    const member: GroupMember = { cp, root, expected: null };
+    const member: GroupMember = { cp, cosignatures: line.cosignatures, root, expected: null };
     if (this.group?.size === size) {
       this.group.members.push(member);
     } else {
@@ -790,6 +805,7 @@ export class BundleVerification {
     // An equal root of the same size (checked when the line was read) is consistency too.
     if (this.since?.cp.treeSize === group.size) this.since.proven = true;
     this.newest = group.members[group.members.length - 1].cp;
+    this.newestGroup = group.members;
     this.lastCheckpointSize = group.size;
     this.group = null;
   }

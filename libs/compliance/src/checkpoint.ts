@@ -27,9 +27,20 @@ export interface AuditCheckpoint {
   keyId: string;
   /** Base64 Ed25519 signature over checkpointSigningInput(). */
   signature: string;
+  /**
+   * Witnesses' cosignatures of this checkpoint (C2SP tlog-cosignature), when it has any: each the key
+   * name and base64 blob of a note signature line (`— <name> <signature>`). Not covered by `signature`;
+   * each verifies on its own against its witness's key (docs/audit-format.md §13).
+   */
+  cosignatures?: CheckpointCosignature[];
 }
 
-export type UnsignedAuditCheckpoint = Omit<AuditCheckpoint, 'signature'>;
+export interface CheckpointCosignature {
+  name: string;
+  signature: string;
+}
+
+export type UnsignedAuditCheckpoint = Omit<AuditCheckpoint, 'signature' | 'cosignatures'>;
 
 const ORIGIN = /^[^\s+]{1,255}$/u;
 const BASE64_HASH = /^[A-Za-z0-9+/]{43}=$/;

@@ -11,6 +11,8 @@ export class ComplianceError extends defineErrors({
   invalid_audit_entry: { status: 400, title: 'Invalid audit entry' },
   invalid_key: { status: 400, title: 'Invalid audit signing key' },
   invalid_checkpoint: { status: 400, title: 'Invalid audit checkpoint' },
+  invalid_signed_note: { status: 400, title: 'Invalid signed note' },
+  invalid_verifier_key: { status: 400, title: 'Invalid note verifier key' },
   invalid_proof_request: { status: 400, title: 'No such Merkle proof' },
   invalid_bundle_request: { status: 400, title: 'Invalid audit bundle request' },
   audit_subject_not_found: { status: 404, title: 'Audit subject not found' },

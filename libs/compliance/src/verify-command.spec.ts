@@ -1,6 +1,6 @@
-import { Readable } from 'node:stream';
 import { publicKeyPem } from './audit-keys';
-import { runVerifyCommand, type VerifyCommandIo } from './verify-command';
+import { runVerifyCommand } from './verify-command';
+import { verifyCommandIo } from './testing/command-io';
 import {
   buildLog,
   bundleLines,
@@ -25,24 +25,7 @@ function cp(size: number): string {
   return JSON.stringify(log.checkpoints.find((c) => c.treeSize === size));
 }
 
-/** An in-memory file system for the command. */
-function io(files: Record<string, string>, options: { stream?: boolean } = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const value: VerifyCommandIo & { out: string[]; err: string[] } = {
-    out,
-    err,
-    readFile: async (path) => {
-      if (!(path in files))
-        throw Object.assign(new Error(`ENOENT: no such file, open '${path}'`), { code: 'ENOENT' });
-      return files[path];
-    },
-    stdout: (line) => out.push(line),
-    stderr: (line) => err.push(line),
-  };
-  if (options.stream) value.openBundle = (path) => Readable.from([Buffer.from(files[path] ?? '')]);
-  return value;
-}
+const io = verifyCommandIo;
 
 const FILES = {
   'bundle.ndjson': bundle,

@@ -3,15 +3,19 @@ import { AuditKeyring } from './audit-keys';
 import { verifyAuditBundle } from './audit-bundle-verifier';
 import type { AuditVerificationFailure, AuditVerificationSummary } from './audit-verification';
 import { parseCheckpoint, type AuditCheckpoint } from './checkpoint';
+import { NOTE_COSIGNATURE_V1, type NoteVerifierKey } from './witness/signed-note';
+import { readVerifierKeys, splitOption } from './witness/verifier-key-arguments';
+import { checkWitnessPolicy, type WitnessCosignature, type WitnessPolicy } from './witness/witness-policy';
 
 /**
- * `townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE]` as a pure function, so the CLI can
- * mount it in a few lines and tests can run it without a process. Exit codes: 0 the bundle verifies
- * (one summary line on stdout), 1 it does not (one line on stderr naming the first failing sequence
- * number or checkpoint and why), 2 the command line or an input file is unusable.
+ * `townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE] [--witness KEY …]` as a pure
+ * function, so the CLI can mount it in a few lines and tests can run it without a process. Exit codes:
+ * 0 the bundle verifies (one summary line on stdout), 1 it does not (one line on stderr naming the first
+ * failing sequence number or checkpoint and why, or the witnesses whose cosignature is missing), 2 the
+ * command line or an input file is unusable.
  */
 export interface VerifyCommandIo {
-  /** Reads a whole (small) file: the key file and the --since checkpoint. */
+  /** Reads a whole (small) file: the key file, the --since checkpoint, a file of witness keys. */
   readFile(path: string): Promise<string>;
   /** Streams the bundle; without it the bundle is read whole with readFile. */
   openBundle?(path: string): AsyncIterable<string | Uint8Array>;
@@ -20,7 +24,7 @@ export interface VerifyCommandIo {
 }
 
 export const AUDIT_VERIFY_USAGE =
-  'usage: townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE] [--threads N]';
+  'usage: townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE] [--witness KEY … [--witnesses-required K]] [--threads N]';
 
 /** Worker threads by default: one core for reading and deciding, the others (at most 3) for hashing. */
 export const DEFAULT_VERIFY_THREADS = Math.max(0, Math.min(3, availableParallelism() - 1));
@@ -35,6 +39,10 @@ export const AUDIT_VERIFY_HELP = [
   '  BUNDLE                  the NDJSON bundle downloaded from /api/regulator/v1/audit/export',
   '  --key FILE              a PEM public key, or the JSON of GET /api/platform/v1/audit/keys',
   '  --since CHECKPOINT_FILE a checkpoint (JSON) you trust from an earlier export',
+  '  --witness KEY           a witness whose cosignature the newest checkpoint must carry: its verifier key',
+  '                          (name+keyID+key, C2SP signed-note form) or a file of such keys, one a line;',
+  '                          repeat for several witnesses',
+  '  --witnesses-required K  how many of the --witness keys must have cosigned (default: all of them)',
   `  --threads N             worker threads that parse and hash a large bundle (default ${DEFAULT_VERIFY_THREADS} here:`,
   '                          the cores but one, at most 3; 0 verifies on one thread)',
   '',
@@ -50,6 +58,8 @@ interface VerifyArguments {
   key: string;
   since: string | null;
   threads: number;
+  witnesses: string[];
+  witnessesRequired: number | null;
 }
 
 class UsageError {
@@ -61,13 +71,12 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
   let key: string | null = null;
   let since: string | null = null;
   let threads: number | null = null;
+  const witnesses: string[] = [];
+  let witnessesRequired: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') return 'help';
-    const [flag, inline] =
-      arg.startsWith('--') && arg.includes('=')
-        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-        : [arg, null];
+    const [flag, inline] = splitOption(arg);
     if (flag === '--threads') {
       const value = inline ?? argv[++i];
       if (threads !== null) throw new UsageError('--threads is given twice');
@@ -75,6 +84,18 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
         throw new UsageError(`--threads needs a whole number from 0 to ${MAX_VERIFY_THREADS}`);
       }
       threads = Number(value);
+    } else if (flag === '--witness') {
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === '')
+        throw new UsageError('--witness needs a verifier key or a file');
+      witnesses.push(value);
+    } else if (flag === '--witnesses-required') {
+      const value = inline ?? argv[++i];
+      if (witnessesRequired !== null) throw new UsageError('--witnesses-required is given twice');
+      if (value === undefined || !/^[1-9]\d{0,3}$/.test(value)) {
+        throw new UsageError('--witnesses-required needs a whole number from 1 on');
+      }
+      witnessesRequired = Number(value);
     } else if (flag === '--key' || flag === '--since') {
       const value = inline ?? argv[++i];
       if (value === undefined || value === '') throw new UsageError(`${flag} needs a file`);
@@ -94,7 +115,17 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
   if (positional.length === 0) throw new UsageError('BUNDLE is missing');
   if (positional.length > 1) throw new UsageError(`one BUNDLE only (got ${positional.join(', ')})`);
   if (key === null) throw new UsageError('--key FILE is required');
-  return { bundle: positional[0], key, since, threads: threads ?? DEFAULT_VERIFY_THREADS };
+  if (witnessesRequired !== null && witnesses.length === 0) {
+    throw new UsageError('--witnesses-required needs the witnesses: give each with --witness KEY');
+  }
+  return {
+    bundle: positional[0],
+    key,
+    since,
+    threads: threads ?? DEFAULT_VERIFY_THREADS,
+    witnesses,
+    witnessesRequired,
+  };
 }
 
 function reason(err: unknown): string {
@@ -107,6 +138,34 @@ async function readInput(io: VerifyCommandIo, path: string, what: string): Promi
   } catch (err) {
     throw new UsageError(`cannot read ${what} ${path}: ${reason(err)}`);
   }
+}
+
+/** The witnesses of the --witness values (vkeys, or files of them), each once, and how many must have cosigned. */
+async function witnessPolicy(io: VerifyCommandIo, args: VerifyArguments): Promise<WitnessPolicy | null> {
+  if (args.witnesses.length === 0) return null;
+  const keys = new Map<string, NoteVerifierKey>();
+  for (const value of args.witnesses) {
+    let parsed: NoteVerifierKey[];
+    try {
+      parsed = await readVerifierKeys(value, [NOTE_COSIGNATURE_V1], (path) => io.readFile(path));
+    } catch (err) {
+      throw new UsageError(`--witness ${reason(err)}`);
+    }
+    for (const key of parsed) keys.set(key.text, key);
+  }
+  const names = [...keys.values()].map((k) => k.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new UsageError(`--witness: two different keys are named ${twice}`);
+  const required = args.witnessesRequired ?? keys.size;
+  if (required > keys.size) {
+    throw new UsageError(`--witnesses-required ${required}, but only ${keys.size} witnesses are given`);
+  }
+  return { witnesses: [...keys.values()], required };
+}
+
+export function formatWitnesses(witnessed: readonly WitnessCosignature[], required: number): string {
+  const who = witnessed.map((w) => `${w.name} at ${w.time}`).join(', ');
+  return `; cosigned by ${witnessed.length} witness${witnessed.length === 1 ? '' : 'es'} (${required} required): ${who}`;
 }
 
 export function formatVerificationSummary(s: AuditVerificationSummary): string {
@@ -145,6 +204,7 @@ export async function runVerifyCommand(argv: readonly string[], io: VerifyComman
   let args: VerifyArguments;
   let keys: AuditKeyring;
   let since: AuditCheckpoint | null = null;
+  let witnesses: WitnessPolicy | null;
   try {
     const parsed = parseArguments(argv);
     if (parsed === 'help') {
@@ -166,6 +226,7 @@ export async function runVerifyCommand(argv: readonly string[], io: VerifyComman
         throw new UsageError(`--since ${args.since}: ${reason(err)}`);
       }
     }
+    witnesses = await witnessPolicy(io, args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     io.stderr(`townhall audit verify: ${err.message}`);
@@ -183,7 +244,13 @@ export async function runVerifyCommand(argv: readonly string[], io: VerifyComman
     return EXIT_USAGE;
   }
   if (result.ok) {
-    io.stdout(formatVerificationSummary(result.summary));
+    const witnessed = witnesses ? checkWitnessPolicy(result.summary.newestCheckpoints, witnesses) : null;
+    if (witnessed && !witnessed.ok) {
+      io.stderr(formatVerificationFailure(witnessed));
+      return EXIT_INVALID;
+    }
+    const cosigned = witnessed && witnesses ? formatWitnesses(witnessed.witnessed, witnesses.required) : '';
+    io.stdout(formatVerificationSummary(result.summary) + cosigned);
     return EXIT_VALID;
   }
   io.stderr(formatVerificationFailure(result));

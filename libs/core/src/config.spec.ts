@@ -128,8 +128,49 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the audit witnesses as verifier key and URL, refusing what is not one', () => {
+    const a = 'witness.dpa.example/w1+480a548b+BAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH';
+    const b = 'w2.example+e9702a13+BAkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJ';
+    expect(
+      loadConfig({
+        TOWNHALL_AUDIT_WITNESSES: `${a} https://witness.dpa.example/, ${b} http://10.0.0.5:7380\n`,
+      }).audit.witnesses,
+    ).toEqual([
+      { name: 'witness.dpa.example/w1', vkey: a, url: 'https://witness.dpa.example' },
+      { name: 'w2.example', vkey: b, url: 'http://10.0.0.5:7380' },
+    ]);
+    const problems = (value: string): string[] => {
+      try {
+        loadConfig({ TOWNHALL_AUDIT_WITNESSES: value });
+        return [];
+      } catch (err) {
+        return (err as ConfigValidationError).problems;
+      }
+    };
+    // The base64 of a key may contain "+" itself.
+    const plus = 'w3.example+bb6fe249+BPv7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7';
+    expect(loadConfig({ TOWNHALL_AUDIT_WITNESSES: `${plus} http://w3.example` }).audit.witnesses).toEqual([
+      { name: 'w3.example', vkey: plus, url: 'http://w3.example' },
+    ]);
+    expect(problems(a)).toEqual([
+      expect.stringMatching(/TOWNHALL_AUDIT_WITNESSES: expected "<verifier key> <URL>"/),
+    ]);
+    expect(problems(`${a} ftp://witness.example`)).toEqual([expect.stringMatching(/must be http or https/)]);
+    expect(problems(`${a} https://w.example?x=1`)).toEqual([expect.stringMatching(/no query/)]);
+    expect(problems(`https://w.example ${a}`)).toEqual([expect.stringMatching(/not name\+keyID\+key/)]);
+    expect(
+      problems('w1.example+480a548b+BAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH https://w.example'),
+    ).toEqual([expect.stringMatching(/key ID does not match/)]);
+    expect(
+      problems('w1.example+480a548b+AQcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH https://w.example'),
+    ).toEqual([expect.stringMatching(/not an Ed25519 cosignature key/)]);
+    expect(problems(`${a} https://w.example, ${a} https://other.example`)).toEqual([
+      expect.stringMatching(/witness\.dpa\.example\/w1 is listed twice/),
+    ]);
+  });
+
   it('reads the audit log origin and checkpoint interval, refusing an origin a checkpoint cannot carry', () => {
-    expect(loadConfig({}).audit).toEqual({
+    expect(loadConfig({}).audit).toMatchObject({
       origin: 'townhall/audit',
       checkpointEntries: 1000,
       checkpointSeconds: 60,
@@ -140,7 +181,7 @@ describe('loadConfig', () => {
         TOWNHALL_AUDIT_CHECKPOINT_ENTRIES: '500',
         TOWNHALL_AUDIT_CHECKPOINT_SECONDS: '5',
       }).audit,
-    ).toEqual({ origin: 'social.gov.example/audit', checkpointEntries: 500, checkpointSeconds: 5 });
+    ).toMatchObject({ origin: 'social.gov.example/audit', checkpointEntries: 500, checkpointSeconds: 5 });
     expect(() =>
       loadConfig({
         TOWNHALL_AUDIT_ORIGIN: 'a+b',

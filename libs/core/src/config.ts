@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -79,9 +80,30 @@ export interface TownhallConfig {
    * exist); workers sign a checkpoint every `checkpointEntries` entries or `checkpointSeconds`
    * seconds, whichever comes first.
    */
-  audit: { origin: string; checkpointEntries: number; checkpointSeconds: number };
+  audit: {
+    origin: string;
+    checkpointEntries: number;
+    checkpointSeconds: number;
+    /**
+     * Witnesses (C2SP tlog-witness) that workers submit every new checkpoint to, each a note verifier
+     * key (its name and cosigning key) and the URL its `add-checkpoint` lies under; `witnessRetryMs` is
+     * the first delay after a failed submission, doubled on each further failure (up to 15 minutes).
+     */
+    witnesses: AuditWitnessConfig[];
+    witnessRetryMs: number;
+    witnessTimeoutMs: number;
+  };
   /** Fault injection for crash tests only; refused in production. */
   faults: { crashAfterProvisioningStep: string | undefined; crashInSecretKeyRotation: string | undefined };
+}
+
+export interface AuditWitnessConfig {
+  /** The witness's key name (the first part of its verifier key). */
+  name: string;
+  /** `<name>+<key ID>+<base64 key>`, checked in full by the audit store when it starts. */
+  vkey: string;
+  /** The submission prefix: `add-checkpoint` is POSTed to `<url>/add-checkpoint`. */
+  url: string;
 }
 
 export class ConfigValidationError extends Error {
@@ -247,6 +269,29 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     }
   }
 
+  /** `<verifier key> <URL>` entries, separated by commas or newlines. */
+  const witnessList = (name: string): AuditWitnessConfig[] => {
+    const raw = str(name);
+    if (raw === undefined) return [];
+    const out: AuditWitnessConfig[] = [];
+    for (const entry of raw
+      .split(/[,\n]/)
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      const [vkey, address, ...rest] = entry.split(/\s+/);
+      const witnessName = vkey.split('+')[0];
+      const problem = witnessProblem(
+        vkey,
+        address,
+        rest.length > 0,
+        out.some((w) => w.name === witnessName),
+      );
+      if (problem !== null) problems.push(`${name}: ${problem} (in "${entry}")`);
+      else out.push({ name: witnessName, vkey, url: address.replace(/\/+$/, '') });
+    }
+    return out;
+  };
+
   // The C2SP checkpoint origin: non-empty, at most 255 characters, no whitespace and no "+".
   const auditOrigin = str('TOWNHALL_AUDIT_ORIGIN', DEFAULT_AUDIT_ORIGIN)!;
   if (!/^[^\s+]{1,255}$/u.test(auditOrigin)) {
@@ -319,11 +364,49 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       origin: auditOrigin,
       checkpointEntries: int('TOWNHALL_AUDIT_CHECKPOINT_ENTRIES', 1000, 1, 1_000_000),
       checkpointSeconds: int('TOWNHALL_AUDIT_CHECKPOINT_SECONDS', 60, 1, 86_400),
+      witnesses: witnessList('TOWNHALL_AUDIT_WITNESSES'),
+      witnessRetryMs: int('TOWNHALL_AUDIT_WITNESS_RETRY_MS', 5000, 100, 3_600_000),
+      witnessTimeoutMs: int('TOWNHALL_AUDIT_WITNESS_TIMEOUT_MS', 10_000, 100, 120_000),
     },
     faults: { crashAfterProvisioningStep: crashAfter, crashInSecretKeyRotation: crashInRotation },
   };
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;
+}
+
+/** Why one `<verifier key> <URL>` entry of TOWNHALL_AUDIT_WITNESSES is not usable, or null. */
+function witnessProblem(
+  vkey: string,
+  address: string | undefined,
+  extra: boolean,
+  duplicate: boolean,
+): string | null {
+  if (address === undefined || extra) return 'expected "<verifier key> <URL>"';
+  if (!/^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}$/.test(vkey))
+    return 'the verifier key is not name+keyID+key';
+  const keyProblem = cosignerKeyProblem(vkey);
+  if (keyProblem !== null) return keyProblem;
+  const url = URL.canParse(address) ? new URL(address) : null;
+  if (!url || !['http:', 'https:'].includes(url.protocol)) return 'the URL must be http or https';
+  if (url.search !== '' || url.hash !== '') return 'the URL has no query or fragment';
+  return duplicate ? `the witness ${vkey.split('+')[0]} is listed twice` : null;
+}
+
+/**
+ * Why a witness's verifier key (C2SP signed-note vkey) is not an Ed25519 cosignature key — type 0x04,
+ * 32 bytes, the key ID SHA-256(name || "\n" || 0x04 || key)[:4] — or null.
+ */
+function cosignerKeyProblem(vkey: string): string | null {
+  // Split at the first two "+" only: the base64 of the key may contain more.
+  const [, name, keyId, material] = /^([^+]+)\+([^+]+)\+(.+)$/.exec(vkey) ?? ['', '', '', ''];
+  const bytes = Buffer.from(material, 'base64');
+  if (bytes.toString('base64') !== material) return 'the verifier key is not base64';
+  if (bytes[0] !== 0x04 || bytes.length !== 33)
+    return 'the verifier key is not an Ed25519 cosignature key (type 0x04)';
+  const expected = createHash('sha256').update(`${name}\n`).update(bytes).digest().subarray(0, 4);
+  return expected.toString('hex') === keyId
+    ? null
+    : "the verifier key's key ID does not match its name and key";
 }
 
 function isAddressOrRange(entry: string): boolean {

@@ -41,6 +41,7 @@ const APPEND_ONLY_AUDIT_TABLES = [
   'audit_checkpoints',
   'audit_key_rotations',
   'audit_signing_keys',
+  'audit_cosignatures',
 ];
 
 /**

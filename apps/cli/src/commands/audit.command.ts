@@ -33,6 +33,23 @@ export class AuditVerifyCommand extends CommandRunner {
   }
 
   @Option({
+    flags: '--witness <key>',
+    description:
+      'a witness whose cosignature the newest checkpoint must carry (verifier key, or a file of them); repeat for several',
+  })
+  witness(value: string, previous: string[] = []): string[] {
+    return [...previous, value];
+  }
+
+  @Option({
+    flags: '--witnesses-required <k>',
+    description: 'how many of the --witness keys must have cosigned (default: all)',
+  })
+  witnessesRequired(value: string): string {
+    return value;
+  }
+
+  @Option({
     flags: '--threads <n>',
     description: `worker threads that parse and hash a large bundle (default ${DEFAULT_VERIFY_THREADS} here)`,
   })
@@ -46,17 +63,30 @@ export class AuditVerifyCommand extends CommandRunner {
       [
         'townhall audit verify export.ndjson --key audit-keys.json',
         'townhall audit verify export.ndjson --key key.pem --since checkpoint.json',
+        'townhall audit verify export.ndjson --key audit-keys.json --witness witness.dpa.example/w1+1c2b3a4d+BH4…',
+        'townhall audit verify export.ndjson --key audit-keys.json --witness witnesses.txt --witnesses-required 2',
       ],
       [AUDIT_VERIFY_HELP.split('\n').slice(-1)[0]],
     );
   }
 
-  async run([bundle]: string[], options: { key: string; since?: string; threads?: string }): Promise<void> {
+  async run(
+    [bundle]: string[],
+    options: {
+      key: string;
+      since?: string;
+      threads?: string;
+      witness?: string[];
+      witnessesRequired?: string;
+    },
+  ): Promise<void> {
     const argv = [
       bundle,
       '--key',
       options.key,
       ...(options.since !== undefined ? ['--since', options.since] : []),
+      ...(options.witness ?? []).flatMap((key) => ['--witness', key]),
+      ...(options.witnessesRequired !== undefined ? ['--witnesses-required', options.witnessesRequired] : []),
       ...(options.threads !== undefined ? ['--threads', options.threads] : []),
     ];
     const code = await auditVerify(argv);

@@ -1,5 +1,15 @@
-import { ApiProperty } from '@nestjs/swagger';
-import type { AuditCheckpoint } from '@townhall/compliance';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { AuditCheckpoint, CheckpointCosignature } from '@townhall/compliance';
+
+/** A witness's cosignature (C2SP tlog-cosignature): the note signature line `— <name> <signature>`. */
+export class CosignatureView implements CheckpointCosignature {
+  @ApiProperty({ description: 'The witness’s key name', example: 'witness.dpa.example/w1' }) name: string;
+  @ApiProperty({
+    description:
+      'Base64 of the key ID (4 bytes), the time (8 bytes, POSIX seconds) and the Ed25519 signature',
+  })
+  signature: string;
+}
 
 /**
  * A signed tree head exactly as a bundle's `checkpoint` line carries it (docs/audit-format.md §6), so a
@@ -13,6 +23,11 @@ export class CheckpointView implements AuditCheckpoint {
   @ApiProperty({ description: 'The signing key, as listed by /audit/keys', example: 'b6a101afcc535f4e' })
   keyId: string;
   @ApiProperty({ description: 'Base64 Ed25519 signature of the checkpoint text' }) signature: string;
+  @ApiPropertyOptional({
+    type: [CosignatureView],
+    description: 'Witnesses that cosigned it, once they have (docs/audit-format.md §13)',
+  })
+  cosignatures?: CosignatureView[];
 }
 
 export class CheckpointPageView {

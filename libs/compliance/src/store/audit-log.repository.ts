@@ -42,12 +42,18 @@ interface CheckpointRow {
   time: Date;
   key_id: string;
   signature: Buffer;
+  cosignatures: { name: string; signature: string }[] | null;
 }
 
 const CHECKPOINT_COLUMNS = 'origin, tree_size, root_hash, time, key_id, signature';
+/** A checkpoint as read: its columns and the witnesses' cosignatures of it (signatures in hex). */
+const CHECKPOINT_READ = `${CHECKPOINT_COLUMNS},
+  (SELECT json_agg(json_build_object('name', w.witness, 'signature', encode(w.signature, 'hex'))
+                   ORDER BY w.witness, w.key_id)
+     FROM platform.audit_cosignatures w WHERE w.checkpoint_id = audit_checkpoints.id) AS cosignatures`;
 
 function toCheckpoint(row: CheckpointRow): AuditCheckpoint {
-  return {
+  const cp: AuditCheckpoint = {
     origin: row.origin,
     treeSize: Number(row.tree_size),
     rootHash: row.root_hash.toString('base64'),
@@ -55,6 +61,13 @@ function toCheckpoint(row: CheckpointRow): AuditCheckpoint {
     keyId: row.key_id,
     signature: row.signature.toString('base64'),
   };
+  if (row.cosignatures) {
+    cp.cosignatures = row.cosignatures.map((c) => ({
+      name: c.name,
+      signature: Buffer.from(c.signature, 'hex').toString('base64'),
+    }));
+  }
+  return cp;
 }
 
 /**
@@ -263,7 +276,7 @@ export class AuditLogRepository {
   /** The largest signed tree head; of several of that size, the last signed. */
   async newestCheckpoint(m: Queryable): Promise<AuditCheckpoint | null> {
     const [row] = (await m.query(
-      `SELECT ${CHECKPOINT_COLUMNS} FROM platform.audit_checkpoints ORDER BY tree_size DESC, id DESC LIMIT 1`,
+      `SELECT ${CHECKPOINT_READ} FROM platform.audit_checkpoints ORDER BY tree_size DESC, id DESC LIMIT 1`,
     )) as CheckpointRow[];
     return row ? toCheckpoint(row) : null;
   }
@@ -271,7 +284,7 @@ export class AuditLogRepository {
   /** The first checkpoint (by size, then signing order) of size ≥ `size`. */
   async firstCheckpointFrom(m: Queryable, size: number): Promise<AuditCheckpoint | null> {
     const [row] = (await m.query(
-      `SELECT ${CHECKPOINT_COLUMNS} FROM platform.audit_checkpoints
+      `SELECT ${CHECKPOINT_READ} FROM platform.audit_checkpoints
         WHERE tree_size >= $1 ORDER BY tree_size, id LIMIT 1`,
       [size],
     )) as CheckpointRow[];
@@ -286,7 +299,7 @@ export class AuditLogRepository {
     limit?: number,
   ): Promise<AuditCheckpoint[]> {
     const rows = (await m.query(
-      `SELECT ${CHECKPOINT_COLUMNS} FROM platform.audit_checkpoints
+      `SELECT ${CHECKPOINT_READ} FROM platform.audit_checkpoints
         WHERE tree_size >= $1 AND tree_size <= $2 ORDER BY tree_size, id LIMIT $3`,
       [min, max, limit ?? null],
     )) as CheckpointRow[];

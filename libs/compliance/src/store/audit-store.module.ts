@@ -7,13 +7,18 @@ import { AuditSequencerWorker } from './audit-sequencer.worker';
 import { AuditSigningKeys } from './audit-signing-keys';
 import { DatabaseAuditStore } from './database-audit-store';
 import { RotateAuditKey } from './rotate-audit-key';
+import { AuditWitnessesRepository } from './witnesses/audit-witnesses.repository';
+import { CheckpointNotes } from './witnesses/checkpoint-notes';
+import { WitnessSubmission } from './witnesses/witness-submission';
+import { WitnessSubmissionWorker } from './witnesses/witness-submission.worker';
 
 /**
  * The audit log in the platform database, for every process: `AuditStore` (the port features and the
  * recorder depend on) backed by `DatabaseAuditStore`, and key rotation (`RotateAuditKey`). The
  * sequencer runs in processes with workers; it and key rotation write through a small pool of the
- * owner's own (`AuditOwnerConnection`). Needs the DataSource, the configuration, the SecretBox and
- * audit recording (PlatformModule provides them all).
+ * owner's own (`AuditOwnerConnection`). Workers also submit new checkpoints to the configured
+ * witnesses (`WitnessSubmissionWorker`); `CheckpointNotes` publishes checkpoints as signed notes. Needs
+ * the DataSource, the configuration, the SecretBox and audit recording (PlatformModule provides them all).
  */
 @Global()
 @Module({
@@ -26,7 +31,20 @@ import { RotateAuditKey } from './rotate-audit-key';
     DatabaseAuditStore,
     { provide: AuditStore, useExisting: DatabaseAuditStore },
     RotateAuditKey,
+    // Witnesses: checkpoints submitted for cosigning, and published as signed notes.
+    AuditWitnessesRepository,
+    CheckpointNotes,
+    WitnessSubmission,
+    WitnessSubmissionWorker,
   ],
-  exports: [AuditStore, DatabaseAuditStore, AuditSequencer, AuditOwnerConnection, RotateAuditKey],
+  exports: [
+    AuditStore,
+    DatabaseAuditStore,
+    AuditSequencer,
+    AuditOwnerConnection,
+    RotateAuditKey,
+    CheckpointNotes,
+    AuditWitnessesRepository,
+  ],
 })
 export class AuditStoreModule {}

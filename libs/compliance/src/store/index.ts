@@ -6,3 +6,4 @@ export * from './audit-sequencer';
 export type { AuditKeyRotation } from './audit-signing-keys';
 export * from './rotate-audit-key';
 export * from './audit-origin';
+export * from './witnesses';

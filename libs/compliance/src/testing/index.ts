@@ -6,3 +6,4 @@
 export * from './fake-audit';
 export * from './audit-contracts';
 export * from './audit-log-fixture';
+export * from './command-io';

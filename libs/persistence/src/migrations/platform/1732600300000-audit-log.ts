@@ -92,14 +92,7 @@ export class AuditLog1732600300000 implements MigrationInterface {
         RAISE EXCEPTION 'platform.% is append-only: % refused', TG_TABLE_NAME, TG_OP
           USING ERRCODE = 'restrict_violation';
       END $$`);
-    for (const table of APPEND_ONLY_TABLES) {
-      await q.query(`
-        CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON platform.${table}
-          FOR EACH ROW EXECUTE FUNCTION platform.refuse_audit_change()`);
-      await q.query(`
-        CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON platform.${table}
-          FOR EACH STATEMENT EXECUTE FUNCTION platform.refuse_audit_change()`);
-    }
+    for (const table of APPEND_ONLY_TABLES) await makeAppendOnly(q, table);
     await q.query(`CREATE ${REFUSE_AUDIT_KEY_CHANGE}`);
     await q.query(`
       CREATE TRIGGER audit_signing_keys_retire_only BEFORE UPDATE OR DELETE ON platform.audit_signing_keys
@@ -137,6 +130,16 @@ export const REFUSE_AUDIT_KEY_CHANGE = `
           USING ERRCODE = 'restrict_violation';
       END $$`;
 
+/** Has `platform.<table>` refuse UPDATE, DELETE and TRUNCATE to everyone (`refuse_audit_change`). */
+export async function makeAppendOnly(q: Queryable, table: string): Promise<void> {
+  await q.query(`
+        CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON platform.${table}
+          FOR EACH ROW EXECUTE FUNCTION platform.refuse_audit_change()`);
+  await q.query(`
+        CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON platform.${table}
+          FOR EACH STATEMENT EXECUTE FUNCTION platform.refuse_audit_change()`);
+}
+
 /** Tables the trigger keeps append-only; the application role may only read them. */
 const APPEND_ONLY_TABLES = ['audit_entries', 'audit_nodes', 'audit_checkpoints', 'audit_key_rotations'];
 
@@ -165,6 +168,8 @@ const RESTRICTED_TABLES: Record<string, string> = {
   audit_sequencer_lock: '',
   // Which secret key sealed the data (migration 1732600800000): the owner records it at start and on rotation.
   secret_key_check: 'SELECT',
+  // Witnesses' cosignatures (migration 1732601700000): evidence the owner stores, as it writes the log.
+  audit_cosignatures: 'SELECT',
 };
 
 /** Tables whose identity sequences the application role has no use for (it sets no ids there). */

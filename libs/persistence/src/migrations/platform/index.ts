@@ -9,6 +9,7 @@ import { AuditEntriesTenantSeq1732600600000 } from './1732600600000-audit-entrie
 import { SecretKeyCheck1732600800000 } from './1732600800000-secret-key-check';
 import { TenantDomainSkeletons1732600900000 } from './1732600900000-tenant-domain-skeletons';
 import { ScheduledWork1732601500000 } from './1732601500000-scheduled-work';
+import { AuditWitnesses1732601700000 } from './1732601700000-audit-witnesses';
 
 export { TENANT_DOMAIN_SKELETON_INDEX } from './1732600900000-tenant-domain-skeletons';
 export {
@@ -32,4 +33,5 @@ export const PLATFORM_MIGRATIONS = [
   SecretKeyCheck1732600800000,
   TenantDomainSkeletons1732600900000,
   ScheduledWork1732601500000,
+  AuditWitnesses1732601700000,
 ];
