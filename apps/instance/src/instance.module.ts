@@ -12,6 +12,7 @@ import { OAuthController } from './oauth/oauth.controller';
 import { StartupController } from './startup/startup.controller';
 import { StatusesController } from './statuses/statuses.controller';
 import { TimelinesController } from './timelines/timelines.controller';
+import { FiltersController, V1FiltersController } from './filters/filters.controller';
 import { InstanceService } from './instance/instance.service';
 import { MediaFilesController } from './media/media-files.controller';
 import { MediaController } from './media/media.controller';
@@ -32,6 +33,8 @@ import { MediaController } from './media/media.controller';
     MediaFilesController,
     ProfileController,
     OAuthMetadataController,
+    FiltersController,
+    V1FiltersController,
   ],
   providers: [InstanceService],
 })

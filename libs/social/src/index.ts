@@ -20,3 +20,5 @@ export * from './media/media-storage';
 export * from './media/media-sniffing';
 export * from './media/image-processing';
 export * from './accounts/profile';
+export * from './filters/filter-matching';
+export * from './filters/filters';

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { TenancyModule } from '@townhall/tenancy';
 import { ProfileCommands } from './accounts/profile';
+import { Filters } from './filters/filters';
 import { MediaAttachments } from './media/media-attachments';
 import { LocalDiskMediaStorage, MediaStorage } from './media/media-storage';
 import { AccountQueries } from './accounts/account-queries';
@@ -29,6 +30,7 @@ import { StatusQueries } from './statuses/status-queries';
     Markers,
     MediaAttachments,
     ProfileCommands,
+    Filters,
     {
       provide: MediaStorage,
       inject: [TOWNHALL_CONFIG],
@@ -48,6 +50,7 @@ import { StatusQueries } from './statuses/status-queries';
     MediaAttachments,
     MediaStorage,
     ProfileCommands,
+    Filters,
   ],
 })
 export class SocialModule {}
