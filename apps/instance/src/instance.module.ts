@@ -15,6 +15,7 @@ import { PollsController } from './statuses/polls.controller';
 import { ScheduledStatusesController } from './statuses/scheduled-statuses.controller';
 import { StatusesController } from './statuses/statuses.controller';
 import { TimelinesController } from './timelines/timelines.controller';
+import { FiltersController, V1FiltersController } from './filters/filters.controller';
 import { InstanceService } from './instance/instance.service';
 import { ListsController } from './lists/lists.controller';
 import { MediaFilesController } from './media/media-files.controller';
@@ -40,6 +41,8 @@ import { MediaController } from './media/media.controller';
     PollsController,
     ConversationsController,
     ScheduledStatusesController,
+    FiltersController,
+    V1FiltersController,
   ],
   providers: [InstanceService],
 })

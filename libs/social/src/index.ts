@@ -25,3 +25,5 @@ export * from './polls/polls';
 export * from './conversations/conversations';
 export * from './scheduled/scheduled-work';
 export * from './scheduled/scheduled-statuses';
+export * from './filters/filter-matching';
+export * from './filters/filters';

@@ -7,6 +7,7 @@ import { Lists } from './lists/lists';
 import { ScheduledStatuses } from './scheduled/scheduled-statuses';
 import { ScheduledWorkRunner } from './scheduled/scheduled-work';
 import { Polls } from './polls/polls';
+import { Filters } from './filters/filters';
 import { MediaAttachments } from './media/media-attachments';
 import { LocalDiskMediaStorage, MediaStorage } from './media/media-storage';
 import { AccountQueries } from './accounts/account-queries';
@@ -39,6 +40,7 @@ import { StatusQueries } from './statuses/status-queries';
     Conversations,
     ScheduledWorkRunner,
     ScheduledStatuses,
+    Filters,
     {
       provide: MediaStorage,
       inject: [TOWNHALL_CONFIG],
@@ -63,6 +65,7 @@ import { StatusQueries } from './statuses/status-queries';
     Conversations,
     ScheduledWorkRunner,
     ScheduledStatuses,
+    Filters,
   ],
 })
 export class SocialModule {}

@@ -212,7 +212,7 @@ export class AccountsController {
       tenant.primaryDomain,
       page.statuses.map((s) => s.id),
     );
-    return new StatusPresenter(this.config, tenant.primaryDomain).page(page);
+    return new StatusPresenter(this.config, tenant.primaryDomain).page(page, 'account');
   }
 
   @Post(':id/follow')

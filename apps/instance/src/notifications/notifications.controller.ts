@@ -70,7 +70,7 @@ export class NotificationsController {
       tenant.primaryDomain,
       page.notifications.map((n) => n.id),
     );
-    return notificationEntities(page, this.config, tenant.primaryDomain);
+    return notificationEntities(page, this.config, tenant.primaryDomain, true);
   }
 
   @Post('clear')

@@ -1,5 +1,5 @@
 import type { TownhallConfig } from '@townhall/core';
-import type { NotificationPage } from '@townhall/social';
+import { filteredOut, type NotificationPage } from '@townhall/social';
 import { AccountPresenter, type MastodonAccount } from './account.presenter';
 import { type MastodonStatus, StatusPresenter } from './status.presenter';
 
@@ -12,17 +12,22 @@ export interface MastodonNotification {
   status?: MastodonStatus;
 }
 
-/** Mastodon's Notification entity for each notification of a page. */
+/**
+ * Mastodon's Notification entity for each notification of a page. Listed (`listed`), a notification
+ * about a status that a `hide` filter of notifications matches is left out.
+ */
 export function notificationEntities(
   page: NotificationPage,
   links: Pick<TownhallConfig, 'publicUrl'>,
   domain: string,
+  listed = false,
 ): MastodonNotification[] {
   const accounts = new AccountPresenter(links, domain);
   const statuses = new StatusPresenter(links, domain);
   const byId = new Map(page.statuses.statuses.map((s) => [s.id, s]));
-  return page.notifications.map((n) => {
+  return page.notifications.flatMap((n) => {
     const status = n.statusId ? byId.get(n.statusId) : undefined;
+    if (listed && status && filteredOut(page.statuses, status, 'notifications')) return [];
     const shown = status ? statuses.status(page.statuses, status) : null;
     return {
       id: n.id,

@@ -1,7 +1,8 @@
 import type { TownhallConfig } from '@townhall/core';
 import { publicUrl } from '@townhall/core';
-import type { StatusPage, StatusRecord } from '@townhall/social';
+import { type FilterContext, filteredOut, type StatusPage, type StatusRecord } from '@townhall/social';
 import { AccountPresenter, type MastodonAccount } from './account.presenter';
+import { filterResultEntity, type MastodonFilterResult } from './filter.presenter';
 import { type MastodonMediaAttachment, presentMedia } from './media.presenter';
 import { type MastodonPoll, presentPoll } from './poll.presenter';
 
@@ -37,7 +38,7 @@ export interface MastodonStatus {
   muted?: boolean;
   bookmarked?: boolean;
   pinned?: boolean;
-  filtered?: unknown[];
+  filtered?: MastodonFilterResult[];
 }
 
 /** Renders statuses of one page (see StatusQueries) for a tenant's domain. */
@@ -51,8 +52,15 @@ export class StatusPresenter {
     this.accounts = new AccountPresenter(links, domain);
   }
 
-  page(page: StatusPage): MastodonStatus[] {
-    return page.statuses.map((s) => this.status(page, s)).filter((s): s is MastodonStatus => s !== null);
+  /**
+   * The statuses of a page; shown in a `context` (a timeline, a thread, a profile), those a `hide` filter
+   * of that context matches are left out, the others carry what they match in `filtered`.
+   */
+  page(page: StatusPage, context?: FilterContext): MastodonStatus[] {
+    return page.statuses
+      .filter((s) => context === undefined || !filteredOut(page, s, context))
+      .map((s) => this.status(page, s))
+      .filter((s): s is MastodonStatus => s !== null);
   }
 
   /** One status; `withSource` adds its text, as Mastodon does when answering a deletion. */
@@ -106,7 +114,7 @@ export class StatusPresenter {
             muted: flags.muted,
             bookmarked: flags.bookmarked,
             pinned: flags.pinned,
-            filtered: [],
+            filtered: (page.filters.get(s.id) ?? []).map(filterResultEntity),
           }
         : {}),
     };

@@ -41,7 +41,7 @@ function markerEntities(markers: Partial<Record<MarkerTimeline, Marker>>) {
  * What Mastodon apps call when they start and as they go, beyond statuses and accounts: answered with the
  * user's real data where Townhall keeps it (markers, blocks, mutes, favourites, bookmarks, follow
  * requests) and with Mastodon's correct empty answer for what no tenant has yet (custom emojis,
- * announcements, trends, filters, lists, …) — never a 404 that Mastodon would not give.
+ * announcements, trends, lists, …) — never a 404 that Mastodon would not give.
  */
 @ApiTags('start-up')
 @Controller('api')
@@ -219,8 +219,6 @@ export class StartupController {
   }
 
   @Get([
-    'v1/filters',
-    'v2/filters',
     'v1/followed_tags',
     'v1/featured_tags',
     'v1/domain_blocks',
@@ -230,7 +228,7 @@ export class StartupController {
   ])
   @Authenticated('read')
   @ApiOperation({
-    summary: 'Filters, followed and featured tags, domain blocks and suggestions of the user (none yet)',
+    summary: 'Followed and featured tags, domain blocks and suggestions of the user (none yet)',
   })
   nothingYetPrivate(): unknown[] {
     return [];

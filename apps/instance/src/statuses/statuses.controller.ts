@@ -349,7 +349,10 @@ export class StatusesController {
   ) {
     const { ancestors, descendants } = await this.interactions.context(access?.accountId ?? null, id);
     const presenter = new StatusPresenter(this.config, tenant.primaryDomain);
-    return { ancestors: presenter.page(ancestors), descendants: presenter.page(descendants) };
+    return {
+      ancestors: presenter.page(ancestors, 'thread'),
+      descendants: presenter.page(descendants, 'thread'),
+    };
   }
 
   @Post(':id/favourite')

@@ -10,7 +10,7 @@ import {
   type UserAccess,
 } from '@townhall/auth';
 import { MastodonParams, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
-import { type StatusPage, StatusQueries } from '@townhall/social';
+import { type FilterContext, type StatusPage, StatusQueries } from '@townhall/social';
 import type { TenantAtHost } from '@townhall/tenancy';
 import { linkPages, PageParams, pageOf } from '../pagination';
 import { RailsBoolean } from '../params';
@@ -57,7 +57,7 @@ export class TimelinesController {
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<MastodonStatus[]> {
-    return this.answer(await this.statuses.home(access.accountId, pageOf(params)), tenant, req, res);
+    return this.answer(await this.statuses.home(access.accountId, pageOf(params)), 'home', tenant, req, res);
   }
 
   @Get('public')
@@ -78,7 +78,7 @@ export class TimelinesController {
       local: params.local === true,
       remote: params.remote === true,
     });
-    return this.answer(page, tenant, req, res);
+    return this.answer(page, 'public', tenant, req, res);
   }
 
   @Get('list/:id')
@@ -96,16 +96,24 @@ export class TimelinesController {
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<MastodonStatus[]> {
-    return this.answer(await this.statuses.list(access.accountId, id, pageOf(params)), tenant, req, res);
+    return this.answer(
+      await this.statuses.list(access.accountId, id, pageOf(params)),
+      'home',
+      tenant,
+      req,
+      res,
+    );
   }
 
+  /** The page as shown in its filter context (Mastodon's: `home` for home and lists, `public` for the rest). */
   private answer(
     page: StatusPage,
+    context: FilterContext,
     tenant: TenantAtHost,
     req: FastifyRequest,
     res: FastifyReply,
   ): MastodonStatus[] {
-    const shown = new StatusPresenter(this.config, tenant.primaryDomain).page(page);
+    const shown = new StatusPresenter(this.config, tenant.primaryDomain).page(page, context);
     linkPages(
       res,
       req,

@@ -4,6 +4,13 @@ import { TenantTransactions } from '@townhall/tenancy';
 import { type MediaRecord, mediaOfStatuses } from '../media/media-attachments';
 import { type PollRecord, pollsOfStatuses } from '../polls/polls';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
+import {
+  activeFilters,
+  type FilterContext,
+  type FilterResult,
+  hidesIn,
+  matchFilters,
+} from '../filters/filter-matching';
 import { StatusError } from './status-errors';
 import {
   findVisibleStatuses,
@@ -37,6 +44,8 @@ export interface StatusVersion {
 
 /** Statuses with everything their entities show: accounts, reblogged statuses, applications, flags. */
 export interface StatusPage {
+  /** Whom the page is for: the signed-in account, or null. */
+  viewer: string | null;
   statuses: StatusRecord[];
   accounts: Map<string, AccountRecord>;
   /** The statuses the page's reblogs point to (already checked as visible). */
@@ -47,8 +56,8 @@ export interface StatusPage {
   media: Map<string, MediaRecord[]>;
   /** Each status's poll, with the viewer's votes. */
   polls: Map<string, PollRecord>;
-  /** Whom the page was read for (null: nobody signed in). */
-  viewer: string | null;
+  /** The viewer's filters each status matches (a reblog's stand for the status it reblogs too). */
+  filters: Map<string, FilterResult[]>;
 }
 
 export interface AccountStatusesFilter {
@@ -308,7 +317,23 @@ export async function hydrate(
     all.filter((s) => s.pollId !== null).map((s) => s.id),
     viewer,
   );
-  return { statuses, accounts, reblogs, applications, flags, media, polls, viewer };
+  const filters =
+    viewer !== null && all.length > 0
+      ? matchFilters(await activeFilters(m, viewer), statuses, reblogs, media)
+      : new Map<string, FilterResult[]>();
+  return { viewer, statuses, accounts, reblogs, applications, flags, media, polls, filters };
+}
+
+/**
+ * Whether a status is left out where it is shown (`context`: a timeline, a thread, a profile,
+ * notifications) because one of the viewer's `hide` filters of that context matches it. The viewer's own
+ * statuses are never left out, as Mastodon's apps show them whatever the filters say. The one place
+ * every timeline decides this, so the page's paging (its Link header) still counts what was left out.
+ */
+export function filteredOut(page: StatusPage, status: StatusRecord, context: FilterContext): boolean {
+  const proper = status.reblogOfId ? page.reblogs.get(status.reblogOfId) : status;
+  if (proper && proper.accountId === page.viewer) return false;
+  return hidesIn(page.filters.get(status.id), context);
 }
 
 /** Statuses an account reacted to (favourites, bookmarks), newest reaction first, paged by reaction id. */
