@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { generateActorKeyPair } from '@townhall/activitypub';
-import { SecretBox } from '@townhall/core';
+import { SecretBox, SecretKeyring } from '@townhall/core';
 import { preparePlatform } from '@townhall/platform';
 import { benchConfig, DEFAULT_BENCH_DATABASE_URL, freshBenchDatabase } from '../support/bench-database';
 import { machineInfo } from '../support/machine';
@@ -96,7 +96,7 @@ async function runHttpBench(ctx: ScenarioContext): Promise<ScenarioReport> {
   const started: ChildProcess[] = [];
   try {
     await preparePlatform(config, { migrate: true });
-    await fillKeyPool(db.url, new SecretBox(config.secretKey!), tenants);
+    await fillKeyPool(db.url, new SecretKeyring(config.secretKey!).box('actor-keys'), tenants);
 
     const platformPort = await freePort();
     const platform = await startNode(repositoryEntry('dist/apps/townhall/src/main.js'), {

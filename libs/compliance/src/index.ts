@@ -27,3 +27,4 @@ export * from './bench-verify';
 export * from './audit-ports';
 export * from './recording';
 export * from './store';
+export * from './erasure';

@@ -165,6 +165,8 @@ const RESTRICTED_TABLES: Record<string, string> = {
   audit_sequencer_lock: '',
   // Which secret key sealed the data (migration 1732600800000): the owner records it at start and on rotation.
   secret_key_check: 'SELECT',
+  // Period keys (migration 1732601200000): the owner creates and destroys them.
+  audit_period_keys: 'SELECT',
 };
 
 /** Tables whose identity sequences the application role has no use for (it sets no ids there). */
