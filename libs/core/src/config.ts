@@ -73,9 +73,16 @@ export interface TownhallConfig {
   /**
    * The audit log: `origin` names the log in every checkpoint (it must not change once checkpoints
    * exist); workers sign a checkpoint every `checkpointEntries` entries or `checkpointSeconds`
-   * seconds, whichever comes first.
+   * seconds, whichever comes first. `backupRetentionDays`: how long the operator keeps any copy of the
+   * database (backups, WAL archives, snapshots, replicas' old copies), which decides when an erasure is
+   * final (docs/compliance.md, "Erasure and backups").
    */
-  audit: { origin: string; checkpointEntries: number; checkpointSeconds: number };
+  audit: {
+    origin: string;
+    checkpointEntries: number;
+    checkpointSeconds: number;
+    backupRetentionDays: number;
+  };
   /** Fault injection for crash tests only; refused in production. */
   faults: { crashAfterProvisioningStep: string | undefined; crashInSecretKeyRotation: string | undefined };
 }
@@ -311,6 +318,7 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       origin: auditOrigin,
       checkpointEntries: int('TOWNHALL_AUDIT_CHECKPOINT_ENTRIES', 1000, 1, 1_000_000),
       checkpointSeconds: int('TOWNHALL_AUDIT_CHECKPOINT_SECONDS', 60, 1, 86_400),
+      backupRetentionDays: int('TOWNHALL_BACKUP_RETENTION_DAYS', 30, 0, 3650),
     },
     faults: { crashAfterProvisioningStep: crashAfter, crashInSecretKeyRotation: crashInRotation },
   };

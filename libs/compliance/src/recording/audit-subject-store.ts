@@ -43,14 +43,21 @@ const SUBJECT_WITH_PERIOD_KEY = `
  * disappears, together with the entry that refers to it.
  *
  * Subjects are filed under the lookup keys of the live period keys (see AuditSubjectCipher). The
- * period keys are cached; they change only when the owner starts a period or destroys one
- * (`RotateAuditPeriodKeys`), and a lookup that finds nothing reads them again before it concludes
- * that the person is new. A subject and the period key it is wrapped under are always read in one
+ * period keys are cached for an hour at most; they change only when the owner starts a period or
+ * destroys one (`RotateAuditPeriodKeys`), and a lookup that finds nothing reads them again before it
+ * concludes that the person is new. A subject and the period key it is wrapped under are always read in one
  * statement, so a key destroyed after its subjects moved on is never needed.
  */
+/**
+ * How long a process trusts its list of live period keys. Past it, the next lookup reads them again, so
+ * that a key destroyed elsewhere leaves this process's memory too.
+ */
+const PERIOD_KEYS_MAX_AGE_MS = 60 * 60 * 1000;
+
 @Injectable()
 export class AuditSubjectStore {
   private periods = new Map<string, OpenPeriodKey>();
+  private periodsReadAt = 0;
 
   constructor(private readonly cipher: AuditSubjectCipher) {}
 
@@ -195,8 +202,10 @@ export class AuditSubjectStore {
       )) as StoredSubjectRow[];
       return rows[0] ?? null;
     };
+    const stale = Date.now() - this.periodsReadAt > PERIOD_KEYS_MAX_AGE_MS;
+    if (stale) await this.readPeriods(manager);
     const found = await find();
-    if (found) return found;
+    if (found || stale) return found;
     // Not under the keys known here: a period may have begun, and the subject moved to it.
     await this.readPeriods(manager);
     return find();
@@ -223,6 +232,7 @@ export class AuditSubjectStore {
     const live = new Map<string, OpenPeriodKey>();
     for (const row of rows) live.set(row.id, this.periods.get(row.id) ?? this.open(row.id, row.key_sealed));
     this.periods = live;
+    this.periodsReadAt = Date.now();
   }
 
   private periodKey(id: string, sealed: string): OpenPeriodKey {
