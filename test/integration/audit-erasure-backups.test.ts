@@ -485,9 +485,9 @@ describe('upgrading an installation sealed before subkeys (real PostgreSQL)', ()
     const { rows } = await db.query<{ schema: string }>(
       `SELECT schema_name AS schema FROM platform.tenants LIMIT 1`,
     );
-    const [{ key_id: keyId, private_key_sealed: good }] = (
-      await db.query<{ key_id: string; private_key_sealed: string }>(
-        `SELECT key_id, private_key_sealed FROM ${rows[0].schema}.actor_keys LIMIT 1`,
+    const [{ key_id: keyId, account_id: accountId, private_key_sealed: good }] = (
+      await db.query<{ key_id: string; account_id: string; private_key_sealed: string }>(
+        `SELECT key_id, account_id::text AS account_id, private_key_sealed FROM ${rows[0].schema}.actor_keys LIMIT 1`,
       )
     ).rows;
     await db.query(`UPDATE ${rows[0].schema}.actor_keys SET private_key_sealed = $1 WHERE key_id = $2`, [
@@ -498,7 +498,11 @@ describe('upgrading an installation sealed before subkeys (real PostgreSQL)', ()
       keyId,
     ]);
     const quiet = { ...config, provisioning: { ...config.provisioning, workers: false } };
-    await expect(preparePlatform(quiet, { migrate: true })).rejects.toThrow();
+    await expect(preparePlatform(quiet, { migrate: true })).rejects.toMatchObject({
+      problems: [
+        `one of the tenant actor keys in ${rows[0].schema}.actor_keys (account_id ${accountId}) does not open (Unsupported state or unable to authenticate data), although the secret key opened the platform's other secrets: nothing was changed; restore that value from a backup, or delete it if it is not needed`,
+      ],
+    });
     expect(await sealedColumns()).toEqual(before);
     const { rows: check } = await db.query<{ format: string }>(
       `SELECT format FROM platform.secret_key_check`,

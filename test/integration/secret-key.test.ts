@@ -269,6 +269,36 @@ describe('the platform secret key (real PostgreSQL)', () => {
     config = b;
   });
 
+  it('refuses a rotation when a stored value does not open, naming it, and changes nothing', async () => {
+    await withPlatform(quietly(config), (p) => p.app.get(ActorKeyPool).refill(1));
+    const { rows } = await db.query<{ id: string; sealed: string }>(
+      `SELECT id::text AS id, private_key_sealed AS sealed FROM platform.actor_key_pool ORDER BY id DESC LIMIT 1`,
+    );
+    const [version, iv, ...rest] = rows[0].sealed.split(':');
+    const broken = [version, Buffer.alloc(Buffer.from(iv, 'base64').length).toString('base64'), ...rest].join(
+      ':',
+    );
+    await db.query(`UPDATE platform.actor_key_pool SET private_key_sealed = $2 WHERE id = $1`, [
+      rows[0].id,
+      broken,
+    ]);
+    try {
+      const err = await rotate(config, randomBytes(32)).catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'secret_does_not_open',
+        detail: expect.stringMatching(
+          new RegExp(
+            `^one of the pre-generated actor keys in platform\\.actor_key_pool \\(id ${rows[0].id}\\) does not open`,
+          ),
+        ),
+      });
+      expect(await storedKeyId()).toBe(secretKeyId(keyOf(config)));
+    } finally {
+      await db.query(`DELETE FROM platform.actor_key_pool WHERE id = $1`, [rows[0].id]);
+    }
+    expect(await opensEverything(db, keyOf(config))).toBe(true);
+  });
+
   it('refuses a rotation to the key in use', async () => {
     const err = await rotate(config, keyOf(config)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PlatformError);

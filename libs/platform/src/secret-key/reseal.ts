@@ -10,6 +10,17 @@ import { type Queryable, sealedTable, select, selectList, tenantSchemasWith } fr
 /** Rows re-sealed per statement: bounded memory whatever the size of a table. */
 const BATCH = 500;
 
+/** A stored value that did not open: which one, for the person who has to look at it. */
+export class UnopenedSecretError extends Error {
+  constructor(
+    readonly what: string,
+    options: { cause: unknown },
+  ) {
+    super(`${what} does not open (${(options.cause as Error).message})`, options);
+    this.name = 'UnopenedSecretError';
+  }
+}
+
 /** How far a re-sealing is: `done` of `total` items of one kind (rows, or tenant schemas). */
 export interface RotationProgress {
   label: string;
@@ -90,7 +101,18 @@ async function resealColumn(
     );
     if (rows.length === 0) return count;
     const changed = rows.flatMap((row) => {
-      const sealed = reseal(column, row[column.column], column.aad(row, schema ?? ''));
+      let sealed: string | null;
+      try {
+        sealed = reseal(column, row[column.column], column.aad(row, schema ?? ''));
+      } catch (cause) {
+        const where = schema === null ? column.table : `${schema}.${column.table}`;
+        throw new UnopenedSecretError(
+          `one of the ${column.label} in ${where} (${key.column} ${row[key.column]})`,
+          {
+            cause,
+          },
+        );
+      }
       return sealed === null ? [] : [{ key: row[key.column], sealed }];
     });
     if (changed.length > 0) {

@@ -11,7 +11,7 @@ import {
 } from '@townhall/core';
 import { PROCESS_SESSION_MARK, sqlState } from '@townhall/persistence';
 import { PlatformError } from '../platform.errors';
-import { resealCatalogue, type RotationProgress } from './reseal';
+import { resealCatalogue, UnopenedSecretError, type RotationProgress } from './reseal';
 import { readSecretKeyCheck, secretKeyProblem, select } from './secret-key-check';
 
 const ACTION = 'secret_key.rotate';
@@ -134,6 +134,12 @@ export class RotateSecretKey {
         (kind) => this.crashAt(kind === 'platform' ? 'platform_secrets' : 'tenant_secrets'),
       );
     } catch (err) {
+      if (err instanceof UnopenedSecretError) {
+        throw new PlatformError(
+          'secret_does_not_open',
+          `${err.message}, although the current key opened the platform's other secrets: nothing was changed; restore that value from a backup, or delete it if it is not needed, then rotate.`,
+        );
+      }
       if (sqlState(err) !== '42501') throw err;
       const role = this.config.database.appRole;
       throw new PlatformError(

@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import { upgradeDirectlySealedSubjects } from '@townhall/compliance';
 import { SECRET_KEY_CHECK_FORMAT, type SecretKeyring, type TownhallConfig } from '@townhall/core';
 import { sqlState } from '@townhall/persistence';
-import { resealCatalogue } from './reseal';
+import { resealCatalogue, UnopenedSecretError } from './reseal';
 import { readSecretKeyCheck, select } from './secret-key-check';
 
 /**
@@ -59,6 +59,9 @@ export async function upgradeToSubkeys(
     return null;
   } catch (err) {
     await client.query('ROLLBACK');
+    if (err instanceof UnopenedSecretError) {
+      return `${err.message}, although the secret key opened the platform's other secrets: nothing was changed; restore that value from a backup, or delete it if it is not needed`;
+    }
     const role = config.database.appRole;
     if (sqlState(err) !== '42501' || !role) throw err;
     return `sealing the stored secrets the current way needs the owner (DATABASE_URL) to act as the application role "${role}", which owns the tenant schemas: grant it the role (GRANT ${role} TO <owner>) or CREATEROLE, then start again`;
