@@ -48,6 +48,9 @@ const SUBJECT_WITH_PERIOD_KEY = `
  * concludes that the person is new. A subject and the period key it is wrapped under are always read in one
  * statement, so a key destroyed after its subjects moved on is never needed.
  */
+/** How current a lookup needs the list of live period keys (see `byIdentifier`). */
+type PeriodKeysRead = 'cached' | 'fresh' | 'thorough';
+
 /**
  * How long a process trusts its list of live period keys. Past it, the next lookup reads them again, so
  * that a key destroyed elsewhere leaves this process's memory too.
@@ -63,15 +66,15 @@ export class AuditSubjectStore {
 
   /** The subject of `identifier`, created with a fresh data key on first mention. */
   async subjectFor(manager: EntityManager, identifier: string): Promise<OpenSubject> {
-    const existing = await this.existingSubject(manager, identifier);
+    const existing = await this.opened(manager, identifier, 'cached');
     if (existing) return existing;
-    // Two transactions meeting a new person at once: the second waits for the first, then finds its row.
+    // Two transactions meeting a new person at once: the second waits for the first, then finds its row,
+    // under the period keys as they are now.
     await manager.query(`SELECT pg_advisory_xact_lock($1::bigint)`, [this.cipher.lockNumber(identifier)]);
-    const raced = await this.existingSubject(manager, identifier);
+    const raced = await this.opened(manager, identifier, 'fresh');
     if (raced) return raced;
     for (;;) {
-      const period = await this.newestPeriod(manager);
-      const [{ id }] = (await manager.query(`SELECT platform.next_id()::text AS id`)) as { id: string }[];
+      const { id, period } = await this.newestPeriod(manager);
       const key = this.cipher.newSubjectKey();
       await manager.query(
         `INSERT INTO platform.audit_subjects (id, lookup_digest, key_sealed, identifier_ciphertext, period_key_id)
@@ -107,8 +110,16 @@ export class AuditSubjectStore {
    * recorded before identifiers were kept gets its identifier now, and its digest under its period key,
    * so that it can move to later period keys.
    */
-  async existingSubject(manager: EntityManager, identifier: string): Promise<OpenSubject | null> {
-    const row = await this.byIdentifier(manager, identifier);
+  existingSubject(manager: EntityManager, identifier: string): Promise<OpenSubject | null> {
+    return this.opened(manager, identifier, 'thorough');
+  }
+
+  private async opened(
+    manager: EntityManager,
+    identifier: string,
+    keys: PeriodKeysRead,
+  ): Promise<OpenSubject | null> {
+    const row = await this.byIdentifier(manager, identifier, keys);
     if (!row) return null;
     const period = this.periodKey(row.period_key_id, row.period_key_sealed);
     const key = this.cipher.unwrapSubjectKey(period, row.id, row.key_sealed);
@@ -190,7 +201,16 @@ export class AuditSubjectStore {
     return rows[0] ?? null;
   }
 
-  private async byIdentifier(manager: EntityManager, identifier: string): Promise<StoredSubjectRow | null> {
+  /**
+   * The live subject filed under `identifier`'s digest for one of the live period keys, or the legacy
+   * lookup key. `keys` says how current the list of period keys must be: as cached (read again after an
+   * hour), `fresh` (read now), or `thorough` (as cached, and read again before concluding nobody).
+   */
+  private async byIdentifier(
+    manager: EntityManager,
+    identifier: string,
+    keys: PeriodKeysRead = 'thorough',
+  ): Promise<StoredSubjectRow | null> {
     const find = async (): Promise<StoredSubjectRow | null> => {
       const digests = [...this.periods.values()].map((p) => this.cipher.lookupDigest(p, identifier));
       const legacy = this.cipher.legacyLookupDigest(identifier);
@@ -202,27 +222,27 @@ export class AuditSubjectStore {
       )) as StoredSubjectRow[];
       return rows[0] ?? null;
     };
-    const stale = Date.now() - this.periodsReadAt > PERIOD_KEYS_MAX_AGE_MS;
+    const stale = keys === 'fresh' || Date.now() - this.periodsReadAt > PERIOD_KEYS_MAX_AGE_MS;
     if (stale) await this.readPeriods(manager);
     const found = await find();
-    if (found || stale) return found;
+    if (found || stale || keys === 'cached') return found;
     // Not under the keys known here: a period may have begun, and the subject moved to it.
     await this.readPeriods(manager);
     return find();
   }
 
-  /** The period key new subjects are wrapped under: the newest live one. */
-  private async newestPeriod(manager: EntityManager): Promise<OpenPeriodKey> {
+  /** The period key new subjects are wrapped under — the newest live one — and an id for the subject. */
+  private async newestPeriod(manager: EntityManager): Promise<{ id: string; period: OpenPeriodKey }> {
     const [row] = (await manager.query(
-      `SELECT id::text AS id, key_sealed FROM platform.audit_period_keys
+      `SELECT platform.next_id()::text AS subject_id, id::text AS id, key_sealed FROM platform.audit_period_keys
         WHERE destroyed_at IS NULL ORDER BY starts_at DESC, id DESC LIMIT 1`,
-    )) as { id: string; key_sealed: string }[];
+    )) as { subject_id: string; id: string; key_sealed: string }[];
     if (!row) {
       throw new Error(
         'The audit log has no period key to wrap subject keys with: a start of the platform makes one',
       );
     }
-    return this.periodKey(row.id, row.key_sealed);
+    return { id: row.subject_id, period: this.periodKey(row.id, row.key_sealed) };
   }
 
   private async readPeriods(manager: EntityManager): Promise<void> {
