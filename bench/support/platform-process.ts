@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { generateActorKeyPair } from '@townhall/activitypub';
-import { SecretBox } from '@townhall/core';
+import { type SecretBox, SecretKeyring } from '@townhall/core';
 import { preparePlatform } from '@townhall/platform';
 import { benchConfig, DEFAULT_BENCH_DATABASE_URL, freshBenchDatabase } from './bench-database';
 import { repositoryRoot } from './results';
@@ -341,7 +341,7 @@ export async function startBenchPlatform(
   };
   try {
     await preparePlatform(config, { migrate: true });
-    await fillKeyPool(db.url, new SecretBox(config.secretKey!), tenants);
+    await fillKeyPool(db.url, new SecretKeyring(config.secretKey!).box('actor-keys'), tenants);
     const port = await freePort();
     const platform = await startNode(repositoryEntry('dist/apps/townhall/src/main.js'), {
       ...env,

@@ -147,9 +147,17 @@ describe('townhall audit checkpoint / subjects (built, real PostgreSQL)', () => 
     const malformed = await townhall('audit', 'subjects', 'erase', '12; DROP TABLE x', '--yes');
     expect(malformed.code).toBe(2);
 
-    expect(json(await townhall('audit', 'subjects', 'erase', subjectId, '--yes', '--json'))).toEqual({
+    const erased = json<{ periodKeyId: string; finalFrom: string }>(
+      await townhall('audit', 'subjects', 'erase', subjectId, '--yes', '--json'),
+    );
+    expect(erased).toEqual({
       subjectId,
       erased: true,
+      periodKeyId: expect.stringMatching(/^\d+$/),
+      // The key lives until the rotation after this month; then the backup retention (30 days) runs.
+      finalFrom: new Date(
+        Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1) + 30 * 86_400_000,
+      ).toISOString(),
     });
     expect(await subjectRow(subjectId)).toEqual({ key_sealed: null, erased_at: expect.any(Date) });
     expect((await entries()).at(-1)).toMatchObject({
@@ -163,6 +171,42 @@ describe('townhall audit checkpoint / subjects (built, real PostgreSQL)', () => 
     const again = await townhall('audit', 'subjects', 'erase', subjectId, '--yes');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/not found/i);
+  });
+
+  it('audit period-keys rotate --new-period destroys the erased subject’s period key at once, and says when the erasure is final', async () => {
+    const before = json<{ id: string; destroyedAt: string | null; erased: number }[]>(
+      await townhall('audit', 'period-keys', 'list', '--json'),
+    );
+    const erasedUnder = before.find((k) => k.erased > 0)!;
+    expect(erasedUnder.destroyedAt).toBeNull();
+    const rotation = json<{ started: { id: string }; destroyed: { id: string }[]; rewrapped: number }>(
+      await townhall('audit', 'period-keys', 'rotate', '--new-period', '--json'),
+    );
+    expect(rotation.destroyed.map((k) => k.id)).toEqual([erasedUnder.id]);
+    expect(rotation.rewrapped).toBeGreaterThan(0);
+    const after = json<{ id: string; destroyedAt: string | null; finalFrom: string }[]>(
+      await townhall('audit', 'period-keys', 'list', '--json'),
+    );
+    const destroyed = after.find((k) => k.id === erasedUnder.id)!;
+    expect(new Date(destroyed.finalFrom).getTime() - new Date(destroyed.destroyedAt!).getTime()).toBe(
+      30 * 86_400_000,
+    );
+    const table = await townhall('audit', 'period-keys', 'list');
+    expect(table.stdout).toContain(erasedUnder.id);
+    expect(table.stdout).toContain('(expected)');
+    const recorded = (await entries()).filter((e) => e.action.startsWith('audit.period_key.'));
+    expect(recorded.slice(-2)).toEqual([
+      expect.objectContaining({
+        action: 'audit.period_key.create',
+        actor: expect.objectContaining({ type: 'system', id: 'cli' }),
+        target: { type: 'audit_period_key', id: rotation.started.id },
+      }),
+      expect.objectContaining({
+        action: 'audit.period_key.destroy',
+        actor: expect.objectContaining({ type: 'system', id: 'cli' }),
+        target: { type: 'audit_period_key', id: erasedUnder.id },
+      }),
+    ]);
   });
 
   it('townhall migrate records its run: counts and failed tenants, as done by the CLI', async () => {
@@ -187,7 +231,15 @@ describe('townhall audit checkpoint / subjects (built, real PostgreSQL)', () => 
   });
 
   it('documents the commands with examples', async () => {
-    for (const command of [['checkpoint'], ['subjects'], ['subjects', 'find'], ['subjects', 'erase']]) {
+    for (const command of [
+      ['checkpoint'],
+      ['subjects'],
+      ['subjects', 'find'],
+      ['subjects', 'erase'],
+      ['period-keys'],
+      ['period-keys', 'list'],
+      ['period-keys', 'rotate'],
+    ]) {
       const help = await townhall('audit', ...command, '--help');
       expect(help.code).toBe(0);
       expect(help.stdout).toContain(`$ townhall audit ${command.join(' ')}`);

@@ -5,13 +5,14 @@ import {
   AuditSubjects,
   AuditSubjectStore,
   AuditContext,
+  RotateAuditPeriodKeys,
   systemAuditContext,
 } from '@townhall/compliance';
 import { secretKeyId, TownhallConfig } from '@townhall/core';
 import {
   applicationDatabaseUrl,
   PLATFORM_SEALED_COLUMNS,
-  REKEYED_SEALED_COLUMNS,
+  OTHER_SEALED_COLUMNS,
   TENANT_SEALED_COLUMNS,
   withDefaultUser,
 } from '@townhall/persistence';
@@ -19,7 +20,7 @@ import { PlatformError, preparePlatform, RotateSecretKey, StartupError } from '@
 import { ActorKeyPool } from '@townhall/provisioning';
 import { actingAs } from '../support/audit';
 import { ADMIN_URL, createTestDatabase, createTestDatabaseWithOwner } from '../support/database';
-import { openEverything, opensEverything } from '../support/sealed';
+import { openEverything, opensEverything, sealAsBeforeSubkeys } from '../support/sealed';
 import { ProvisioningContext, provisionActiveTenant, startProvisioningContext } from '../support/tenants';
 
 jest.setTimeout(120_000);
@@ -107,6 +108,7 @@ describe('the platform secret key (real PostgreSQL)', () => {
     await db.query(`DELETE FROM platform.secret_key_check`);
     await db.query(`DELETE FROM platform.audit_personal_data`);
     await db.query(`DELETE FROM platform.audit_subjects`);
+    await db.query(`DELETE FROM platform.audit_period_keys`);
     const other = withKey(randomBytes(32));
     expect(await refusal(other)).toEqual([
       expect.stringMatching(
@@ -208,22 +210,40 @@ describe('the platform secret key (real PostgreSQL)', () => {
     },
   );
 
-  it('rotates subjects recorded before identifiers were kept: found before and after, moved when met again', async () => {
+  it('upgrades subjects recorded before identifiers were kept: found before and after, moved when met again', async () => {
     const early = 'email:early@agency.example';
     const twice = 'email:twice@agency.example';
     const subjectIds = await withPlatform(quietly(config), async (p) => {
       const store = p.app.get(AuditSubjectStore);
-      const ids = await p.ds.transaction(async (m) => [
+      return p.ds.transaction(async (m) => [
         (await store.subjectFor(m, early)).id,
         (await store.subjectFor(m, twice)).id,
       ]);
-      return ids;
     });
-    // As if recorded by a version that kept no identifiers.
-    await db.query(
-      `UPDATE platform.audit_subjects SET identifier_ciphertext = NULL WHERE id = ANY($1::bigint[])`,
-      [subjectIds],
-    );
+    // As a version that kept no identifiers and sealed with the secret key itself left them.
+    await sealAsBeforeSubkeys(db, keyOf(config), subjectIds);
+    await withPlatform(quietly(config), async (p) => {
+      expect(await openEverything(db, keyOf(config))).toMatchObject({ legacyLookupKey: true });
+      expect(await find(p, early)).toBe(subjectIds[0]);
+      expect(await find(p, twice)).toBe(subjectIds[1]);
+      // Met again: the subject keeps its id, its identifier is kept from now on.
+      const store = p.app.get(AuditSubjectStore);
+      expect((await p.ds.transaction((m) => store.subjectFor(m, twice))).id).toBe(subjectIds[1]);
+    });
+    const kept = async () =>
+      (
+        await db.query<{ id: string; kept: boolean }>(
+          `SELECT id::text AS id, identifier_ciphertext IS NOT NULL AS kept FROM platform.audit_subjects
+            WHERE id = ANY($1::bigint[]) ORDER BY id`,
+          [subjectIds],
+        )
+      ).rows;
+    expect(await kept()).toEqual([
+      { id: subjectIds[0], kept: false },
+      { id: subjectIds[1], kept: true },
+    ]);
+
+    // A rotation of the secret key carries the legacy lookup key on, sealed with the new key.
     const b = withKey(randomBytes(32));
     await rotate(config, keyOf(b));
     expect(await opensEverything(db, keyOf(config))).toBe(false);
@@ -231,38 +251,52 @@ describe('the platform secret key (real PostgreSQL)', () => {
     await withPlatform(quietly(b), async (p) => {
       expect(await find(p, early)).toBe(subjectIds[0]);
       expect(await find(p, twice)).toBe(subjectIds[1]);
-      // Met again: the subject keeps its id and moves onto the current key, its identifier now kept.
-      const store = p.app.get(AuditSubjectStore);
-      expect((await p.ds.transaction((m) => store.subjectFor(m, twice))).id).toBe(subjectIds[1]);
-    });
-    const { rows } = await db.query<{ id: string; kept: boolean }>(
-      `SELECT id::text AS id, identifier_ciphertext IS NOT NULL AS kept FROM platform.audit_subjects
-        WHERE id = ANY($1::bigint[]) ORDER BY id`,
-      [subjectIds],
-    );
-    expect(rows).toEqual([
-      { id: subjectIds[0], kept: false },
-      { id: subjectIds[1], kept: true },
-    ]);
-
-    // A second rotation carries the legacy lookup key on while a subject still needs it.
-    const c = withKey(randomBytes(32));
-    await rotate(b, keyOf(c));
-    expect(await openEverything(db, keyOf(c))).toMatchObject({ legacyLookupKey: true });
-    await withPlatform(quietly(c), async (p) => {
+      // A new period moves both; the one without identifier keeps its digest, and is found still.
+      await actingAs(p.app.get(RotateAuditPeriodKeys)).run({ newPeriod: true });
       expect(await find(p, early)).toBe(subjectIds[0]);
       expect(await find(p, twice)).toBe(subjectIds[1]);
       await actingAs(p.app.get(AuditSubjects)).erase(subjectIds[0]);
+      // With no such subject left, the next rotation of period keys drops the legacy lookup key.
+      expect(await actingAs(p.app.get(RotateAuditPeriodKeys)).run()).toMatchObject({
+        legacyLookupKeyDropped: true,
+      });
     });
-    // With no such subject left, the next rotation drops the legacy lookup key.
-    const d = withKey(randomBytes(32));
-    await rotate(c, keyOf(d));
-    expect(await openEverything(db, keyOf(d))).toMatchObject({ legacyLookupKey: false });
-    await withPlatform(quietly(d), async (p) => {
+    expect(await openEverything(db, keyOf(b))).toMatchObject({ legacyLookupKey: false });
+    await withPlatform(quietly(b), async (p) => {
       expect(await find(p, early)).toBeNull();
       expect(await find(p, twice)).toBe(subjectIds[1]);
     });
-    config = d;
+    config = b;
+  });
+
+  it('refuses a rotation when a stored value does not open, naming it, and changes nothing', async () => {
+    await withPlatform(quietly(config), (p) => p.app.get(ActorKeyPool).refill(1));
+    const { rows } = await db.query<{ id: string; sealed: string }>(
+      `SELECT id::text AS id, private_key_sealed AS sealed FROM platform.actor_key_pool ORDER BY id DESC LIMIT 1`,
+    );
+    const [version, iv, ...rest] = rows[0].sealed.split(':');
+    const broken = [version, Buffer.alloc(Buffer.from(iv, 'base64').length).toString('base64'), ...rest].join(
+      ':',
+    );
+    await db.query(`UPDATE platform.actor_key_pool SET private_key_sealed = $2 WHERE id = $1`, [
+      rows[0].id,
+      broken,
+    ]);
+    try {
+      const err = await rotate(config, randomBytes(32)).catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'secret_does_not_open',
+        detail: expect.stringMatching(
+          new RegExp(
+            `^one of the pre-generated actor keys in platform\\.actor_key_pool \\(id ${rows[0].id}\\) does not open`,
+          ),
+        ),
+      });
+      expect(await storedKeyId()).toBe(secretKeyId(keyOf(config)));
+    } finally {
+      await db.query(`DELETE FROM platform.actor_key_pool WHERE id = $1`, [rows[0].id]);
+    }
+    expect(await opensEverything(db, keyOf(config))).toBe(true);
   });
 
   it('refuses a rotation to the key in use', async () => {
@@ -291,7 +325,7 @@ describe('the platform secret key (real PostgreSQL)', () => {
     const known = new Set<string>([
       ...PLATFORM_SEALED_COLUMNS.map((c) => `${c.table}.${c.column}`),
       ...TENANT_SEALED_COLUMNS.map((c) => `tenant.${c.table}.${c.column}`),
-      ...REKEYED_SEALED_COLUMNS,
+      ...OTHER_SEALED_COLUMNS,
     ]);
     const { rows } = await db.query<{ name: string }>(
       `SELECT CASE WHEN c.table_schema = 'platform' THEN 'platform' ELSE 'tenant' END

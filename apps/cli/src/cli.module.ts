@@ -3,6 +3,7 @@ import { AccountsCommand, AccountsCreateCommand } from './commands/accounts.comm
 import { AuditCommand, AuditVerifyCommand } from './commands/audit.command';
 import { AuditCheckpointCommand } from './commands/audit-checkpoint.command';
 import { AuditRotateKeyCommand } from './commands/audit-rotate-key.command';
+import { AUDIT_PERIOD_KEY_SUBCOMMANDS, AuditPeriodKeysCommand } from './commands/audit-period-keys.command';
 import { AUDIT_SUBJECT_SUBCOMMANDS, AuditSubjectsCommand } from './commands/audit-subjects.command';
 import { MigrateCommand } from './commands/migrate.command';
 import { OPERATOR_SUBCOMMANDS, OperatorsCommand } from './commands/operators.command';
@@ -39,6 +40,8 @@ import { PlatformRuntime } from './platform-runtime';
     AuditCheckpointCommand,
     AuditSubjectsCommand,
     ...AUDIT_SUBJECT_SUBCOMMANDS,
+    AuditPeriodKeysCommand,
+    ...AUDIT_PERIOD_KEY_SUBCOMMANDS,
     SecretKeyCommand,
     ...SECRET_KEY_SUBCOMMANDS,
     WitnessCommand,

@@ -28,3 +28,4 @@ export * from './audit-ports';
 export * from './recording';
 export * from './store';
 export * from './witness';
+export * from './erasure';

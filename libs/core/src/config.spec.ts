@@ -169,24 +169,32 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('reads the audit log origin and checkpoint interval, refusing an origin a checkpoint cannot carry', () => {
+  it('reads the audit log origin, checkpoint interval and backup retention, refusing an origin a checkpoint cannot carry', () => {
     expect(loadConfig({}).audit).toMatchObject({
       origin: 'townhall/audit',
       checkpointEntries: 1000,
       checkpointSeconds: 60,
+      backupRetentionDays: 30,
     });
     expect(
       loadConfig({
         TOWNHALL_AUDIT_ORIGIN: 'social.gov.example/audit',
         TOWNHALL_AUDIT_CHECKPOINT_ENTRIES: '500',
         TOWNHALL_AUDIT_CHECKPOINT_SECONDS: '5',
+        TOWNHALL_BACKUP_RETENTION_DAYS: '90',
       }).audit,
-    ).toMatchObject({ origin: 'social.gov.example/audit', checkpointEntries: 500, checkpointSeconds: 5 });
+    ).toMatchObject({
+      origin: 'social.gov.example/audit',
+      checkpointEntries: 500,
+      checkpointSeconds: 5,
+      backupRetentionDays: 90,
+    });
     expect(() =>
       loadConfig({
         TOWNHALL_AUDIT_ORIGIN: 'a+b',
         TOWNHALL_AUDIT_CHECKPOINT_ENTRIES: '0',
         TOWNHALL_AUDIT_CHECKPOINT_SECONDS: 'soon',
+        TOWNHALL_BACKUP_RETENTION_DAYS: '-1',
       }),
     ).toThrow(
       expect.objectContaining({
@@ -194,6 +202,7 @@ describe('loadConfig', () => {
           expect.stringMatching(/^TOWNHALL_AUDIT_ORIGIN must be 1–255 characters/),
           expect.stringMatching(/^TOWNHALL_AUDIT_CHECKPOINT_ENTRIES must be an integer between 1 and/),
           expect.stringMatching(/^TOWNHALL_AUDIT_CHECKPOINT_SECONDS must be an integer between 1 and/),
+          expect.stringMatching(/^TOWNHALL_BACKUP_RETENTION_DAYS must be an integer between 0 and 3650/),
         ],
       }),
     );

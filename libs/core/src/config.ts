@@ -78,7 +78,9 @@ export interface TownhallConfig {
   /**
    * The audit log: `origin` names the log in every checkpoint (it must not change once checkpoints
    * exist); workers sign a checkpoint every `checkpointEntries` entries or `checkpointSeconds`
-   * seconds, whichever comes first.
+   * seconds, whichever comes first. `backupRetentionDays`: how long the operator keeps any copy of the
+   * database (backups, WAL archives, snapshots, replicas' old copies), which decides when an erasure is
+   * final (docs/compliance.md, "Erasure and backups").
    */
   audit: {
     origin: string;
@@ -92,6 +94,7 @@ export interface TownhallConfig {
     witnesses: AuditWitnessConfig[];
     witnessRetryMs: number;
     witnessTimeoutMs: number;
+    backupRetentionDays: number;
   };
   /** Fault injection for crash tests only; refused in production. */
   faults: { crashAfterProvisioningStep: string | undefined; crashInSecretKeyRotation: string | undefined };
@@ -367,6 +370,7 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       witnesses: witnessList('TOWNHALL_AUDIT_WITNESSES'),
       witnessRetryMs: int('TOWNHALL_AUDIT_WITNESS_RETRY_MS', 5000, 100, 3_600_000),
       witnessTimeoutMs: int('TOWNHALL_AUDIT_WITNESS_TIMEOUT_MS', 10_000, 100, 120_000),
+      backupRetentionDays: int('TOWNHALL_BACKUP_RETENTION_DAYS', 30, 0, 3650),
     },
     faults: { crashAfterProvisioningStep: crashAfter, crashInSecretKeyRotation: crashInRotation },
   };

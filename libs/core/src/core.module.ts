@@ -3,7 +3,8 @@ import { TOWNHALL_CONFIG, TownhallConfig } from './config';
 import { createLogger, TownhallLogger } from './logging';
 import { PlatformEvents } from './platform-events';
 import { RedisConnection } from './redis-connection';
-import { resolveSecretKey, SecretBox } from './secret-box';
+import { resolveSecretKey } from './secret-box';
+import { SecretKeyring } from './secret-keyring';
 
 /** Configuration, logging, secret handling and the Redis command connection, shared by every app. Imported once by each root module. */
 @Global()
@@ -15,11 +16,11 @@ export class CoreModule {
       providers: [
         { provide: TOWNHALL_CONFIG, useValue: config },
         { provide: TownhallLogger, useFactory: () => new TownhallLogger(createLogger(config)) },
-        { provide: SecretBox, useFactory: () => new SecretBox(resolveSecretKey(config)) },
+        { provide: SecretKeyring, useFactory: () => new SecretKeyring(resolveSecretKey(config)) },
         RedisConnection,
         PlatformEvents,
       ],
-      exports: [TOWNHALL_CONFIG, TownhallLogger, SecretBox, RedisConnection, PlatformEvents],
+      exports: [TOWNHALL_CONFIG, TownhallLogger, SecretKeyring, RedisConnection, PlatformEvents],
     };
   }
 }

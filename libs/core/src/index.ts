@@ -12,3 +12,4 @@ export * from './platform-events';
 export * from './rate-limit';
 export * from './input';
 export * from './host-name';
+export * from './secret-keyring';

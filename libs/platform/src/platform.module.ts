@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AuditRecordingModule, AuditStoreModule } from '@townhall/compliance';
+import { AuditPeriodKeysModule, AuditRecordingModule, AuditStoreModule } from '@townhall/compliance';
 import { CoreModule, TownhallConfig } from '@townhall/core';
 import { PersistenceModule } from '@townhall/persistence';
 import { RotateSecretKey } from './secret-key';
@@ -19,6 +19,7 @@ export class PlatformModule {
         PersistenceModule.forRoot(config),
         AuditStoreModule,
         AuditRecordingModule,
+        AuditPeriodKeysModule,
       ],
       providers: [RotateSecretKey],
       exports: [RotateSecretKey],

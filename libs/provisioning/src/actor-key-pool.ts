@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/c
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ActorKeyPair, generateActorKeyPair } from '@townhall/activitypub';
-import { SecretBox, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
+import { SecretBox, SecretKeyring, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
 import { ACTOR_KEY_POOL_AAD } from '@townhall/persistence';
 
 /**
@@ -18,12 +18,15 @@ export class ActorKeyPool implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ActorKeyPool.name);
   private refilling: Promise<number> | undefined;
   private stopped = false;
+  private readonly secrets: SecretBox;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly secrets: SecretBox,
+    keyring: SecretKeyring,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
-  ) {}
+  ) {
+    this.secrets = keyring.box('actor-keys');
+  }
 
   /** Takes one key pair out of the pool within `manager`'s transaction, or returns null if the pool is empty. */
   async take(manager: EntityManager): Promise<ActorKeyPair | null> {

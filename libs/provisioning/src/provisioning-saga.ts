@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ActorKeyPair, generateActorKeyPair } from '@townhall/activitypub';
 import { AuditRecorder } from '@townhall/compliance';
-import { publicUrl, SecretBox, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
+import { publicUrl, SecretBox, SecretKeyring, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
 import { actorKeyAad, quoteIdent } from '@townhall/persistence';
 import { findLocalAccountId, insertLocalAccount, insertUser, usernameFromEmail } from '@townhall/social';
 import { migrateTenantSchema, TenantChanges, TenantEntity, TenantRegistry } from '@townhall/tenancy';
@@ -37,16 +37,19 @@ type OneTransactionOutcome = SagaOutcome | 'resume_step_by_step';
 @Injectable()
 export class ProvisioningSaga {
   private readonly logger = new Logger(ProvisioningSaga.name);
+  private readonly secrets: SecretBox;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: TenantRegistry,
-    private readonly secrets: SecretBox,
+    keyring: SecretKeyring,
     private readonly keyPool: ActorKeyPool,
     private readonly recorder: AuditRecorder,
     private readonly changes: TenantChanges,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
-  ) {}
+  ) {
+    this.secrets = keyring.box('actor-keys');
+  }
 
   async run(tenantId: string): Promise<SagaOutcome> {
     const outcome = await asProvisioningWorker(() => this.provision(tenantId));

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Help, Option, SubCommand } from 'nest-commander';
-import { AuditSubjects, MAX_SUBJECT_IDENTIFIER } from '@townhall/compliance';
+import { AuditPeriodKeys, AuditSubjects, MAX_SUBJECT_IDENTIFIER } from '@townhall/compliance';
 import { isId } from '@townhall/persistence';
 import { CliError, CliUsageError, helpText, notice, printJson, printLine } from '../cli-output';
 import { CommandGroup } from './command-group';
@@ -54,7 +54,10 @@ export class AuditSubjectsEraseCommand extends PlatformCommand {
     return true;
   }
 
-  @Option({ flags: '--json', description: 'print {"subjectId": …, "erased": true} as JSON' })
+  @Option({
+    flags: '--json',
+    description: 'print {"subjectId", "erased": true, "periodKeyId", "finalFrom"} as JSON',
+  })
   json(): boolean {
     return true;
   }
@@ -68,8 +71,11 @@ export class AuditSubjectsEraseCommand extends PlatformCommand {
       ],
       [
         'Destroys the subject’s key. Every entry, checkpoint and proof stays valid; the personal data',
-        'behind the subject id cannot be read any more. Cannot be undone. Personal data kept elsewhere',
-        '(tenant records, tenant instances) is not touched: see docs/compliance.md, "Erasure".',
+        'behind the subject id cannot be read any more. Cannot be undone. Copies made before (backups)',
+        'open with the secret key until the period key the subject was wrapped under is destroyed; the',
+        'erasure is final once that has happened and those backups have expired: the command says from',
+        'when. Personal data kept elsewhere (tenant records, tenant instances) is not touched: see',
+        'docs/compliance.md, "Erasure".',
       ],
     );
   }
@@ -78,9 +84,28 @@ export class AuditSubjectsEraseCommand extends PlatformCommand {
     if (!isId(subjectId))
       throw new CliUsageError('subject-id must be a subject id, as `audit subjects find` prints it');
     if (!options.yes) await confirm(subjectId);
-    await this.runtime.act((context) => context.get(AuditSubjects).erase(subjectId));
-    if (options.json) printJson({ subjectId, erased: true });
-    else notice(`Subject ${subjectId} is erased: its personal data in the audit log can no longer be read.`);
+    const { erased, key } = await this.runtime.act(async (context) => {
+      const done = await context.get(AuditSubjects).erase(subjectId);
+      return {
+        erased: done,
+        key: done.periodKeyId === null ? null : await context.get(AuditPeriodKeys).of(done.periodKeyId),
+      };
+    });
+    const finalFrom = key?.finalFrom.toISOString() ?? null;
+    if (options.json) {
+      printJson({ subjectId, erased: true, periodKeyId: erased.periodKeyId, finalFrom });
+      return;
+    }
+    notice(`Subject ${subjectId} is erased: its personal data in the audit log can no longer be read.`);
+    if (key && !key.destroyedAt) {
+      notice(
+        `Copies made before now (backups, old row versions) open with the secret key until period key ${key.id} is destroyed, at the first rotation after this period (\`townhall audit period-keys rotate --new-period\` does it now). Final from ${finalFrom} on that schedule: destruction plus the backup retention.`,
+      );
+    } else if (key) {
+      notice(
+        `Final from ${finalFrom}: period key ${key.id} is destroyed, and backups made before then expire.`,
+      );
+    }
   }
 }
 

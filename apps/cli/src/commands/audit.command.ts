@@ -3,6 +3,7 @@ import { AUDIT_VERIFY_HELP, DEFAULT_VERIFY_THREADS } from '@townhall/compliance'
 import { auditVerify } from '../audit-verify';
 import { CliExit, helpText } from '../cli-output';
 import { AuditCheckpointCommand } from './audit-checkpoint.command';
+import { AuditPeriodKeysCommand } from './audit-period-keys.command';
 import { AuditRotateKeyCommand } from './audit-rotate-key.command';
 import { AuditSubjectsCommand } from './audit-subjects.command';
 import { CommandGroup } from './command-group';
@@ -97,8 +98,14 @@ export class AuditVerifyCommand extends CommandRunner {
 @Command({
   name: 'audit',
   description:
-    'work with the tamper-evident audit log (offline verification, checkpoints, key rotation, erasure)',
-  subCommands: [AuditVerifyCommand, AuditCheckpointCommand, AuditRotateKeyCommand, AuditSubjectsCommand],
+    'work with the tamper-evident audit log (offline verification, checkpoints, key rotation, erasure, period keys)',
+  subCommands: [
+    AuditVerifyCommand,
+    AuditCheckpointCommand,
+    AuditRotateKeyCommand,
+    AuditSubjectsCommand,
+    AuditPeriodKeysCommand,
+  ],
 })
 export class AuditCommand extends CommandGroup {
   @Help('after')
@@ -108,6 +115,7 @@ export class AuditCommand extends CommandGroup {
       'townhall audit checkpoint --json > checkpoint.json',
       'townhall audit rotate-key',
       'townhall audit subjects find email:press@bmi.example',
+      'townhall audit period-keys list',
     ]);
   }
 }

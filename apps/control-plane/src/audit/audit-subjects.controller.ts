@@ -63,7 +63,10 @@ export class AuditSubjectsController {
     summary: 'Erase a person from the audit log',
     description:
       'Destroys the subject’s key: its personal data in the audit log becomes unreadable for good, while ' +
-      'every entry, checkpoint and proof stays valid. Cannot be undone. Personal data held elsewhere ' +
+      'every entry, checkpoint and proof stays valid. Cannot be undone. Copies of the database made before ' +
+      '(backups) still open with the platform secret until the period key the subject was wrapped under is ' +
+      'destroyed (the first rotation of period keys after this month, or `townhall audit period-keys rotate ' +
+      '--new-period`); the erasure is final once those copies have expired. Personal data held elsewhere ' +
       '(tenant records, tenant instances) is not affected; see docs/compliance.md.',
   })
   @ApiNoContentResponse({ description: 'Erased' })

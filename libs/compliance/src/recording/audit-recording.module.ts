@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { resolveSecretKey, SecretBox, TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
+import { SecretKeyring } from '@townhall/core';
 import { AuditRecorder } from '../audit-ports';
 import { AuditSubjectCipher } from './audit-subject-cipher';
 import { AuditSubjectStore } from './audit-subject-store';
@@ -21,13 +21,13 @@ import { DatabaseAuditRecorder } from './database-audit-recorder';
   providers: [
     {
       provide: AuditSubjectCipher,
-      inject: [SecretBox, TOWNHALL_CONFIG, DataSource],
+      inject: [SecretKeyring, DataSource],
       // A rotation happens with every process stopped, so the legacy lookup key is read once at start.
-      useFactory: async (box: SecretBox, config: TownhallConfig, dataSource: DataSource) => {
+      useFactory: async (keyring: SecretKeyring, dataSource: DataSource) => {
         const rows = (await dataSource.query(
           `SELECT audit_legacy_lookup_key_sealed AS sealed FROM platform.secret_key_check WHERE id = 1`,
         )) as { sealed: string | null }[];
-        return AuditSubjectCipher.withSealedLegacyKey(box, resolveSecretKey(config), rows[0]?.sealed ?? null);
+        return AuditSubjectCipher.withSealedLegacyKey(keyring, rows[0]?.sealed ?? null);
       },
     },
     AuditSubjectStore,

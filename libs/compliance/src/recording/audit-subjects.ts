@@ -77,9 +77,12 @@ export class AuditSubjects {
    * checkpoint stays valid — they never contained the data — while the data becomes unreadable. The
    * person acting cannot erase themselves (`audit_subject_is_own`): the IP addresses, user agents and
    * free text behind their own actions would go with it.
+   *
+   * Answers the period key the subject's data key was wrapped under: copies of the row made before
+   * (backups, old row versions) open with it until it is destroyed (see RotateAuditPeriodKeys).
    */
-  async erase(subjectId: string): Promise<void> {
-    await this.audited.run({
+  async erase(subjectId: string): Promise<{ periodKeyId: string | null }> {
+    return this.audited.run({
       apply: async (manager) => {
         if (!isId(subjectId)) throw notFound();
         // Whoever acts may not make the details of their own actions unreadable: another must do it.
@@ -91,7 +94,9 @@ export class AuditSubjects {
             );
           }
         }
-        if (!(await this.store.erase(manager, subjectId))) throw notFound();
+        const erased = await this.store.erase(manager, subjectId);
+        if (!erased) throw notFound();
+        return erased;
       },
       recorded: () => ({
         action: 'audit.subject.erase',

@@ -1,6 +1,6 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { SecretBox } from '@townhall/core';
+import { SecretBox, SecretKeyring } from '@townhall/core';
 import { auditSigningKeyAad } from '@townhall/persistence';
 import {
   AUDIT_KEY_ALGORITHM,
@@ -28,19 +28,22 @@ export interface AuditKeyRotation {
 
 /**
  * The platform's Ed25519 audit signing keys: one current key (the log's first generated on first use),
- * the retired ones with their windows, and rotation. Private keys are stored sealed with the platform's
- * SecretBox, each bound to its key id, so it cannot be moved to another key's row and opened there. Callers that sign or rotate hold the sequencer lock on the owner's connection, so signing
+ * the retired ones with their windows, and rotation. Private keys are stored sealed with the platform
+ * secret key's subkey for them, each bound to its key id, so it cannot be moved to another key's row and opened there. Callers that sign or rotate hold the sequencer lock on the owner's connection, so signing
  * and rotating never interleave.
  */
 @Injectable()
 export class AuditSigningKeys {
   /** Opened private keys by key id: opening costs an AES-GCM decryption and a key parse per checkpoint. */
   private readonly opened = new Map<string, KeyObject>();
+  private readonly secrets: SecretBox;
 
   constructor(
     private readonly repository: AuditLogRepository,
-    private readonly secrets: SecretBox,
-  ) {}
+    keyring: SecretKeyring,
+  ) {
+    this.secrets = keyring.box('audit-signing-keys');
+  }
 
   /**
    * The current key. Only a log with no key at all gets one generated here; a log whose keys are all

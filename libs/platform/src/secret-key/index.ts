@@ -1,2 +1,3 @@
 export { checkSecretKey, SECRET_KEY_ADVICE } from './secret-key-check';
 export * from './rotate-secret-key';
+export type { RotationProgress } from './reseal';

@@ -1,47 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import {
-  AuditedTransactions,
-  AuditOwnerConnection,
-  AuditSubjectCipher,
-  rekeyAuditSubjects,
-} from '@townhall/compliance';
+import { AuditedTransactions, AuditOwnerConnection, AuditSubjectCipher } from '@townhall/compliance';
 import {
   resolveSecretKey,
-  SecretBox,
+  SecretKeyring,
   secretKeyCheck,
   secretKeyId,
   TOWNHALL_CONFIG,
   type TownhallConfig,
 } from '@townhall/core';
-import {
-  ensureOwnerMayActAs,
-  PLATFORM_SEALED_COLUMNS,
-  PROCESS_SESSION_MARK,
-  sqlState,
-  TENANT_SEALED_COLUMNS,
-  type SealedColumn,
-} from '@townhall/persistence';
+import { PROCESS_SESSION_MARK, sqlState } from '@townhall/persistence';
 import { PlatformError } from '../platform.errors';
-import {
-  readSecretKeyCheck,
-  sealedTable,
-  secretKeyProblem,
-  select,
-  selectList,
-  tenantSchemasWith,
-} from './secret-key-check';
+import { resealCatalogue, UnopenedSecretError, type RotationProgress } from './reseal';
+import { readSecretKeyCheck, secretKeyProblem, select } from './secret-key-check';
 
 const ACTION = 'secret_key.rotate';
-/** Rows re-sealed per statement: bounded memory whatever the size of a table. */
-const BATCH = 500;
-
-/** How far a rotation is: `done` of `total` items of one kind (rows, or tenant schemas). */
-export interface RotationProgress {
-  label: string;
-  done: number;
-  total: number;
-}
 
 export interface SecretKeyRotation {
   previousKeyId: string;
@@ -51,13 +24,14 @@ export interface SecretKeyRotation {
 }
 
 /** Where crash tests stop a rotation (TOWNHALL_FAULT_CRASH_IN_KEY_ROTATION): after each kind, and after the commit. */
-type CrashPoint = 'platform_secrets' | 'tenant_secrets' | 'audit_subjects' | 'check_value' | 'committed';
+type CrashPoint = 'platform_secrets' | 'tenant_secrets' | 'check_value' | 'committed';
 
 /**
  * Replaces the platform's secret key (`townhall secret-key rotate`). In one transaction on the owner's
- * connection: every value sealed with the old key is sealed again with the new one (actor keys, audit
- * signing keys, audit subject keys — their lookup digests recomputed under the new key), the key check
- * value is replaced, and the rotation is recorded. A crash at any point leaves the platform opening with
+ * connection: every value sealed with a subkey of the old key is sealed again with the same subkey of
+ * the new one (actor keys, audit signing keys, audit period keys, the legacy lookup key), the key check
+ * value is replaced, and the rotation is recorded. Audit subjects stay as they are: their keys are
+ * wrapped under the period keys, and their lookup digests keyed by them. A crash at any point leaves the platform opening with
  * exactly one of the two keys: the old one before the commit, the new one after it.
  *
  * Every other Townhall process must be stopped first: they hold the old key, and would seal new data
@@ -68,7 +42,7 @@ export class RotateSecretKey {
   constructor(
     private readonly audited: AuditedTransactions,
     private readonly owner: AuditOwnerConnection,
-    private readonly box: SecretBox,
+    private readonly keyring: SecretKeyring,
     private readonly cipher: AuditSubjectCipher,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
@@ -148,94 +122,32 @@ export class RotateSecretKey {
     next: Buffer,
     progress: (p: RotationProgress) => void,
   ): Promise<{ kinds: SecretKeyRotation['resealed']; legacyLookupKeySealed: string | null }> {
-    const to = new SecretBox(next);
-    const done: SecretKeyRotation['resealed'] = [];
-    for (const column of PLATFORM_SEALED_COLUMNS) {
-      const [{ n }] = await select<{ n: number }>(
-        manager,
-        `SELECT count(*)::int AS n FROM ${column.table} WHERE ${column.column} IS NOT NULL`,
-      );
-      const count = await this.resealColumn(manager, column, null, to, (rows) =>
-        progress({ label: column.label, done: rows, total: n }),
-      );
-      done.push({ label: column.label, count });
-    }
-    this.crashAt('platform_secrets');
-
-    const role = this.config.database.appRole;
-    for (const column of TENANT_SEALED_COLUMNS) {
-      const schemas = await tenantSchemasWith(manager, column);
-      // Tenant schemas belong to the application role; the owner acts as it there.
-      if (role && schemas.length > 0) await this.actAsApplicationRole(manager, role);
-      let count = 0;
-      for (const [i, schema] of schemas.entries()) {
-        if (role) await manager.query(`SET LOCAL ROLE ${role}`);
-        count += await this.resealColumn(manager, column, schema, to, () => undefined);
-        if (role) await manager.query(`SET LOCAL ROLE NONE`);
-        progress({ label: `${column.label} (tenant schemas)`, done: i + 1, total: schemas.length });
-      }
-      done.push({ label: column.label, count });
-    }
-    this.crashAt('tenant_secrets');
-
-    let total = 0;
-    const subjects = await rekeyAuditSubjects(manager, this.cipher, next, {
-      total: (n) => (total = n),
-      done: (n) => {
-        progress({ label: 'audit subjects', done: n, total });
-        this.crashAt('audit_subjects');
-      },
-    });
-    done.push({ label: 'audit subjects', count: subjects.subjects });
-    return { kinds: done, legacyLookupKeySealed: subjects.cipher.sealedLegacyKey() };
-  }
-
-  private async actAsApplicationRole(manager: EntityManager, role: string): Promise<void> {
+    const to = new SecretKeyring(next);
+    let kinds: SecretKeyRotation['resealed'];
     try {
-      await ensureOwnerMayActAs(manager, role);
+      kinds = await resealCatalogue(
+        manager,
+        this.config,
+        (column, sealed, aad) =>
+          to.box(column.purpose).seal(this.keyring.box(column.purpose).open(sealed, aad), aad),
+        progress,
+        (kind) => this.crashAt(kind === 'platform' ? 'platform_secrets' : 'tenant_secrets'),
+      );
     } catch (err) {
+      if (err instanceof UnopenedSecretError) {
+        throw new PlatformError(
+          'secret_does_not_open',
+          `${err.message}, although the current key opened the platform's other secrets: nothing was changed; restore that value from a backup, or delete it if it is not needed, then rotate.`,
+        );
+      }
       if (sqlState(err) !== '42501') throw err;
+      const role = this.config.database.appRole;
       throw new PlatformError(
         'owner_cannot_act_as_application_role',
         `The owner (DATABASE_URL) may not act as the application role "${role}", which owns the tenant schemas: grant it the role (GRANT ${role} TO <owner>) or CREATEROLE, then rotate.`,
       );
     }
-  }
-
-  /** Seals every value of `column` (in `schema` for a tenant table) again, same plaintext, same binding. */
-  private async resealColumn(
-    manager: EntityManager,
-    column: SealedColumn,
-    schema: string | null,
-    to: SecretBox,
-    progress: (rows: number) => void,
-  ): Promise<number> {
-    const table = sealedTable(column, schema);
-    const key = column.key;
-    let after: string | null = null;
-    let count = 0;
-    for (;;) {
-      const rows: Record<string, string>[] = await select<Record<string, string>>(
-        manager,
-        `SELECT ${selectList(column)} FROM ${table}
-          WHERE ${column.column} IS NOT NULL ${after === null ? '' : `AND ${key.column} > $1::${key.type}`}
-          ORDER BY ${key.column} LIMIT ${BATCH}`,
-        after === null ? [] : [after],
-      );
-      if (rows.length === 0) return count;
-      const sealed = rows.map((row) => {
-        const aad = column.aad(row, schema ?? '');
-        return to.seal(this.box.open(row[column.column], aad), aad);
-      });
-      await manager.query(
-        `UPDATE ${table} t SET ${column.column} = v.sealed
-           FROM unnest($1::text[], $2::text[]) AS v(key, sealed) WHERE t.${key.column} = v.key::${key.type}`,
-        [rows.map((r) => r[key.column]), sealed],
-      );
-      count += rows.length;
-      after = rows[rows.length - 1][key.column];
-      progress(count);
-    }
+    return { kinds, legacyLookupKeySealed: this.cipher.successor(to).sealedLegacyKey() };
   }
 
   private crashAt(point: CrashPoint): void {

@@ -1,8 +1,10 @@
 import { Client } from 'pg';
+import { AuditSubjectCipher, newestPeriodKey, startPeriodIfDue } from '@townhall/compliance';
 import {
   compareSecretKeyCheck,
+  DIRECT_SEALING_CHECK_FORMAT,
   resolveSecretKey,
-  SecretBox,
+  SecretKeyring,
   secretKeyCheck,
   secretKeyId,
   secretKeySource,
@@ -11,12 +13,13 @@ import {
 } from '@townhall/core';
 import {
   applicationDatabaseUrl,
-  auditSubjectKeyAad,
+  directAuditSubjectKeyAad,
   PLATFORM_SEALED_COLUMNS,
   quoteIdent,
   TENANT_SEALED_COLUMNS,
   type SealedColumn,
 } from '@townhall/persistence';
+import { upgradeToSubkeys } from './upgrade-sealing';
 
 /** What every refusal of a key ends with: the one thing to do. */
 export const SECRET_KEY_ADVICE =
@@ -77,8 +80,10 @@ export function secretKeyProblem(
  * The start-up check of the platform's secret key (preparePlatform), as the owner: a platform that has
  * recorded its key's check value accepts only that key. One that has none yet — a fresh installation,
  * or one from before the check existed — records it, but only after the key has opened one of the
- * secrets already stored, if there is any. `client` is the owner's. Returns the problem in one line,
- * or null.
+ * secrets already stored, if there is any. An installation whose secrets the key sealed directly
+ * (check format `…/v1`) is upgraded to per-purpose subkeys and period keys, in one transaction
+ * (`upgradeToSubkeys`). Last, the audit log gets its first period key if it has none. `client` is the
+ * owner's. Returns the problem in one line, or null.
  */
 export async function checkSecretKey(
   client: Client,
@@ -86,73 +91,124 @@ export async function checkSecretKey(
   log: (line: string) => void,
 ): Promise<string | null> {
   const key = resolveSecretKey(config);
-  const exists = await client.query(`SELECT to_regclass('platform.secret_key_check') IS NOT NULL AS ok`);
+  const keyring = new SecretKeyring(key);
+  const exists = await client.query(
+    `SELECT to_regclass('platform.secret_key_check') IS NOT NULL
+            AND to_regclass('platform.audit_period_keys') IS NOT NULL AS ok`,
+  );
   if (!(exists.rows[0] as { ok: boolean }).ok) {
     return 'the secret key cannot be checked before the platform migrations are applied: start once with migrations, or run `townhall migrate`';
   }
+  let stored: StoredSecretKeyCheck;
   await client.query('BEGIN');
   try {
     // A rotation holds the row: a start waits for it, then sees the key it left.
-    let stored = await readSecretKeyCheck(client, 'FOR SHARE');
-    if (!stored) {
-      const unopened = await firstSealedValueNotOpened(client, config, new SecretBox(key));
-      if (unopened !== null) {
-        return `${secretKeySource(config)} (key id ${secretKeyId(key)}) does not open the ${unopened} this platform already stores: ${SECRET_KEY_ADVICE}`;
+    const found = await readSecretKeyCheck(client, 'FOR SHARE');
+    if (found) stored = found;
+    else {
+      const sample = await firstSealedValue(client, config);
+      if (sample !== null && !opens(keyring, sample)) {
+        return `${secretKeySource(config)} (key id ${secretKeyId(key)}) does not open the ${sample.label} this platform already stores: ${SECRET_KEY_ADVICE}`;
       }
       const check = secretKeyCheck(key);
+      const format = sample?.sealed.startsWith('v1:') ? DIRECT_SEALING_CHECK_FORMAT : check.format;
       // Two processes starting at once record one check value; the other compares with it below.
       const inserted = await client.query(
         `INSERT INTO platform.secret_key_check (id, format, key_id, check_value) VALUES (1, $1, $2, $3)
          ON CONFLICT (id) DO NOTHING`,
-        [check.format, check.keyId, check.value],
+        [format, check.keyId, check.value],
       );
       if (inserted.rowCount === 1) log(`Recorded the secret key's check value (key id ${check.keyId})`);
       stored = (await readSecretKeyCheck(client, 'FOR SHARE'))!;
     }
-    return secretKeyProblem(config, key, stored);
+    const problem = secretKeyProblem(config, key, stored);
+    if (problem) return problem;
   } finally {
     await client.query('COMMIT');
+  }
+  if (stored.format === DIRECT_SEALING_CHECK_FORMAT) {
+    const refused = await upgradeToSubkeys(client, config, keyring, log);
+    if (refused) return refused;
+  }
+  await ensurePeriodKey(client, keyring);
+  return null;
+}
+
+/** The audit log's first period key, unless there is one (a fresh installation, or one just upgraded). */
+async function ensurePeriodKey(client: Client, keyring: SecretKeyring): Promise<void> {
+  const cipher = new AuditSubjectCipher(keyring);
+  if (await newestPeriodKey(client, cipher)) return;
+  await client.query('BEGIN');
+  try {
+    await startPeriodIfDue(client, cipher, new Date());
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  }
+}
+
+/** A stored secret, with what opening it needs. */
+interface StoredSecret {
+  label: string;
+  sealed: string;
+  aad: string;
+  /** The subkey it is sealed with, when it is sealed the current way (`v2:`); null for a subject key. */
+  purpose: SealedColumn['purpose'] | null;
+}
+
+/**
+ * Whether `keyring` opens `secret`: a value sealed before subkeys (`v1:`) with the key itself, a
+ * current one with its purpose's subkey.
+ */
+function opens(keyring: SecretKeyring, secret: StoredSecret): boolean {
+  try {
+    if (secret.sealed.startsWith('v1:')) keyring.directSealing().open(secret.sealed, secret.aad);
+    else if (secret.purpose !== null) keyring.box(secret.purpose).open(secret.sealed, secret.aad);
+    else return true;
+    return true;
+  } catch {
+    return false;
   }
 }
 
 /**
- * For a platform without a check value: what the first secret found is, when `box` does not open it,
- * else null (it opens, or nothing is stored yet). One is enough: everything was sealed with one key.
+ * For a platform without a check value: the first secret found, or null when nothing is stored yet.
+ * One is enough: everything was sealed with one key.
  */
-async function firstSealedValueNotOpened(
-  owner: Client,
-  config: TownhallConfig,
-  box: SecretBox,
-): Promise<string | null> {
-  for await (const { label, sealed, aad } of storedSecrets(owner, config)) {
-    try {
-      box.open(sealed, aad);
-      return null;
-    } catch {
-      return label;
-    }
-  }
+async function firstSealedValue(owner: Client, config: TownhallConfig): Promise<StoredSecret | null> {
+  for await (const secret of storedSecrets(owner, config)) return secret;
   return null;
 }
 
 /**
  * One stored secret of each kind, the cheapest to find first; tenant schemas are read as their owner,
- * the application role.
+ * the application role. Audit subject keys count only as they were sealed before period keys: since,
+ * they are wrapped under a period key, itself among the platform's sealed columns.
  */
-async function* storedSecrets(
-  owner: Client,
-  config: TownhallConfig,
-): AsyncGenerator<{ label: string; sealed: string; aad: string }> {
+async function* storedSecrets(owner: Client, config: TownhallConfig): AsyncGenerator<StoredSecret> {
   for (const column of PLATFORM_SEALED_COLUMNS) {
     const row = await sampleRow(owner, column, null);
-    if (row) yield { label: column.label, sealed: row[column.column], aad: column.aad(row, '') };
+    if (row)
+      yield {
+        label: column.label,
+        sealed: row[column.column],
+        aad: column.aad(row, ''),
+        purpose: column.purpose,
+      };
   }
   const subjects = await select<{ lookup_digest: Buffer; key_sealed: string }>(
     owner,
-    `SELECT lookup_digest, key_sealed FROM platform.audit_subjects WHERE key_sealed IS NOT NULL LIMIT 1`,
+    `SELECT lookup_digest, key_sealed FROM platform.audit_subjects
+      WHERE key_sealed IS NOT NULL AND period_key_id IS NULL LIMIT 1`,
   );
   for (const s of subjects) {
-    yield { label: 'audit subject keys', sealed: s.key_sealed, aad: auditSubjectKeyAad(s.lookup_digest) };
+    yield {
+      label: 'audit subject keys',
+      sealed: s.key_sealed,
+      aad: directAuditSubjectKeyAad(s.lookup_digest),
+      purpose: null,
+    };
   }
   const app = new Client({ connectionString: applicationDatabaseUrl(config) });
   app.on('error', () => undefined);
@@ -161,7 +217,13 @@ async function* storedSecrets(
     for (const column of TENANT_SEALED_COLUMNS) {
       for (const schema of await tenantSchemasWith(app, column)) {
         const row = await sampleRow(app, column, schema);
-        if (row) yield { label: column.label, sealed: row[column.column], aad: column.aad(row, schema) };
+        if (row)
+          yield {
+            label: column.label,
+            sealed: row[column.column],
+            aad: column.aad(row, schema),
+            purpose: column.purpose,
+          };
       }
     }
   } finally {

@@ -170,6 +170,8 @@ const RESTRICTED_TABLES: Record<string, string> = {
   secret_key_check: 'SELECT',
   // Witnesses' cosignatures (migration 1732601700000): evidence the owner stores, as it writes the log.
   audit_cosignatures: 'SELECT',
+  // Period keys (migration 1732601200000): the owner creates and destroys them.
+  audit_period_keys: 'SELECT',
 };
 
 /** Tables whose identity sequences the application role has no use for (it sets no ids there). */

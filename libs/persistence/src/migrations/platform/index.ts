@@ -8,6 +8,7 @@ import { AuditSequencerLock1732600500000 } from './1732600500000-audit-sequencer
 import { AuditEntriesTenantSeq1732600600000 } from './1732600600000-audit-entries-tenant-seq';
 import { SecretKeyCheck1732600800000 } from './1732600800000-secret-key-check';
 import { TenantDomainSkeletons1732600900000 } from './1732600900000-tenant-domain-skeletons';
+import { AuditPeriodKeys1732601200000 } from './1732601200000-audit-period-keys';
 import { ScheduledWork1732601500000 } from './1732601500000-scheduled-work';
 import { AuditWitnesses1732601700000 } from './1732601700000-audit-witnesses';
 
@@ -32,6 +33,7 @@ export const PLATFORM_MIGRATIONS = [
   AuditEntriesTenantSeq1732600600000,
   SecretKeyCheck1732600800000,
   TenantDomainSkeletons1732600900000,
+  AuditPeriodKeys1732601200000,
   ScheduledWork1732601500000,
   AuditWitnesses1732601700000,
 ];
