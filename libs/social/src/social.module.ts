@@ -13,6 +13,9 @@ import { Relationships } from './relationships/relationships';
 import { StatusCommands } from './statuses/status-commands';
 import { StatusInteractions } from './statuses/status-interactions';
 import { StatusQueries } from './statuses/status-queries';
+import { Search } from './search/search';
+import { TagTimeline } from './tags/tag-timeline';
+import { Tags } from './tags/tags';
 
 /** The Mastodon domain's services for the apps that serve tenants. */
 @Module({
@@ -29,6 +32,9 @@ import { StatusQueries } from './statuses/status-queries';
     Markers,
     MediaAttachments,
     ProfileCommands,
+    Search,
+    Tags,
+    TagTimeline,
     {
       provide: MediaStorage,
       inject: [TOWNHALL_CONFIG],
@@ -48,6 +54,9 @@ import { StatusQueries } from './statuses/status-queries';
     MediaAttachments,
     MediaStorage,
     ProfileCommands,
+    Search,
+    Tags,
+    TagTimeline,
   ],
 })
 export class SocialModule {}

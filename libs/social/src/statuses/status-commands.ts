@@ -21,6 +21,7 @@ import {
   parseFocus,
 } from '../media/media-attachments';
 import { StatusError } from './status-errors';
+import { reachByContent } from '../tags/status-reach';
 import { countedLength, hashtagsIn, MAX_STATUS_CHARACTERS, mentionsIn, statusHtml } from './status-text';
 
 export { StatusError } from './status-errors';
@@ -150,6 +151,7 @@ export class StatusCommands {
         replyToAccountId: parent?.accountId ?? null,
         mentioned: mentionedIds,
       });
+      await reachByContent(m, id);
       await notifyMentioned(m, id, poster.accountId, mentionedIds);
       if (idempotencyKey !== undefined) {
         await m.query(`UPDATE idempotency_keys SET response = $3 WHERE account_id = $1 AND key = $2`, [
@@ -301,6 +303,7 @@ export class StatusCommands {
       }
       await m.query(`DELETE FROM status_tags WHERE status_id = $1`, [statusId]);
       if (tags.length > 0) await linkTags(m, statusId, tags);
+      await reachByContent(m, statusId);
       await recordEdit(m, statusId, editor.accountId, null);
       await notifyMentioned(m, statusId, editor.accountId, newlyMentioned);
       await m.query(
