@@ -14,6 +14,8 @@ import { TimelinesController } from './timelines/timelines.controller';
 import { InstanceService } from './instance/instance.service';
 import { MediaFilesController } from './media/media-files.controller';
 import { MediaController } from './media/media.controller';
+import { SearchController } from './search/search.controller';
+import { TagsController } from './tags/tags.controller';
 
 /** The tenant-facing Mastodon client API, routed by `Host`. */
 @Module({
@@ -30,6 +32,8 @@ import { MediaController } from './media/media.controller';
     MediaController,
     MediaFilesController,
     ProfileController,
+    SearchController,
+    TagsController,
   ],
   providers: [InstanceService],
 })

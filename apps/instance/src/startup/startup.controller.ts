@@ -222,19 +222,16 @@ export class StartupController {
     'v1/filters',
     'v2/filters',
     'v1/lists',
-    'v1/followed_tags',
-    'v1/featured_tags',
     'v1/conversations',
     'v1/scheduled_statuses',
     'v1/domain_blocks',
     'v1/suggestions',
     'v2/suggestions',
-    'v1/featured_tags/suggestions',
   ])
   @Authenticated('read')
   @ApiOperation({
     summary:
-      'Filters, lists, followed and featured tags, conversations, scheduled statuses, domain blocks and suggestions of the user (none yet)',
+      'Filters, lists, conversations, scheduled statuses, domain blocks and suggestions of the user (none yet)',
   })
   nothingYetPrivate(): unknown[] {
     return [];
