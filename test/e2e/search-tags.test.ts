@@ -398,6 +398,8 @@ describe('Search and hashtags (real HTTP, PostgreSQL and Redis)', () => {
         following: false,
       });
       expect((await call('POST', '/api/v1/tags/transit/follow', null)).status).toBe(401);
+      const readOnly = await bed.token('alpha', 'commuter', 'read');
+      expect((await call('POST', '/api/v1/tags/transit/follow', readOnly)).status).toBe(403);
     });
 
     it('pages the followed tags by the Link header as Mastodon does', async () => {
