@@ -20,6 +20,8 @@ import { InstanceService } from './instance/instance.service';
 import { ListsController } from './lists/lists.controller';
 import { MediaFilesController } from './media/media-files.controller';
 import { MediaController } from './media/media.controller';
+import { SearchController } from './search/search.controller';
+import { TagsController } from './tags/tags.controller';
 
 /** The tenant-facing Mastodon client API, routed by `Host`. */
 @Module({
@@ -43,6 +45,8 @@ import { MediaController } from './media/media.controller';
     ScheduledStatusesController,
     FiltersController,
     V1FiltersController,
+    SearchController,
+    TagsController,
   ],
   providers: [InstanceService],
 })

@@ -42,6 +42,7 @@ export function pageOf(params: PageParams, defaultLimit = 20, maxLimit = 40): Pa
 /**
  * Mastodon's `Link` header for a page: `next` to older results (`max_id` = the last id shown), `prev` to
  * newer ones (`min_id` = the first), keeping the request's other parameters; none for an empty page.
+ * Some of Mastodon's lists differ: `prev` by `since_id`, and `next` only when the page was full (`more`).
  */
 export function linkPages(
   reply: FastifyReply,
@@ -49,6 +50,7 @@ export function linkPages(
   config: Pick<TownhallConfig, 'publicUrl'>,
   domain: string,
   ids: string[],
+  options: { prev?: 'min_id' | 'since_id'; more?: boolean } = {},
 ): void {
   if (ids.length === 0) return;
   const url = new URL(request.url, 'http://x');
@@ -59,8 +61,7 @@ export function linkPages(
     query.set(name, value);
     return publicUrl(config, domain, `${url.pathname}?${query.toString()}`);
   };
-  reply.header(
-    'Link',
-    `<${link('max_id', ids[ids.length - 1])}>; rel="next", <${link('min_id', ids[0])}>; rel="prev"`,
-  );
+  const links = [`<${link(options.prev ?? 'min_id', ids[0])}>; rel="prev"`];
+  if (options.more !== false) links.unshift(`<${link('max_id', ids[ids.length - 1])}>; rel="next"`);
+  reply.header('Link', links.join(', '));
 }

@@ -19,6 +19,9 @@ import { Relationships } from './relationships/relationships';
 import { StatusCommands } from './statuses/status-commands';
 import { StatusInteractions } from './statuses/status-interactions';
 import { StatusQueries } from './statuses/status-queries';
+import { Search } from './search/search';
+import { TagTimeline } from './tags/tag-timeline';
+import { Tags } from './tags/tags';
 
 /** The Mastodon domain's services for the apps that serve tenants. */
 @Module({
@@ -41,6 +44,9 @@ import { StatusQueries } from './statuses/status-queries';
     ScheduledWorkRunner,
     ScheduledStatuses,
     Filters,
+    Search,
+    Tags,
+    TagTimeline,
     {
       provide: MediaStorage,
       inject: [TOWNHALL_CONFIG],
@@ -66,6 +72,9 @@ import { StatusQueries } from './statuses/status-queries';
     ScheduledWorkRunner,
     ScheduledStatuses,
     Filters,
+    Search,
+    Tags,
+    TagTimeline,
   ],
 })
 export class SocialModule {}

@@ -218,17 +218,10 @@ export class StartupController {
     return [];
   }
 
-  @Get([
-    'v1/followed_tags',
-    'v1/featured_tags',
-    'v1/domain_blocks',
-    'v1/suggestions',
-    'v2/suggestions',
-    'v1/featured_tags/suggestions',
-  ])
+  @Get(['v1/domain_blocks', 'v1/suggestions', 'v2/suggestions'])
   @Authenticated('read')
   @ApiOperation({
-    summary: 'Followed and featured tags, domain blocks and suggestions of the user (none yet)',
+    summary: 'Domain blocks and suggestions of the user (none yet)',
   })
   nothingYetPrivate(): unknown[] {
     return [];

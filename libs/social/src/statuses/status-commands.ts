@@ -24,6 +24,7 @@ import { recordDirectStatus } from '../conversations/conversations';
 import { wantsNotification } from '../notifications/notification-rules';
 import { checkPoll, createPoll, type PollInput } from '../polls/polls';
 import { StatusError } from './status-errors';
+import { reachByContent } from '../tags/status-reach';
 import { countedLength, hashtagsIn, MAX_STATUS_CHARACTERS, mentionsIn, statusHtml } from './status-text';
 
 export { StatusError } from './status-errors';
@@ -176,6 +177,7 @@ export class StatusCommands {
       replyToAccountId: parent?.accountId ?? null,
       mentioned: mentionedIds,
     });
+    await reachByContent(m, id);
     await notifyMentioned(m, id, poster.accountId, mentionedIds);
     if (visibility === 'direct')
       await recordDirectStatus(m, id, conversationId, poster.accountId, mentionedIds);
@@ -321,6 +323,7 @@ export class StatusCommands {
       }
       await m.query(`DELETE FROM status_tags WHERE status_id = $1`, [statusId]);
       if (tags.length > 0) await linkTags(m, statusId, tags);
+      await reachByContent(m, statusId);
       await recordEdit(m, statusId, editor.accountId, null);
       await notifyMentioned(m, statusId, editor.accountId, newlyMentioned);
       await m.query(
