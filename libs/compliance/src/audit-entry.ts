@@ -78,6 +78,26 @@ export function isAuditTime(value: unknown): value is string {
   return day <= daysInMonth(year, month);
 }
 
+/**
+ * An audit timestamp (`isAuditTime`) as epoch milliseconds, read from its fixed positions: the verifier
+ * does this for every entry, and it costs a fraction of `Date.parse`.
+ */
+export function auditTimeMillis(time: string): number {
+  const digit = (i: number) => time.charCodeAt(i) - 48;
+  const year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+  // Date.UTC reads years 0–99 as 1900–1999.
+  if (year < 100) return Date.parse(time);
+  return Date.UTC(
+    year,
+    digit(5) * 10 + digit(6) - 1,
+    digit(8) * 10 + digit(9),
+    digit(11) * 10 + digit(12),
+    digit(14) * 10 + digit(15),
+    digit(17) * 10 + digit(18),
+    digit(20) * 100 + digit(21) * 10 + digit(22),
+  );
+}
+
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;

@@ -246,6 +246,20 @@ export class AuditLogRepository {
     )) as { seq: string; leaf_hash: Buffer; entry: string }[];
   }
 
+  /** The tenant's last entry before position `before`, or null: where its counter stands there. */
+  async lastTenantEntryBefore(
+    m: Queryable,
+    tenant: string,
+    before: number,
+  ): Promise<{ seq: string; leaf_hash: Buffer; entry: string } | null> {
+    const [row] = (await m.query(
+      `SELECT seq::text, leaf_hash, entry FROM platform.audit_entries
+        WHERE tenant_id = $1 AND seq < $2 ORDER BY tenant_id DESC, seq DESC LIMIT 1`,
+      [tenant, before],
+    )) as { seq: string; leaf_hash: Buffer; entry: string }[];
+    return row ?? null;
+  }
+
   async insertCheckpoint(m: Queryable, cp: AuditCheckpoint): Promise<void> {
     await m.query(
       `INSERT INTO platform.audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`,
