@@ -5,9 +5,13 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
 const args = process.argv.slice(2);
-// `audit verify` needs none of the platform: it starts without the command framework (help aside).
+// `audit verify` and `audit verify-consistency` need none of the platform: they start without the
+// command framework (help aside).
 const verifyOnly =
-  args[0] === 'audit' && args[1] === 'verify' && !args.includes('--help') && !args.includes('-h');
+  args[0] === 'audit' &&
+  (args[1] === 'verify' || args[1] === 'verify-consistency') &&
+  !args.includes('--help') &&
+  !args.includes('-h');
 const main = join(
   __dirname,
   '..',

@@ -214,6 +214,62 @@ function failure(line: number | undefined, f: Failure): AuditVerificationFailure
   return { ok: false, ...f, ...(line !== undefined ? { line } : {}) };
 }
 
+/**
+ * Whether `cp` carries a valid signature of a key `keyring` trusts, valid at the checkpoint's time: the
+ * failure if not (`what` names the checkpoint in the message), else null.
+ */
+export function checkpointSignatureFailure(
+  keyring: AuditKeyring,
+  cp: AuditCheckpoint,
+  what: string,
+): Failure | null {
+  const where = { checkpoint: cp.treeSize, keyId: cp.keyId };
+  const key = keyring.get(cp.keyId);
+  if (!key) {
+    return {
+      reason: 'unknown_key',
+      ...where,
+      message: `${what} is signed by ${keyring.whyUntrusted(cp.keyId)}`,
+    };
+  }
+  if (!keyValidAt(key, Date.parse(cp.time))) {
+    return {
+      reason: 'unknown_key',
+      ...where,
+      message: `${what} is dated ${cp.time}, outside the validity ${describeWindow(key)} of key ${cp.keyId}`,
+    };
+  }
+  if (!verifyCheckpointSignature(cp, key.publicKey)) {
+    return {
+      reason: 'bad_signature',
+      ...where,
+      message: `${what} does not carry a valid signature of key ${cp.keyId}`,
+    };
+  }
+  return null;
+}
+
+/** Follows one key rotation record (§8 step 2) into `keyring`: the failure, or null. */
+export function followRotationLine(keyring: AuditKeyring, r: unknown): Failure | null {
+  if (
+    !isRecord(r) ||
+    !isAuditTime(r.time) ||
+    typeof r.previousKeyId !== 'string' ||
+    decodeSignature(r.signature) === null ||
+    !isRecord(r.key)
+  ) {
+    return {
+      reason: 'malformed',
+      message:
+        'a key rotation record needs time, previousKeyId, key and a signature spelled as §1 of the format says',
+    };
+  }
+  const verdict = keyring.followRotation(r as unknown as KeyRotationRecord);
+  return verdict.outcome === 'refused'
+    ? { reason: verdict.reason, keyId: verdict.keyId, message: verdict.message }
+    : null;
+}
+
 type Phase = 'header' | 'preamble' | 'body' | 'closed';
 
 /** Throws on bytes that are not UTF-8 instead of replacing them with U+FFFD. */
@@ -508,20 +564,8 @@ export class BundleVerification {
   }
 
   private onKeyRotation(r: Record<string, unknown>): void {
-    if (
-      !isAuditTime(r.time) ||
-      typeof r.previousKeyId !== 'string' ||
-      decodeSignature(r.signature) === null ||
-      !isRecord(r.key)
-    ) {
-      this.malformed(
-        'a key_rotation line needs time, previousKeyId, key and a signature spelled as §1 of the format says',
-      );
-    }
-    const verdict = this.keyring.followRotation(r as unknown as KeyRotationRecord);
-    if (verdict.outcome === 'refused') {
-      this.stop({ reason: verdict.reason, keyId: verdict.keyId, message: verdict.message });
-    }
+    const problem = followRotationLine(this.keyring, r);
+    if (problem !== null) this.stop(problem);
   }
 
   private onPrefix(p: Record<string, unknown>): void {
@@ -937,32 +981,9 @@ export class BundleVerification {
   }
 
   private checkSignature(cp: AuditCheckpoint, what: string): void {
-    const key = this.keyring.get(cp.keyId);
-    if (!key) {
-      this.stop({
-        reason: 'unknown_key',
-        checkpoint: cp.treeSize,
-        keyId: cp.keyId,
-        message: `${what} is signed by ${this.keyring.whyUntrusted(cp.keyId)}`,
-      });
-    }
-    if (!keyValidAt(key, Date.parse(cp.time))) {
-      this.stop({
-        reason: 'unknown_key',
-        checkpoint: cp.treeSize,
-        keyId: cp.keyId,
-        message: `${what} is dated ${cp.time}, outside the validity ${describeWindow(key)} of key ${cp.keyId}`,
-      });
-    }
-    if (!verifyCheckpointSignature(cp, key.publicKey)) {
-      this.stop({
-        reason: 'bad_signature',
-        checkpoint: cp.treeSize,
-        keyId: cp.keyId,
-        message: `${what} does not carry a valid signature of key ${cp.keyId}`,
-      });
-    }
-    this.keysUsed.add(key.keyId);
+    const problem = checkpointSignatureFailure(this.keyring, cp, what);
+    if (problem !== null) this.stop(problem);
+    this.keysUsed.add(cp.keyId);
   }
 
   private onConsistency(line: Record<string, unknown>): void {

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { AuditEntry, assertAuditEntry, auditLeafHash } from './audit-entry';
+import { auditConsistencyProof, proofTarget, type AuditConsistencyProof } from './audit-consistency';
 import type { KeyRotationRecord } from './audit-keys';
 import { AuditCheckpoint, signCheckpoint } from './checkpoint';
 import { MemoryMerkleTree } from './merkle';
@@ -99,6 +100,16 @@ export class InMemoryAuditLog {
 
   private *leaves(from: number, to: number): Generator<ExportedLeaf> {
     for (let seq = from; seq < to; seq++) yield { seq, leaf: this.tree.leaf(seq), entry: this.entries[seq] };
+  }
+
+  /** The consistency proof from tree size `from` to the checkpoint of size `to` (the newest when absent). */
+  consistencyProof(from: number, to?: number): AuditConsistencyProof {
+    const target = proofTarget(
+      to,
+      this.newestCheckpoint() ?? null,
+      this.checkpoints.find((cp) => cp.treeSize === to) ?? null,
+    );
+    return auditConsistencyProof(this.tree, from, target, this.rotations);
   }
 
   exportText(request: AuditExportRequest): string {

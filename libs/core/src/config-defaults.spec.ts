@@ -47,6 +47,7 @@ describe('the defaults the README documents', () => {
     ['TOWNHALL_AUDIT_ORIGIN', (c) => c.audit.origin, 'townhall/audit'],
     ['TOWNHALL_AUDIT_CHECKPOINT_ENTRIES', (c) => c.audit.checkpointEntries, 1000],
     ['TOWNHALL_AUDIT_CHECKPOINT_SECONDS', (c) => c.audit.checkpointSeconds, 60],
+    ['TOWNHALL_AUDIT_SIGNER_MODULE', (c) => c.audit.signerModule, undefined],
     ['TOWNHALL_RATE_LIMIT', (c) => c.rateLimit.limit, 300],
     ['TOWNHALL_RATE_LIMIT_WINDOW_MS', (c) => c.rateLimit.ttlMs, 60_000],
     ['TOWNHALL_AUTH_FAILURE_LIMIT', (c) => c.rateLimit.authFailures, 20],

@@ -1,4 +1,5 @@
 import { ConfigValidationError, DEFAULT_DATABASE_URL, loadConfig } from './config';
+import { resolve } from 'node:path';
 
 describe('loadConfig', () => {
   it('gives a working development configuration with no environment at all', () => {
@@ -133,6 +134,7 @@ describe('loadConfig', () => {
       origin: 'townhall/audit',
       checkpointEntries: 1000,
       checkpointSeconds: 60,
+      signerModule: undefined,
     });
     expect(
       loadConfig({
@@ -140,7 +142,15 @@ describe('loadConfig', () => {
         TOWNHALL_AUDIT_CHECKPOINT_ENTRIES: '500',
         TOWNHALL_AUDIT_CHECKPOINT_SECONDS: '5',
       }).audit,
-    ).toEqual({ origin: 'social.gov.example/audit', checkpointEntries: 500, checkpointSeconds: 5 });
+    ).toEqual({
+      origin: 'social.gov.example/audit',
+      checkpointEntries: 500,
+      checkpointSeconds: 5,
+      signerModule: undefined,
+    });
+    expect(loadConfig({ TOWNHALL_AUDIT_SIGNER_MODULE: 'etc/kms-signer.js' }).audit.signerModule).toBe(
+      resolve('etc/kms-signer.js'),
+    );
     expect(() =>
       loadConfig({
         TOWNHALL_AUDIT_ORIGIN: 'a+b',

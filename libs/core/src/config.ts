@@ -73,9 +73,15 @@ export interface TownhallConfig {
   /**
    * The audit log: `origin` names the log in every checkpoint (it must not change once checkpoints
    * exist); workers sign a checkpoint every `checkpointEntries` entries or `checkpointSeconds`
-   * seconds, whichever comes first.
+   * seconds, whichever comes first. `signerModule`: a module that holds the signing key outside the
+   * database (a KMS, an HSM; see docs/operations.md), or undefined for a key sealed in the database.
    */
-  audit: { origin: string; checkpointEntries: number; checkpointSeconds: number };
+  audit: {
+    origin: string;
+    checkpointEntries: number;
+    checkpointSeconds: number;
+    signerModule: string | undefined;
+  };
   /** Fault injection for crash tests only; refused in production. */
   faults: { crashAfterProvisioningStep: string | undefined; crashInSecretKeyRotation: string | undefined };
 }
@@ -311,6 +317,10 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       origin: auditOrigin,
       checkpointEntries: int('TOWNHALL_AUDIT_CHECKPOINT_ENTRIES', 1000, 1, 1_000_000),
       checkpointSeconds: int('TOWNHALL_AUDIT_CHECKPOINT_SECONDS', 60, 1, 86_400),
+      signerModule:
+        str('TOWNHALL_AUDIT_SIGNER_MODULE') === undefined
+          ? undefined
+          : resolve(str('TOWNHALL_AUDIT_SIGNER_MODULE')!),
     },
     faults: { crashAfterProvisioningStep: crashAfter, crashInSecretKeyRotation: crashInRotation },
   };

@@ -30,7 +30,8 @@ export interface SequencedRow {
 export interface SigningKeyRow {
   keyId: string;
   publicKeyPem: string;
-  privateKeySealed: string;
+  /** Null for a retired key (its private half is deleted) and for a key held outside the database. */
+  privateKeySealed: string | null;
   validFrom: Date;
   validTo: Date | null;
 }
@@ -133,6 +134,15 @@ export class AuditLogRepository {
       `SELECT coalesce(max(seq) + 1, 0)::text AS size FROM platform.audit_entries`,
     )) as { size: string }[];
     return Number(size);
+  }
+
+  /** The latest time of the entries from `from` on (null when there are none): what a checkpoint covers. */
+  async latestEntryTime(m: Queryable, from: number): Promise<Date | null> {
+    const [{ latest }] = (await m.query(
+      `SELECT max(time) AS latest FROM platform.audit_entries WHERE seq >= $1`,
+      [from],
+    )) as { latest: Date | null }[];
+    return latest;
   }
 
   /** Each tenant's highest tenant_seq so far (absent: the tenant has no entry yet). */
@@ -254,7 +264,7 @@ export class AuditLogRepository {
   ): Promise<{ seq: string; leaf_hash: Buffer; entry: string } | null> {
     const [row] = (await m.query(
       `SELECT seq::text, leaf_hash, entry FROM platform.audit_entries
-        WHERE tenant_id = $1 AND seq < $2 ORDER BY tenant_id DESC, seq DESC LIMIT 1`,
+        WHERE tenant_id = $1 AND seq < $2 ORDER BY tenant_id DESC, audit_entries.seq DESC LIMIT 1`,
       [tenant, before],
     )) as { seq: string; leaf_hash: Buffer; entry: string }[];
     return row ?? null;
@@ -307,7 +317,7 @@ export class AuditLogRepository {
     return rows.map(toCheckpoint);
   }
 
-  /** Every key with its sealed private key: for the owner's connection only (the signer). */
+  /** Every key with its sealed private key (if the database holds it): for the owner's connection only. */
   async signingKeys(m: Queryable): Promise<SigningKeyRow[]> {
     return (await m.query(
       `SELECT key_id AS "keyId", public_key_pem AS "publicKeyPem", private_key_sealed AS "privateKeySealed",
@@ -333,9 +343,11 @@ export class AuditLogRepository {
     );
   }
 
+  /** Ends the key's validity at `validTo` and deletes its private half. */
   async retireSigningKey(m: Queryable, keyId: string, validTo: Date): Promise<void> {
     await m.query(
-      `UPDATE platform.audit_signing_keys SET valid_to = $2 WHERE key_id = $1 AND valid_to IS NULL`,
+      `UPDATE platform.audit_signing_keys SET valid_to = $2, private_key_sealed = NULL
+        WHERE key_id = $1 AND valid_to IS NULL`,
       [keyId, validTo],
     );
   }

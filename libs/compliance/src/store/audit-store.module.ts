@@ -6,6 +6,7 @@ import { AuditSequencer } from './audit-sequencer';
 import { AuditSequencerWorker } from './audit-sequencer.worker';
 import { AuditSigningKeys } from './audit-signing-keys';
 import { DatabaseAuditStore } from './database-audit-store';
+import { ExternalAuditSigners } from './external-audit-signers';
 import { RotateAuditKey } from './rotate-audit-key';
 
 /**
@@ -20,6 +21,7 @@ import { RotateAuditKey } from './rotate-audit-key';
   providers: [
     AuditLogRepository,
     AuditOwnerConnection,
+    ExternalAuditSigners,
     AuditSigningKeys,
     AuditSequencer,
     AuditSequencerWorker,

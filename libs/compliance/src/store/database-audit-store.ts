@@ -4,6 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { sqlState } from '@townhall/persistence';
 import { type AuditEntry } from '../audit-entry';
+import { auditConsistencyProof, proofTarget, type AuditConsistencyProof } from '../audit-consistency';
 import type { AuditKeyDescription } from '../audit-keys';
 import { AuditStore, type SealedPersonalData, type UnsequencedAuditEntry } from '../audit-ports';
 import type { AuditCheckpoint } from '../checkpoint';
@@ -214,6 +215,20 @@ export class DatabaseAuditStore extends AuditStore {
     );
   }
 
+  async consistencyProof(query: { from: number; to?: number }): Promise<AuditConsistencyProof> {
+    const db = this.dataSource;
+    const { from, to } = query;
+    const target = proofTarget(
+      to,
+      await this.repository.newestCheckpoint(db),
+      to === undefined ? null : ((await this.repository.checkpointsBetween(db, to, to, 1))[0] ?? null),
+    );
+    const rotations = await this.repository.rotations(db);
+    return this.repository.withSubtrees(db, target.treeSize, (nodes) =>
+      auditConsistencyProof(nodes, from, target, rotations),
+    );
+  }
+
   keys(): Promise<AuditKeyDescription[]> {
     return this.signingKeys.describeAll(this.dataSource);
   }
@@ -223,12 +238,12 @@ export class DatabaseAuditStore extends AuditStore {
    * AuditSequencer.rotateKey): the rotation and the entry that records it commit together.
    * `RotateAuditKey` is the use case.
    */
-  async rotateKey(manager: EntityManager): Promise<AuditKeyRotation> {
+  async rotateKey(manager: EntityManager, nextKeyId: string | null = null): Promise<AuditKeyRotation> {
     requireTransaction(manager, 'rotateKey');
     if (!(await this.owner.owns(manager.connection))) {
       throw new Error('AuditStore.rotateKey needs a transaction on the audit owner connection');
     }
-    return this.sequencer.rotateKey(manager);
+    return this.sequencer.rotateKey(manager, nextKeyId);
   }
 }
 

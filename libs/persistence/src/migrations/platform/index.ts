@@ -8,6 +8,7 @@ import { AuditSequencerLock1732600500000 } from './1732600500000-audit-sequencer
 import { AuditEntriesTenantSeq1732600600000 } from './1732600600000-audit-entries-tenant-seq';
 import { SecretKeyCheck1732600800000 } from './1732600800000-secret-key-check';
 import { TenantDomainSkeletons1732600900000 } from './1732600900000-tenant-domain-skeletons';
+import { AuditSigningKeyCustody1732601200000 } from './1732601200000-audit-signing-key-custody';
 
 export { TENANT_DOMAIN_SKELETON_INDEX } from './1732600900000-tenant-domain-skeletons';
 export {
@@ -30,4 +31,5 @@ export const PLATFORM_MIGRATIONS = [
   AuditEntriesTenantSeq1732600600000,
   SecretKeyCheck1732600800000,
   TenantDomainSkeletons1732600900000,
+  AuditSigningKeyCustody1732601200000,
 ];
