@@ -243,13 +243,16 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
     const owner = new Client({ connectionString: withDefaultUser(log.config.database.url) });
     await owner.connect();
     try {
+      // Valid but for the member given twice: JSON.parse would keep the second action.
+      const twice = JSON.stringify(entryInput(9000)).replace('{', '{"action":"tenant.delete",');
       await owner.query(
-        `INSERT INTO platform.audit_pending (entry) VALUES ('{"action":"made.up"}'), ('not json')`,
+        `INSERT INTO platform.audit_pending (entry) VALUES ('{"action":"made.up"}'), ('not json'), ($1)`,
+        [twice],
       );
     } finally {
       await owner.end();
     }
-    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 258 });
+    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 259 });
     const rows = (await log.ds.query(
       `SELECT entry FROM platform.audit_entries WHERE seq >= 256 ORDER BY seq`,
     )) as {
@@ -263,6 +266,10 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
         details: { problem: 'time must be RFC 3339 UTC with milliseconds' },
       }),
       expect.objectContaining({ action: 'audit.pending_rejected', details: { problem: 'not JSON' } }),
+      expect.objectContaining({
+        action: 'audit.pending_rejected',
+        details: { problem: 'not the canonical JSON append writes' },
+      }),
     ]);
   });
 
@@ -281,7 +288,7 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
     const { key } = await AuditContext.run(systemAuditContext('key-ceremony'), () =>
       log.app.get(RotateAuditKey).run(),
     );
-    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 261, keyId: key.keyId });
+    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 262, keyId: key.keyId });
   });
 });
 

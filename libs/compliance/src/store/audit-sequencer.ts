@@ -207,6 +207,11 @@ export class AuditSequencer {
       if (problem === null && ('seq' in (parsed as object) || 'tenantSeq' in (parsed as object))) {
         problem = 'a pending entry has no seq or tenantSeq yet';
       }
+      // `append` writes canonical JSON; other text (a member given twice, which parsers read
+      // differently) was written past it.
+      if (problem === null && canonicalJsonOfParsed(parsed) !== row.entry) {
+        problem = 'not the canonical JSON append writes';
+      }
     } catch {
       problem = 'not JSON';
     }
