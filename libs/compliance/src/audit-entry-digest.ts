@@ -251,15 +251,12 @@ function digestLineText(raw: string, block: DigestBlock, i: number): void {
  */
 export function digestBlock(parts: readonly Uint8Array[]): DigestBlock {
   const buffers: Buffer[] = [];
-  /** Whether each part is UTF-8 through and through (the common case: then no line needs checking). */
-  const utf8: boolean[] = [];
   const owners: number[] = [];
   const starts: number[] = [];
   const ends: number[] = [];
   for (const part of parts) {
     const buffer = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
     buffers.push(buffer);
-    utf8.push(isUtf8(buffer));
     const owner = buffers.length - 1;
     let start = 0;
     let newline = buffer.indexOf(10);
@@ -293,8 +290,10 @@ export function digestBlock(parts: readonly Uint8Array[]): DigestBlock {
   const leafBytes = Buffer.from(leaves.buffer, leaves.byteOffset, leaves.byteLength);
   for (let i = 0; i < count; i++) {
     const buffer = buffers[owners[i]];
+    // The fast path accepts only UTF-8 (isCanonicalJsonBytes checks it), so only the other lines, few
+    // in an export as written, need the check here.
     if (digestEntryBytes(buffer, starts[i], ends[i], block, leafBytes, i)) continue;
-    if (!utf8[owners[i]] && !isUtf8(buffer.subarray(starts[i], ends[i]))) {
+    if (!isUtf8(buffer.subarray(starts[i], ends[i]))) {
       block.kinds[i] = LINE_NOT_UTF8;
       continue;
     }

@@ -311,8 +311,9 @@ export class BundleVerification {
   private prefixHashes: Buffer[] = [];
   /** Only right after the prefix may the tenant's entry before the range come. */
   private precedingAllowed = false;
-  /** The latest time of an entry so far, and its seq: every checkpoint after it covers it. */
-  private latestEntry: { time: number; seq: number } | null = null;
+  /** The latest time of an entry so far (epoch ms), and its seq: every checkpoint after it covers it. */
+  private latestEntryTime = -Infinity;
+  private latestEntrySeq = -1;
   /** The latest time of a checkpoint smaller than the current run's. */
   private checkpointTimeFloor: { time: number; size: number } | null = null;
   private lookahead: Lookahead | null = null;
@@ -700,7 +701,10 @@ export class BundleVerification {
   }
 
   private noteEntryTime(time: number, seq: number): void {
-    if (this.latestEntry === null || time > this.latestEntry.time) this.latestEntry = { time, seq };
+    if (time > this.latestEntryTime) {
+      this.latestEntryTime = time;
+      this.latestEntrySeq = seq;
+    }
   }
 
   private checkFilters(entry: EntryDigest, seq: number): void {
@@ -904,11 +908,10 @@ export class BundleVerification {
         );
       }
     }
-    const latest = this.latestEntry;
-    if (latest && time < latest.time) {
+    if (time < this.latestEntryTime) {
       backdated(
-        `checkpoint ${size} is dated ${cp.time}, before entry ${latest.seq} (${new Date(latest.time).toISOString()}), which it covers`,
-        latest.seq,
+        `checkpoint ${size} is dated ${cp.time}, before entry ${this.latestEntrySeq} (${new Date(this.latestEntryTime).toISOString()}), which it covers`,
+        this.latestEntrySeq,
       );
     }
   }
