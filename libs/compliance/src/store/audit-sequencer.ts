@@ -270,13 +270,13 @@ export class AuditSequencer {
     );
     const signedRoot = decodeHash(newest.rootHash) as Buffer;
     if (!verifyConsistency(newest.treeSize, size, signedRoot, root, proof)) {
-      const message =
+      // Logged by whoever ran the sequencer (the worker, on every attempt; the CLI once).
+      throw new Error(
         `The audit log's stored hashes do not extend its newest signed checkpoint (tree size ${newest.treeSize}, ` +
-        `root ${newest.rootHash}): platform.audit_entries or platform.audit_nodes were changed outside Townhall. ` +
-        `Refusing to sign a fork of the log: nothing more is sequenced or signed until the tables are restored ` +
-        `(an export up to tree size ${newest.treeSize} and the offline verifier show what differs)`;
-      this.logger.error({ treeSize: newest.treeSize, rootHash: newest.rootHash, size }, message);
-      throw new Error(message);
+          `root ${newest.rootHash}): platform.audit_entries or platform.audit_nodes were changed outside Townhall. ` +
+          `Refusing to sign a fork of the log: nothing more is sequenced or signed until the tables are restored ` +
+          `(an export up to tree size ${newest.treeSize} and the offline verifier show what differs)`,
+      );
     }
   }
 }
