@@ -1,4 +1,4 @@
-import { auditTimeMillis } from './audit-entry';
+import { auditTimeOrder } from './audit-entry';
 import { AuditKeyring, type AuditKeysInput, type KeyRotationRecord } from './audit-keys';
 import {
   checkpointSignatureFailure,
@@ -150,10 +150,7 @@ export function verifyAuditConsistency(
       message: `two checkpoints of tree size ${since.treeSize} are signed with different roots`,
     });
   }
-  if (
-    checkpoint.treeSize > since.treeSize &&
-    auditTimeMillis(checkpoint.time) < auditTimeMillis(since.time)
-  ) {
+  if (checkpoint.treeSize > since.treeSize && auditTimeOrder(checkpoint.time) < auditTimeOrder(since.time)) {
     return fail({
       reason: 'backdated',
       checkpoint: checkpoint.treeSize,

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
-import { auditEntryProblem, auditTimeMillis, type AuditEntry } from './audit-entry';
+import { auditEntryProblem, auditTimeOrder, type AuditEntry } from './audit-entry';
 import { canonicalJsonOfParsed, isCanonicalJsonBytes } from './canonical-json';
 import { HASH_BYTES, leafHash } from './merkle';
 
@@ -25,7 +25,7 @@ export interface EntryDigest {
   tenant: string | null;
   action: string;
   tenantSeq: number | null;
-  /** The entry's time in epoch milliseconds (NaN when the entry is malformed). */
+  /** The entry's time as `auditTimeOrder` gives it (NaN when the entry is malformed). */
   time: number;
 }
 
@@ -44,7 +44,7 @@ function entryFields(entry: unknown): EntryFields {
     tenant: valid.tenant,
     action: valid.action,
     tenantSeq: valid.tenantSeq ?? null,
-    time: auditTimeMillis(valid.time),
+    time: auditTimeOrder(valid.time),
   };
 }
 
@@ -131,7 +131,7 @@ export interface DigestBlock {
   seqs: Float64Array;
   /** NaN when the entry has no tenantSeq. */
   tenantSeqs: Float64Array;
-  /** The entries' times, epoch milliseconds. */
+  /** The entries' times, as `auditTimeOrder` gives them. */
   times: Float64Array;
   hints: Uint8Array;
   /** 32 bytes per line. */

@@ -79,23 +79,27 @@ export function isAuditTime(value: unknown): value is string {
 }
 
 /**
- * An audit timestamp (`isAuditTime`) as epoch milliseconds, read from its fixed positions: the verifier
- * does this for every entry, and it costs a fraction of `Date.parse`.
+ * A number that orders audit timestamps (`isAuditTime`) as time does — not epoch milliseconds, but the
+ * date's digits times the milliseconds of a day plus the time of day, read from their fixed positions.
+ * The verifier takes one for every entry: this costs a third of `Date.UTC` and a tenth of `Date.parse`.
  */
-export function auditTimeMillis(time: string): number {
+export function auditTimeOrder(time: string): number {
   const digit = (i: number) => time.charCodeAt(i) - 48;
-  const year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
-  // Date.UTC reads years 0–99 as 1900–1999.
-  if (year < 100) return Date.parse(time);
-  return Date.UTC(
-    year,
-    digit(5) * 10 + digit(6) - 1,
-    digit(8) * 10 + digit(9),
-    digit(11) * 10 + digit(12),
-    digit(14) * 10 + digit(15),
-    digit(17) * 10 + digit(18),
-    digit(20) * 100 + digit(21) * 10 + digit(22),
-  );
+  const date =
+    digit(0) * 10_000_000 +
+    digit(1) * 1_000_000 +
+    digit(2) * 100_000 +
+    digit(3) * 10_000 +
+    digit(5) * 1000 +
+    digit(6) * 100 +
+    digit(8) * 10 +
+    digit(9);
+  const hours = digit(11) * 10 + digit(12);
+  const minutes = digit(14) * 10 + digit(15);
+  const seconds = digit(17) * 10 + digit(18);
+  const ms = digit(20) * 100 + digit(21) * 10 + digit(22);
+  // At most 99,991,231 · 86,400,000 + 86,399,999 < 2^53: exact.
+  return date * 86_400_000 + ((hours * 60 + minutes) * 60 + seconds) * 1000 + ms;
 }
 
 function daysInMonth(year: number, month: number): number {

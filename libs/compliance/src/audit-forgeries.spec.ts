@@ -252,7 +252,7 @@ describe('times that go backwards', () => {
     expectRefused(
       await verifyEveryWay(joinLines(forged), TRUSTED_KEYS),
       { reason: 'backdated', checkpoint: 100, seq: 99 },
-      /before entry 99/,
+      /before the time of entry 99/,
     );
   });
 

@@ -1,4 +1,4 @@
-import { auditTimeMillis, isAuditTime } from './audit-entry';
+import { auditTimeOrder, isAuditTime } from './audit-entry';
 import {
   blockDigest,
   digestEntryLine,
@@ -311,11 +311,11 @@ export class BundleVerification {
   private prefixHashes: Buffer[] = [];
   /** Only right after the prefix may the tenant's entry before the range come. */
   private precedingAllowed = false;
-  /** The latest time of an entry so far (epoch ms), and its seq: every checkpoint after it covers it. */
+  /** The latest time of an entry so far (`auditTimeOrder`), and its seq: every checkpoint after it covers it. */
   private latestEntryTime = -Infinity;
   private latestEntrySeq = -1;
-  /** The latest time of a checkpoint smaller than the current run's. */
-  private checkpointTimeFloor: { time: number; size: number } | null = null;
+  /** The latest checkpoint smaller than the current run's: its time (and `auditTimeOrder` of it). */
+  private checkpointTimeFloor: { order: number; time: string; size: number } | null = null;
   private lookahead: Lookahead | null = null;
   private failed: AuditVerificationFailure | null = null;
 
@@ -890,27 +890,27 @@ export class BundleVerification {
    */
   private checkCheckpointTime(cp: AuditCheckpoint): void {
     const size = cp.treeSize;
-    const time = auditTimeMillis(cp.time);
+    const order = auditTimeOrder(cp.time);
     const backdated = (message: string, seq?: number): never =>
       this.stop({ reason: 'backdated', checkpoint: size, ...(seq !== undefined ? { seq } : {}), message });
     const floor = this.checkpointTimeFloor;
-    if (floor && time < floor.time) {
+    if (floor && order < floor.order) {
       backdated(
-        `checkpoint ${size} is dated ${cp.time}, before the smaller checkpoint ${floor.size} (${new Date(floor.time).toISOString()}): a log's checkpoints never go back in time as it grows`,
+        `checkpoint ${size} is dated ${cp.time}, before the smaller checkpoint ${floor.size} (${floor.time}): a log's checkpoints never go back in time as it grows`,
       );
     }
     const since = this.since?.cp;
     if (since && since.treeSize !== size) {
-      const sinceTime = auditTimeMillis(since.time);
-      if (size > since.treeSize ? time < sinceTime : time > sinceTime) {
+      const sinceOrder = auditTimeOrder(since.time);
+      if (size > since.treeSize ? order < sinceOrder : order > sinceOrder) {
         backdated(
           `checkpoint ${size} is dated ${cp.time} and the --since checkpoint ${since.treeSize} ${since.time}: a larger checkpoint cannot be older`,
         );
       }
     }
-    if (time < this.latestEntryTime) {
+    if (order < this.latestEntryTime) {
       backdated(
-        `checkpoint ${size} is dated ${cp.time}, before entry ${this.latestEntrySeq} (${new Date(this.latestEntryTime).toISOString()}), which it covers`,
+        `checkpoint ${size} is dated ${cp.time}, before the time of entry ${this.latestEntrySeq}, which it covers`,
         this.latestEntrySeq,
       );
     }
@@ -971,9 +971,9 @@ export class BundleVerification {
     }
     this.verifiedRoots.set(group.size, group.members[0].root);
     for (const member of group.members) {
-      const time = auditTimeMillis(member.cp.time);
-      if (!this.checkpointTimeFloor || time > this.checkpointTimeFloor.time) {
-        this.checkpointTimeFloor = { time, size: group.size };
+      const order = auditTimeOrder(member.cp.time);
+      if (!this.checkpointTimeFloor || order > this.checkpointTimeFloor.order) {
+        this.checkpointTimeFloor = { order, time: member.cp.time, size: group.size };
       }
     }
     // An equal root of the same size (checked when the line was read) is consistency too.
