@@ -5,10 +5,12 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
 const args = process.argv.slice(2);
-// `audit verify` and `witness` need none of the platform: they start without the command framework
-// (help aside), so a regulator's machine runs them with no database, Redis or configuration.
+// `audit verify`, `audit verify-consistency` and `witness` need none of the platform: they start without
+// the command framework (help aside), so a regulator's machine runs them with no database, Redis or
+// configuration.
 const wantsHelp = args.includes('--help') || args.includes('-h');
-const verifyOnly = args[0] === 'audit' && args[1] === 'verify' && !wantsHelp;
+const verifyOnly =
+  args[0] === 'audit' && (args[1] === 'verify' || args[1] === 'verify-consistency') && !wantsHelp;
 const witnessOnly = args[0] === 'witness' && !wantsHelp;
 const main = join(
   __dirname,

@@ -96,7 +96,10 @@ describe('Lists (real HTTP, PostgreSQL and Redis)', () => {
     const fromMinistry = await post('ministry', { status: 'Ministry announcement' });
     await post('agency', { status: '@ministry agency reply to a member', in_reply_to_id: fromMinistry.id });
     const fromPress = await post('newsdesk', { status: 'Press question' });
-    await post('ministry', { status: '@newsdesk ministry reply to a non-member', in_reply_to_id: fromPress.id });
+    await post('ministry', {
+      status: '@newsdesk ministry reply to a non-member',
+      in_reply_to_id: fromPress.id,
+    });
     await call('POST', `/api/v1/statuses/${fromPress.id}/reblog`, 'agency');
     await post('ministry', { status: 'Direct note @reader', visibility: 'direct' });
 

@@ -303,6 +303,57 @@ describe('regulator API (real HTTP, PostgreSQL and Redis)', () => {
       expectProblem(await api().get(`${API}/checkpoints?limit=0`).set(as(scoped.token)), 400);
       expectProblem(await api().get(`${API}/checkpoints?after=x`).set(as(scoped.token)), 400);
     });
+
+    it('proves a newer checkpoint extends one kept, which townhall audit verify-consistency checks offline', async () => {
+      const kept = (await api().get(`${API}/checkpoints/latest`).set(as(scoped.token)))
+        .body as AuditCheckpoint;
+      await api().get(`${EXPORT}?tenant=${tenantA}`).set(as(scoped.token)); // one more entry
+      const newest = await store.checkpointNow();
+      const res = await api()
+        .get(`${API}/checkpoints/consistency?from=${kept.treeSize}`)
+        .set(as(scoped.token));
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ from: kept.treeSize, to: newest!.treeSize, checkpoint: newest });
+      const older = await api()
+        .get(`${API}/checkpoints/consistency?from=1&to=${kept.treeSize}`)
+        .set(as(scoped.token));
+      expect(older.body).toMatchObject({ from: 1, to: kept.treeSize, checkpoint: kept });
+
+      requireBuiltCli();
+      const [proofPath, keptPath, keysPath] = ['proof.json', 'kept.json', 'keys.json'].map((f) =>
+        join(dir, f),
+      );
+      await writeFile(proofPath, JSON.stringify(res.body));
+      await writeFile(keptPath, JSON.stringify(kept));
+      await writeFile(
+        keysPath,
+        JSON.stringify((await api().get(`${API}/audit/keys`).set(as(scoped.token))).body),
+      );
+      const run = await runCli(
+        ['audit', 'verify-consistency', proofPath, '--key', keysPath, '--since', keptPath],
+        {
+          PATH: process.env.PATH ?? '',
+        },
+      );
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual(newest);
+
+      expectProblem(await api().get(`${API}/checkpoints/consistency`).set(as(scoped.token)), 400);
+      expectProblem(await api().get(`${API}/checkpoints/consistency?from=x`).set(as(scoped.token)), 400);
+      expectProblem(
+        await api()
+          .get(`${API}/checkpoints/consistency?from=${newest!.treeSize + 1}`)
+          .set(as(scoped.token)),
+        400,
+      );
+      expectProblem(
+        await api()
+          .get(`${API}/checkpoints/consistency?from=1&to=${newest!.treeSize + 1}`)
+          .set(as(scoped.token)),
+        404,
+        'checkpoint_not_found',
+      );
+    });
   });
 
   describe('authentication', () => {
@@ -351,6 +402,7 @@ describe('regulator API (real HTTP, PostgreSQL and Redis)', () => {
       `${API}/audit/export`,
       `${API}/audit/keys`,
       `${API}/checkpoints`,
+      `${API}/checkpoints/consistency`,
       `${API}/checkpoints/latest`,
     ]);
     for (const [path, ops] of Object.entries(doc.paths)) {
@@ -360,6 +412,9 @@ describe('regulator API (real HTTP, PostgreSQL and Redis)', () => {
       }
     }
     expect(Object.keys(doc.paths[EXPORT].get.responses)).toEqual(expect.arrayContaining(['400', '403']));
+    expect(Object.keys(doc.paths[`${API}/checkpoints/consistency`].get.responses)).toEqual(
+      expect.arrayContaining(['400', '404']),
+    );
   });
 });
 

@@ -1,10 +1,11 @@
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, type QueryRunner } from 'typeorm';
 import { loadConfig, TownhallConfig } from '@townhall/core';
 import {
   applicationDatabaseUrl,
   dataSourceOptions,
   ownerDataSourceOptions,
+  PLATFORM_MIGRATIONS,
   withDefaultUser,
 } from '@townhall/persistence';
 import { preparePlatform } from '@townhall/platform';
@@ -89,7 +90,7 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
     await owner.connect();
     await owner.query(`
       INSERT INTO platform.audit_signing_keys (key_id, public_key_pem, private_key_sealed, valid_from, valid_to)
-      VALUES ('0123456789abcdef', 'pem', 'sealed', now() - interval '1 day', now()),
+      VALUES ('0123456789abcdef', 'pem', NULL, now() - interval '1 day', now()),
              ('fedcba9876543210', 'pem', 'sealed', now(), NULL)`);
     for (const { insert } of APPEND_ONLY) await owner.query(insert);
   });
@@ -249,7 +250,7 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
     },
   );
 
-  it('lets the owner retire a signing key once, and never delete or otherwise change it', async () => {
+  it('lets the owner retire a signing key once, deleting its private half, and never delete or otherwise change it', async () => {
     await expectError(
       owner.query(
         `UPDATE platform.audit_signing_keys SET public_key_pem = 'forged' WHERE key_id = 'fedcba9876543210'`,
@@ -257,8 +258,23 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
       '23001',
       /a key can only be retired, once/,
     );
+    // Retired, the key may not keep its private half: whoever held it could sign in its name.
+    await expectError(
+      owner.query(
+        `UPDATE platform.audit_signing_keys SET valid_to = now() WHERE key_id = 'fedcba9876543210'`,
+      ),
+      '23001',
+      /a key can only be retired, once, losing its private half/,
+    );
+    await expectError(
+      owner.query(`
+        INSERT INTO platform.audit_signing_keys (key_id, public_key_pem, private_key_sealed, valid_from, valid_to)
+        VALUES ('00000000000000bb', 'pem', 'sealed', now() - interval '2 days', now() - interval '1 day')`),
+      '23514',
+      /audit_signing_keys_retired_without_private_key/,
+    );
     await owner.query(
-      `UPDATE platform.audit_signing_keys SET valid_to = now() WHERE key_id = 'fedcba9876543210'`,
+      `UPDATE platform.audit_signing_keys SET valid_to = now(), private_key_sealed = NULL WHERE key_id = 'fedcba9876543210'`,
     );
     await expectError(
       owner.query(
@@ -267,7 +283,46 @@ describe('database protection of the audit log (real PostgreSQL)', () => {
       '23001',
       /a key can only be retired, once/,
     );
+    // A private half once deleted never comes back.
+    await expectError(
+      owner.query(
+        `UPDATE platform.audit_signing_keys SET private_key_sealed = 'sealed' WHERE key_id = 'fedcba9876543210'`,
+      ),
+      '23001',
+      /refused/,
+    );
     await expectError(owner.query(`DELETE FROM platform.audit_signing_keys`), '23001', /refused/);
+  });
+
+  it('deletes the private half of keys retired before the platform did so itself, when it migrates', async () => {
+    // The platform as it was before the custody migration: retired keys kept their private half.
+    const custody = PLATFORM_MIGRATIONS.find((m) => m.name === 'AuditSigningKeyCustody1732601300000')!;
+    await new custody().down({ query: (sql: string) => owner.query(sql) } as unknown as QueryRunner);
+    await owner.query(`DELETE FROM platform.migrations WHERE name = 'AuditSigningKeyCustody1732601300000'`);
+    await owner.query(`UPDATE platform.audit_signing_keys SET valid_to = now() WHERE valid_to IS NULL`);
+    await owner.query(`
+      INSERT INTO platform.audit_signing_keys (key_id, public_key_pem, private_key_sealed, valid_from, valid_to)
+      VALUES ('1111111111111111', 'pem', 'sealed-1', now() - interval '3 days', now() - interval '2 days'),
+             ('2222222222222222', 'pem', 'sealed-2', now() - interval '2 days', NULL)`);
+    await owner.query(
+      `UPDATE platform.audit_signing_keys SET valid_to = now(), private_key_sealed = 'sealed-2' WHERE key_id = '2222222222222222'`,
+    );
+    await owner.query(`
+      INSERT INTO platform.audit_signing_keys (key_id, public_key_pem, private_key_sealed, valid_from)
+      VALUES ('3333333333333333', 'pem', 'sealed-3', now())`);
+
+    // (The checkpoint this suite inserted names the log "test/audit".)
+    await preparePlatform({ ...config, audit: { ...config.audit, origin: 'test/audit' } }, { migrate: true });
+
+    const { rows } = await owner.query(
+      `SELECT key_id, private_key_sealed FROM platform.audit_signing_keys WHERE key_id IN ($1, $2, $3) ORDER BY key_id`,
+      ['1111111111111111', '2222222222222222', '3333333333333333'],
+    );
+    expect(rows).toEqual([
+      { key_id: '1111111111111111', private_key_sealed: null },
+      { key_id: '2222222222222222', private_key_sealed: null },
+      { key_id: '3333333333333333', private_key_sealed: 'sealed-3' },
+    ]);
   });
 
   it('refuses to start when the application role cannot log in, rather than running as the owner', async () => {

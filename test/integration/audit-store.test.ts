@@ -211,6 +211,12 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
     );
     expect(rotation).toMatchObject({ previousKeyId: before.keyId, key });
     expect(await log.store.keys()).toEqual([{ ...before, validTo: key.validFrom }, key]);
+    // The retired key's private half is gone: a copy of the database can no longer sign with it.
+    expect(
+      await log.owner.query(
+        `SELECT key_id AS "keyId" FROM platform.audit_signing_keys WHERE private_key_sealed IS NOT NULL`,
+      ),
+    ).toEqual([{ keyId: key.keyId }]);
     await expect(log.ds.manager.transaction(async () => log.store.rotateKey(log.ds.manager))).rejects.toThrow(
       /inside a transaction/,
     );
@@ -237,13 +243,16 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
     const owner = new Client({ connectionString: withDefaultUser(log.config.database.url) });
     await owner.connect();
     try {
+      // Valid but for the member given twice: JSON.parse would keep the second action.
+      const twice = JSON.stringify(entryInput(9000)).replace('{', '{"action":"tenant.delete",');
       await owner.query(
-        `INSERT INTO platform.audit_pending (entry) VALUES ('{"action":"made.up"}'), ('not json')`,
+        `INSERT INTO platform.audit_pending (entry) VALUES ('{"action":"made.up"}'), ('not json'), ($1)`,
+        [twice],
       );
     } finally {
       await owner.end();
     }
-    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 258 });
+    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 259 });
     const rows = (await log.ds.query(
       `SELECT entry FROM platform.audit_entries WHERE seq >= 256 ORDER BY seq`,
     )) as {
@@ -257,12 +266,18 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
         details: { problem: 'time must be RFC 3339 UTC with milliseconds' },
       }),
       expect.objectContaining({ action: 'audit.pending_rejected', details: { problem: 'not JSON' } }),
+      expect.objectContaining({
+        action: 'audit.pending_rejected',
+        details: { problem: 'not the canonical JSON append writes' },
+      }),
     ]);
   });
 
   it('signs nothing with a key nobody vouched for once every key is retired, until an operator rotates', async () => {
     const before = await log.store.keys();
-    await log.owner.query(`UPDATE platform.audit_signing_keys SET valid_to = now() WHERE valid_to IS NULL`);
+    await log.owner.query(
+      `UPDATE platform.audit_signing_keys SET valid_to = now(), private_key_sealed = NULL WHERE valid_to IS NULL`,
+    );
     await appendAll(log, inputs(300, 302));
     await expect(log.store.checkpointNow()).rejects.toThrow(
       /no current signing key, only retired ones: an operator must rotate the key/,
@@ -273,7 +288,7 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
     const { key } = await AuditContext.run(systemAuditContext('key-ceremony'), () =>
       log.app.get(RotateAuditKey).run(),
     );
-    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 261, keyId: key.keyId });
+    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 262, keyId: key.keyId });
   });
 });
 
@@ -579,5 +594,59 @@ describe('the audit log’s origin (real PostgreSQL)', () => {
     }
     // The log goes on under its own origin.
     expect(await log.store.checkpointNow()).toMatchObject({ origin: ORIGIN, treeSize: 5 });
+  });
+});
+
+describe('what the sequencer signs (real PostgreSQL)', () => {
+  const log = auditLogForBlock();
+
+  async function asSuperuser<T>(work: (c: Client) => Promise<T>): Promise<T> {
+    const c = new Client({ connectionString: withDefaultUser(log.config.database.url) });
+    await c.connect();
+    try {
+      return await work(c);
+    } finally {
+      await c.end();
+    }
+  }
+
+  it('dates a checkpoint no earlier than the entries it covers, whatever the clock of their appender', async () => {
+    await appendAll(log, inputs(0, 99));
+    const ahead = new Date(Date.now() + 3600_000).toISOString();
+    await log.ds.transaction((m) => log.store.append(m, { ...entryInput(99), time: ahead }));
+    const checkpoint = await log.store.checkpointNow();
+    expect(checkpoint).toMatchObject({ treeSize: 100, time: ahead });
+    const keys = { keys: await log.store.keys() };
+    expect(await verifyAuditBundle(await collect(log.store.exportBundle({})), keys)).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('halts instead of signing a fork when the stored tree was changed behind its back', async () => {
+    // Someone with the database's superuser changes a stored subtree the next root is built on.
+    const [{ hash }] = (await log.owner.query(
+      `SELECT hash FROM platform.audit_nodes WHERE level = 6 AND index = 0`,
+    )) as { hash: Buffer }[];
+    const setNode = (value: Buffer) =>
+      asSuperuser(async (c) => {
+        await c.query(`SET session_replication_role = replica`);
+        await c.query(`UPDATE platform.audit_nodes SET hash = $1 WHERE level = 6 AND index = 0`, [value]);
+      });
+    await setNode(Buffer.alloc(32, 0xab));
+    await appendAll(log, inputs(100, 105));
+    await expect(log.store.checkpointNow()).rejects.toThrow(
+      /stored hashes do not extend its newest signed checkpoint \(tree size 100, .*Refusing to sign a fork/,
+    );
+    expect((await log.store.newestCheckpoint())?.treeSize).toBe(100);
+    expect(await count(log.owner, `SELECT count(*) FROM platform.audit_pending`)).toBe(5);
+    expect(await count(log.owner, `SELECT count(*) FROM platform.audit_entries`)).toBe(100);
+
+    // Restored, the log goes on where it stopped.
+    await setNode(hash);
+    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 105 });
+    const keys = { keys: await log.store.keys() };
+    expect(await verifyAuditBundle(await collect(log.store.exportBundle({})), keys)).toMatchObject({
+      ok: true,
+    });
   });
 });

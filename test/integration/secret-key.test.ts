@@ -311,7 +311,9 @@ describe('the platform secret key (real PostgreSQL)', () => {
       db.query(`UPDATE platform.audit_signing_keys SET public_key_pem = 'x' WHERE key_id = $1`, [
         rows[0].key_id,
       ]),
-    ).rejects.toThrow(/a key can only be retired, once, or re-sealed/);
+    ).rejects.toThrow(
+      /a key can only be retired, once, losing its private half, or have its private half re-sealed/,
+    );
     await expect(
       db.query(
         `UPDATE platform.audit_signing_keys SET valid_from = valid_from - interval '1 day' WHERE key_id = $1`,

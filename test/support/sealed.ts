@@ -108,7 +108,8 @@ export async function openEverything(db: Client, key: Buffer): Promise<OpenedSec
   };
   const actorKeys = subkey(key, 'actor-keys');
   const signing = await db.query<{ key_id: string; public_key_pem: string; private_key_sealed: string }>(
-    `SELECT key_id, public_key_pem, private_key_sealed FROM platform.audit_signing_keys`,
+    `SELECT key_id, public_key_pem, private_key_sealed FROM platform.audit_signing_keys
+      WHERE private_key_sealed IS NOT NULL`,
   );
   for (const row of signing.rows) {
     const pem = openSealed(

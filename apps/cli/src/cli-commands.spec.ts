@@ -68,6 +68,7 @@ describe('the townhall command tree', () => {
         'regulators list',
         'regulators revoke',
         'audit verify',
+        'audit verify-consistency',
         'audit rotate-key',
         'audit checkpoint',
         'audit subjects find',

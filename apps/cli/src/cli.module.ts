@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountsCommand, AccountsCreateCommand } from './commands/accounts.command';
-import { AuditCommand, AuditVerifyCommand } from './commands/audit.command';
+import { AuditCommand, AuditVerifyCommand, AuditVerifyConsistencyCommand } from './commands/audit.command';
 import { AuditCheckpointCommand } from './commands/audit-checkpoint.command';
 import { AuditRotateKeyCommand } from './commands/audit-rotate-key.command';
 import { AUDIT_PERIOD_KEY_SUBCOMMANDS, AuditPeriodKeysCommand } from './commands/audit-period-keys.command';
@@ -36,6 +36,7 @@ import { PlatformRuntime } from './platform-runtime';
     WorkerCommand,
     AuditCommand,
     AuditVerifyCommand,
+    AuditVerifyConsistencyCommand,
     AuditRotateKeyCommand,
     AuditCheckpointCommand,
     AuditSubjectsCommand,

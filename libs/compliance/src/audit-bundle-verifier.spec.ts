@@ -371,14 +371,15 @@ describe('the tamper suite', () => {
     expectFailure(await verify(genuineLines.slice(0, -1)), { reason: 'truncated', checkpoint: 1050 });
   });
 
-  it('hashes entries canonically, not as they happen to be written', async () => {
+  it('refuses an entry line written otherwise than the exporter writes it, though its content is the same', async () => {
+    // Before: members re-ordered, the line's own members too; the leaf hash still matches the content.
     const lines = [...genuineLines];
     const at = indexOfEntry(lines, 33);
     const parsed = parseLine(lines[at]) as unknown as { entry: AuditEntry; leafHash: string };
     const reordered = Object.fromEntries(Object.entries(parsed.entry).reverse());
     lines[at] = JSON.stringify({ entry: reordered, leafHash: parsed.leafHash, type: 'entry' }, null, 0);
     expect(lines[at]).not.toContain(canonicalJson(parsed.entry));
-    expect((await verify(lines)).ok).toBe(true);
+    expectFailure(await verify(lines), { reason: 'malformed', seq: 33 });
   });
 });
 
@@ -446,7 +447,7 @@ describe('the block path (digested lines, as worker threads and the streaming ve
     variants.push(duplicated);
     variants.push(genuineLines.slice(0, indexOfEntry(genuineLines, 1000)));
     // Written differently but the same content: the exporter's layout with a non-canonical entry, and
-    // another member order altogether. Both take the exact path and verify.
+    // another member order altogether. Both take the exact path, and neither is what was exported.
     variants.push(reformatted(genuineLines, 77));
     const wrapped = [...genuineLines];
     const w = indexOfEntry(wrapped, 78);
@@ -468,8 +469,8 @@ describe('the block path (digested lines, as worker threads and the streaming ve
       'malformed',
       'inserted',
       'truncated',
-      'ok',
-      'ok',
+      'malformed',
+      'malformed',
     ]);
     const earlier = log.checkpoints.find((cp) => cp.treeSize === 500) as AuditCheckpoint;
     const exact = verifyLineByLine(genuineLines, earlier);
@@ -520,7 +521,17 @@ describe('the block path (digested lines, as worker threads and the streaming ve
         ),
       );
     };
-    const exactly = (bundle: Buffer) => verifyLineByLine(bundle.toString('utf8').split('\n').slice(0, -1));
+    const exactly = (bundle: Buffer) => {
+      const verification = new BundleVerification(AuditKeyring.from(TRUSTED_KEYS), null);
+      for (
+        let start = 0, end = bundle.indexOf(10);
+        end !== -1;
+        start = end + 1, end = bundle.indexOf(10, start)
+      ) {
+        if (!verification.feedLineBytes(bundle.subarray(start, end))) break;
+      }
+      return verification.finish();
+    };
     const inBlocks = (bundle: Buffer) => {
       const verification = new BundleVerification(AuditKeyring.from(TRUSTED_KEYS), null);
       verification.feedBlock(digestBlock([bundle]));

@@ -41,6 +41,8 @@ export class AuditBundleWriter {
   private shown = 0;
   private omittedLeaves = 0;
   private checkpoints = 0;
+  /** Whether nothing has been written since the prefix: where the tenant's entry before the range goes. */
+  private justAfterPrefix = false;
 
   constructor(readonly request: AuditBundleRequest) {
     const { from, to } = request;
@@ -89,7 +91,27 @@ export class AuditBundleWriter {
     const expected = rangeDecomposition(0, this.request.from).length;
     if (hashes.length !== expected) fail(`the prefix of ${this.request.from} leaves has ${expected} hashes`);
     this.phase = 'body';
+    this.justAfterPrefix = true;
     return line({ type: 'prefix', treeSize: this.request.from, hashes: hashes.map(encodeHash) });
+  }
+
+  /**
+   * The tenant's last entry before the range, with `path`, the hashes from its leaf up to the prefix
+   * subtree that holds it (lowest first): in a bundle filtered by tenant alone it proves where the
+   * tenant's counter stands when the range begins (docs/audit-format.md §7). Right after the prefix.
+   */
+  preceding(entry: AuditEntry, path: readonly Buffer[], leaf?: Buffer, stored?: string): string {
+    assertAuditEntry(entry);
+    if (!this.justAfterPrefix) fail('the tenant’s entry before the range comes right after the prefix');
+    const tenant = this.filters.tenant;
+    if (tenant === null || this.actions !== null) fail('only an export filtered by tenant alone has one');
+    if (entry.tenant !== tenant || entry.tenantSeq === undefined || entry.seq >= this.request.from) {
+      fail(`seq ${entry.seq} is not an entry of tenant ${tenant}, with its counter, before the range`);
+    }
+    const canonical = stored ?? canonicalJson(entry);
+    const hash = leaf ?? leafHash(canonical);
+    this.justAfterPrefix = false;
+    return `{"type":"preceding","leafHash":${JSON.stringify(encodeHash(hash))},"path":${JSON.stringify(path.map(encodeHash))},"entry":${canonical}}\n`;
   }
 
   /**
@@ -164,6 +186,7 @@ export class AuditBundleWriter {
     if (size < from) fail(`checkpoint ${size} precedes the range`);
     if (size <= to && size !== this.position) fail(`checkpoint ${size} belongs after seq ${size - 1}`);
     if (size > to && this.position !== to) fail(`checkpoint ${size} belongs after the last entry`);
+    this.justAfterPrefix = false;
     let out = this.flushRun();
     out += line({ type: 'checkpoint', ...cp });
     this.lastCheckpoint = size;
@@ -201,6 +224,7 @@ export class AuditBundleWriter {
 
   private expectSeq(seq: number): void {
     if (this.phase !== 'body') fail('entries follow the prefix');
+    this.justAfterPrefix = false;
     if (seq !== this.position) fail(`expected seq ${this.position}, got ${seq}`);
     if (seq >= this.request.to) fail(`seq ${seq} is outside [${this.request.from}, ${this.request.to})`);
   }

@@ -10,6 +10,8 @@ import type { AuditCheckpoint } from './checkpoint';
  *   header
  *   key_rotation*                  rotation records the verifier may need to trust newer keys
  *   prefix                         compact range of [0, from): the hashes left of the exported range
+ *   preceding?                     (filtered by tenant alone, from > 0) the tenant's last entry before the
+ *                                  range, proven against the prefix: where the tenant's counter stands
  *   ( entry | omitted | checkpoint [range_proof] )*   in sequence order; a checkpoint of size N ≤ to comes
  *                                  right after the line that ends at seq N−1; checkpoints beyond `to` come
  *                                  after the last entry, each followed by its range_proof
@@ -47,6 +49,15 @@ export interface BundlePrefixLine {
   treeSize: number;
   /** Base64 roots of the perfect subtrees covering [0, treeSize), largest first. */
   hashes: string[];
+}
+
+/** The tenant's last entry before the range, with the path from its leaf to the prefix subtree holding it. */
+export interface BundlePrecedingLine {
+  type: 'preceding';
+  leafHash: string;
+  /** Base64 sibling hashes from the leaf up to the root of the prefix subtree that holds it, lowest first. */
+  path: string[];
+  entry: AuditEntry;
 }
 
 export interface BundleEntryLine {
@@ -101,6 +112,7 @@ export type BundleLine =
   | BundleHeaderLine
   | BundleKeyRotationLine
   | BundlePrefixLine
+  | BundlePrecedingLine
   | BundleEntryLine
   | BundleOmittedLine
   | BundleCheckpointLine

@@ -1,5 +1,6 @@
-import { auditEntryProblem, type AuditEntry } from './audit-entry';
+import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
+import { auditEntryProblem, auditTimeOrder, type AuditEntry } from './audit-entry';
 import { canonicalJsonOfParsed, isCanonicalJsonBytes } from './canonical-json';
 import { HASH_BYTES, leafHash } from './merkle';
 
@@ -24,6 +25,8 @@ export interface EntryDigest {
   tenant: string | null;
   action: string;
   tenantSeq: number | null;
+  /** The entry's time as `auditTimeOrder` gives it (NaN when the entry is malformed). */
+  time: number;
 }
 
 /** What a parsed entry says of itself: the seq it claims, why it is malformed (or null), what filters read. */
@@ -33,7 +36,7 @@ function entryFields(entry: unknown): EntryFields {
   const claimed = (entry as { seq?: unknown } | null | undefined)?.seq;
   const seq = Number.isSafeInteger(claimed) && (claimed as number) >= 0 ? (claimed as number) : null;
   const problem = auditEntryProblem(entry);
-  if (problem !== null) return { seq, problem, tenant: null, action: '', tenantSeq: null };
+  if (problem !== null) return { seq, problem, tenant: null, action: '', tenantSeq: null, time: NaN };
   const valid = entry as AuditEntry;
   return {
     seq,
@@ -41,10 +44,39 @@ function entryFields(entry: unknown): EntryFields {
     tenant: valid.tenant,
     action: valid.action,
     tenantSeq: valid.tenantSeq ?? null,
+    time: auditTimeOrder(valid.time),
   };
 }
 
-export function digestEntryLine(line: Record<string, unknown>): EntryDigest {
+/**
+ * The exact path: digests a parsed `entry` line whose text (without its line end) is `text`. The line
+ * must be exactly what the exporter writes — `{"type":"entry","leafHash":"…","entry":` + the entry's
+ * canonical JSON + `}` — because any other spelling (a member given twice, an escape, bytes that are
+ * not UTF-8 and were decoded to U+FFFD) may be read one way by this verifier and another way by
+ * whoever reads the bundle next. A line whose content no longer matches its leaf hash is reported as
+ * altered rather than as misspelt, which is what happened to it.
+ */
+export function digestEntryLine(line: Record<string, unknown>, text: string): EntryDigest {
+  return digestWrittenEntry(
+    line,
+    text,
+    (leafHashText, canonical) => ENTRY_LINE_START + leafHashText + ENTRY_LINE_MIDDLE + canonical + '}',
+  );
+}
+
+const ENTRY_LINE_START = '{"type":"entry","leafHash":';
+const ENTRY_LINE_MIDDLE = ',"entry":';
+
+/**
+ * Digests a line that carries an entry (`entry`, or the tenant's entry before the range), which must be
+ * written exactly as `layout` builds it from the stated leaf hash (as JSON text) and the entry's
+ * canonical JSON.
+ */
+export function digestWrittenEntry(
+  line: Record<string, unknown>,
+  text: string,
+  layout: (leafHashText: string, canonical: string) => string,
+): EntryDigest {
   const fields = entryFields(line.entry);
   if (fields.problem !== null) return { ...fields, leaf: null, hint: HINT_ABSENT };
   let canonical: string;
@@ -55,19 +87,37 @@ export function digestEntryLine(line: Record<string, unknown>): EntryDigest {
   }
   const leaf = leafHash(canonical);
   const stated = line.leafHash;
-  const hint =
-    stated === undefined ? HINT_ABSENT : stated === leaf.toString('base64') ? HINT_MATCH : HINT_MISMATCH;
-  return { ...fields, leaf, hint };
+  if (typeof stated !== 'string') return invalid(fields.seq, 'the line has no leafHash');
+  if (stated !== leaf.toString('base64')) return { ...fields, leaf, hint: HINT_MISMATCH };
+  if (text !== layout(JSON.stringify(stated), canonical)) {
+    return invalid(
+      fields.seq,
+      'the line is not written as the exporter writes it (each entry exactly in its canonical form, RFC 8785, ' +
+        'in the layout of docs/audit-format.md §7): it was re-written since it was exported',
+    );
+  }
+  return { ...fields, leaf, hint: HINT_MATCH };
 }
 
 function invalid(seq: number | null, problem: string): EntryDigest {
-  return { seq, problem, leaf: null, hint: HINT_ABSENT, tenant: null, action: '', tenantSeq: null };
+  return {
+    seq,
+    problem,
+    leaf: null,
+    hint: HINT_ABSENT,
+    tenant: null,
+    action: '',
+    tenantSeq: null,
+    time: NaN,
+  };
 }
 
 /** Line kinds in a digested block. */
 export const LINE_OTHER = 0;
 export const LINE_ENTRY = 1;
 export const LINE_BAD_ENTRY = 2;
+/** A line whose bytes are not UTF-8: nothing in it is read (a decoder would make up characters). */
+export const LINE_NOT_UTF8 = 3;
 
 /**
  * The digests of a block of complete lines, packed into typed arrays so a worker thread can hand them
@@ -81,6 +131,8 @@ export interface DigestBlock {
   seqs: Float64Array;
   /** NaN when the entry has no tenantSeq. */
   tenantSeqs: Float64Array;
+  /** The entries' times, as `auditTimeOrder` gives them. */
+  times: Float64Array;
   hints: Uint8Array;
   /** 32 bytes per line. */
   leaves: Uint8Array;
@@ -168,12 +220,15 @@ function putDigest(block: DigestBlock, i: number, digest: EntryFields, hint: Hin
   block.kinds[i] = LINE_ENTRY;
   block.hints[i] = hint;
   if (digest.tenantSeq !== null) block.tenantSeqs[i] = digest.tenantSeq;
+  block.times[i] = digest.time;
   block.tenants[i] = digest.tenant;
   block.actions[i] = digest.action;
 }
 
 /** Digests any line the exact way: parse it, and for an entry line rebuild the canonical form. */
-function digestLineText(text: string, block: DigestBlock, i: number): void {
+function digestLineText(raw: string, block: DigestBlock, i: number): void {
+  // A "\r" before the line end is tolerated (a download re-saved with Windows line ends).
+  const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -182,10 +237,10 @@ function digestLineText(text: string, block: DigestBlock, i: number): void {
   }
   const line = parsed as Record<string, unknown> | null;
   if (typeof line !== 'object' || line === null || Array.isArray(line) || line.type !== 'entry') {
-    block.texts[i] = text;
+    block.texts[i] = raw;
     return;
   }
-  const digest = digestEntryLine(line);
+  const digest = digestEntryLine(line, text);
   putDigest(block, i, digest, digest.hint);
   if (digest.leaf !== null) block.leaves.set(digest.leaf, i * HASH_BYTES);
 }
@@ -225,6 +280,7 @@ export function digestBlock(parts: readonly Uint8Array[]): DigestBlock {
     kinds: new Uint8Array(count),
     seqs: new Float64Array(count).fill(NaN),
     tenantSeqs: new Float64Array(count).fill(NaN),
+    times: new Float64Array(count).fill(NaN),
     hints: new Uint8Array(count),
     leaves,
     texts: new Array<string>(count).fill(''),
@@ -234,9 +290,14 @@ export function digestBlock(parts: readonly Uint8Array[]): DigestBlock {
   const leafBytes = Buffer.from(leaves.buffer, leaves.byteOffset, leaves.byteLength);
   for (let i = 0; i < count; i++) {
     const buffer = buffers[owners[i]];
-    if (!digestEntryBytes(buffer, starts[i], ends[i], block, leafBytes, i)) {
-      digestLineText(buffer.toString('utf8', starts[i], ends[i]), block, i);
+    // The fast path accepts only UTF-8 (isCanonicalJsonBytes checks it), so only the other lines, few
+    // in an export as written, need the check here.
+    if (digestEntryBytes(buffer, starts[i], ends[i], block, leafBytes, i)) continue;
+    if (!isUtf8(buffer.subarray(starts[i], ends[i]))) {
+      block.kinds[i] = LINE_NOT_UTF8;
+      continue;
     }
+    digestLineText(buffer.toString('utf8', starts[i], ends[i]), block, i);
   }
   return block;
 }
@@ -254,12 +315,13 @@ export function blockDigest(block: DigestBlock, i: number): EntryDigest {
     tenant: block.tenants[i],
     action: block.actions[i],
     tenantSeq,
+    time: block.times[i],
   };
 }
 
 /** The typed arrays' buffers, for postMessage's transfer list. */
 export function digestBlockTransferables(block: DigestBlock): ArrayBuffer[] {
-  return [block.kinds, block.seqs, block.tenantSeqs, block.hints, block.leaves].map(
+  return [block.kinds, block.seqs, block.tenantSeqs, block.times, block.hints, block.leaves].map(
     (a) => a.buffer as ArrayBuffer,
   );
 }

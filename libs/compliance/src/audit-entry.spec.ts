@@ -1,4 +1,4 @@
-import { auditEntryProblem, isAuditTime } from './audit-entry';
+import { auditEntryProblem, auditTimeOrder, isAuditTime } from './audit-entry';
 
 describe('isAuditTime', () => {
   it('accepts RFC 3339 UTC with milliseconds on real days, leap days included', () => {
@@ -45,5 +45,33 @@ describe('isAuditTime', () => {
     };
     expect(auditEntryProblem(entry)).toBe('time must be RFC 3339 UTC with milliseconds');
     expect(auditEntryProblem({ ...entry, time: '2025-02-28T10:00:00.000Z' })).toBeNull();
+  });
+});
+
+describe('auditTimeOrder', () => {
+  it('orders audit timestamps as time does, from year 0 to 9999', () => {
+    const first = Date.parse('0000-01-01T00:00:00.000Z');
+    const last = Date.parse('9999-12-31T23:59:59.999Z');
+    const instants = [
+      first,
+      last,
+      Date.parse('0099-12-31T23:59:59.999Z'),
+      Date.parse('0100-01-01T00:00:00.000Z'),
+    ];
+    for (let i = 0; i < 2000; i++) instants.push(first + Math.floor(Math.random() * (last - first)));
+    instants.push(Date.parse('2024-02-29T23:59:59.999Z'), Date.parse('2024-03-01T00:00:00.000Z'));
+    const times = instants
+      .map((ms) => new Date(ms).toISOString())
+      .filter((time) => isAuditTime(time))
+      .sort();
+    expect(times.length).toBeGreaterThan(1900);
+    for (let i = 1; i < times.length; i++) {
+      const [a, b] = [times[i - 1], times[i]];
+      expect([a, b, Math.sign(auditTimeOrder(b) - auditTimeOrder(a))]).toEqual([
+        a,
+        b,
+        Math.sign(Date.parse(b) - Date.parse(a)),
+      ]);
+    }
   });
 });

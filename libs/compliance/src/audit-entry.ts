@@ -78,6 +78,30 @@ export function isAuditTime(value: unknown): value is string {
   return day <= daysInMonth(year, month);
 }
 
+/**
+ * A number that orders audit timestamps (`isAuditTime`) as time does — not epoch milliseconds, but the
+ * date's digits times the milliseconds of a day plus the time of day, read from their fixed positions.
+ * The verifier takes one for every entry: this costs a third of `Date.UTC` and a tenth of `Date.parse`.
+ */
+export function auditTimeOrder(time: string): number {
+  const digit = (i: number) => time.charCodeAt(i) - 48;
+  const date =
+    digit(0) * 10_000_000 +
+    digit(1) * 1_000_000 +
+    digit(2) * 100_000 +
+    digit(3) * 10_000 +
+    digit(5) * 1000 +
+    digit(6) * 100 +
+    digit(8) * 10 +
+    digit(9);
+  const hours = digit(11) * 10 + digit(12);
+  const minutes = digit(14) * 10 + digit(15);
+  const seconds = digit(17) * 10 + digit(18);
+  const ms = digit(20) * 100 + digit(21) * 10 + digit(22);
+  // At most 99,991,231 · 86,400,000 + 86,399,999 < 2^53: exact.
+  return date * 86_400_000 + ((hours * 60 + minutes) * 60 + seconds) * 1000 + ms;
+}
+
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;

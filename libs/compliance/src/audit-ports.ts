@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { AuditActor, AuditEntry, AuditOutcome, AuditTarget, JsonValue } from './audit-entry';
+import type { AuditConsistencyProof } from './audit-consistency';
 import type { AuditKeyDescription } from './audit-keys';
 import type { AuditCheckpoint } from './checkpoint';
 import type { AuditExportRequest } from './in-memory-audit-log';
@@ -65,6 +66,14 @@ export abstract class AuditStore {
    * range or `since` the log cannot cover.
    */
   abstract exportBundle(request: Omit<AuditExportRequest, 'generatedAt'>): AsyncIterable<string>;
+
+  /**
+   * The consistency proof from tree size `from` to the checkpoint of size `to` (the newest when absent),
+   * with that checkpoint and the key rotation records (docs/audit-format.md §8). Throws
+   * `checkpoint_not_found` when no checkpoint has size `to` (or none exists), `invalid_proof_request`
+   * when `from` is beyond it.
+   */
+  abstract consistencyProof(query: { from: number; to?: number }): Promise<AuditConsistencyProof>;
 
   /** The platform's audit signing keys, current and retired, for `GET /api/platform/v1/audit/keys`. */
   abstract keys(): Promise<AuditKeyDescription[]>;

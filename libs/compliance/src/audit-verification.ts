@@ -1,24 +1,31 @@
-import { isAuditTime } from './audit-entry';
+import { auditTimeOrder, isAuditTime } from './audit-entry';
 import {
   blockDigest,
   digestEntryLine,
+  digestWrittenEntry,
   HINT_MISMATCH,
+  LINE_NOT_UTF8,
   LINE_OTHER,
   type DigestBlock,
   type EntryDigest,
 } from './audit-entry-digest';
 import {
   AuditKeyring,
+  decodeSignature,
   describeWindow,
   keyValidAt,
-  trustAuditKey,
-  verifyKeyRotationSignature,
   type KeyRotationRecord,
-  type TrustedAuditKey,
 } from './audit-keys';
 import { AUDIT_BUNDLE_FORMAT, type AuditBundleFilters } from './audit-bundle';
 import { checkpointProblem, decodeHash, verifyCheckpointSignature, type AuditCheckpoint } from './checkpoint';
-import { CompactRange, rangeDecomposition, verifyConsistency } from './merkle';
+import {
+  CompactRange,
+  holdingSubtree,
+  rangeDecomposition,
+  rootFromSubtreePath,
+  verifyConsistency,
+} from './merkle';
+import { repeatedMemberName } from './strict-json';
 
 /**
  * The verification of one bundle as a state machine over its lines, in order: what docs/audit-format.md
@@ -38,6 +45,7 @@ export const AUDIT_FAILURE_REASONS = [
   'unknown_key',
   'bad_signature',
   'fork',
+  'backdated',
   'inconsistent',
   'malformed',
   'unwitnessed',
@@ -219,7 +227,66 @@ function failure(line: number | undefined, f: Failure): AuditVerificationFailure
   return { ok: false, ...f, ...(line !== undefined ? { line } : {}) };
 }
 
+/**
+ * Whether `cp` carries a valid signature of a key `keyring` trusts, valid at the checkpoint's time: the
+ * failure if not (`what` names the checkpoint in the message), else null.
+ */
+export function checkpointSignatureFailure(
+  keyring: AuditKeyring,
+  cp: AuditCheckpoint,
+  what: string,
+): Failure | null {
+  const where = { checkpoint: cp.treeSize, keyId: cp.keyId };
+  const key = keyring.get(cp.keyId);
+  if (!key) {
+    return {
+      reason: 'unknown_key',
+      ...where,
+      message: `${what} is signed by ${keyring.whyUntrusted(cp.keyId)}`,
+    };
+  }
+  if (!keyValidAt(key, Date.parse(cp.time))) {
+    return {
+      reason: 'unknown_key',
+      ...where,
+      message: `${what} is dated ${cp.time}, outside the validity ${describeWindow(key)} of key ${cp.keyId}`,
+    };
+  }
+  if (!verifyCheckpointSignature(cp, key.publicKey)) {
+    return {
+      reason: 'bad_signature',
+      ...where,
+      message: `${what} does not carry a valid signature of key ${cp.keyId}`,
+    };
+  }
+  return null;
+}
+
+/** Follows one key rotation record (§8 step 2) into `keyring`: the failure, or null. */
+export function followRotationLine(keyring: AuditKeyring, r: unknown): Failure | null {
+  if (
+    !isRecord(r) ||
+    !isAuditTime(r.time) ||
+    typeof r.previousKeyId !== 'string' ||
+    decodeSignature(r.signature) === null ||
+    !isRecord(r.key)
+  ) {
+    return {
+      reason: 'malformed',
+      message:
+        'a key rotation record needs time, previousKeyId, key and a signature spelled as §1 of the format says',
+    };
+  }
+  const verdict = keyring.followRotation(r as unknown as KeyRotationRecord);
+  return verdict.outcome === 'refused'
+    ? { reason: verdict.reason, keyId: verdict.keyId, message: verdict.message }
+    : null;
+}
+
 type Phase = 'header' | 'preamble' | 'body' | 'closed';
+
+/** Throws on bytes that are not UTF-8 instead of replacing them with U+FFFD. */
+const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const ORIGIN = /^[^\s+]{1,255}$/u;
 
@@ -254,6 +321,15 @@ export class BundleVerification {
   private readonly keysUsed = new Set<string>();
   private readonly since: SinceCheckpoint | null;
   private lastTenantSeq: number | null = null;
+  /** The prefix's hashes: what the tenant's entry before the range is proven against. */
+  private prefixHashes: Buffer[] = [];
+  /** Only right after the prefix may the tenant's entry before the range come. */
+  private precedingAllowed = false;
+  /** The latest time of an entry so far (`auditTimeOrder`), and its seq: every checkpoint after it covers it. */
+  private latestEntryTime = -Infinity;
+  private latestEntrySeq = -1;
+  /** The latest checkpoint smaller than the current run's: its time (and `auditTimeOrder` of it). */
+  private checkpointTimeFloor: { order: number; time: string; size: number } | null = null;
   private lookahead: Lookahead | null = null;
   private failed: AuditVerificationFailure | null = null;
 
@@ -292,6 +368,22 @@ export class BundleVerification {
     return this.untilStopped(() => this.handle(text));
   }
 
+  /**
+   * `feedLine` for a line as bytes (without its "\n"), decoded as UTF-8 that refuses what is not: the
+   * reference for the block path, which reads bytes too.
+   */
+  feedLineBytes(bytes: Uint8Array): boolean {
+    let text: string;
+    try {
+      text = FATAL_UTF8.decode(bytes);
+    } catch {
+      if (this.failed) return false;
+      this.lineNo++;
+      return this.lookahead !== null || this.untilStopped(() => this.notUtf8());
+    }
+    return this.feedLine(text);
+  }
+
   /** Runs one step of verification; a Stop records the verdict. False once the verdict is known. */
   private untilStopped(step: () => void): boolean {
     try {
@@ -312,6 +404,10 @@ export class BundleVerification {
         continue;
       }
       this.lineNo++;
+      if (block.kinds[i] === LINE_NOT_UTF8) {
+        if (!this.lookahead && !this.untilStopped(() => this.notUtf8())) return false;
+        continue;
+      }
       if (this.lookahead) {
         const seq = block.seqs[i];
         if (!Number.isNaN(seq)) this.lookahead.observeEntry(seq);
@@ -379,6 +475,12 @@ export class BundleVerification {
     this.stop({ reason: 'malformed', ...where, message });
   }
 
+  private notUtf8(): never {
+    this.malformed(
+      `line ${this.lineNo} is not valid UTF-8: a reader that replaces such bytes would see characters that were never exported`,
+    );
+  }
+
   private handle(text: string): void {
     // Exports never start with a byte-order mark; one means the file was re-saved by another program.
     if (this.phase === 'header' && text.charCodeAt(0) === 0xfeff) {
@@ -395,7 +497,16 @@ export class BundleVerification {
     }
     if (!isRecord(value)) this.malformed(`line ${this.lineNo} is not a JSON object`);
     const type = value.type;
-    if (type === 'entry') return this.onEntryDigest(digestEntryLine(value));
+    // An entry line must be exactly the exporter's bytes, which digestEntryLine checks (a member given
+    // twice is one way of not being them); any other line must at least not name a member twice.
+    if (type === 'entry') return this.onEntryDigest(digestEntryLine(value, text));
+    const repeated = repeatedMemberName(text);
+    if (repeated !== null) {
+      this.malformed(
+        `line ${this.lineNo} names the member ${JSON.stringify(repeated)} twice in one object, which readers take differently`,
+      );
+    }
+    if (type !== 'preceding') this.precedingAllowed = false;
     switch (this.phase) {
       case 'header':
         if (type !== 'header') this.malformed('the bundle does not start with a header line');
@@ -406,6 +517,8 @@ export class BundleVerification {
         return this.malformed(`expected a key_rotation or prefix line, found "${String(type)}"`);
       case 'body':
         switch (type) {
+          case 'preceding':
+            return this.onPreceding(value, text);
           case 'omitted':
             return this.onOmitted(value);
           case 'checkpoint':
@@ -467,53 +580,16 @@ export class BundleVerification {
   }
 
   private onKeyRotation(r: Record<string, unknown>): void {
-    if (
-      !isAuditTime(r.time) ||
-      typeof r.previousKeyId !== 'string' ||
-      typeof r.signature !== 'string' ||
-      !isRecord(r.key)
-    ) {
-      this.malformed('a key_rotation line needs time, previousKeyId, key and signature');
-    }
-    const record = r as unknown as KeyRotationRecord;
-    const previous = this.keyring.get(record.previousKeyId);
-    // A rotation only extends trust. One signed by a key the user does not trust proves nothing and is
-    // skipped (as signed notes skip unknown signers); a checkpoint that needs its key then fails.
-    if (!previous) return;
-    // The rotation is what ends the outgoing key's window, so it may be dated at that end itself.
-    const rotatedAt = Date.parse(record.time);
-    if (rotatedAt < previous.validFrom || rotatedAt > previous.validTo) {
-      this.stop({
-        reason: 'unknown_key',
-        keyId: previous.keyId,
-        message: `key ${previous.keyId} signed a rotation at ${record.time}, outside its validity ${describeWindow(previous)}`,
-      });
-    }
-    let incoming: TrustedAuditKey;
-    try {
-      incoming = trustAuditKey(record.key, 'rotation');
-    } catch (err) {
-      this.malformed(`the key in a rotation record is invalid: ${(err as Error).message}`);
-    }
-    if (!verifyKeyRotationSignature(record, previous.publicKey)) {
-      this.stop({
-        reason: 'bad_signature',
-        keyId: previous.keyId,
-        message: `the rotation from key ${previous.keyId} to ${incoming.keyId} has an invalid signature`,
-      });
-    }
-    try {
-      this.keyring.add(incoming);
-    } catch (err) {
-      this.malformed((err as Error).message);
-    }
-    this.keyring.retire(previous.keyId, incoming.validFrom);
+    const problem = followRotationLine(this.keyring, r);
+    if (problem !== null) this.stop(problem);
   }
 
   private onPrefix(p: Record<string, unknown>): void {
     if (p.treeSize !== this.from) this.malformed(`the prefix must cover [0, ${this.from})`);
     const hashes = this.decodeHashes(p.hashes, 0, this.from, 'prefix');
     this.frontier = CompactRange.fromHashes(0, this.from, hashes);
+    this.prefixHashes = hashes;
+    this.precedingAllowed = true;
     this.phase = 'body';
     this.checkSinceSignature();
     this.checkSinceAtPosition();
@@ -591,6 +667,7 @@ export class BundleVerification {
         }
         return this.malformed('a line follows the trailer');
       case 'body':
+        this.precedingAllowed = false;
         return this.acceptEntry(digest);
     }
   }
@@ -634,7 +711,15 @@ export class BundleVerification {
     this.checkFilters(digest, s);
     this.frontier.appendLeaf(digest.leaf);
     this.shown++;
+    this.noteEntryTime(digest.time, s);
     this.checkSinceAtPosition();
+  }
+
+  private noteEntryTime(time: number, seq: number): void {
+    if (time > this.latestEntryTime) {
+      this.latestEntryTime = time;
+      this.latestEntrySeq = seq;
+    }
   }
 
   private checkFilters(entry: EntryDigest, seq: number): void {
@@ -646,21 +731,85 @@ export class BundleVerification {
       this.malformed(`entry ${seq} has an action outside the export's filter`, { seq });
     }
     // With a tenant-only filter, the tenant's own counter shows whether one of its entries was hidden
-    // among the omitted ones. (With an action filter, gaps are expected.)
+    // among the omitted ones — before the first shown entry too: the counter starts at 0, or after the
+    // tenant's entry before the range that the bundle proves (a `preceding` line). (With an action
+    // filter, gaps are expected.)
     if (tenant !== null && this.actionFilter === null && entry.tenantSeq !== null) {
       const last = this.lastTenantSeq;
-      if (last !== null && entry.tenantSeq > last + 1) {
+      const next = (last ?? -1) + 1;
+      if (entry.tenantSeq > next) {
         this.stop({
           reason: 'missing',
           seq,
-          message: `tenant entries ${last + 1}…${entry.tenantSeq - 1} are hidden before seq ${seq}`,
+          message:
+            last !== null || this.from === 0
+              ? `tenant entries ${next}…${entry.tenantSeq - 1} are hidden before seq ${seq}`
+              : `the first entry shown has tenant counter ${entry.tenantSeq}, and the bundle does not prove the tenant's entry ${entry.tenantSeq - 1} before the range: tenant entries may be hidden before seq ${seq}`,
         });
       }
-      if (last !== null && entry.tenantSeq <= last) {
+      if (entry.tenantSeq < next) {
         this.malformed(`entry ${seq} repeats tenant counter ${entry.tenantSeq}`, { seq });
       }
       this.lastTenantSeq = entry.tenantSeq;
     }
+  }
+
+  /**
+   * The tenant's last entry before the range, with the path from its leaf to the prefix subtree that
+   * holds it: the counter the range's first tenant entry must continue (docs/audit-format.md §7).
+   */
+  private onPreceding(line: Record<string, unknown>, text: string): void {
+    if (this.filters.tenant === null || this.actionFilter !== null) {
+      this.malformed('only a bundle filtered by tenant alone has a preceding line');
+    }
+    if (!this.precedingAllowed) this.malformed('the preceding line must come right after the prefix');
+    this.precedingAllowed = false;
+    const path = line.path;
+    const digest = digestWrittenEntry(
+      line,
+      text,
+      (leafHash, canonical) =>
+        `{"type":"preceding","leafHash":${leafHash},"path":${JSON.stringify(path)},"entry":${canonical}}`,
+    );
+    const seq = digest.seq ?? undefined;
+    if (digest.problem !== null || digest.leaf === null || digest.seq === null) {
+      this.malformed(`the tenant's entry before the range is malformed: ${digest.problem ?? 'no seq'}`, {
+        seq,
+      });
+    }
+    if (digest.hint === HINT_MISMATCH) {
+      this.stop({
+        reason: 'altered',
+        seq: digest.seq,
+        message: `the tenant's entry before the range (seq ${digest.seq}) no longer matches its leaf hash`,
+      });
+    }
+    if (digest.seq >= this.from || digest.tenant !== this.filters.tenant || digest.tenantSeq === null) {
+      this.malformed(
+        `the preceding line must hold an entry of tenant ${this.filters.tenant} with a tenant counter, before seq ${this.from}`,
+        { seq: digest.seq },
+      );
+    }
+    // The perfect subtree of the prefix that holds the entry, and the path up to its root.
+    const { position, ref } = holdingSubtree(this.from, digest.seq);
+    if (!Array.isArray(path) || path.length !== ref.level) {
+      this.malformed(`the path of the tenant's entry before the range must list ${ref.level} hashes`, {
+        seq,
+      });
+    }
+    const siblings = path.map(
+      (h) => decodeHash(h) ?? this.malformed('the path holds a value that is not a base64 hash', { seq }),
+    );
+    const node = rootFromSubtreePath(digest.leaf, digest.seq, siblings);
+    if (!node.equals(this.prefixHashes[position])) {
+      this.stop({
+        reason: 'altered',
+        seq: digest.seq,
+        message: `the tenant's entry before the range (seq ${digest.seq}) is not the one in the log: its path does not lead to the prefix`,
+      });
+    }
+    this.lastTenantSeq = digest.tenantSeq;
+    this.noteEntryTime(digest.time, digest.seq);
   }
 
   private onOmitted(line: Record<string, unknown>): void {
@@ -746,6 +895,40 @@ export class BundleVerification {
     }
     if (size <= this.to) member.expected = this.rootHere();
     else this.awaitingRangeProof = member;
+    if (!this.lookahead) this.checkCheckpointTime(cp);
+  }
+
+  /**
+   * A checkpoint says the tree had its size at its time: it cannot be dated before a smaller
+   * checkpoint, before the --since checkpoint if it is larger (nor after it if smaller), nor before an
+   * entry it covers.
+   */
+  private checkCheckpointTime(cp: AuditCheckpoint): void {
+    const size = cp.treeSize;
+    const order = auditTimeOrder(cp.time);
+    const backdated = (message: string, seq?: number): never =>
+      this.stop({ reason: 'backdated', checkpoint: size, ...(seq !== undefined ? { seq } : {}), message });
+    const floor = this.checkpointTimeFloor;
+    if (floor && order < floor.order) {
+      backdated(
+        `checkpoint ${size} is dated ${cp.time}, before the smaller checkpoint ${floor.size} (${floor.time}): a log's checkpoints never go back in time as it grows`,
+      );
+    }
+    const since = this.since?.cp;
+    if (since && since.treeSize !== size) {
+      const sinceOrder = auditTimeOrder(since.time);
+      if (size > since.treeSize ? order < sinceOrder : order > sinceOrder) {
+        backdated(
+          `checkpoint ${size} is dated ${cp.time} and the --since checkpoint ${since.treeSize} ${since.time}: a larger checkpoint cannot be older`,
+        );
+      }
+    }
+    if (order < this.latestEntryTime) {
+      backdated(
+        `checkpoint ${size} is dated ${cp.time}, before the time of entry ${this.latestEntrySeq}, which it covers`,
+        this.latestEntrySeq,
+      );
+    }
   }
 
   /** A checkpoint of size N ≤ to belongs right after seq N−1; beyond `to`, after the last entry. */
@@ -802,6 +985,12 @@ export class BundleVerification {
       }
     }
     this.verifiedRoots.set(group.size, group.members[0].root);
+    for (const member of group.members) {
+      const order = auditTimeOrder(member.cp.time);
+      if (!this.checkpointTimeFloor || order > this.checkpointTimeFloor.order) {
+        this.checkpointTimeFloor = { order, time: member.cp.time, size: group.size };
+      }
+    }
     // An equal root of the same size (checked when the line was read) is consistency too.
     if (this.since?.cp.treeSize === group.size) this.since.proven = true;
     this.newest = group.members[group.members.length - 1].cp;
@@ -811,32 +1000,9 @@ export class BundleVerification {
   }
 
   private checkSignature(cp: AuditCheckpoint, what: string): void {
-    const key = this.keyring.get(cp.keyId);
-    if (!key) {
-      this.stop({
-        reason: 'unknown_key',
-        checkpoint: cp.treeSize,
-        keyId: cp.keyId,
-        message: `${what} is signed by key ${cp.keyId}, which is not trusted`,
-      });
-    }
-    if (!keyValidAt(key, Date.parse(cp.time))) {
-      this.stop({
-        reason: 'unknown_key',
-        checkpoint: cp.treeSize,
-        keyId: cp.keyId,
-        message: `${what} is dated ${cp.time}, outside the validity ${describeWindow(key)} of key ${cp.keyId}`,
-      });
-    }
-    if (!verifyCheckpointSignature(cp, key.publicKey)) {
-      this.stop({
-        reason: 'bad_signature',
-        checkpoint: cp.treeSize,
-        keyId: cp.keyId,
-        message: `${what} does not carry a valid signature of key ${cp.keyId}`,
-      });
-    }
-    this.keysUsed.add(key.keyId);
+    const problem = checkpointSignatureFailure(this.keyring, cp, what);
+    if (problem !== null) this.stop(problem);
+    this.keysUsed.add(cp.keyId);
   }
 
   private onConsistency(line: Record<string, unknown>): void {

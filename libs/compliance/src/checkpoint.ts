@@ -1,8 +1,9 @@
 import { createHash, KeyObject, sign, verify } from 'node:crypto';
 import { isAuditTime } from './audit-entry';
-import { auditKeyId, rawEd25519PublicKey } from './audit-keys';
+import { auditKeyId, decodeSignature, rawEd25519PublicKey, signWith, type AuditSigner } from './audit-keys';
 import { ComplianceError } from './compliance.errors';
 import { HASH_BYTES } from './merkle';
+import { parseStrictJson } from './strict-json';
 
 /**
  * Signed checkpoints (tree heads). The signed bytes are a C2SP tlog-checkpoint note text
@@ -44,7 +45,6 @@ export type UnsignedAuditCheckpoint = Omit<AuditCheckpoint, 'signature' | 'cosig
 
 const ORIGIN = /^[^\s+]{1,255}$/u;
 const BASE64_HASH = /^[A-Za-z0-9+/]{43}=$/;
-const BASE64_SIGNATURE = /^[A-Za-z0-9+/]{86}==$/;
 
 /** Decodes a strict base64 32-byte hash, or returns null. */
 export function decodeHash(value: unknown): Buffer | null {
@@ -68,8 +68,8 @@ export function checkpointProblem(value: unknown): string | null {
   if (decodeHash(cp.rootHash) === null) return 'rootHash must be the base64 of 32 bytes';
   if (!isAuditTime(cp.time)) return 'time must be RFC 3339 UTC with milliseconds';
   if (typeof cp.keyId !== 'string' || cp.keyId.length === 0) return 'keyId is missing';
-  if (typeof cp.signature !== 'string' || !BASE64_SIGNATURE.test(cp.signature)) {
-    return 'signature must be the base64 of a 64-byte Ed25519 signature';
+  if (decodeSignature(cp.signature) === null) {
+    return 'signature must be the base64 of a 64-byte Ed25519 signature, spelled as §1 of the format says';
   }
   return null;
 }
@@ -83,14 +83,36 @@ export function signCheckpoint(
   input: Omit<UnsignedAuditCheckpoint, 'keyId' | 'rootHash'> & { rootHash: Buffer | string },
   privateKey: KeyObject,
 ): AuditCheckpoint {
-  const unsigned: UnsignedAuditCheckpoint = {
+  const unsigned = unsignedCheckpoint(input, privateKey);
+  return checkedCheckpoint(
+    unsigned,
+    sign(null, checkpointSigningInput(unsigned), privateKey).toString('base64'),
+  );
+}
+
+/** `signCheckpoint` with the key wherever it is held (a KMS, an HSM: see AuditSigner). */
+export async function signCheckpointWith(
+  input: Omit<UnsignedAuditCheckpoint, 'keyId' | 'rootHash'> & { rootHash: Buffer | string },
+  signer: AuditSigner,
+): Promise<AuditCheckpoint> {
+  const unsigned = unsignedCheckpoint(input, signer.publicKey);
+  return checkedCheckpoint(unsigned, await signWith(signer, checkpointSigningInput(unsigned)));
+}
+
+function unsignedCheckpoint(
+  input: Omit<UnsignedAuditCheckpoint, 'keyId' | 'rootHash'> & { rootHash: Buffer | string },
+  key: KeyObject,
+): UnsignedAuditCheckpoint {
+  return {
     origin: input.origin,
     treeSize: input.treeSize,
     rootHash: typeof input.rootHash === 'string' ? input.rootHash : encodeHash(input.rootHash),
     time: input.time,
-    keyId: auditKeyId(privateKey),
+    keyId: auditKeyId(key),
   };
-  const signature = sign(null, checkpointSigningInput(unsigned), privateKey).toString('base64');
+}
+
+function checkedCheckpoint(unsigned: UnsignedAuditCheckpoint, signature: string): AuditCheckpoint {
   const cp = { ...unsigned, signature };
   const problem = checkpointProblem(cp);
   if (problem !== null) throw new ComplianceError('invalid_checkpoint', problem);
@@ -98,8 +120,10 @@ export function signCheckpoint(
 }
 
 export function verifyCheckpointSignature(cp: AuditCheckpoint, publicKey: KeyObject): boolean {
+  const signature = decodeSignature(cp.signature);
+  if (signature === null) return false;
   try {
-    return verify(null, checkpointSigningInput(cp), publicKey, Buffer.from(cp.signature, 'base64'));
+    return verify(null, checkpointSigningInput(cp), publicKey, signature);
   } catch {
     return false;
   }
@@ -107,12 +131,9 @@ export function verifyCheckpointSignature(cp: AuditCheckpoint, publicKey: KeyObj
 
 /** Reads a checkpoint from JSON text (a bundle's checkpoint line or the bare object). */
 export function parseCheckpoint(text: string): AuditCheckpoint {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ComplianceError('invalid_checkpoint', 'not JSON');
-  }
+  const read = parseStrictJson(text);
+  if ('problem' in read) throw new ComplianceError('invalid_checkpoint', read.problem);
+  const parsed = read.value;
   const problem = checkpointProblem(parsed);
   if (problem !== null) throw new ComplianceError('invalid_checkpoint', problem);
   const cp = parsed as AuditCheckpoint;

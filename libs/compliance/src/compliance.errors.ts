@@ -14,6 +14,7 @@ export class ComplianceError extends defineErrors({
   invalid_signed_note: { status: 400, title: 'Invalid signed note' },
   invalid_verifier_key: { status: 400, title: 'Invalid note verifier key' },
   invalid_proof_request: { status: 400, title: 'No such Merkle proof' },
+  checkpoint_not_found: { status: 404, title: 'No such checkpoint' },
   invalid_bundle_request: { status: 400, title: 'Invalid audit bundle request' },
   audit_subject_not_found: { status: 404, title: 'Audit subject not found' },
   audit_subject_is_own: { status: 403, title: 'Cannot erase your own audit subject' },

@@ -1,9 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import { AuditEntry, assertAuditEntry, auditLeafHash } from './audit-entry';
+import { auditConsistencyProof, proofTarget, type AuditConsistencyProof } from './audit-consistency';
 import type { KeyRotationRecord } from './audit-keys';
 import { AuditCheckpoint, signCheckpoint } from './checkpoint';
 import { MemoryMerkleTree } from './merkle';
-import { AuditExport, type ExportedLeaf } from './store/audit-export';
+import { AuditExport, type ExportedLeaf, type PrecedingEntry } from './store/audit-export';
 
 export type NewAuditEntry = Omit<AuditEntry, 'seq' | 'tenantSeq'>;
 
@@ -77,7 +78,7 @@ export class InMemoryAuditLog {
     const plan = new AuditExport(this.origin, this.newestCheckpoint(), request);
     const beyond = plan.beyond(this.checkpoints.find((cp) => cp.treeSize >= plan.to));
     const proofs = plan.proofs(beyond, this.tree);
-    yield* plan.opening(this.rotations, plan.prefixHashes(this.tree));
+    yield* plan.opening(this.rotations, plan.prefixHashes(this.tree), this.preceding(plan));
     yield* plan.body(
       this.leaves(plan.from, plan.to),
       this.checkpoints.filter((cp) => plan.includesInside(cp)),
@@ -85,8 +86,30 @@ export class InMemoryAuditLog {
     yield* plan.closing(beyond, proofs);
   }
 
+  /** The tenant's last entry before the range, when the export shows one (see AuditExport). */
+  private preceding(plan: AuditExport): PrecedingEntry | null {
+    if (plan.precedingTenant === null) return null;
+    for (let seq = plan.from - 1; seq >= 0; seq--) {
+      const entry = this.entries[seq];
+      if (entry.tenant !== plan.precedingTenant) continue;
+      if (entry.tenantSeq === undefined) return null;
+      return { entry, leaf: this.tree.leaf(seq), path: plan.precedingPath(this.tree, seq) };
+    }
+    return null;
+  }
+
   private *leaves(from: number, to: number): Generator<ExportedLeaf> {
     for (let seq = from; seq < to; seq++) yield { seq, leaf: this.tree.leaf(seq), entry: this.entries[seq] };
+  }
+
+  /** The consistency proof from tree size `from` to the checkpoint of size `to` (the newest when absent). */
+  consistencyProof(from: number, to?: number): AuditConsistencyProof {
+    const target = proofTarget(
+      to,
+      this.newestCheckpoint() ?? null,
+      this.checkpoints.find((cp) => cp.treeSize === to) ?? null,
+    );
+    return auditConsistencyProof(this.tree, from, target, this.rotations);
   }
 
   exportText(request: AuditExportRequest): string {

@@ -20,6 +20,7 @@ export {
   type AuditVerificationSummary,
 } from './audit-verification';
 export * from './audit-bundle-verifier';
+export * from './audit-consistency';
 export * from './verify-command';
 export * from './audit-csv';
 export * from './in-memory-audit-log';

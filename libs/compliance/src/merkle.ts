@@ -232,6 +232,40 @@ export function compactRangeHashes(source: MerkleNodeSource, begin: number, end:
   return rangeDecomposition(begin, end).map((ref) => source.subtree(ref.level, ref.index));
 }
 
+/**
+ * The subtree of the compact range [0, end) that holds leaf `leaf`, with its place in that range: what
+ * a path from the leaf (`subtreePath`) leads up to.
+ */
+export function holdingSubtree(end: number, leaf: number): { position: number; ref: SubtreeRef } {
+  const refs = rangeDecomposition(0, end);
+  const position = refs.findIndex(
+    (ref) => ref.index * 2 ** ref.level <= leaf && leaf < (ref.index + 1) * 2 ** ref.level,
+  );
+  if (position < 0) throw new ComplianceError('invalid_proof_request', `leaf ${leaf} is not before ${end}`);
+  return { position, ref: refs[position] };
+}
+
+/** The path from leaf `leaf` up to the perfect subtree of `level` above it: each level's sibling, lowest first. */
+export function subtreePath(source: MerkleNodeSource, leaf: number, level: number): Buffer[] {
+  const path: Buffer[] = [];
+  for (let at = 0; at < level; at++) {
+    const index = Math.floor(leaf / 2 ** at);
+    path.push(source.subtree(at, index % 2 === 0 ? index + 1 : index - 1));
+  }
+  return path;
+}
+
+/** The root of the perfect subtree holding leaf `leaf` (hash `leafHash`), from the leaf's `subtreePath`. */
+export function rootFromSubtreePath(leafHash: Buffer, leaf: number, path: readonly Buffer[]): Buffer {
+  let node = leafHash;
+  let index = leaf;
+  for (const sibling of path) {
+    node = index % 2 === 0 ? nodeHash(node, sibling) : nodeHash(sibling, node);
+    index = Math.floor(index / 2);
+  }
+  return node;
+}
+
 function checkSize(source: MerkleNodeSource, treeSize: number): void {
   if (!Number.isSafeInteger(treeSize) || treeSize < 0 || treeSize > source.size) {
     throw new ComplianceError('invalid_proof_request', `the log has no tree of size ${treeSize}`);

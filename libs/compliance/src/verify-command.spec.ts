@@ -1,6 +1,6 @@
 import { publicKeyPem } from './audit-keys';
-import { runVerifyCommand } from './verify-command';
 import { verifyCommandIo } from './testing/command-io';
+import { runVerifyCommand, runVerifyConsistencyCommand } from './verify-command';
 import {
   buildLog,
   bundleLines,
@@ -131,5 +131,54 @@ describe('townhall audit verify (runVerifyCommand)', () => {
     const run = io(files);
     expect(await runVerifyCommand(['tenant.ndjson', '--key', 'keys.json'], run)).toBe(0);
     expect(run.out[0]).toMatch(/entries shown \(tenant \d+\), \d+ omitted by hash/);
+  });
+});
+
+describe('townhall audit verify-consistency (runVerifyConsistencyCommand)', () => {
+  const files = {
+    ...FILES,
+    'proof.json': JSON.stringify(log.consistencyProof(200)),
+    'rewritten.json': JSON.stringify(
+      buildLog({
+        size: 350,
+        rewrite: (input, seq) => (seq === 5 ? { ...input, action: 'tenant.delete' } : input),
+      }).consistencyProof(200),
+    ),
+  };
+
+  it('exits 0 saying what extends what, and prints the newer checkpoint to keep', async () => {
+    const run = io(files);
+    expect(
+      await runVerifyConsistencyCommand(['proof.json', '--key', 'keys.json', '--since', 'cp200.json'], run),
+    ).toBe(0);
+    expect(run.err).toEqual([
+      expect.stringMatching(
+        /^OK townhall\.test\/audit: checkpoint 350 \(root .*\) extends the checkpoint of tree size 200/,
+      ),
+    ]);
+    expect(JSON.parse(run.out[0])).toEqual(log.newestCheckpoint());
+  });
+
+  it('exits 1 when history up to the checkpoint kept was rewritten', async () => {
+    const run = io(files);
+    expect(
+      await runVerifyConsistencyCommand(['rewritten.json', '--key', 'old.pem', '--since', 'cp200.json'], run),
+    ).toBe(1);
+    expect(run.err[0]).toMatch(/^FAILED checkpoint 200: inconsistent: /);
+    expect(run.out).toEqual([]);
+  });
+
+  it.each([
+    [['proof.json', '--key', 'keys.json'], /--since CHECKPOINT_FILE is required/],
+    [['--key', 'keys.json', '--since', 'cp200.json'], /PROOF is missing/],
+    [
+      ['proof.json', '--key', 'keys.json', '--since', 'cp200.json', '--threads', '1'],
+      /unknown option --threads/,
+    ],
+    [['garbage.txt', '--key', 'keys.json', '--since', 'cp200.json'], /garbage\.txt: not JSON/],
+  ])('exits 2 for the usage error %j', async (argv, message) => {
+    const run = io(files);
+    expect(await runVerifyConsistencyCommand(argv, run)).toBe(2);
+    expect(run.err[0]).toMatch(message);
   });
 });

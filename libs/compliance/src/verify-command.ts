@@ -1,11 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { AuditKeyring } from './audit-keys';
 import { verifyAuditBundle } from './audit-bundle-verifier';
+import { verifyAuditConsistency, type AuditConsistencySummary } from './audit-consistency';
 import type { AuditVerificationFailure, AuditVerificationSummary } from './audit-verification';
 import { parseCheckpoint, type AuditCheckpoint } from './checkpoint';
 import { NOTE_COSIGNATURE_V1, type NoteVerifierKey } from './witness/signed-note';
 import { readVerifierKeys, splitOption } from './witness/verifier-key-arguments';
 import { checkWitnessPolicy, type WitnessCosignature, type WitnessPolicy } from './witness/witness-policy';
+import { parseStrictJson } from './strict-json';
 
 /**
  * `townhall audit verify BUNDLE --key FILE [--since CHECKPOINT_FILE] [--witness KEY …]` as a pure
@@ -49,6 +51,23 @@ export const AUDIT_VERIFY_HELP = [
   'Exit status: 0 valid, 1 not valid (the first problem is named), 2 usage error.',
 ].join('\n');
 
+export const AUDIT_VERIFY_CONSISTENCY_USAGE =
+  'usage: townhall audit verify-consistency PROOF --key FILE --since CHECKPOINT_FILE';
+
+export const AUDIT_VERIFY_CONSISTENCY_HELP = [
+  AUDIT_VERIFY_CONSISTENCY_USAGE,
+  '',
+  'Checks offline that a newer checkpoint extends one you kept, without any entries: the proof from',
+  'GET /api/regulator/v1/checkpoints/consistency?from=<the size of the checkpoint you kept>.',
+  '',
+  '  PROOF                   the JSON that endpoint answered, saved to a file',
+  '  --key FILE              a PEM public key, or the JSON of GET /api/platform/v1/audit/keys',
+  '  --since CHECKPOINT_FILE the checkpoint (JSON) you kept',
+  '',
+  'On success it prints the newer checkpoint as JSON on stdout: keep it for next time.',
+  'Exit status: 0 consistent, 1 not (the reason is named), 2 usage error.',
+].join('\n');
+
 export const EXIT_VALID = 0;
 export const EXIT_INVALID = 1;
 export const EXIT_USAGE = 2;
@@ -62,11 +81,18 @@ interface VerifyArguments {
   witnessesRequired: number | null;
 }
 
+/** What each command takes: `verify` a bundle, `verify-consistency` a proof (with --since, no threads). */
+type VerifyCommandName = 'verify' | 'verify-consistency';
+
 class UsageError {
   constructor(readonly message: string) {}
 }
 
-function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
+function parseArguments(
+  argv: readonly string[],
+  command: VerifyCommandName = 'verify',
+): VerifyArguments | 'help' {
+  const what = command === 'verify' ? 'BUNDLE' : 'PROOF';
   const positional: string[] = [];
   let key: string | null = null;
   let since: string | null = null;
@@ -77,7 +103,7 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') return 'help';
     const [flag, inline] = splitOption(arg);
-    if (flag === '--threads') {
+    if (flag === '--threads' && command === 'verify') {
       const value = inline ?? argv[++i];
       if (threads !== null) throw new UsageError('--threads is given twice');
       if (value === undefined || !/^\d{1,2}$/.test(value) || Number(value) > MAX_VERIFY_THREADS) {
@@ -112,9 +138,12 @@ function parseArguments(argv: readonly string[]): VerifyArguments | 'help' {
       positional.push(arg);
     }
   }
-  if (positional.length === 0) throw new UsageError('BUNDLE is missing');
-  if (positional.length > 1) throw new UsageError(`one BUNDLE only (got ${positional.join(', ')})`);
+  if (positional.length === 0) throw new UsageError(`${what} is missing`);
+  if (positional.length > 1) throw new UsageError(`one ${what} only (got ${positional.join(', ')})`);
   if (key === null) throw new UsageError('--key FILE is required');
+  if (since === null && command === 'verify-consistency') {
+    throw new UsageError('--since CHECKPOINT_FILE is required: the checkpoint the proof starts from');
+  }
   if (witnessesRequired !== null && witnesses.length === 0) {
     throw new UsageError('--witnesses-required needs the witnesses: give each with --witness KEY');
   }
@@ -200,59 +229,119 @@ export function formatVerificationFailure(f: AuditVerificationFailure): string {
   return `FAILED ${where}: ${f.reason}: ${f.message}`;
 }
 
-export async function runVerifyCommand(argv: readonly string[], io: VerifyCommandIo): Promise<number> {
-  let args: VerifyArguments;
+/** The command line, the keys and the --since checkpoint read; a UsageError for anything unusable. */
+async function readInputs(
+  argv: readonly string[],
+  io: VerifyCommandIo,
+  command: VerifyCommandName,
+): Promise<
+  | {
+      args: VerifyArguments;
+      keys: AuditKeyring;
+      since: AuditCheckpoint | null;
+      witnesses: WitnessPolicy | null;
+    }
+  | 'help'
+> {
+  const args = parseArguments(argv, command);
+  if (args === 'help') return 'help';
+  const keyText = await readInput(io, args.key, 'key file');
   let keys: AuditKeyring;
-  let since: AuditCheckpoint | null = null;
-  let witnesses: WitnessPolicy | null;
   try {
-    const parsed = parseArguments(argv);
-    if (parsed === 'help') {
-      io.stdout(AUDIT_VERIFY_HELP);
+    keys = AuditKeyring.from(keyText);
+  } catch (err) {
+    throw new UsageError(`--key ${args.key}: ${reason(err)}`);
+  }
+  let since: AuditCheckpoint | null = null;
+  if (args.since !== null) {
+    const sinceText = await readInput(io, args.since, 'checkpoint file');
+    try {
+      since = parseCheckpoint(sinceText);
+    } catch (err) {
+      throw new UsageError(`--since ${args.since}: ${reason(err)}`);
+    }
+  }
+  return { args, keys, since, witnesses: await witnessPolicy(io, args) };
+}
+
+/** Runs a command's work once its inputs are read, turning usage problems into exit 2 with the usage line. */
+async function withInputs(
+  argv: readonly string[],
+  io: VerifyCommandIo,
+  command: VerifyCommandName,
+  work: (inputs: {
+    args: VerifyArguments;
+    keys: AuditKeyring;
+    since: AuditCheckpoint | null;
+    witnesses: WitnessPolicy | null;
+  }) => Promise<number>,
+): Promise<number> {
+  const [usage, help] =
+    command === 'verify'
+      ? [AUDIT_VERIFY_USAGE, AUDIT_VERIFY_HELP]
+      : [AUDIT_VERIFY_CONSISTENCY_USAGE, AUDIT_VERIFY_CONSISTENCY_HELP];
+  try {
+    const inputs = await readInputs(argv, io, command);
+    if (inputs === 'help') {
+      io.stdout(help);
       return EXIT_VALID;
     }
-    args = parsed;
-    const keyText = await readInput(io, args.key, 'key file');
-    try {
-      keys = AuditKeyring.from(keyText);
-    } catch (err) {
-      throw new UsageError(`--key ${args.key}: ${reason(err)}`);
-    }
-    if (args.since !== null) {
-      const sinceText = await readInput(io, args.since, 'checkpoint file');
-      try {
-        since = parseCheckpoint(sinceText);
-      } catch (err) {
-        throw new UsageError(`--since ${args.since}: ${reason(err)}`);
-      }
-    }
-    witnesses = await witnessPolicy(io, args);
+    return await work(inputs);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr(`townhall audit verify: ${err.message}`);
-    io.stderr(AUDIT_VERIFY_USAGE);
+    io.stderr(`townhall audit ${command}: ${err.message}`);
+    io.stderr(usage);
     return EXIT_USAGE;
   }
+}
 
-  let result;
-  try {
-    const bundle = io.openBundle ? io.openBundle(args.bundle) : await io.readFile(args.bundle);
-    result = await verifyAuditBundle(bundle, keys, { since, workers: args.threads });
-  } catch (err) {
-    // Only reading can fail here: verification reports problems of the bundle as results.
-    io.stderr(`townhall audit verify: cannot read bundle ${args.bundle}: ${reason(err)}`);
-    return EXIT_USAGE;
-  }
-  if (result.ok) {
-    const witnessed = witnesses ? checkWitnessPolicy(result.summary.newestCheckpoints, witnesses) : null;
-    if (witnessed && !witnessed.ok) {
-      io.stderr(formatVerificationFailure(witnessed));
+export function runVerifyCommand(argv: readonly string[], io: VerifyCommandIo): Promise<number> {
+  return withInputs(argv, io, 'verify', async ({ args, keys, since, witnesses }) => {
+    let result;
+    try {
+      const bundle = io.openBundle ? io.openBundle(args.bundle) : await io.readFile(args.bundle);
+      result = await verifyAuditBundle(bundle, keys, { since, workers: args.threads });
+    } catch (err) {
+      // Only reading can fail here: verification reports problems of the bundle as results.
+      io.stderr(`townhall audit verify: cannot read bundle ${args.bundle}: ${reason(err)}`);
+      return EXIT_USAGE;
+    }
+    if (result.ok) {
+      const witnessed = witnesses ? checkWitnessPolicy(result.summary.newestCheckpoints, witnesses) : null;
+      if (witnessed && !witnessed.ok) {
+        io.stderr(formatVerificationFailure(witnessed));
+        return EXIT_INVALID;
+      }
+      const cosigned = witnessed && witnesses ? formatWitnesses(witnessed.witnessed, witnesses.required) : '';
+      io.stdout(formatVerificationSummary(result.summary) + cosigned);
+      return EXIT_VALID;
+    }
+    io.stderr(formatVerificationFailure(result));
+    return EXIT_INVALID;
+  });
+}
+
+export function formatConsistencySummary(s: AuditConsistencySummary): string {
+  const cp = s.checkpoint;
+  return `OK ${s.origin}: checkpoint ${cp.treeSize} (root ${cp.rootHash}, ${cp.time}, key ${cp.keyId}) extends the checkpoint of tree size ${s.since.treeSize} (root ${s.since.rootHash})`;
+}
+
+/**
+ * `townhall audit verify-consistency PROOF --key FILE --since CHECKPOINT_FILE`: checks a consistency
+ * proof from the regulator API offline. Exit 0 with the summary on stderr and the newer checkpoint as
+ * JSON on stdout (to keep), 1 naming why not, 2 for usage errors.
+ */
+export function runVerifyConsistencyCommand(argv: readonly string[], io: VerifyCommandIo): Promise<number> {
+  return withInputs(argv, io, 'verify-consistency', async ({ args, keys, since }) => {
+    const parsed = parseStrictJson(await readInput(io, args.bundle, 'proof file'));
+    if ('problem' in parsed) throw new UsageError(`${args.bundle}: ${parsed.problem}`);
+    const result = verifyAuditConsistency(parsed.value, keys, since as AuditCheckpoint);
+    if (!result.ok) {
+      io.stderr(formatVerificationFailure(result));
       return EXIT_INVALID;
     }
-    const cosigned = witnessed && witnesses ? formatWitnesses(witnessed.witnessed, witnesses.required) : '';
-    io.stdout(formatVerificationSummary(result.summary) + cosigned);
+    io.stderr(formatConsistencySummary(result.summary));
+    io.stdout(JSON.stringify(result.summary.checkpoint));
     return EXIT_VALID;
-  }
-  io.stderr(formatVerificationFailure(result));
-  return EXIT_INVALID;
+  });
 }

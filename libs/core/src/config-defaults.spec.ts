@@ -52,6 +52,7 @@ describe('the defaults the README documents', () => {
     ['TOWNHALL_AUDIT_WITNESSES', (c) => c.audit.witnesses, []],
     ['TOWNHALL_AUDIT_WITNESS_RETRY_MS', (c) => c.audit.witnessRetryMs, 5000],
     ['TOWNHALL_AUDIT_WITNESS_TIMEOUT_MS', (c) => c.audit.witnessTimeoutMs, 10_000],
+    ['TOWNHALL_AUDIT_SIGNER_MODULE', (c) => c.audit.signerModule, undefined],
     ['TOWNHALL_RATE_LIMIT', (c) => c.rateLimit.limit, 300],
     ['TOWNHALL_RATE_LIMIT_WINDOW_MS', (c) => c.rateLimit.ttlMs, 60_000],
     ['TOWNHALL_AUTH_FAILURE_LIMIT', (c) => c.rateLimit.authFailures, 20],

@@ -1,4 +1,5 @@
 import { ConfigValidationError, DEFAULT_DATABASE_URL, loadConfig } from './config';
+import { resolve } from 'node:path';
 
 describe('loadConfig', () => {
   it('gives a working development configuration with no environment at all', () => {
@@ -175,6 +176,7 @@ describe('loadConfig', () => {
       checkpointEntries: 1000,
       checkpointSeconds: 60,
       backupRetentionDays: 30,
+      signerModule: undefined,
     });
     expect(
       loadConfig({
@@ -188,7 +190,11 @@ describe('loadConfig', () => {
       checkpointEntries: 500,
       checkpointSeconds: 5,
       backupRetentionDays: 90,
+      signerModule: undefined,
     });
+    expect(loadConfig({ TOWNHALL_AUDIT_SIGNER_MODULE: 'etc/kms-signer.js' }).audit.signerModule).toBe(
+      resolve('etc/kms-signer.js'),
+    );
     expect(() =>
       loadConfig({
         TOWNHALL_AUDIT_ORIGIN: 'a+b',

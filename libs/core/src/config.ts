@@ -80,7 +80,8 @@ export interface TownhallConfig {
    * exist); workers sign a checkpoint every `checkpointEntries` entries or `checkpointSeconds`
    * seconds, whichever comes first. `backupRetentionDays`: how long the operator keeps any copy of the
    * database (backups, WAL archives, snapshots, replicas' old copies), which decides when an erasure is
-   * final (docs/compliance.md, "Erasure and backups").
+   * final (docs/compliance.md, "Erasure and backups"). `signerModule`: a module that holds the signing key outside the
+   * database (a KMS, an HSM; see docs/operations.md), or undefined for a key sealed in the database.
    */
   audit: {
     origin: string;
@@ -95,6 +96,7 @@ export interface TownhallConfig {
     witnessRetryMs: number;
     witnessTimeoutMs: number;
     backupRetentionDays: number;
+    signerModule: string | undefined;
   };
   /** Fault injection for crash tests only; refused in production. */
   faults: { crashAfterProvisioningStep: string | undefined; crashInSecretKeyRotation: string | undefined };
@@ -371,6 +373,10 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       witnessRetryMs: int('TOWNHALL_AUDIT_WITNESS_RETRY_MS', 5000, 100, 3_600_000),
       witnessTimeoutMs: int('TOWNHALL_AUDIT_WITNESS_TIMEOUT_MS', 10_000, 100, 120_000),
       backupRetentionDays: int('TOWNHALL_BACKUP_RETENTION_DAYS', 30, 0, 3650),
+      signerModule:
+        str('TOWNHALL_AUDIT_SIGNER_MODULE') === undefined
+          ? undefined
+          : resolve(str('TOWNHALL_AUDIT_SIGNER_MODULE')!),
     },
     faults: { crashAfterProvisioningStep: crashAfter, crashInSecretKeyRotation: crashInRotation },
   };

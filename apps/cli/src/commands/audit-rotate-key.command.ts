@@ -13,20 +13,35 @@ export class AuditRotateKeyCommand extends PlatformCommand {
     return true;
   }
 
+  @Option({
+    flags: '--key-id <id>',
+    description:
+      'with a signer module (TOWNHALL_AUDIT_SIGNER_MODULE), which of its keys becomes current (needed when it offers several new ones)',
+  })
+  keyId(value: string): string {
+    return value;
+  }
+
   @Help('after')
   examples(): string {
     return helpText(
-      ['townhall audit rotate-key', 'townhall audit rotate-key --json | jq .key'],
       [
-        'Checkpoints from now on are signed with the new key. Exports carry the rotation record, so a',
-        'regulator who trusts the old key can verify them; publish the new key list',
-        '(GET /api/platform/v1/audit/keys) to everyone who verifies.',
+        'townhall audit rotate-key',
+        'townhall audit rotate-key --json | jq .key',
+        'TOWNHALL_AUDIT_SIGNER_MODULE=/etc/townhall/kms-signer.js townhall audit rotate-key --key-id 5c1f0e2d9a8b7c6d',
+      ],
+      [
+        'Checkpoints from now on are signed with the new key, and the old key’s private half is deleted. Exports',
+        'carry the rotation record, so a regulator who holds only the old key can verify them; publish the',
+        'new key list (GET /api/platform/v1/audit/keys) to everyone who verifies.',
       ],
     );
   }
 
-  async run(_params: string[], options: { json?: boolean } = {}): Promise<void> {
-    const { key, rotation } = await this.runtime.act((context) => context.get(RotateAuditKey).run());
+  async run(_params: string[], options: { json?: boolean; keyId?: string } = {}): Promise<void> {
+    const { key, rotation } = await this.runtime.act((context) =>
+      context.get(RotateAuditKey).run(options.keyId ?? null),
+    );
     if (options.json) {
       printJson({ key, rotation });
       return;

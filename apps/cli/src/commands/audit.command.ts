@@ -1,12 +1,23 @@
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
-import { AUDIT_VERIFY_HELP, DEFAULT_VERIFY_THREADS } from '@townhall/compliance';
-import { auditVerify } from '../audit-verify';
+import {
+  AUDIT_VERIFY_CONSISTENCY_HELP,
+  AUDIT_VERIFY_HELP,
+  DEFAULT_VERIFY_THREADS,
+} from '@townhall/compliance';
+import { auditVerify, auditVerifyConsistency } from '../audit-verify';
 import { CliExit, helpText } from '../cli-output';
 import { AuditCheckpointCommand } from './audit-checkpoint.command';
 import { AuditPeriodKeysCommand } from './audit-period-keys.command';
 import { AuditRotateKeyCommand } from './audit-rotate-key.command';
 import { AuditSubjectsCommand } from './audit-subjects.command';
 import { CommandGroup } from './command-group';
+
+/** What the offline commands trust: `--key`. */
+const KEY_OPTION = {
+  flags: '--key <file>',
+  description: 'a PEM public key, or the JSON of GET /api/platform/v1/audit/keys',
+  required: true,
+};
 
 /**
  * `townhall audit verify`: checks an audit export offline, with nothing but the bundle and the
@@ -19,11 +30,7 @@ import { CommandGroup } from './command-group';
   description: 'verify an audit export offline against the platform’s public key(s)',
 })
 export class AuditVerifyCommand extends CommandRunner {
-  @Option({
-    flags: '--key <file>',
-    description: 'a PEM public key, or the JSON of GET /api/platform/v1/audit/keys',
-    required: true,
-  })
+  @Option(KEY_OPTION)
   key(value: string): string {
     return value;
   }
@@ -95,12 +102,51 @@ export class AuditVerifyCommand extends CommandRunner {
   }
 }
 
+/**
+ * `townhall audit verify-consistency`: checks offline that a newer checkpoint extends one kept, from the
+ * regulator API's consistency proof — no entries, configuration, database or network.
+ */
+@SubCommand({
+  name: 'verify-consistency',
+  arguments: '<proof>',
+  argsDescription: { proof: 'the JSON of GET /api/regulator/v1/checkpoints/consistency, saved to a file' },
+  description: 'verify offline that a newer checkpoint extends the one you kept',
+})
+export class AuditVerifyConsistencyCommand extends CommandRunner {
+  @Option(KEY_OPTION)
+  key(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--since <file>', description: 'the checkpoint (JSON) you kept', required: true })
+  since(value: string): string {
+    return value;
+  }
+
+  @Help('after')
+  examples(): string {
+    return helpText(
+      [
+        'curl -s -H "Authorization: Bearer $REGULATOR_TOKEN" "$API/checkpoints/consistency?from=$(jq .treeSize kept.json)" > proof.json',
+        'townhall audit verify-consistency proof.json --key audit-keys.json --since kept.json > newest.json',
+      ],
+      AUDIT_VERIFY_CONSISTENCY_HELP.split('\n').slice(-2),
+    );
+  }
+
+  async run([proof]: string[], options: { key: string; since: string }): Promise<void> {
+    const code = await auditVerifyConsistency([proof, '--key', options.key, '--since', options.since]);
+    if (code !== 0) throw new CliExit(code);
+  }
+}
+
 @Command({
   name: 'audit',
   description:
     'work with the tamper-evident audit log (offline verification, checkpoints, key rotation, erasure, period keys)',
   subCommands: [
     AuditVerifyCommand,
+    AuditVerifyConsistencyCommand,
     AuditCheckpointCommand,
     AuditRotateKeyCommand,
     AuditSubjectsCommand,
@@ -112,6 +158,7 @@ export class AuditCommand extends CommandGroup {
   examples(): string {
     return helpText([
       'townhall audit verify export.ndjson --key audit-keys.json',
+      'townhall audit verify-consistency proof.json --key audit-keys.json --since kept.json',
       'townhall audit checkpoint --json > checkpoint.json',
       'townhall audit rotate-key',
       'townhall audit subjects find email:press@bmi.example',

@@ -1,5 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { AuditCheckpoint, CheckpointCosignature } from '@townhall/compliance';
+import type {
+  AuditCheckpoint,
+  AuditConsistencyProof,
+  CheckpointCosignature,
+  KeyRotationRecord,
+} from '@townhall/compliance';
+import { AuditKeyView } from '../audit-keys.view';
 
 /** A witness's cosignature (C2SP tlog-cosignature): the note signature line `— <name> <signature>`. */
 export class CosignatureView implements CheckpointCosignature {
@@ -28,6 +34,35 @@ export class CheckpointView implements AuditCheckpoint {
     description: 'Witnesses that cosigned it, once they have (docs/audit-format.md §13)',
   })
   cosignatures?: CosignatureView[];
+}
+
+/** A key rotation record (docs/audit-format.md §6): the outgoing key vouching for the incoming one. */
+export class KeyRotationView implements KeyRotationRecord {
+  @ApiProperty({ example: '2025-03-01T00:00:00.000Z' }) time: string;
+  @ApiProperty({ example: '8c44e7f2cfa79833' }) previousKeyId: string;
+  @ApiProperty({ type: AuditKeyView }) key: AuditKeyView;
+  @ApiProperty({ description: 'Base64 Ed25519 signature by the outgoing key' }) signature: string;
+}
+
+/**
+ * A consistency proof on its own (docs/audit-format.md §8), as `townhall audit verify-consistency` reads
+ * it from a file: that the checkpoint of size `to` extends the tree of size `from`.
+ */
+export class ConsistencyProofView implements AuditConsistencyProof {
+  @ApiProperty({ description: 'The tree size of the checkpoint you kept', example: 1000 }) from: number;
+  @ApiProperty({ description: 'The tree size of checkpoint', example: 2000 }) to: number;
+  @ApiProperty({ type: CheckpointView, description: 'The newer checkpoint: keep it for next time' })
+  checkpoint: CheckpointView;
+  @ApiProperty({
+    type: [KeyRotationView],
+    description: 'Every key rotation, for a verifier that holds only an older key',
+  })
+  keyRotations: KeyRotationView[];
+  @ApiProperty({
+    type: [String],
+    description: 'The RFC 9162 §2.1.4.1 consistency proof from size from to size to, base64',
+  })
+  hashes: string[];
 }
 
 export class CheckpointPageView {

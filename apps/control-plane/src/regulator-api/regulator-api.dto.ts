@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, Matches, Max, Min } from 'class-validator';
 import { StrictInteger } from '@townhall/core';
@@ -40,6 +40,29 @@ export class ListCheckpointsQuery {
   @Min(1)
   @Max(MAX_CHECKPOINT_PAGE)
   limit?: number;
+}
+
+export class ConsistencyProofQuery {
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    description: 'The tree size of the checkpoint you kept',
+  })
+  @StrictInteger()
+  @Min(0)
+  @Max(MAX_POSITION)
+  from: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    description: 'The tree size of a newer checkpoint; the newest when left out',
+  })
+  @IsOptional()
+  @StrictInteger()
+  @Min(1)
+  @Max(MAX_POSITION)
+  to?: number;
 }
 
 export class ExportAuditQuery {

@@ -5,8 +5,8 @@ import { AuditStore } from '@townhall/compliance';
 import { CoreError } from '@townhall/core';
 import { ApiProblem, ApiProblems } from '../problem.view';
 import { ApiPageResponse, linkNextPage } from '../shared/page-link';
-import { CheckpointPageView, CheckpointView } from './checkpoint.view';
-import { DEFAULT_CHECKPOINT_PAGE, ListCheckpointsQuery } from './regulator-api.dto';
+import { CheckpointPageView, CheckpointView, ConsistencyProofView } from './checkpoint.view';
+import { ConsistencyProofQuery, DEFAULT_CHECKPOINT_PAGE, ListCheckpointsQuery } from './regulator-api.dto';
 import { REGULATOR_API_PATH, RegulatorApi } from './regulator-api.decorators';
 
 const CHECKPOINTS_PATH = `${REGULATOR_API_PATH}/checkpoints`;
@@ -56,5 +56,22 @@ export class RegulatorCheckpointsController {
     const newest = await this.store.newestCheckpoint();
     if (!newest) throw new CoreError('not_found', 'The audit log has no checkpoint yet.');
     return newest;
+  }
+
+  @Get('consistency')
+  @ApiOperation({
+    summary: 'Prove a newer checkpoint extends one you kept',
+    description:
+      'The RFC 9162 consistency proof from tree size from (the checkpoint you kept) to the checkpoint of size ' +
+      'to (the newest when left out), with that checkpoint and every key rotation record. Save the body and ' +
+      'check it offline: townhall audit verify-consistency PROOF.json --since KEPT.json --key KEYS.json. ' +
+      'It shows that history up to from was not rewritten, without downloading any entry; keep the new ' +
+      'checkpoint for next time. Not recorded: it discloses nothing but hashes of the whole log.',
+  })
+  @ApiOkResponse({ type: ConsistencyProofView })
+  @ApiProblems(400)
+  @ApiProblem(404, 'No checkpoint has tree size to (or the log has none yet)')
+  consistency(@Query() query: ConsistencyProofQuery): Promise<ConsistencyProofView> {
+    return this.store.consistencyProof({ from: query.from, to: query.to });
   }
 }

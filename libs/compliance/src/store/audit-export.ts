@@ -4,7 +4,13 @@ import { AuditBundleWriter } from '../audit-bundle-writer';
 import type { AuditCheckpoint } from '../checkpoint';
 import { ComplianceError } from '../compliance.errors';
 import type { AuditExportRequest } from '../in-memory-audit-log';
-import { compactRangeHashes, consistencyProof, type MerkleNodeSource } from '../merkle';
+import {
+  compactRangeHashes,
+  consistencyProof,
+  holdingSubtree,
+  subtreePath,
+  type MerkleNodeSource,
+} from '../merkle';
 
 /** One position of the exported range: its leaf hash, and the entry itself when the filters show it. */
 export interface ExportedLeaf {
@@ -21,6 +27,14 @@ export interface OmittedRun {
   seq: number;
   to: number;
   hashes: readonly Buffer[];
+}
+
+/** The tenant's last entry before the range and the path from its leaf up to the prefix subtree holding it. */
+export interface PrecedingEntry {
+  entry: AuditEntry;
+  leaf: Buffer;
+  stored?: string;
+  path: Buffer[];
 }
 
 /** The hashes the closing lines need: a range proof per checkpoint beyond the range, the consistency proof. */
@@ -43,6 +57,11 @@ export class AuditExport {
   readonly to: number;
   readonly since: number | null;
   readonly newest: AuditCheckpoint;
+  /**
+   * The tenant whose last entry before the range the bundle shows (filtered by tenant alone, from > 0),
+   * so the verifier knows where that tenant's counter stands; null when there is none to show.
+   */
+  readonly precedingTenant: string | null;
   private readonly writer: AuditBundleWriter;
 
   /** Validates the request against the log's newest checkpoint; throws `invalid_bundle_request`. */
@@ -69,6 +88,8 @@ export class AuditExport {
     if (this.since !== null && this.since > newest.treeSize) {
       throw new ComplianceError('invalid_bundle_request', `there is no tree of size ${this.since} yet`);
     }
+    this.precedingTenant =
+      request.tenant != null && request.actions == null && this.from > 0 ? request.tenant : null;
     this.writer = new AuditBundleWriter({
       origin,
       from: this.from,
@@ -110,6 +131,14 @@ export class AuditExport {
     return compactRangeHashes(nodes, 0, this.from);
   }
 
+  /**
+   * The path from leaf `seq` (< from) up to the root of the prefix subtree that holds it, lowest first:
+   * each level's sibling.
+   */
+  precedingPath(nodes: MerkleNodeSource, seq: number): Buffer[] {
+    return subtreePath(nodes, seq, holdingSubtree(this.from, seq).ref.level);
+  }
+
   /** Reads only the nodes the proofs need, so the database store can run it first to learn which. */
   proofs(beyond: readonly AuditCheckpoint[], nodes: MerkleNodeSource): ExportProofs {
     return {
@@ -118,10 +147,17 @@ export class AuditExport {
     };
   }
 
-  *opening(rotations: Iterable<KeyRotationRecord>, prefix: readonly Buffer[]): Generator<string> {
+  *opening(
+    rotations: Iterable<KeyRotationRecord>,
+    prefix: readonly Buffer[],
+    preceding?: PrecedingEntry | null,
+  ): Generator<string> {
     yield this.writer.header();
     for (const rotation of rotations) yield this.writer.keyRotation(rotation);
     yield this.writer.prefix(prefix);
+    if (preceding) {
+      yield this.writer.preceding(preceding.entry, preceding.path, preceding.leaf, preceding.stored);
+    }
   }
 
   /**

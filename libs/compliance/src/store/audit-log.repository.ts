@@ -30,7 +30,8 @@ export interface SequencedRow {
 export interface SigningKeyRow {
   keyId: string;
   publicKeyPem: string;
-  privateKeySealed: string;
+  /** Null for a retired key (its private half is deleted) and for a key held outside the database. */
+  privateKeySealed: string | null;
   validFrom: Date;
   validTo: Date | null;
 }
@@ -148,6 +149,15 @@ export class AuditLogRepository {
     return Number(size);
   }
 
+  /** The latest time of the entries from `from` on (null when there are none): what a checkpoint covers. */
+  async latestEntryTime(m: Queryable, from: number): Promise<Date | null> {
+    const [{ latest }] = (await m.query(
+      `SELECT max(time) AS latest FROM platform.audit_entries WHERE seq >= $1`,
+      [from],
+    )) as { latest: Date | null }[];
+    return latest;
+  }
+
   /** Each tenant's highest tenant_seq so far (absent: the tenant has no entry yet). */
   async lastTenantSeqs(m: Queryable, tenants: readonly string[]): Promise<Map<string, number>> {
     if (tenants.length === 0) return new Map();
@@ -259,6 +269,20 @@ export class AuditLogRepository {
     )) as { seq: string; leaf_hash: Buffer; entry: string }[];
   }
 
+  /** The tenant's last entry before position `before`, or null: where its counter stands there. */
+  async lastTenantEntryBefore(
+    m: Queryable,
+    tenant: string,
+    before: number,
+  ): Promise<{ seq: string; leaf_hash: Buffer; entry: string } | null> {
+    const [row] = (await m.query(
+      `SELECT seq::text, leaf_hash, entry FROM platform.audit_entries
+        WHERE tenant_id = $1 AND seq < $2 ORDER BY tenant_id DESC, audit_entries.seq DESC LIMIT 1`,
+      [tenant, before],
+    )) as { seq: string; leaf_hash: Buffer; entry: string }[];
+    return row ?? null;
+  }
+
   async insertCheckpoint(m: Queryable, cp: AuditCheckpoint): Promise<void> {
     await m.query(
       `INSERT INTO platform.audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -306,7 +330,7 @@ export class AuditLogRepository {
     return rows.map(toCheckpoint);
   }
 
-  /** Every key with its sealed private key: for the owner's connection only (the signer). */
+  /** Every key with its sealed private key (if the database holds it): for the owner's connection only. */
   async signingKeys(m: Queryable): Promise<SigningKeyRow[]> {
     return (await m.query(
       `SELECT key_id AS "keyId", public_key_pem AS "publicKeyPem", private_key_sealed AS "privateKeySealed",
@@ -332,9 +356,11 @@ export class AuditLogRepository {
     );
   }
 
+  /** Ends the key's validity at `validTo` and deletes its private half. */
   async retireSigningKey(m: Queryable, keyId: string, validTo: Date): Promise<void> {
     await m.query(
-      `UPDATE platform.audit_signing_keys SET valid_to = $2 WHERE key_id = $1 AND valid_to IS NULL`,
+      `UPDATE platform.audit_signing_keys SET valid_to = $2, private_key_sealed = NULL
+        WHERE key_id = $1 AND valid_to IS NULL`,
       [keyId, validTo],
     );
   }

@@ -4,8 +4,8 @@ import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { auditEntryProblem, type AuditEntry } from '../audit-entry';
 import type { UnsequencedAuditEntry } from '../audit-ports';
 import { canonicalJsonOfParsed } from '../canonical-json';
-import { signCheckpoint, type AuditCheckpoint } from '../checkpoint';
-import { compactRangeHashes, leafHash } from '../merkle';
+import { decodeHash, signCheckpointWith, type AuditCheckpoint } from '../checkpoint';
+import { compactRangeHashes, consistencyProof, leafHash, verifyConsistency } from '../merkle';
 import {
   AuditLogRepository,
   type PendingRow,
@@ -98,8 +98,9 @@ export class AuditSequencer {
    * old key (docs/audit-format.md §6), in the caller's transaction on the owner's connection (which
    * then holds the sequencer's lock until it ends). The rotation time lies after every checkpoint the
    * old key signed and after the old key's first moment, so those checkpoints stay inside its window.
+   * `nextKeyId`: with a signer module, which of its keys becomes current (see AuditSigningKeys.rotate).
    */
-  async rotateKey(m: Queryable): Promise<AuditKeyRotation> {
+  async rotateKey(m: Queryable, nextKeyId: string | null = null): Promise<AuditKeyRotation> {
     await this.repository.lockSequencer(m, true);
     const newest = await this.repository.newestCheckpoint(m);
     const current = (await this.keys.describeAll(m)).find((k) => k.validTo === null);
@@ -108,7 +109,7 @@ export class AuditSequencer {
       newest ? Date.parse(newest.time) + 1 : 0,
       current ? Date.parse(current.validFrom) + 1 : 0,
     );
-    return this.keys.rotate(m, new Date(time));
+    return this.keys.rotate(m, new Date(time), nextKeyId);
   }
 
   /**
@@ -206,6 +207,11 @@ export class AuditSequencer {
       if (problem === null && ('seq' in (parsed as object) || 'tenantSeq' in (parsed as object))) {
         problem = 'a pending entry has no seq or tenantSeq yet';
       }
+      // `append` writes canonical JSON; other text (a member given twice, which parsers read
+      // differently) was written past it.
+      if (problem === null && canonicalJsonOfParsed(parsed) !== row.entry) {
+        problem = 'not the canonical JSON append writes';
+      }
     } catch {
       problem = 'not JSON';
     }
@@ -227,15 +233,51 @@ export class AuditSequencer {
     const origin = this.config.audit.origin;
     const problem = auditOriginProblem(newest?.origin ?? null, origin);
     if (problem !== null) throw new Error(problem);
+    const root = frontier.root();
+    if (newest) await this.checkExtends(m, newest, frontier.treeSize, root);
     const now = new Date();
     const key = await this.keys.current(m, now);
-    // Never before the key's window nor before the previous checkpoint (clocks of processes differ).
-    const time = Math.max(now.getTime(), key.validFrom.getTime(), newest ? Date.parse(newest.time) : 0);
-    const checkpoint = signCheckpoint(
-      { origin, treeSize: frontier.treeSize, rootHash: frontier.root(), time: new Date(time).toISOString() },
-      key.privateKey,
+    // Never before the key's window, the previous checkpoint (clocks of processes differ) or an entry
+    // the checkpoint covers (whose time its appender's clock gave): verifiers refuse each of those.
+    const latestEntry = await this.repository.latestEntryTime(m, newest?.treeSize ?? 0);
+    const time = Math.max(
+      now.getTime(),
+      key.validFrom.getTime(),
+      newest ? Date.parse(newest.time) : 0,
+      latestEntry?.getTime() ?? 0,
+    );
+    const checkpoint = await signCheckpointWith(
+      { origin, treeSize: frontier.treeSize, rootHash: root, time: new Date(time).toISOString() },
+      key.signer,
     );
     await this.repository.insertCheckpoint(m, checkpoint);
+  }
+
+  /**
+   * Whether the tree the stored hashes make now extends the newest signed checkpoint: a consistency
+   * proof from it, read from the stored subtrees and checked against both roots. Hashes changed in the
+   * database behind the sequencer's back would otherwise be signed as a fork of the log; the sequencer
+   * stops instead, and every batch is rolled back until an operator has looked.
+   */
+  private async checkExtends(
+    m: Queryable,
+    newest: AuditCheckpoint,
+    size: number,
+    root: Buffer,
+  ): Promise<void> {
+    const proof = await this.repository.withSubtrees(m, size, (nodes) =>
+      consistencyProof(nodes, newest.treeSize, size),
+    );
+    const signedRoot = decodeHash(newest.rootHash) as Buffer;
+    if (!verifyConsistency(newest.treeSize, size, signedRoot, root, proof)) {
+      // Logged by whoever ran the sequencer (the worker, on every attempt; the CLI once).
+      throw new Error(
+        `The audit log's stored hashes do not extend its newest signed checkpoint (tree size ${newest.treeSize}, ` +
+          `root ${newest.rootHash}): platform.audit_entries or platform.audit_nodes were changed outside Townhall. ` +
+          `Refusing to sign a fork of the log: nothing more is sequenced or signed until the tables are restored ` +
+          `(an export up to tree size ${newest.treeSize} and the offline verifier show what differs)`,
+      );
+    }
   }
 }
 

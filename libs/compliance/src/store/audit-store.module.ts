@@ -6,6 +6,7 @@ import { AuditSequencer } from './audit-sequencer';
 import { AuditSequencerWorker } from './audit-sequencer.worker';
 import { AuditSigningKeys } from './audit-signing-keys';
 import { DatabaseAuditStore } from './database-audit-store';
+import { ExternalAuditSigners } from './external-audit-signers';
 import { RotateAuditKey } from './rotate-audit-key';
 import { AuditWitnessesRepository } from './witnesses/audit-witnesses.repository';
 import { CheckpointNotes } from './witnesses/checkpoint-notes';
@@ -25,6 +26,7 @@ import { WitnessSubmissionWorker } from './witnesses/witness-submission.worker';
   providers: [
     AuditLogRepository,
     AuditOwnerConnection,
+    ExternalAuditSigners,
     AuditSigningKeys,
     AuditSequencer,
     AuditSequencerWorker,

@@ -4,13 +4,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { sqlState } from '@townhall/persistence';
 import { type AuditEntry } from '../audit-entry';
+import { auditConsistencyProof, proofTarget, type AuditConsistencyProof } from '../audit-consistency';
 import type { AuditKeyDescription } from '../audit-keys';
 import { AuditStore, type SealedPersonalData, type UnsequencedAuditEntry } from '../audit-ports';
 import type { AuditCheckpoint } from '../checkpoint';
 import { ComplianceError } from '../compliance.errors';
 import type { AuditExportRequest } from '../in-memory-audit-log';
 import { rangeDecomposition } from '../merkle';
-import { AuditExport, type ExportedLeaf, type OmittedRun } from './audit-export';
+import { AuditExport, type ExportedLeaf, type OmittedRun, type PrecedingEntry } from './audit-export';
 import { AuditLogRepository } from './audit-log.repository';
 import { AuditOwnerConnection } from './audit-owner-connection';
 import { AuditSequencer } from './audit-sequencer';
@@ -110,11 +111,24 @@ export class DatabaseAuditStore extends AuditStore {
     const size = plan.newest.treeSize;
     const prefix = await this.repository.withSubtrees(db, size, (nodes) => plan.prefixHashes(nodes));
     const proofs = await this.repository.withSubtrees(db, size, (nodes) => plan.proofs(beyond, nodes));
-    yield* plan.opening(await this.repository.rotations(db), prefix);
+    yield* plan.opening(await this.repository.rotations(db), prefix, await this.preceding(plan));
     const shown = { tenant: request.tenant ?? null, actions: request.actions ?? null };
     if (shown.tenant !== null || shown.actions !== null) yield* this.filteredBody(plan, shown);
     else yield* this.wholeBody(plan);
     yield* plan.closing(beyond, proofs);
+  }
+
+  /** The tenant's last entry before the range, when the export shows one (see AuditExport). */
+  private async preceding(plan: AuditExport): Promise<PrecedingEntry | null> {
+    if (plan.precedingTenant === null) return null;
+    const db = this.dataSource;
+    const row = await this.repository.lastTenantEntryBefore(db, plan.precedingTenant, plan.from);
+    if (!row) return null;
+    const seq = Number(row.seq);
+    const path = await this.repository.withSubtrees(db, plan.newest.treeSize, (nodes) =>
+      plan.precedingPath(nodes, seq),
+    );
+    return { entry: JSON.parse(row.entry) as AuditEntry, leaf: row.leaf_hash, stored: row.entry, path };
   }
 
   /** The body of an unfiltered export: every position, EXPORT_BATCH at a time. */
@@ -201,6 +215,20 @@ export class DatabaseAuditStore extends AuditStore {
     );
   }
 
+  async consistencyProof(query: { from: number; to?: number }): Promise<AuditConsistencyProof> {
+    const db = this.dataSource;
+    const { from, to } = query;
+    const target = proofTarget(
+      to,
+      await this.repository.newestCheckpoint(db),
+      to === undefined ? null : ((await this.repository.checkpointsBetween(db, to, to, 1))[0] ?? null),
+    );
+    const rotations = await this.repository.rotations(db);
+    return this.repository.withSubtrees(db, target.treeSize, (nodes) =>
+      auditConsistencyProof(nodes, from, target, rotations),
+    );
+  }
+
   keys(): Promise<AuditKeyDescription[]> {
     return this.signingKeys.describeAll(this.dataSource);
   }
@@ -210,12 +238,12 @@ export class DatabaseAuditStore extends AuditStore {
    * AuditSequencer.rotateKey): the rotation and the entry that records it commit together.
    * `RotateAuditKey` is the use case.
    */
-  async rotateKey(manager: EntityManager): Promise<AuditKeyRotation> {
+  async rotateKey(manager: EntityManager, nextKeyId: string | null = null): Promise<AuditKeyRotation> {
     requireTransaction(manager, 'rotateKey');
     if (!(await this.owner.owns(manager.connection))) {
       throw new Error('AuditStore.rotateKey needs a transaction on the audit owner connection');
     }
-    return this.sequencer.rotateKey(manager);
+    return this.sequencer.rotateKey(manager, nextKeyId);
   }
 }
 

@@ -19,10 +19,11 @@ export class RotateAuditKey {
     private readonly owner: AuditOwnerConnection,
   ) {}
 
-  async run(): Promise<AuditKeyRotation> {
+  /** `nextKeyId`: with a signer module, which of its keys becomes current (see AuditSigningKeys.rotate). */
+  async run(nextKeyId: string | null = null): Promise<AuditKeyRotation> {
     return this.audited.run(
       {
-        apply: (manager) => this.store.rotateKey(manager),
+        apply: (manager) => this.store.rotateKey(manager, nextKeyId),
         recorded: ({ key, rotation }) => ({
           action: ACTION,
           tenant: null,

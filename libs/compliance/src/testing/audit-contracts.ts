@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { CoreError } from '@townhall/core';
 import type { AuditStore, UnsequencedAuditEntry } from '../audit-ports';
 import { verifyAuditBundle } from '../audit-bundle-verifier';
+import { verifyAuditConsistency } from '../audit-consistency';
 import { AuditContext, systemAuditContext } from '../recording/audit-context';
 import type { AuditedTransactions } from '../recording/audited-transactions';
 import type { AuditSubjectStore } from '../recording/audit-subject-store';
@@ -126,6 +127,25 @@ export function auditStoreContract(name: string, harness: () => Promise<AuditSto
       const { text, entries } = await exported(h.store);
       expect(entries.length).toBeGreaterThan(0);
       expect(await verifyAuditBundle(text, { keys: await h.store.keys() })).toMatchObject({ ok: true });
+    });
+
+    it('proves a newer checkpoint consistent with an older one, and knows no checkpoint it has not signed', async () => {
+      const older = (await h.store.newestCheckpoint())!;
+      await h.store.appendAlone(entry('1003'));
+      const newer = (await h.store.checkpointNow())!;
+      expect(newer.treeSize).toBe(older.treeSize + 1);
+      const keys = { keys: await h.store.keys() };
+      const proof = await h.store.consistencyProof({ from: older.treeSize });
+      expect(proof).toMatchObject({ from: older.treeSize, to: newer.treeSize, checkpoint: newer });
+      expect(verifyAuditConsistency(proof, keys, older)).toMatchObject({ ok: true });
+      const same = await h.store.consistencyProof({ from: 1, to: older.treeSize });
+      expect(same.checkpoint).toEqual(older);
+      await expect(h.store.consistencyProof({ from: 1, to: newer.treeSize + 1 })).rejects.toMatchObject({
+        code: 'checkpoint_not_found',
+      });
+      await expect(h.store.consistencyProof({ from: newer.treeSize + 1 })).rejects.toMatchObject({
+        code: 'invalid_proof_request',
+      });
     });
   });
 }

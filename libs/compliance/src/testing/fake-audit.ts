@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
+import type { AuditConsistencyProof } from '../audit-consistency';
 import { describeAuditKey, type AuditKeyDescription } from '../audit-keys';
 import { AuditStore, type SealedPersonalData, type UnsequencedAuditEntry } from '../audit-ports';
 import type { AuditEntry } from '../audit-entry';
@@ -148,6 +149,10 @@ export class FakeAuditStore extends AuditStore {
   // An async generator, as the database store's: a refused request throws on the first read.
   async *exportBundle(request: Omit<AuditExportRequest, 'generatedAt'>): AsyncGenerator<string> {
     yield* this.log.exportBundle({ ...request, generatedAt: new Date().toISOString() });
+  }
+
+  async consistencyProof(query: { from: number; to?: number }): Promise<AuditConsistencyProof> {
+    return this.log.consistencyProof(query.from, query.to);
   }
 
   keys(): Promise<AuditKeyDescription[]> {

@@ -32,8 +32,25 @@ export class SecretKeyCheck1732600800000 implements MigrationInterface {
     await q.query(`
       ALTER TABLE platform.audit_subjects ADD CONSTRAINT audit_subjects_erased_identifier
         CHECK (erased_at IS NULL OR identifier_ciphertext IS NULL)`);
-    await q.query(`
-      CREATE OR REPLACE FUNCTION platform.refuse_audit_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    await q.query(`CREATE OR REPLACE ${REFUSE_AUDIT_KEY_CHANGE_RESEALABLE}`);
+    // Default privileges gave the application role the new table in full; it may only read it.
+    await ensureApplicationRoleOfSession(q);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE OR REPLACE ${REFUSE_AUDIT_KEY_CHANGE}`);
+    await q.query(`ALTER TABLE platform.audit_subjects DROP CONSTRAINT audit_subjects_erased_identifier`);
+    await q.query(`ALTER TABLE platform.audit_subjects DROP COLUMN identifier_ciphertext`);
+    await q.query(`DROP TABLE platform.secret_key_check`);
+  }
+}
+
+/**
+ * The signing-key trigger as this migration leaves it: a key is retired once, or its private half
+ * re-sealed. (Migration 1732601200000 also lets the private half go, and restores this when undone.)
+ */
+export const REFUSE_AUDIT_KEY_CHANGE_RESEALABLE = `
+      FUNCTION platform.refuse_audit_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF TG_OP = 'UPDATE'
            AND (NEW.key_id, NEW.public_key_pem, NEW.valid_from, NEW.created_at)
@@ -51,15 +68,4 @@ export class SecretKeyCheck1732600800000 implements MigrationInterface {
         END IF;
         RAISE EXCEPTION 'platform.audit_signing_keys: % refused (a key can only be retired, once, or re-sealed)', TG_OP
           USING ERRCODE = 'restrict_violation';
-      END $$`);
-    // Default privileges gave the application role the new table in full; it may only read it.
-    await ensureApplicationRoleOfSession(q);
-  }
-
-  async down(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE OR REPLACE ${REFUSE_AUDIT_KEY_CHANGE}`);
-    await q.query(`ALTER TABLE platform.audit_subjects DROP CONSTRAINT audit_subjects_erased_identifier`);
-    await q.query(`ALTER TABLE platform.audit_subjects DROP COLUMN identifier_ciphertext`);
-    await q.query(`DROP TABLE platform.secret_key_check`);
-  }
-}
+      END $$`;

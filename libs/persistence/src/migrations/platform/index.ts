@@ -9,6 +9,7 @@ import { AuditEntriesTenantSeq1732600600000 } from './1732600600000-audit-entrie
 import { SecretKeyCheck1732600800000 } from './1732600800000-secret-key-check';
 import { TenantDomainSkeletons1732600900000 } from './1732600900000-tenant-domain-skeletons';
 import { AuditPeriodKeys1732601200000 } from './1732601200000-audit-period-keys';
+import { AuditSigningKeyCustody1732601300000 } from './1732601300000-audit-signing-key-custody';
 import { ScheduledWork1732601500000 } from './1732601500000-scheduled-work';
 import { AuditWitnesses1732601700000 } from './1732601700000-audit-witnesses';
 
@@ -34,6 +35,7 @@ export const PLATFORM_MIGRATIONS = [
   SecretKeyCheck1732600800000,
   TenantDomainSkeletons1732600900000,
   AuditPeriodKeys1732601200000,
+  AuditSigningKeyCustody1732601300000,
   ScheduledWork1732601500000,
   AuditWitnesses1732601700000,
 ];
