@@ -47,7 +47,7 @@ export class SecretKeyCheck1732600800000 implements MigrationInterface {
 
 /**
  * The signing-key trigger as this migration leaves it: a key is retired once, or its private half
- * re-sealed. (Migration 1732601200000 also lets the private half go, and restores this when undone.)
+ * re-sealed. (Migration 1732601300000 also lets the private half go, and restores this when undone.)
  */
 export const REFUSE_AUDIT_KEY_CHANGE_RESEALABLE = `
       FUNCTION platform.refuse_audit_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
