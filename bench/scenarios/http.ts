@@ -2,7 +2,6 @@ import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +10,7 @@ import { generateActorKeyPair } from '@townhall/activitypub';
 import { SecretBox } from '@townhall/core';
 import { preparePlatform } from '@townhall/platform';
 import { benchConfig, DEFAULT_BENCH_DATABASE_URL, freshBenchDatabase } from '../support/bench-database';
+import { freePort } from '../../test/support/processes';
 import { machineInfo } from '../support/machine';
 import { repositoryRoot } from '../support/results';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioReport } from '../support/scenario';
@@ -398,17 +398,6 @@ function rssMiB(pid: number): number {
 
 function repositoryEntry(path: string): string {
   return join(repositoryRoot(), path);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** Starts `node entry` and resolves once it prints where it listens. */

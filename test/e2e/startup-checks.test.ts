@@ -1,24 +1,13 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { checkRedis } from '@townhall/core';
 import { withDefaultUser } from '@townhall/persistence';
 import { ADMIN_URL, createTestDatabase } from '../support/database';
+import { freePort } from '../support/processes';
 
 const MAIN = join(__dirname, '../../dist/apps/townhall/src/main.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** Starts the all-in-one process with `env` and returns how it ended; it must end by itself. */
 function start(env: Record<string, string>): { status: number | null; stderr: string } {
