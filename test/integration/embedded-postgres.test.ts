@@ -149,6 +149,8 @@ describe('embedded PostgreSQL fallback', () => {
 
   afterAll(async () => {
     for (const d of drivers) if (d.child.exitCode === null) d.child.kill('SIGKILL');
+    // Until they have exited, the children keep this worker process alive.
+    await Promise.all(drivers.map((d) => d.exited));
     await rm(root, { recursive: true, force: true });
   }, 30_000);
 
