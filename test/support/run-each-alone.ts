@@ -90,7 +90,9 @@ async function listTests(options: Options, scratch: string): Promise<TestCase[]>
   const cases: TestCase[] = [];
   const add = (report: JestJson): void => {
     for (const result of report.testResults) {
-      const file = relative(ROOT, result.name);
+      // A report written in another checkout names its files there: keep the path inside the repository.
+      const inRoot = relative(ROOT, result.name);
+      const file = inRoot.startsWith('..') ? result.name.replace(/^.*?\/(?=(test|apps|libs)\/)/, '') : inRoot;
       if (!matches(file)) continue;
       for (const a of result.assertionResults) cases.push({ file, name: a.fullName });
     }
