@@ -1,6 +1,13 @@
+import { userInfo } from 'node:os';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { runDatabasePrefix, runRedisPrefix, TEST_RUN_VARIABLE } from './test-run';
+
+/** A server that is not there (a unit-spec run on a machine without one): nothing can be left on it. */
+function nothingAnswers(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 'ECONNREFUSED' || (err instanceof AggregateError && err.errors.some(nothingAnswers));
+}
 
 /**
  * Fails the run if its tests left anything behind — Redis keys under the run's prefix (queues, rate-limit
@@ -30,9 +37,10 @@ async function leftInRedis(prefix: string): Promise<string[]> {
   });
   try {
     await redis.connect();
-  } catch {
+  } catch (err) {
     redis.disconnect();
-    return []; // nothing answers here, so nothing can have been left here
+    if (nothingAnswers(err)) return []; // nothing can have been left where nothing answers
+    throw err;
   }
   try {
     const keys: string[] = [];
@@ -46,13 +54,15 @@ async function leftInRedis(prefix: string): Promise<string[]> {
 }
 
 async function leftInPostgres(prefix: string): Promise<string[]> {
-  const admin = new Client({
-    connectionString: process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres',
-  });
+  // As test/support/database.ts's ADMIN_URL, with the operating-system user when it names none.
+  const url = new URL(process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres');
+  if (!url.username) url.username = userInfo().username;
+  const admin = new Client({ connectionString: url.toString() });
   try {
     await admin.connect();
-  } catch {
-    return [];
+  } catch (err) {
+    if (nothingAnswers(err)) return [];
+    throw err;
   }
   try {
     const databases = (
