@@ -8,9 +8,10 @@
  *   --jobs N         test runs at once (default 1: the machine is shared, and files start servers)
  *   --from N         start at the N-th test of the list (to resume a long run)
  *
+ * A first Ctrl-C (or SIGTERM) lets the running tests finish and clean up; a second one kills them.
  * Prints each failing test with the end of its output and exits 1 if any failed.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -54,6 +55,9 @@ function parseArgs(argv: string[]): Options {
   return options;
 }
 
+const running = new Set<ChildProcess>();
+let stopping = false;
+
 /** Runs jest with `args` and returns its --json report and its output. */
 async function jest(
   args: string[],
@@ -66,6 +70,8 @@ async function jest(
     env: { ...process.env, JEST_SLOWEST: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.on('close', () => running.delete(child));
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -116,8 +122,16 @@ async function main(): Promise<void> {
     const failed: { test: TestCase; why: string }[] = [];
     let next = options.from - 1;
     const started = Date.now();
+    // A first Ctrl-C lets the running tests finish (and clean up after themselves); a second one kills them.
+    const stop = (): void => {
+      if (stopping) for (const child of running) child.kill('SIGKILL');
+      stopping = true;
+      process.stdout.write(`\nstopping: waiting for ${running.size} running test(s); again to kill them\n`);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     const worker = async (): Promise<void> => {
-      while (next < cases.length) {
+      while (next < cases.length && !stopping) {
         const index = next++;
         const test = cases[index];
         const t0 = Date.now();
