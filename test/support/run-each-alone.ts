@@ -121,6 +121,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${cases.length} tests in ${new Set(cases.map((c) => c.file)).size} files\n`);
     const failed: { test: TestCase; why: string }[] = [];
     let next = options.from - 1;
+    let runs = 0;
     const started = Date.now();
     // A first Ctrl-C lets the running tests finish (and clean up after themselves); a second one kills them.
     const stop = (): void => {
@@ -133,6 +134,7 @@ async function main(): Promise<void> {
     const worker = async (): Promise<void> => {
       while (next < cases.length && !stopping) {
         const index = next++;
+        runs += 1;
         const test = cases[index];
         const t0 = Date.now();
         const { report, output } = await jest(
@@ -164,7 +166,7 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: options.jobs }, worker));
     const minutes = ((Date.now() - started) / 60_000).toFixed(1);
     process.stdout.write(
-      `\n${cases.length - failed.length} of ${cases.length} tests pass alone (${minutes} min)\n`,
+      `\n${runs - failed.length} of ${runs} tests run pass alone (${minutes} min)${runs < cases.length ? `; ${cases.length - runs} not run` : ''}\n`,
     );
     for (const { test, why } of failed) {
       process.stdout.write(
