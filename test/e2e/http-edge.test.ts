@@ -263,7 +263,11 @@ describe('the HTTP edge (real processes, PostgreSQL and Redis)', () => {
     const ops = `http://127.0.0.1:${opsPort}`;
     expect((await call(ops, '/health/live')).status).toBe(200);
     expect((await call(ops, '/health/ready')).status).toBe(200);
-    expect((await call(ops, '/metrics')).text).toMatch(/^http_requests_total/m);
+    // A request on the main port, which the metrics count.
+    expect((await call(platform.url, '/api/platform/v1/tenants', { headers: auth })).status).toBe(200);
+    expect((await call(ops, '/metrics')).text).toMatch(
+      /^http_requests_total\{method="GET",route="\/api\/platform\/v1\/tenants",status="200"\} \d+$/m,
+    );
     expect((await call(ops, '/api/platform/v1/tenants', { headers: auth })).status).toBe(404);
     expect((await call(platform.url, '/health/live')).status).toBe(404);
     expect((await call(platform.url, '/metrics')).status).toBe(404);
