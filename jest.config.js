@@ -31,6 +31,10 @@ module.exports = {
     // Fakes and contract suites for specs; not part of the build.
     '^@townhall/compliance/testing$': '<rootDir>/libs/compliance/src/testing',
   },
+  // The run's id, which every test database and Redis prefix carries; the teardown fails the run if
+  // anything carrying it is left.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -11,7 +10,10 @@ import { generateActorKeyPair } from '@townhall/activitypub';
 import { type SecretBox, SecretKeyring } from '@townhall/core';
 import { preparePlatform } from '@townhall/platform';
 import { benchConfig, DEFAULT_BENCH_DATABASE_URL, freshBenchDatabase } from './bench-database';
+import { freePort } from '../../test/support/processes';
 import { repositoryRoot } from './results';
+
+export { freePort };
 
 /**
  * What the scenarios that run Townhall as real processes share: starting them (and the bare server they
@@ -180,17 +182,6 @@ export function rssMiB(pid: number): number {
 
 export function repositoryEntry(path: string): string {
   return join(repositoryRoot(), path);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 const CHILD_ERRORS = new WeakMap<ChildProcess, string[]>();

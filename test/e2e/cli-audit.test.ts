@@ -2,23 +2,23 @@ import { Client } from 'pg';
 import type { AuditEntry } from '@townhall/compliance';
 import { TownhallConfig } from '@townhall/core';
 import { withDefaultUser } from '@townhall/persistence';
-import { cliEnv, CliRun, requireBuiltCli, runCli } from '../support/cli';
+import { cliEnv, CliRun, runCliInProcess } from '../support/cli';
 import { createTestDatabase } from '../support/database';
 
 /**
- * The operator's audit commands of the built `townhall` CLI, run as real processes on a database of
- * their own: a checkpoint on demand, finding and erasing a person, and the record of a migration run —
+ * The operator's audit commands of the `townhall` CLI (run in this process, `runCliInProcess`) on a
+ * database of their own: a checkpoint on demand, finding and erasing a person, and the record of a migration run —
  * each recorded as done by the CLI.
  */
 jest.setTimeout(180_000);
 
-describe('townhall audit checkpoint / subjects (built, real PostgreSQL)', () => {
+describe('townhall audit checkpoint / subjects (real PostgreSQL)', () => {
   let config: TownhallConfig;
   let drop: () => Promise<void>;
   let env: NodeJS.ProcessEnv;
   let db: Client;
 
-  const townhall = (...args: string[]): Promise<CliRun> => runCli(args, env);
+  const townhall = (...args: string[]): Promise<CliRun> => runCliInProcess(args, env);
 
   const json = <T>(run: CliRun): T => {
     if (run.code !== 0) throw new Error(`exit ${run.code}: ${run.stderr}`);
@@ -43,7 +43,6 @@ describe('townhall audit checkpoint / subjects (built, real PostgreSQL)', () => 
   }
 
   beforeAll(async () => {
-    requireBuiltCli();
     ({ config, drop } = await createTestDatabase());
     env = cliEnv(config);
     // Something to record, and a person in it: a tenant's owner.

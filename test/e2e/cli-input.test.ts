@@ -1,8 +1,7 @@
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import { TownhallConfig } from '@townhall/core';
 import { withDefaultUser } from '@townhall/persistence';
-import { cliEnv, type CliRun as Run, requireBuiltCli, runCli } from '../support/cli';
+import { cliEnv, type CliRun as Run, runCliInProcess } from '../support/cli';
 import { createTestDatabase } from '../support/database';
 
 /**
@@ -23,7 +22,7 @@ describe('townhall CLI input and output', () => {
   let env: NodeJS.ProcessEnv;
   let db: Client;
 
-  const townhall = (args: string[]): Promise<Run> => runCli(args, env);
+  const townhall = (args: string[]): Promise<Run> => runCliInProcess(args, env);
 
   /** `tenants create` with `slug`'s usual fields, some of them replaced. */
   const create = (
@@ -68,10 +67,9 @@ describe('townhall CLI input and output', () => {
     (await db.query(`SELECT status, delete_after FROM platform.tenants WHERE id = $1`, [id])).rows[0];
 
   beforeAll(async () => {
-    requireBuiltCli();
     ({ config, drop } = await createTestDatabase());
     env = cliEnv(config);
-    // The first command prepares the database (platform migrations).
+    // The first command prepares the database (the application role, the secret key's check value).
     expect((await townhall(['tenants', 'list', '--json'])).code).toBe(0);
     db = new Client({ connectionString: withDefaultUser(config.database.url) });
     await db.connect();
@@ -80,10 +78,6 @@ describe('townhall CLI input and output', () => {
   afterAll(async () => {
     await db?.end();
     await drop?.();
-    const redis = new Redis(config.redis.url);
-    const keys = await redis.keys(`${config.redis.keyPrefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
   });
 
   describe('tenants delete', () => {

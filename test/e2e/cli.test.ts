@@ -1,24 +1,36 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import { hashBearerToken } from '@townhall/auth';
 import { TownhallConfig } from '@townhall/core';
 import { LATEST_TENANT_VERSION, withDefaultUser } from '@townhall/persistence';
-import { cliEnv, cliFinished, type CliRun as Run, requireBuiltCli, ROOT, startCli } from '../support/cli';
+import {
+  cliEnv,
+  cliFinished,
+  type CliRun as Run,
+  requireBuiltCli,
+  ROOT,
+  runCliInProcess,
+  startCli,
+} from '../support/cli';
 import { createTestDatabase } from '../support/database';
+import { freePort } from '../support/processes';
+import { processAlive, waitFor } from '../support/wait';
+import { Provisioner } from './instance-support';
 
 /**
- * The built `townhall` command line (bin/townhall.js → dist), run as a real process against a database
- * of its own and the machine's Redis. `npm test` builds first; for a local run, `npm run build`.
+ * The `townhall` command line against a database of its own and the machine's Redis. Commands run in
+ * this process (`runCliInProcess`: the command tree, use cases, output and exit status of the built
+ * CLI); what only a process shows — the built entry point's exit statuses, the worker's signals, the
+ * embedded PostgreSQL's start and stop — runs the built CLI (bin/townhall.js → dist) as a real process.
+ * `npm test` builds first; for a local run, `npm run build`.
  */
 const DIST_LIBS = join(ROOT, 'dist', 'libs');
 
-// Every command is a fresh Node process loading Nest, TypeORM and Bull: seconds each on a busy machine.
+// Spawned commands are fresh Node processes loading Nest, TypeORM and Bull: seconds each on a busy machine.
 jest.setTimeout(180_000);
 
 describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
@@ -27,12 +39,18 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
   let env: NodeJS.ProcessEnv;
   let db: Client;
   let worker: ChildProcess | undefined;
+  let provisioner: Provisioner | undefined;
 
+  /** A real process of the built CLI. */
   const start = (args: string[], extraEnv: Record<string, string> = {}): ChildProcess =>
     startCli(args, { ...env, ...extraEnv });
 
-  const townhall = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
+  const spawned = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
     cliFinished(start(args, extraEnv));
+
+  /** The same command, run in this process. */
+  const townhall = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
+    runCliInProcess(args, { ...env, ...extraEnv });
 
   const json = <T>(run: Run): T => {
     if (run.code !== 0) throw new Error(`exit ${run.code}: ${run.stderr}`);
@@ -44,7 +62,8 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
 
   beforeAll(async () => {
     requireBuiltCli();
-    ({ config, drop } = await createTestDatabase());
+    // An empty database, not a copy of the migrated template: the CLI migrates it, as on a first start.
+    ({ config, drop } = await createTestDatabase({}, { from: 'empty' }));
     env = cliEnv(config, { TOWNHALL_PUBLIC_SCHEME: 'http' });
     delete env.TOWNHALL_FAULT_CRASH_AFTER_STEP;
     // The first command prepares the database (platform migrations), as on a fresh installation.
@@ -55,13 +74,23 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
   });
 
   afterAll(async () => {
-    if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    if (worker && worker.exitCode === null) {
+      const exited = cliFinished(worker).catch(() => undefined);
+      worker.kill('SIGKILL');
+      await exited;
+    }
+    await provisioner?.close();
     await db?.end();
     await drop?.();
-    const redis = new Redis(config.redis.url);
-    const keys = await redis.keys(`${config.redis.keyPrefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+  });
+
+  it('runs as a process: the built entry point prints help with exit 0 and a usage error with exit 2', async () => {
+    const help = await spawned(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Examples:');
+    const unknown = await spawned(['tenantz']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command 'tenantz'[\s\S]*Did you mean tenants\?/);
   });
 
   it('--help lists the commands with examples; unknown commands and bad options are usage errors (exit 2)', async () => {
@@ -204,11 +233,25 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
     expect(run.stdout).toBe('');
     expect(await tenantCount()).toBe(before);
 
+    const first = await townhall([
+      'tenants',
+      'create',
+      '--slug',
+      'taken',
+      '--domain',
+      'social.taken.example',
+      '--display-name',
+      'Taken',
+      '--admin-email',
+      'a@taken.example',
+    ]);
+    expect(first.code).toBe(0);
+    const withFirst = await tenantCount();
     const taken = await townhall([
       'tenants',
       'create',
       '--slug',
-      'bmi',
+      'taken',
       '--domain',
       'other.example',
       '--display-name',
@@ -217,9 +260,9 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
       'a@x.example',
     ]);
     expect(taken.code).toBe(1);
-    expect(taken.stderr).toContain('error: Slug already in use: The slug "bmi" is already in use.');
+    expect(taken.stderr).toContain('error: Slug already in use: The slug "taken" is already in use.');
     expect(taken.stderr).not.toMatch(/\n\s+at /);
-    expect(await tenantCount()).toBe(before);
+    expect(await tenantCount()).toBe(withFirst);
   });
 
   it('migrate --json migrates what is behind, reports a busy schema with exit 1, and finishes on the next run', async () => {
@@ -296,16 +339,30 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
   });
 
   it('worker provisions tenants created with `tenants create` (also with --wait), and exits 0 on SIGTERM', async () => {
-    const { id } = json<{ id: string }>(await townhall(['tenants', 'show', 'bmi', '--json']));
+    const { id } = json<{ id: string; status: string }>(
+      await townhall([
+        'tenants',
+        'create',
+        '--slug',
+        'queued',
+        '--domain',
+        'social.queued.example',
+        '--display-name',
+        'Queued',
+        '--admin-email',
+        'web@queued.example',
+        '--json',
+      ]),
+    );
     worker = start(['worker']);
     const done = cliFinished(worker, 60_000);
-    const deadline = Date.now() + 40_000;
-    let status = 'provisioning';
-    while (status === 'provisioning' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      status = (await db.query(`SELECT status FROM platform.tenants WHERE id = $1`, [id])).rows[0].status;
-    }
-    expect(status).toBe('active');
+    const status = async (): Promise<string> =>
+      (await db.query(`SELECT status FROM platform.tenants WHERE id = $1`, [id])).rows[0].status as string;
+    await waitFor(async () => (await status()) !== 'provisioning', {
+      timeoutMs: 40_000,
+      what: 'provisioning',
+    });
+    expect(await status()).toBe('active');
 
     // With a worker running, `tenants create --wait` reports each step and returns once the tenant is active.
     const waited = await townhall([
@@ -347,25 +404,32 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
   });
 
   it('suspends and resumes a tenant, and refuses a transition its state does not allow', async () => {
+    provisioner ??= await Provisioner.start(config);
+    await provisioner.activate({
+      slug: 'pausable',
+      domain: 'social.pausable.example',
+      displayName: 'Pausable',
+      adminEmail: 'press@pausable.example',
+    });
     const suspended = await townhall([
       'tenants',
       'suspend',
-      'bmi',
+      'pausable',
       '--reason',
       'audit in progress',
       '--json',
     ]);
     expect(json(suspended)).toMatchObject({ status: 'suspended', suspensionReason: 'audit in progress' });
 
-    const retry = await townhall(['tenants', 'retry', 'bmi']);
+    const retry = await townhall(['tenants', 'retry', 'pausable']);
     expect(retry.code).toBe(1);
     expect(retry.stderr.trim()).toBe(
       'error: Not possible in the tenant’s current state: The tenant is suspended; this needs it to be failed.',
     );
 
-    const resumed = await townhall(['tenants', 'resume', 'social.bmi.example']);
+    const resumed = await townhall(['tenants', 'resume', 'social.pausable.example']);
     expect(resumed.code).toBe(0);
-    expect(resumed.stdout).toMatch(/^Tenant bmi \(\d+\) is active again\.\n$/);
+    expect(resumed.stdout).toMatch(/^Tenant pausable \(\d+\) is active again\.\n$/);
   });
 
   it('audit rotate-key makes a new signing key current and records that it did', async () => {
@@ -424,21 +488,26 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
       // Only if a command died without stopping the server it started.
       if (existsSync(postmasterPid())) {
         const pid = Number(readFileSync(postmasterPid(), 'utf8').split('\n')[0]);
-        if (pid > 0) process.kill(pid, 'SIGINT');
-        await new Promise((r) => setTimeout(r, 2000));
+        if (pid > 0) {
+          process.kill(pid, 'SIGINT');
+          await waitFor(() => !processAlive(pid), {
+            timeoutMs: 20_000,
+            what: 'the embedded PostgreSQL to stop',
+          });
+        }
       }
       await rm(dataDir, { recursive: true, force: true });
     }, 30_000);
 
     it('--help still touches no database', async () => {
-      const help = await townhall(['tenants', 'list', '--help'], embeddedEnv);
+      const help = await spawned(['tenants', 'list', '--help'], embeddedEnv);
       expect(help.code).toBe(0);
       expect(help.stderr).toBe('');
       expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
     });
 
     it('runs on the embedded PostgreSQL under TOWNHALL_DATA_DIR, as npm start does, and stops it when done', async () => {
-      const first = await townhall(['tenants', 'list', '--json'], embeddedEnv);
+      const first = await spawned(['tenants', 'list', '--json'], embeddedEnv);
       expect(json(first)).toEqual({ tenants: [], nextCursor: null });
       expect(first.stderr).toContain(`using an embedded PostgreSQL on 127.0.0.1:${port}`);
       expect(first.stderr).toContain(join(dataDir, 'postgres'));
@@ -448,7 +517,7 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
 
       // The second command starts the same cluster again and finds what the first one wrote.
       const created = json<{ slug: string; status: string }>(
-        await townhall(
+        await spawned(
           [
             'tenants',
             'create',
@@ -467,14 +536,14 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
       );
       expect(created).toMatchObject({ slug: 'embedded', status: 'provisioning' });
       const listed = json<{ tenants: { slug: string }[] }>(
-        await townhall(['tenants', 'list', '--json'], embeddedEnv),
+        await spawned(['tenants', 'list', '--json'], embeddedEnv),
       );
       expect(listed.tenants.map((t) => t.slug)).toEqual(['embedded']);
       expect(existsSync(postmasterPid())).toBe(false);
     });
 
     it('keeps a failing command’s exit status, which the embedded server’s exit hook would turn into 0', async () => {
-      const missing = await townhall(['tenants', 'show', 'nobody'], embeddedEnv);
+      const missing = await spawned(['tenants', 'show', 'nobody'], embeddedEnv);
       expect(missing.stderr).toContain('using an embedded PostgreSQL');
       expect(missing.code).toBe(1);
       expect(missing.stderr.trim().split('\n').pop()).toBe(
@@ -484,11 +553,3 @@ describe('townhall CLI (built, real PostgreSQL and Redis)', () => {
     });
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import Redis from 'ioredis';
 import { TownhallConfig } from '@townhall/core';
 import { preparePlatform } from '@townhall/platform';
 import { createTestDatabase } from '../support/database';
 import { ENTRY, freePort, processEnv, rawHttp, RunningProcess, startProcess } from '../support/processes';
+import { waitFor, waitForStatus } from '../support/wait';
 
 const TOKEN = `edge-test-${randomBytes(16).toString('hex')}`;
 const RATE_LIMIT = 5;
@@ -74,10 +74,6 @@ describe('the HTTP edge (real processes, PostgreSQL and Redis)', () => {
   afterAll(async () => {
     await platform?.stop();
     await instance?.stop();
-    const redis = new Redis(config.redis.url);
-    const keys = await redis.keys(`${config.redis.keyPrefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
     await drop?.();
   });
 
@@ -91,12 +87,15 @@ describe('the HTTP edge (real processes, PostgreSQL and Redis)', () => {
     });
     expect(created.status).toBe(202);
     const { id } = JSON.parse(created.text) as { id: string };
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
-      const res = await call(platform.url, `/api/platform/v1/tenants/${id}`, { headers: auth });
-      if ((JSON.parse(res.text) as { status: string }).status === 'active') return { id, domain };
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`tenant ${slug} did not become active`);
+    await waitForStatus(
+      async () =>
+        JSON.parse((await call(platform.url, `/api/platform/v1/tenants/${id}`, { headers: auth })).text) as {
+          status: string;
+        },
+      ['active'],
+      { timeoutMs: 30_000, what: `tenant ${slug}` },
+    );
+    return { id, domain };
   }
 
   function logLines(proc: RunningProcess): Record<string, unknown>[] {
@@ -129,7 +128,11 @@ describe('the HTTP edge (real processes, PostgreSQL and Redis)', () => {
     for (let i = 0; i < 3; i++) {
       expect((await call(platform.url, '/api/v1/instance', { host: domain })).status).toBe(503);
     }
-    await new Promise((r) => setTimeout(r, 200)); // let the process flush its log lines
+    // The process writes a request's log line after its answer: wait for the last one.
+    await waitFor(
+      () => logLines(platform).filter((l) => l.status === 503 && l.url === '/api/v1/instance').length >= 3,
+      { timeoutMs: 10_000, what: 'the log lines of the refused requests' },
+    );
     const out = platform.stdout() + platform.stderr();
     for (const secret of [query, header, cookie]) expect(out).not.toContain(secret);
     const lines = logLines(platform);
@@ -260,7 +263,11 @@ describe('the HTTP edge (real processes, PostgreSQL and Redis)', () => {
     const ops = `http://127.0.0.1:${opsPort}`;
     expect((await call(ops, '/health/live')).status).toBe(200);
     expect((await call(ops, '/health/ready')).status).toBe(200);
-    expect((await call(ops, '/metrics')).text).toMatch(/^http_requests_total/m);
+    // A request on the main port, which the metrics count.
+    expect((await call(platform.url, '/api/platform/v1/tenants', { headers: auth })).status).toBe(200);
+    expect((await call(ops, '/metrics')).text).toMatch(
+      /^http_requests_total\{method="GET",route="\/api\/platform\/v1\/tenants",status="200"\} \d+$/m,
+    );
     expect((await call(ops, '/api/platform/v1/tenants', { headers: auth })).status).toBe(404);
     expect((await call(platform.url, '/health/live')).status).toBe(404);
     expect((await call(platform.url, '/metrics')).status).toBe(404);

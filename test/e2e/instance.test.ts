@@ -103,19 +103,25 @@ describe('instance app: /api/v1/instance and /api/v2/instance (real PostgreSQL a
   });
 
   it('counts users in the tenant’s own schema', async () => {
+    // A tenant of its own, so what it adds changes no count another test reads.
+    const epsilon = await instance.provisioner.activate({
+      slug: 'epsilon',
+      domain: 'social.epsilon.example',
+      displayName: 'Epsilon',
+      adminEmail: 'press@epsilon.example',
+    });
     const ds = instance.app.get(DataSource);
-    const alpha = tenantRef(instance.tenants.alpha, 'social.alpha.example');
-    await runInTenantSchema(ds, alpha, async (manager) => {
+    await runInTenantSchema(ds, tenantRef(epsilon, 'social.epsilon.example'), async (manager) => {
       const accountId = await insertLocalAccount(manager, {
         username: 'spokesperson',
         displayName: 'Spokesperson',
         actorType: 'Person',
-        uri: 'http://social.alpha.example:3000/users/spokesperson',
+        uri: 'http://social.epsilon.example:3000/users/spokesperson',
         url: null,
       });
       await insertUser(manager, {
         accountId,
-        email: 'spokesperson@alpha.example',
+        email: 'spokesperson@epsilon.example',
         role: 'user',
         confirmed: true,
       });
@@ -123,20 +129,21 @@ describe('instance app: /api/v1/instance and /api/v2/instance (real PostgreSQL a
         username: 'newcomer',
         displayName: 'Newcomer',
         actorType: 'Person',
-        uri: 'http://social.alpha.example:3000/users/newcomer',
+        uri: 'http://social.epsilon.example:3000/users/newcomer',
         url: null,
       });
       await insertUser(manager, {
         accountId: unconfirmed,
-        email: 'newcomer@alpha.example',
+        email: 'newcomer@epsilon.example',
         role: 'user',
         confirmed: false,
       });
     });
-    const a = await get('/api/v1/instance', 'social.alpha.example').expect(200);
-    const b = await get('/api/v1/instance', 'social.beta.example').expect(200);
-    expect(a.body.stats.user_count).toBe(2);
-    expect(b.body.stats.user_count).toBe(1);
+    const counted = await get('/api/v1/instance', 'social.epsilon.example').expect(200);
+    const other = await get('/api/v1/instance', 'social.beta.example').expect(200);
+    // The owner and the confirmed user; not the unconfirmed one, nor anyone of another tenant.
+    expect(counted.body.stats.user_count).toBe(2);
+    expect(other.body.stats.user_count).toBe(1);
   });
 
   it.each([

@@ -12,8 +12,9 @@ import { ControlPlaneAppModule } from '../../apps/control-plane/src/control-plan
 import { mountControlPlaneOpenApi } from '../../apps/control-plane/src/openapi';
 import { OperatorActionInterceptor } from '../../apps/control-plane/src/operator-action.interceptor';
 import { exportedLog } from '../support/audit';
-import { cliEnv, requireBuiltCli, runCli } from '../support/cli';
+import { cliEnv, runCliInProcess } from '../support/cli';
 import { createTestDatabase } from '../support/database';
+import { waitForStatus } from '../support/wait';
 import { startHttpApp } from './instance-support';
 import { expectProblem } from './operator-support';
 
@@ -93,12 +94,12 @@ describe('auditing operator actions (real HTTP, PostgreSQL and Redis)', () => {
     return { id: (res.body as { id: string }).id, res };
   }
 
-  async function waitForStatus(id: string, status: string): Promise<void> {
-    const deadline = Date.now() + 45_000;
-    while (((await api().get(`${BASE}/${id}`).set(auth)).body as { status: string }).status !== status) {
-      if (Date.now() > deadline) throw new Error(`tenant ${id} did not become ${status}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  async function tenantReaches(id: string, status: string): Promise<void> {
+    await waitForStatus(
+      async () => (await api().get(`${BASE}/${id}`).set(auth)).body as { status: string },
+      [status],
+      { what: `tenant ${id}` },
+    );
   }
 
   beforeAll(async () => {
@@ -164,7 +165,7 @@ describe('auditing operator actions (real HTTP, PostgreSQL and Redis)', () => {
 
   it('suspend, resume, delete and cancelling the deletion each record one entry with the transition', async () => {
     const { id } = await createTenant();
-    await waitForStatus(id, 'active');
+    await tenantReaches(id, 'active');
     const steps: [string, () => request.Test, string, Record<string, unknown>][] = [
       [
         'suspend',
@@ -367,10 +368,9 @@ describe('auditing operator actions (real HTTP, PostgreSQL and Redis)', () => {
     expect(JSON.stringify(problem)).not.toContain('audit');
   });
 
-  /** Runs the built `townhall` command line on the test's database; resolves with its JSON output. */
+  /** Runs a `townhall` command (in this process) on the test's database; resolves with its JSON output. */
   async function townhall(args: string[]): Promise<unknown> {
-    requireBuiltCli();
-    const run = await runCli([...args, '--json'], cliEnv(config));
+    const run = await runCliInProcess([...args, '--json'], cliEnv(config));
     if (run.code !== 0) throw new Error(`townhall ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
     return JSON.parse(run.stdout);
   }

@@ -34,9 +34,7 @@ describe('operator API rate limit (real Redis)', () => {
   });
 
   afterAll(async () => {
-    const keys = await redis.keys(`${config.redis.keyPrefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    redis?.disconnect();
     await first?.close();
     await second?.close();
     await drop?.();
@@ -91,10 +89,6 @@ describe('client addresses and failed authentications (real Redis)', () => {
     return {
       http: app.getHttpServer() as Server,
       close: async () => {
-        const redis = new Redis(db.config.redis.url);
-        const keys = await redis.keys(`${db.config.redis.keyPrefix}:*`);
-        if (keys.length) await redis.del(...keys);
-        redis.disconnect();
         await app.close();
         await db.drop();
       },

@@ -2,14 +2,14 @@ import { Client } from 'pg';
 import { TownhallConfig } from '@townhall/core';
 import { withDefaultUser } from '@townhall/persistence';
 import { preparePlatform } from '@townhall/platform';
-import { cliEnv, cliFinished, type CliRun, requireBuiltCli, runCli, startCli } from '../support/cli';
+import { cliEnv, cliFinished, type CliRun, requireBuiltCli, runCliInProcess, startCli } from '../support/cli';
 import { createTestDatabase } from '../support/database';
-import { removeRedisKeys } from '../support/redis';
+import { waitFor } from '../support/wait';
 
 /**
  * docs/operations.md, "The `townhall` CLI": `tenants list [--status S] [--limit N]` lists newest first,
- * and `worker` runs until SIGTERM or SIGINT. Real processes of the built CLI; tenants are put in place
- * with SQL, as the API would leave them.
+ * and `worker` runs until SIGTERM or SIGINT. Listing runs in this process (`runCliInProcess`), the worker
+ * as a real process of the built CLI; tenants are put in place with SQL, as the API would leave them.
  */
 jest.setTimeout(120_000);
 
@@ -19,7 +19,7 @@ describe('townhall CLI promises (built, real PostgreSQL and Redis)', () => {
   let env: NodeJS.ProcessEnv;
   let db: Client;
 
-  const townhall = (args: string[]): Promise<CliRun> => runCli(args, env);
+  const townhall = (args: string[]): Promise<CliRun> => runCliInProcess(args, env);
 
   /** A tenant row in `status`, without a schema (listing needs none); ids grow with each call. */
   async function insertTenant(slug: string, status: string): Promise<string> {
@@ -49,7 +49,6 @@ describe('townhall CLI promises (built, real PostgreSQL and Redis)', () => {
   afterAll(async () => {
     await db?.end();
     await drop?.();
-    if (config) await removeRedisKeys(config);
   });
 
   describe('tenants list', () => {
@@ -123,11 +122,13 @@ describe('townhall CLI promises (built, real PostgreSQL and Redis)', () => {
       const done = cliFinished(worker, 60_000);
       let stderr = '';
       worker.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      for (const deadline = Date.now() + 45_000; !stderr.includes('worker ready');) {
-        if (worker.exitCode !== null || Date.now() > deadline)
-          throw new Error(`the worker did not start: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor(
+        () => {
+          if (worker.exitCode !== null) throw new Error(`the worker exited: ${stderr}`);
+          return stderr.includes('worker ready');
+        },
+        { timeoutMs: 45_000, what: 'the worker to start' },
+      );
       worker.kill('SIGINT');
       const run = await done;
       expect(run).toMatchObject({ code: 0, signal: null });

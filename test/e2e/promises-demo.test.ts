@@ -15,7 +15,6 @@ import { DemoTenant } from '../../apps/townhall/src/demo-tenant';
 import { exportedLog } from '../support/audit';
 import { createTestDatabase } from '../support/database';
 import { ENTRY, processEnv, startProcess } from '../support/processes';
-import { removeRedisKeys } from '../support/redis';
 
 /**
  * README, `TOWNHALL_DEMO`: the all-in-one process provisions a demo tenant only when the platform has
@@ -52,7 +51,6 @@ describe('the demo tenant of the all-in-one process (real process, PostgreSQL an
   afterAll(async () => {
     await db?.end();
     await drop?.();
-    if (config) await removeRedisKeys(config);
   });
 
   /** What the audit log holds (sequenced or not), as the owner reads it. */

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpRequest, SimpleResponse } from '../support/http';
 import { ENTRY, freePort, processEnv, ROOT, RunningProcess, startProcess } from '../support/processes';
-import { removeRedisKeys } from '../support/redis';
 import { startTenantPlatform, TenantPlatform } from './instance-support';
 
 /**
@@ -189,10 +188,7 @@ describe('the nginx sample in front of Townhall (real nginx, processes, PostgreS
       await exited;
     }
     await Promise.all(apps.map((app) => app.stop()));
-    if (platform) {
-      await platform.close();
-      await removeRedisKeys(platform.config);
-    }
+    await platform?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

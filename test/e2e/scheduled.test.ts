@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { withDefaultUser } from '@townhall/persistence';
 import sharp from 'sharp';
+import { waitFor } from '../support/wait';
 import { callApi, ClientTestbed, startClientTestbed } from './client-support';
 
 type Scheduled = {
@@ -61,15 +62,6 @@ describe('Scheduled statuses and ended polls (real HTTP, PostgreSQL, Redis and t
     expect(rowCount).toBe(1);
   }
 
-  async function eventually<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-    for (const deadline = Date.now() + 15_000; ;) {
-      const found = await probe();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   it('schedules a status with its media, lists, moves and publishes it once when its time comes', async () => {
     const form = new FormData();
     const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#444' } })
@@ -103,12 +95,15 @@ describe('Scheduled statuses and ended polls (real HTTP, PostgreSQL, Redis and t
     ).toEqual([]);
 
     await dueNow('publish_status', created.body.id);
-    const published = await eventually(async () => {
-      const statuses = (
-        await call<Status[]>('GET', `/api/v1/accounts/${people.planner.id}/statuses`, 'planner')
-      ).body;
-      return statuses.length > 0 ? statuses : undefined;
-    }, 'the scheduled status to be published');
+    const published = await waitFor(
+      async () => {
+        const statuses = (
+          await call<Status[]>('GET', `/api/v1/accounts/${people.planner.id}/statuses`, 'planner')
+        ).body;
+        return statuses.length > 0 ? statuses : undefined;
+      },
+      { what: 'the scheduled status to be published', timeoutMs: 15_000 },
+    );
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({
       content: expect.stringContaining('The consultation opens now'),
@@ -175,16 +170,19 @@ describe('Scheduled statuses and ended polls (real HTTP, PostgreSQL, Redis and t
     ]);
     await dueNow('poll_ended', posted.body.poll.id);
     for (const who of ['planner', 'voter']) {
-      const found = await eventually(async () => {
-        const list = (
-          await call<{ type: string; status: { id: string } }[]>(
-            'GET',
-            '/api/v1/notifications?types[]=poll',
-            who,
-          )
-        ).body;
-        return list.length > 0 ? list : undefined;
-      }, `the poll notification of ${who}`);
+      const found = await waitFor(
+        async () => {
+          const list = (
+            await call<{ type: string; status: { id: string } }[]>(
+              'GET',
+              '/api/v1/notifications?types[]=poll',
+              who,
+            )
+          ).body;
+          return list.length > 0 ? list : undefined;
+        },
+        { what: `the poll notification of ${who}`, timeoutMs: 15_000 },
+      );
       expect(found.map((n) => [n.type, n.status.id])).toEqual([['poll', posted.body.id]]);
     }
     const poll = await call<{ expired: boolean }>('GET', `/api/v1/polls/${posted.body.poll.id}`, 'voter');

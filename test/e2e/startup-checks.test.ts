@@ -1,24 +1,14 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { checkRedis } from '@townhall/core';
 import { withDefaultUser } from '@townhall/persistence';
 import { ADMIN_URL, createTestDatabase } from '../support/database';
+import { freePort } from '../support/processes';
+import { waitFor } from '../support/wait';
 
 const MAIN = join(__dirname, '../../dist/apps/townhall/src/main.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** Starts the all-in-one process with `env` and returns how it ended; it must end by itself. */
 function start(env: Record<string, string>): { status: number | null; stderr: string } {
@@ -59,16 +49,20 @@ describe('start-up checks', () => {
       },
     );
     evictingUrl = `redis://127.0.0.1:${port}`;
-    for (let i = 0; i < 50; i++) {
-      if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG')
-        return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('the evicting Redis did not start');
+    await waitFor(
+      () =>
+        spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG',
+      { timeoutMs: 10_000, intervalMs: 100, what: 'the evicting Redis to start' },
+    );
   });
 
-  afterAll(() => {
-    evicting?.kill('SIGTERM');
+  afterAll(async () => {
+    // Until it has exited, the child keeps this worker process alive.
+    if (evicting && evicting.exitCode === null && evicting.signalCode === null) {
+      const exited = new Promise((resolve) => evicting!.once('exit', resolve));
+      evicting.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('lists each configuration problem on its own line and exits 1', () => {

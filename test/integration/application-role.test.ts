@@ -111,7 +111,7 @@ describe('the application role: only Townhall’s own, for this database (real P
 
   it('refuses such a role on a fresh database before applying any migration', async () => {
     const victim = await createRole('LOGIN NOSUPERUSER NOINHERIT');
-    const fresh = await createTestDatabase({ TOWNHALL_DATABASE_APP_ROLE: victim });
+    const fresh = await createTestDatabase({ TOWNHALL_DATABASE_APP_ROLE: victim }, { from: 'empty' });
     try {
       await expect(preparePlatform(fresh.config, { migrate: true })).rejects.toMatchObject({
         problems: [expect.stringMatching(new RegExp(`^the application role "${victim}" already exists`))],

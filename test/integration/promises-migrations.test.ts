@@ -5,6 +5,7 @@ import { TownhallConfig } from '@townhall/core';
 import { PlatformModule, preparePlatform } from '@townhall/platform';
 import { TenancyModule, TenantMigrationRunner } from '@townhall/tenancy';
 import { createTestDatabase } from '../support/database';
+import { waitFor } from '../support/wait';
 
 /**
  * docs/operations.md, "Tenant migrations": `townhall migrate` runs with bounded concurrency, capped
@@ -43,13 +44,19 @@ describe('tenant migration concurrency and the pool (real PostgreSQL)', () => {
   it('migrates at most pool size − 1 schemas at once, however many are asked for', async () => {
     let inFlight = 0;
     let peak = 0;
+    let done = 0;
     const summary = await app.get(TenantMigrationRunner).migrateAll({
       concurrency: 8,
       // Runs inside each schema's transaction: while it waits, that schema's lane holds a connection.
+      // A lane waits until the others run beside it, or until no schema is left to join it.
       onMigrated: async () => {
         peak = Math.max(peak, ++inFlight);
-        await new Promise((r) => setTimeout(r, 100));
+        await waitFor(() => peak >= POOL_SIZE - 1 || done + inFlight === 6, {
+          timeoutMs: 20_000,
+          what: `${POOL_SIZE - 1} schemas migrating at once`,
+        });
         inFlight--;
+        done++;
       },
     });
     expect(summary).toMatchObject({ concurrency: POOL_SIZE - 1, total: 6, migrated: 6, failed: [] });

@@ -1,6 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
+import passport from 'passport';
 import type { TownhallConfig } from '@townhall/core';
 
 /**
@@ -68,6 +70,75 @@ export function cliFinished(child: ChildProcess, timeoutMs = 45_000): Promise<Cl
   });
 }
 
+/** Runs the built CLI as a real process: for what only a process shows (signals, exit hooks, start-up). */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<CliRun> {
   return cliFinished(startCli(args, env), timeoutMs);
+}
+
+let inProcessRuns: Promise<unknown> = Promise.resolve();
+
+function passportStrategies(): Record<string, unknown> {
+  return (passport as unknown as { _strategies: Record<string, unknown> })._strategies;
+}
+
+/**
+ * Runs a `townhall` command in this process — the same command tree, option parsing, use cases, output
+ * and exit status as the built CLI (`runTownhall`, which main.ts runs), without starting Node, Nest,
+ * TypeORM and Bull for each command. For the environment of the run `process.env` is `env` and nothing
+ * else; stdout and stderr are captured; stdin is not a terminal (as for a command run by a script). Runs
+ * one at a time. Commands that wait for a signal (`worker`) or end the process on purpose (crash tests)
+ * need `runCli`.
+ */
+export function runCliInProcess(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  const run = inProcessRuns.then(() => runInProcess(args, env));
+  inProcessRuns = run.catch(() => undefined);
+  return run;
+}
+
+async function runInProcess(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  // Loaded on first use: tests that only spawn the CLI do not load the whole platform.
+  const { runTownhall } = await import('../../apps/cli/src/townhall-cli');
+  const { reportError } = await import('../../apps/cli/src/cli-output');
+  const savedEnv = process.env;
+  const stdoutWrite = process.stdout.write;
+  const stderrWrite = process.stderr.write;
+  const stdinTty = Object.getOwnPropertyDescriptor(process.stdin, 'isTTY');
+  let stdout = '';
+  let stderr = '';
+  const capture =
+    (append: (text: string) => void) =>
+    (chunk: unknown, encoding?: unknown, done?: unknown): boolean => {
+      append(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+      const callback = typeof encoding === 'function' ? encoding : done;
+      if (typeof callback === 'function') process.nextTick(callback as () => void);
+      return true;
+    };
+  // What the process keeps once for everyone, which the command's platform replaces with its own (bound to
+  // its pool and closed with it) over those of an app this test runs: passport's strategies by name, and
+  // Nest's static logger. Put back afterwards.
+  const strategies = { ...passportStrategies() };
+  const nestLogger = Logger as unknown as { staticInstanceRef?: unknown; logLevels?: unknown };
+  const { staticInstanceRef, logLevels } = nestLogger;
+  process.env = { ...env };
+  process.stdout.write = capture((t) => (stdout += t)) as typeof process.stdout.write;
+  process.stderr.write = capture((t) => (stderr += t)) as typeof process.stderr.write;
+  Object.defineProperty(process.stdin, 'isTTY', { value: false, configurable: true, writable: true });
+  let code: number;
+  try {
+    // As main.ts: an error that escapes the command is reported, and fails it.
+    code = await runTownhall([process.execPath, TOWNHALL_BIN, ...args]).catch(
+      (err: unknown) => reportError(err) || 1,
+    );
+  } finally {
+    process.env = savedEnv;
+    const registered = passportStrategies();
+    for (const name of Object.keys(registered)) if (!(name in strategies)) delete registered[name];
+    Object.assign(registered, strategies);
+    Object.assign(nestLogger, { staticInstanceRef, logLevels });
+    process.stdout.write = stdoutWrite;
+    process.stderr.write = stderrWrite;
+    if (stdinTty) Object.defineProperty(process.stdin, 'isTTY', stdinTty);
+    else delete (process.stdin as { isTTY?: boolean }).isTTY;
+  }
+  return { code, signal: null, stdout, stderr };
 }

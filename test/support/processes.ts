@@ -95,6 +95,7 @@ export async function startProcess(
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
+      await exited;
       throw new Error(`${entry} did not start (exit ${child.exitCode}).\nstdout: ${out}\nstderr: ${err}`);
     }
     await new Promise((r) => setTimeout(r, 50));

@@ -1,11 +1,10 @@
 import Redis from 'ioredis';
-import type { TownhallConfig } from '@townhall/core';
 
 /**
  * Removes every key under a test's Redis prefix (queues, rate-limit counters), which processes the test
  * ran leave behind. Keys are listed with SCAN, so a large keyspace does not block Redis.
  */
-export async function removeRedisKeys(config: TownhallConfig): Promise<void> {
+export async function removeRedisKeys(config: { redis: { url: string; keyPrefix: string } }): Promise<void> {
   const redis = new Redis(config.redis.url);
   try {
     const keys: string[] = [];

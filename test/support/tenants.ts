@@ -6,25 +6,19 @@ import { PlatformModule, preparePlatform } from '@townhall/platform';
 import { ProvisioningModule, ProvisionTenantCommand, TenantLifecycle } from '@townhall/provisioning';
 import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
 import { actingAs } from './audit';
+import { waitForStatus } from './wait';
 
 /** Polls the registry until the tenant reaches one of `statuses`, or fails after `timeoutMs`. */
-export async function waitForTenantStatus(
+export function waitForTenantStatus(
   registry: TenantRegistry,
   tenantId: string,
   statuses: string[],
   timeoutMs = 30_000,
 ): Promise<TenantEntity> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const tenant = await registry.findById(tenantId);
-    if (tenant && statuses.includes(tenant.status)) return tenant;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Tenant ${tenantId} is ${tenant?.status ?? 'missing'} after ${timeoutMs} ms; expected ${statuses.join('|')}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitForStatus(() => registry.findById(tenantId), statuses, {
+    timeoutMs,
+    what: `Tenant ${tenantId}`,
+  });
 }
 
 export interface ProvisioningContext {

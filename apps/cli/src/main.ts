@@ -1,78 +1,11 @@
 import 'reflect-metadata';
-import type { Command } from 'commander';
-import { CommandFactory, CommandRunnerService, InjectCommander } from 'nest-commander';
-import { Injectable, Module } from '@nestjs/common';
-import { visibleLines } from '@townhall/core';
-import { EXIT_FAILED, helpText, reportError } from './cli-output';
-import { CliModule } from './cli.module';
+import { EXIT_FAILED, reportError } from './cli-output';
+import { runTownhall } from './townhall-cli';
 
 /**
  * `townhall`: the operator's command line (started by bin/townhall.js). Exit status 0 on success, 1 when
  * the operation failed, 2 for a wrong command line or configuration.
  */
-@Injectable()
-class Program {
-  constructor(@InjectCommander() readonly root: Command) {}
-}
-
-@Module({ imports: [CliModule], providers: [Program] })
-class TownhallCli {}
-
-const ROOT_HELP = helpText(
-  [
-    'townhall operators create alice',
-    'townhall tenants create --slug bmi --domain social.bmi.example --display-name "Ministry" --admin-email press@bmi.example --wait',
-    'townhall tenants list --json',
-    'townhall migrate',
-    'townhall worker',
-    'townhall secret-key rotate --new-key-file new.key',
-  ],
-  [
-    'Configuration comes from the environment (DATABASE_URL, REDIS_URL, TOWNHALL_SECRET_KEY, …), as for the',
-    'servers. Every command that touches the platform first applies pending platform migrations. Without',
-    'DATABASE_URL, and with no PostgreSQL at the default address, commands use the embedded PostgreSQL',
-    'under TOWNHALL_DATA_DIR (default var/), as `npm start` does.',
-  ],
-);
-
-function configure(root: Command): void {
-  root
-    .name('townhall')
-    .description(
-      'Townhall platform administration: operators, tenants, migrations, workers, the audit log and the secret key',
-    );
-  root.addHelpText('after', ROOT_HELP);
-  const apply = (command: Command, path: string): void => {
-    // Commander would call process.exit itself; we want to close the platform first and choose the code.
-    command.exitOverride();
-    command.showSuggestionAfterError(true);
-    command.showHelpAfterError(`(see '${path} --help')`);
-    // Commander quotes the offending argument: shown visibly, like everything else the CLI prints.
-    command.configureOutput({ outputError: (message, write) => write(visibleLines(message)) });
-    for (const sub of command.commands) apply(sub, `${path} ${sub.name()}`);
-  };
-  apply(root, 'townhall');
-}
-
-async function main(argv: string[]): Promise<number> {
-  let exitCode = 0;
-  const cli = await CommandFactory.createWithoutRunning(TownhallCli, {
-    logger: false,
-    serviceErrorHandler: (err: Error) => {
-      exitCode = reportError(err);
-    },
-  });
-  try {
-    configure(cli.get(Program).root);
-    await cli.get(CommandRunnerService).run(argv);
-  } finally {
-    // Closes the platform the command opened: pools, Bull queues and Redis connections.
-    await cli.close().catch((err: unknown) => {
-      exitCode = exitCode || reportError(err);
-    });
-  }
-  return exitCode;
-}
 
 // `townhall tenants list --json | head`: a reader that stops early is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -91,4 +24,4 @@ function finish(code: number): void {
   setTimeout(() => process.exit(code), 5000).unref();
 }
 
-main(process.argv).then(finish, (err: unknown) => finish(reportError(err) || EXIT_FAILED));
+runTownhall(process.argv).then(finish, (err: unknown) => finish(reportError(err) || EXIT_FAILED));

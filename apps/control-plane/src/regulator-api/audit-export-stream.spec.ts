@@ -110,8 +110,9 @@ describe('streaming an export', () => {
       });
       await expect(finished).resolves.toBe(false);
       expect(state.stopped).toBe(true);
+      // Closed for good, not paused: asked for more, the source gives nothing and pulls nothing.
       const pulledAtStop = state.pulled;
-      await new Promise((r) => setTimeout(r, 50));
+      await expect(lines.next()).resolves.toEqual({ done: true, value: undefined });
       expect(state.pulled).toBe(pulledAtStop);
     } finally {
       await new Promise((resolve) => server.close(resolve));
