@@ -41,17 +41,7 @@ describe('tenant isolation on a shared pool (real PostgreSQL)', () => {
       });
       tenants.push({ id, schema, domain: `${slug}.example`, status: 'active' });
     }
-  });
-
-  afterAll(async () => {
-    await ds?.destroy();
-    await drop?.();
-  });
-
-  const accountsOf = (t: TenantRef) =>
-    runInTenantSchema(ds, t, (m) => m.query(`SELECT username, display_name FROM accounts ORDER BY username`));
-
-  it('lets two tenants hold the same usernames, each seeing only its own rows', async () => {
+    // The same usernames in both tenants, which the tests below read.
     for (const t of tenants) {
       await runInTenantSchema(ds, t, async (m) => {
         for (const username of ['press', 'minister']) {
@@ -65,6 +55,17 @@ describe('tenant isolation on a shared pool (real PostgreSQL)', () => {
         }
       });
     }
+  });
+
+  afterAll(async () => {
+    await ds?.destroy();
+    await drop?.();
+  });
+
+  const accountsOf = (t: TenantRef) =>
+    runInTenantSchema(ds, t, (m) => m.query(`SELECT username, display_name FROM accounts ORDER BY username`));
+
+  it('lets two tenants hold the same usernames, each seeing only its own rows', async () => {
     const [a, b] = await Promise.all(tenants.map(accountsOf));
     expect(a).toEqual([
       { username: 'minister', display_name: 'minister of alpha.example' },
