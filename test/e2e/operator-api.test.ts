@@ -120,6 +120,21 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
   }
 
   /**
+   * Fills the registry up to `count` tenants with rows of failed provisionings, which nothing works on:
+   * for tests of listing, which need many tenants but none of their schemas.
+   */
+  async function atLeastTenants(count: number): Promise<void> {
+    const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM platform.tenants`)) as [{ n: number }];
+    await ds.query(
+      `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name, failure_reason, provisioning_attempts)
+       SELECT id, 'listed-' || id, 'Listed', 'it@listed.example', 'failed', 'default', 'tenant_' || id,
+              'Failed after step (none): made by a test', 3
+         FROM (SELECT platform.next_id() AS id FROM generate_series(1, $1::int)) s`,
+      [Math.max(0, count - n)],
+    );
+  }
+
+  /**
    * An active tenant that tests read and leave as they found it (active, no deletion due), made by the
    * first test that asks for it, so each test also runs alone.
    */
@@ -392,7 +407,7 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
   describe('GET /tenants', () => {
     it('pages through every tenant with a cursor and RFC 8288 Link headers', async () => {
       // Four pages at least, the last one short, whatever other tests made.
-      for (let i = 0; i < 7; i++) await createTenant();
+      await atLeastTenants(7);
       const all = (await ds.query(`SELECT id::text AS id FROM platform.tenants ORDER BY id DESC`)) as {
         id: string;
       }[];
@@ -426,15 +441,7 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
 
     it('uses 50 per page by default and filters by status', async () => {
       const active = await activeTenant();
-      // More tenants than a page holds: rows of failed provisionings, which nothing works on.
-      const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM platform.tenants`)) as [{ n: number }];
-      await ds.query(
-        `INSERT INTO platform.tenants (id, slug, display_name, admin_email, status, cell_id, schema_name, failure_reason, provisioning_attempts)
-         SELECT id, 'page-filler-' || id, 'Page filler', 'it@filler.example', 'failed', 'default', 'tenant_' || id,
-                'Failed after step (none): made by a test', 3
-           FROM (SELECT platform.next_id() AS id FROM generate_series(1, $1::int)) s`,
-        [Math.max(0, 51 - n)],
-      );
+      await atLeastTenants(51); // more than a page holds
 
       const res = await api().get(BASE).set(auth);
       expect(res.status).toBe(200);
