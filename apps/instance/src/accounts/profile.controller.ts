@@ -12,6 +12,7 @@ import {
 } from '@townhall/social';
 import type { TenantAtHost } from '@townhall/tenancy';
 import { AccountPresenter, type MastodonCredentialAccount } from '../presenters/account.presenter';
+import { railsBoolean } from '../params';
 import { relationshipEntity } from '../presenters/relationship.presenter';
 import { CurrentTenant } from '../tenant-site';
 
@@ -121,12 +122,8 @@ export function profileChange(body: Record<string, unknown>): ProfileChange {
   };
   const bool = (value: unknown, name: string): boolean | undefined => {
     if (value === undefined || value === null) return undefined;
-    if (typeof value === 'boolean') return value;
-    if (typeof value === 'string') {
-      const v = value.trim().toLowerCase();
-      if (['true', '1', 'on', 't'].includes(v)) return true;
-      if (['false', '0', 'off', 'f', ''].includes(v)) return false;
-    }
+    const read = railsBoolean(value);
+    if (typeof read === 'boolean') return read;
     problems.push(`${name} must be true or false`);
     return undefined;
   };
