@@ -117,6 +117,22 @@ async function count(ds: DataSource, sql: string): Promise<number> {
 const inputs = (from: number, to: number): UnsequencedAuditEntry[] =>
   Array.from({ length: to - from }, (_, i) => entryInput(from + i));
 
+/** The size of the newest checkpoint, after signing one for whatever is pending (0 for an empty log). */
+async function signedSize(log: AuditLogContext): Promise<number> {
+  return (await log.store.checkpointNow())?.treeSize ?? 0;
+}
+
+/**
+ * Grows the log to at least `size` entries, all under a checkpoint, and returns its size: a test that
+ * starts from a given tree makes it, so it passes alone as well as after the tests before it.
+ */
+async function growTo(log: AuditLogContext, size: number): Promise<number> {
+  const have = await signedSize(log);
+  if (have >= size) return have;
+  await appendAll(log, inputs(have, size));
+  return signedSize(log);
+}
+
 describe('appending to the database audit log (real PostgreSQL)', () => {
   const log = auditLogForBlock();
 
@@ -186,31 +202,32 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
   });
 
   it('signs a checkpoint every N entries while sequencing, and on demand for the rest', async () => {
-    await appendAll(log, inputs(5, 255));
+    const start = await growTo(log, 5);
+    await appendAll(log, inputs(start, start + 250));
     expect(await log.sequencer.run()).toBe(250);
-    expect((await log.store.listCheckpoints({ limit: 10 })).map((cp) => cp.treeSize)).toEqual([5, 105, 205]);
+    const after = (from: number) =>
+      log.store.listCheckpoints({ after: from, limit: 10 }).then((cps) => cps.map((cp) => cp.treeSize));
+    expect(await after(start - 1)).toEqual([start, start + 100, start + 200]);
     const last = await log.store.checkpointNow();
-    expect(last?.treeSize).toBe(255);
+    expect(last?.treeSize).toBe(start + 250);
     // Nothing new: the newest checkpoint comes back, nothing is signed twice.
     expect(await log.store.checkpointNow()).toEqual(last);
-    expect((await log.store.listCheckpoints({ after: 105, limit: 10 })).map((cp) => cp.treeSize)).toEqual([
-      205, 255,
-    ]);
+    expect(await after(start + 100)).toEqual([start + 200, start + 250]);
     const keys = await log.store.keys();
-    expect(keys).toHaveLength(1);
     const result = await verifyAuditBundle(await collect(log.store.exportBundle({})), { keys });
-    expect(result).toMatchObject({ ok: true, summary: { entries: 255 } });
+    expect(result).toMatchObject({ ok: true, summary: { entries: start + 250 } });
   });
 
   it('rotates the signing key as an audited action, and not without an actor', async () => {
-    const [before] = await log.store.keys();
+    const start = await growTo(log, 5);
+    const before = (await log.store.keys()).at(-1)!;
     await expect(log.app.get(RotateAuditKey).run()).rejects.toThrow(/has no actor/);
-    expect(await log.store.keys()).toEqual([before]);
+    expect((await log.store.keys()).at(-1)).toEqual(before);
     const { key, rotation } = await AuditContext.run(systemAuditContext('key-ceremony'), () =>
       log.app.get(RotateAuditKey).run(),
     );
     expect(rotation).toMatchObject({ previousKeyId: before.keyId, key });
-    expect(await log.store.keys()).toEqual([{ ...before, validTo: key.validFrom }, key]);
+    expect((await log.store.keys()).slice(-2)).toEqual([{ ...before, validTo: key.validFrom }, key]);
     // The retired key's private half is gone: a copy of the database can no longer sign with it.
     expect(
       await log.owner.query(
@@ -223,10 +240,10 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
     // The application's own pool may not change the keys.
     await expect(log.ds.transaction((m) => log.store.rotateKey(m))).rejects.toThrow(/audit owner connection/);
     const newest = await log.store.checkpointNow();
-    expect(newest).toMatchObject({ treeSize: 256, keyId: key.keyId });
-    const [row] = (await log.ds.query(`SELECT entry FROM platform.audit_entries WHERE seq = 255`)) as {
-      entry: string;
-    }[];
+    expect(newest).toMatchObject({ treeSize: start + 1, keyId: key.keyId });
+    const [row] = (await log.ds.query(`SELECT entry FROM platform.audit_entries WHERE seq = $1`, [
+      start,
+    ])) as { entry: string }[];
     expect(JSON.parse(row.entry)).toMatchObject({
       action: 'audit.key.rotate',
       actor: { type: 'system', id: 'key-ceremony' },
@@ -234,12 +251,13 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
       details: { previousKeyId: before.keyId, validFrom: key.validFrom },
       outcome: 'success',
     });
-    const bundle = await collect(log.store.exportBundle({ from: 200 }));
+    const bundle = await collect(log.store.exportBundle({ from: start - 1 }));
     expect(bundle).toContain('"type":"key_rotation"');
     expect(await verifyAuditBundle(bundle, before.publicKeyPem)).toMatchObject({ ok: true });
   });
 
   it('records a pending row written past `append` as rejected instead of dropping it', async () => {
+    const start = await signedSize(log);
     const owner = new Client({ connectionString: withDefaultUser(log.config.database.url) });
     await owner.connect();
     try {
@@ -252,12 +270,11 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
     } finally {
       await owner.end();
     }
-    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 259 });
+    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: start + 3 });
     const rows = (await log.ds.query(
-      `SELECT entry FROM platform.audit_entries WHERE seq >= 256 ORDER BY seq`,
-    )) as {
-      entry: string;
-    }[];
+      `SELECT entry FROM platform.audit_entries WHERE seq >= $1 ORDER BY seq`,
+      [start],
+    )) as { entry: string }[];
     expect(rows.map((r) => JSON.parse(r.entry))).toEqual([
       expect.objectContaining({
         action: 'audit.pending_rejected',
@@ -274,6 +291,7 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
   });
 
   it('signs nothing with a key nobody vouched for once every key is retired, until an operator rotates', async () => {
+    const start = await growTo(log, 1);
     const before = await log.store.keys();
     await log.owner.query(
       `UPDATE platform.audit_signing_keys SET valid_to = now(), private_key_sealed = NULL WHERE valid_to IS NULL`,
@@ -288,7 +306,7 @@ describe('appending to the database audit log (real PostgreSQL)', () => {
     const { key } = await AuditContext.run(systemAuditContext('key-ceremony'), () =>
       log.app.get(RotateAuditKey).run(),
     );
-    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: 262, keyId: key.keyId });
+    expect(await log.store.checkpointNow()).toMatchObject({ treeSize: start + 3, keyId: key.keyId });
   });
 });
 
@@ -623,6 +641,8 @@ describe('what the sequencer signs (real PostgreSQL)', () => {
   });
 
   it('halts instead of signing a fork when the stored tree was changed behind its back', async () => {
+    // A tree of exactly 100 entries (the test before leaves one), whose first 64 leaves make a subtree.
+    expect(await growTo(log, 100)).toBe(100);
     // Someone with the database's superuser changes a stored subtree the next root is built on.
     const [{ hash }] = (await log.owner.query(
       `SELECT hash FROM platform.audit_nodes WHERE level = 6 AND index = 0`,

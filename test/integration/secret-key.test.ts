@@ -83,6 +83,23 @@ describe('the platform secret key (real PostgreSQL)', () => {
     return err.problems;
   }
 
+  /**
+   * The platform as the first tests leave it — migrated and started with the key in use, an active tenant,
+   * a signed checkpoint — made where it is missing, so that a test that needs it passes alone too.
+   */
+  async function withSealedData(): Promise<void> {
+    await preparePlatform(config, { migrate: true });
+    const { rows } = await db.query<{ tenants: number; checkpoints: number }>(
+      `SELECT (SELECT count(*) FROM platform.tenants WHERE status = 'active')::int AS tenants,
+              (SELECT count(*) FROM platform.audit_checkpoints)::int AS checkpoints`,
+    );
+    if (rows[0].tenants > 0 && rows[0].checkpoints > 0) return;
+    await withPlatform(config, async (p) => {
+      if (rows[0].tenants === 0) await provisionTenant(p);
+      await p.app.get(AuditStore).checkpointNow();
+    });
+  }
+
   beforeAll(async () => {
     ({ config, drop } = await createTestDatabase());
     db = new Client({ connectionString: withDefaultUser(config.database.url) });
@@ -139,6 +156,7 @@ describe('the platform secret key (real PostgreSQL)', () => {
   });
 
   it('an upgrade with sealed platform secrets refuses a key that does not open them, and records one that does', async () => {
+    await withSealedData();
     await db.query(`DELETE FROM platform.secret_key_check`);
     expect(await refusal(withKey(randomBytes(32)))).toEqual([
       expect.stringMatching(
@@ -151,6 +169,7 @@ describe('the platform secret key (real PostgreSQL)', () => {
   });
 
   it('lets the application read the check value but not change it', async () => {
+    await withSealedData();
     const app = new Client({ connectionString: applicationDatabaseUrl(config) });
     await app.connect();
     try {
@@ -168,6 +187,7 @@ describe('the platform secret key (real PostgreSQL)', () => {
   });
 
   it('refuses the start of an audit log under another origin than its checkpoints name', async () => {
+    await withSealedData();
     const moved = { ...config, audit: { ...config.audit, origin: 'elsewhere.example/audit' } };
     expect(await refusal(moved)).toEqual([
       `TOWNHALL_AUDIT_ORIGIN is "elsewhere.example/audit" but the audit log's checkpoints are signed as "${config.audit.origin}": a log's origin cannot change (set TOWNHALL_AUDIT_ORIGIN=${config.audit.origin})`,
@@ -306,6 +326,7 @@ describe('the platform secret key (real PostgreSQL)', () => {
   });
 
   it('a signing key can be re-sealed but not replaced: its public half and window stay as they are', async () => {
+    await withSealedData();
     const { rows } = await db.query<{ key_id: string }>(`SELECT key_id FROM platform.audit_signing_keys`);
     await expect(
       db.query(`UPDATE platform.audit_signing_keys SET public_key_pem = 'x' WHERE key_id = $1`, [
@@ -324,6 +345,7 @@ describe('the platform secret key (real PostgreSQL)', () => {
   });
 
   it('knows every sealed column of the platform and of a tenant schema', async () => {
+    await withSealedData();
     const known = new Set<string>([
       ...PLATFORM_SEALED_COLUMNS.map((c) => `${c.table}.${c.column}`),
       ...TENANT_SEALED_COLUMNS.map((c) => `tenant.${c.table}.${c.column}`),
