@@ -40,6 +40,8 @@ export interface StatusVersion {
   sensitive: boolean;
   createdAt: Date;
   media: MediaRecord[];
+  /** The poll's options at this version, or null without a poll. */
+  poll: { options: string[] } | null;
 }
 
 /** Statuses with everything their entities show: accounts, reblogged statuses, applications, flags. */
@@ -97,7 +99,7 @@ export class StatusQueries {
       if (!status) throw new StatusError('not_found', 'Record not found');
       const page = await hydrate(m, [status], viewer);
       const rows = (await m.query(
-        `SELECT account_id::text, content, spoiler_text, sensitive, media, created_at
+        `SELECT account_id::text, content, spoiler_text, sensitive, media, poll, created_at
            FROM status_edits WHERE status_id = $1 ORDER BY id`,
         [id],
       )) as {
@@ -106,6 +108,7 @@ export class StatusQueries {
         spoiler_text: string;
         sensitive: boolean;
         media: { id: string; description: string | null }[];
+        poll: { options: string[] } | null;
         created_at: Date;
       }[];
       const media = await mediaOfStatuses(m, [
@@ -123,6 +126,7 @@ export class StatusQueries {
               media: r.media
                 .map((a) => byId.get(a.id) && { ...byId.get(a.id)!, description: a.description })
                 .filter((a): a is MediaRecord => a !== undefined),
+              poll: r.poll,
             }))
           : [
               {
@@ -132,6 +136,7 @@ export class StatusQueries {
                 sensitive: status.sensitive,
                 createdAt: status.editedAt ?? status.createdAt,
                 media: page.media.get(status.id) ?? [],
+                poll: page.polls.has(status.id) ? { options: page.polls.get(status.id)!.options } : null,
               },
             ];
       return { page, versions };
