@@ -226,12 +226,12 @@ export class StatusesController {
       const scheduled = await this.scheduled.schedule(poster, input, new Date(params.scheduled_at));
       return presentScheduledStatus(this.config, tenant.primaryDomain, scheduled);
     }
-    const status = await this.commands.post(
+    const page = await this.commands.post(
       poster,
       input,
       idempotencyKey === undefined || idempotencyKey === '' ? undefined : idempotencyKey.slice(0, 200),
     );
-    return this.render(status.id, access.accountId, tenant);
+    return new StatusPresenter(this.config, tenant.primaryDomain).page(page)[0];
   }
 
   @Get(':id')

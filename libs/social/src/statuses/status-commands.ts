@@ -25,6 +25,7 @@ import { wantsNotification } from '../notifications/notification-rules';
 import { checkPoll, createPoll, editPoll, type PollInput } from '../polls/polls';
 import { trimFeedsHolding } from './home-feed';
 import { StatusError } from './status-errors';
+import { hydrate, type StatusPage } from './status-queries';
 import { reachByContent } from '../tags/status-reach';
 import { countedLength, hashtagsIn, MAX_STATUS_CHARACTERS, mentionsIn, statusHtml } from './status-text';
 
@@ -76,10 +77,12 @@ export class StatusCommands {
   ) {}
 
   /**
-   * Posts a status. With an `idempotencyKey`, the first request with that key and body posts; a repeat
-   * with the same body answers the same status; a repeat with another body is refused (422).
+   * Posts a status and answers it as its author sees it, read in the posting transaction (one transaction
+   * per post, not a second one to read back what the first wrote). With an `idempotencyKey`, the first
+   * request with that key and body posts; a repeat with the same body answers the same status; a repeat
+   * with another body is refused (422).
    */
-  async post(poster: Poster, input: PostStatusInput, idempotencyKey?: string): Promise<StatusRecord> {
+  async post(poster: Poster, input: PostStatusInput, idempotencyKey?: string): Promise<StatusPage> {
     const checked = checkPostInput(input);
     const requestHash =
       idempotencyKey === undefined
@@ -93,7 +96,7 @@ export class StatusCommands {
     return this.transactions.run(async (m) => {
       if (idempotencyKey !== undefined) {
         const earlier = await this.claimKey(m, poster.accountId, idempotencyKey, requestHash!);
-        if (earlier) return earlier;
+        if (earlier) return hydrate(m, [earlier], poster.accountId);
       }
       const status = await this.postIn(m, poster, input, checked);
       if (idempotencyKey !== undefined) {
@@ -103,7 +106,7 @@ export class StatusCommands {
           JSON.stringify({ status_id: status.id }),
         ]);
       }
-      return status;
+      return hydrate(m, [status], poster.accountId);
     });
   }
 
@@ -408,7 +411,7 @@ export class StatusCommands {
       );
     }
     const status = earlier.response ? await findStatus(m, earlier.response.status_id) : null;
-    if (!status) throw new StatusError('not_found', 'Record not found');
+    if (!status || status.deletedAt !== null) throw new StatusError('not_found', 'Record not found');
     return status;
   }
 }
