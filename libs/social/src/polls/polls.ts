@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { checkText } from '@townhall/core';
-import { changedRows } from '@townhall/persistence';
+import { changedRows, preparedQuery } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import { wantsNotification } from '../notifications/notification-rules';
 import { ScheduledWorkRunner, scheduleWork, unscheduleWork } from '../scheduled/scheduled-work';
@@ -163,14 +163,15 @@ export async function pollsOfStatuses(
   viewer: string | null,
 ): Promise<Map<string, PollRecord>> {
   if (statusIds.length === 0) return new Map();
-  const rows = (await m.query(
+  const rows = await preparedQuery<PollRow>(
+    m,
     `SELECT p.id::text, p.status_id::text, p.account_id::text, p.options, p.tallies, p.multiple, p.hide_totals,
             p.votes_count, p.voters_count, p.expires_at,
             CASE WHEN $2::bigint IS NULL THEN NULL ELSE
               ARRAY(SELECT v.choice::int FROM poll_votes v WHERE v.poll_id = p.id AND v.account_id = $2 ORDER BY v.choice) END AS own_votes
        FROM polls p WHERE p.status_id = ANY($1::bigint[])`,
     [statusIds, viewer],
-  )) as PollRow[];
+  );
   return new Map(
     rows.map((r) => [
       r.status_id,
