@@ -1,3 +1,4 @@
 export * from './keys';
 export * from './nodeinfo';
 export * from './host-meta';
+export * from './fetch';
