@@ -1,4 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import {
   fetchActivityPubObject,
@@ -11,6 +13,10 @@ import type { TownhallConfig } from '@townhall/core';
 import { FederationGatewayModule } from '../../apps/federation-gateway/src/federation-gateway.module';
 import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
 import { LocalActorKeys } from '../../apps/federation-gateway/src/actors/local-actor-keys';
+import {
+  InstanceActorSigner,
+  RemoteFetching,
+} from '../../apps/federation-gateway/src/fetching/remote-fetching';
 import { callApi, ClientTestbed, startClientTestbed } from './client-support';
 import { TenantContext, tenantRef } from '@townhall/tenancy';
 
@@ -28,6 +34,9 @@ const { lookupWebFinger } = require('@fedify/webfinger') as {
 };
 const { getDocumentLoader } = require('@fedify/vocab-runtime') as {
   getDocumentLoader(options: { allowPrivateAddress: boolean }): unknown;
+};
+const { verifyRequest: fedifyVerify } = require('@fedify/fedify/sig') as {
+  verifyRequest(request: Request, options: unknown): Promise<{ ownerId: URL | null } | null>;
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -339,6 +348,48 @@ describe('federation gateway: actors and discovery, read by Fedify and by our ow
     expect(page.orderedItems).toEqual([`${alpha}/users/bob`]);
     const following = await read<CollectionDocument>(await get('/users/bob/following?page=1'));
     expect(following.orderedItems).toEqual([`${alpha}/users/alice`]);
+  });
+
+  it('signs the tenant’s fetches as its instance actor, which a Fedify server in authorized-fetch mode accepts', async () => {
+    // A remote server that answers only signed GETs, verifying them with Fedify (which fetches the key
+    // from the tenant's /actor over loopback).
+    const owners: Array<string | null> = [];
+    const server = http.createServer((req, res) => {
+      const request = new Request(`http://${req.headers.host}${req.url}`, {
+        method: req.method,
+        headers: req.headers as Record<string, string>,
+      });
+      fedifyVerify(request, { documentLoader, contextLoader: documentLoader })
+        .then((key) => {
+          owners.push(key?.ownerId?.href ?? null);
+          if (!key) return res.writeHead(401).end();
+          res.writeHead(200, { 'content-type': AS2 }).end(
+            JSON.stringify({
+              id: `http://${req.headers.host}${req.url}`,
+              type: 'Note',
+              content: 'members only',
+            }),
+          );
+        })
+        .catch(() => res.writeHead(500).end());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const remote = `http://remote.test:${(server.address() as AddressInfo).port}`;
+    try {
+      const signer = bed.app.get(InstanceActorSigner);
+      const tenant = tenantRef(bed.tenants.alpha, 'social.alpha.test');
+      const note = await TenantContext.run(tenant, () => signer.fetchObject(`${remote}/notes/1`));
+      expect(note).toMatchObject({ id: `${remote}/notes/1`, content: 'members only' });
+      expect(owners).toEqual([`${alpha}/actor`]);
+      // Unsigned, the same server refuses.
+      const fetching = bed.app.get(RemoteFetching);
+      await expect(fetchActivityPubObject(fetching.fetcher, `${remote}/notes/1`)).rejects.toMatchObject({
+        code: 'http_status',
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('is fetched by our own safe fetcher as a remote server would, with the ActivityPub type and id checks', async () => {
