@@ -316,6 +316,40 @@ describe('federation gateway: actors and discovery, read by Fedify and by our ow
     expect(html.headers.get('location')).toBe(`/@alice/${first}`);
   });
 
+  it('pages a long outbox back with max_id and forward from its oldest end with min_id', async () => {
+    await bed.account('alpha', 'carol');
+    const carol = await bed.token('alpha', 'carol');
+    const ids: string[] = [];
+    for (let i = 0; i < 22; i++) {
+      const res = await callApi<{ id: string }>(alpha, 'POST', '/api/v1/statuses', carol, {
+        status: `note ${i}`,
+      });
+      ids.push(res.body.id);
+    }
+    const idsOf = (page: CollectionDocument<CreateActivity>) =>
+      page.orderedItems.map((a) => a.object.id.split('/').pop());
+    const newestFirst = [...ids].reverse();
+    const first = await read<CollectionDocument<CreateActivity> & { next: string }>(
+      await get('/users/carol/outbox?page=true'),
+    );
+    expect(idsOf(first)).toEqual(newestFirst.slice(0, 20));
+    expect(first.next).toBe(`${alpha}/users/carol/outbox?max_id=${newestFirst[19]}&page=true`);
+    const second = await read<CollectionDocument<CreateActivity> & { next?: string; prev: string }>(
+      await fetch(first.next, { headers: { accept: AS2 } }),
+    );
+    expect(idsOf(second)).toEqual(newestFirst.slice(20));
+    expect(second.next).toBeUndefined();
+    expect(second.prev).toBe(`${alpha}/users/carol/outbox?min_id=${newestFirst[20]}&page=true`);
+    const last = await read<CollectionDocument<CreateActivity> & { prev: string }>(
+      await get('/users/carol/outbox?min_id=0&page=true'),
+    );
+    expect(idsOf(last)).toEqual(newestFirst.slice(2));
+    const back = await read<CollectionDocument<CreateActivity>>(
+      await fetch(last.prev, { headers: { accept: AS2 } }),
+    );
+    expect(idsOf(back)).toEqual(newestFirst.slice(0, 2));
+  });
+
   it('does not serve private or direct statuses, nor another account’s status under this name', async () => {
     const priv = await callApi<{ id: string }>(alpha, 'POST', '/api/v1/statuses', token, {
       status: 'followers only',

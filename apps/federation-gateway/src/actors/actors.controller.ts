@@ -47,15 +47,24 @@ export class ActorsController {
   }
 
   @Get('users/:username/outbox')
-  @ApiOperation({ summary: 'The outbox: Create activities of public statuses, paged (page=true, max_id)' })
+  @ApiOperation({
+    summary: 'The outbox: Create activities of public statuses, paged (page=true, max_id, min_id)',
+  })
   async outbox(
     @Param('username') username: string,
     @Query('page') page: string | undefined,
     @Query('max_id') maxId: string | undefined,
+    @Query('min_id') minId: string | undefined,
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ): Promise<void> {
-    return this.answer(req, res, () => this.actors.outbox(username, page === 'true', maxId), `/@${username}`);
+    const cursor = { maxId, minId };
+    return this.answer(
+      req,
+      res,
+      () => this.actors.outbox(username, page === 'true', cursor),
+      `/@${username}`,
+    );
   }
 
   @Get('users/:username/followers')

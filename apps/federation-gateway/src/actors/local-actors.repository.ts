@@ -85,20 +85,24 @@ export class LocalActorsRepository {
     return n;
   }
 
-  /** Public and unlisted statuses (not boosts), newest first, older than `maxId` when given. */
+  /**
+   * Public and unlisted statuses (not boosts), newest first: older than `maxId`, or the `limit` just
+   * newer than `minId` (paging back towards the newest, as Mastodon's `min_id`).
+   */
   async publicStatuses(
     m: EntityManager,
     accountId: string,
-    maxId: string | null,
+    range: { maxId: string | null; minId: string | null },
     limit: number,
   ): Promise<StatusRow[]> {
-    return (await m.query(
+    const rows = (await m.query(
       `SELECT ${STATUS_COLUMNS} FROM statuses s LEFT JOIN statuses r ON r.id = s.in_reply_to_id
         WHERE s.account_id = $1 AND s.visibility <= 1 AND s.reblog_of_id IS NULL AND s.deleted_at IS NULL
-          AND ($2::bigint IS NULL OR s.id < $2::bigint)
-        ORDER BY s.id DESC LIMIT $3`,
-      [accountId, maxId, limit],
+          AND ($2::bigint IS NULL OR s.id < $2::bigint) AND ($3::bigint IS NULL OR s.id > $3::bigint)
+        ORDER BY CASE WHEN $3::bigint IS NULL THEN -s.id ELSE s.id END LIMIT $4`,
+      [accountId, range.maxId, range.minId, limit],
     )) as StatusRow[];
+    return range.minId === null ? rows : rows.reverse();
   }
 
   async publicStatus(m: EntityManager, accountId: string, statusId: string): Promise<StatusRow | null> {

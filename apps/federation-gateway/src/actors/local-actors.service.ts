@@ -83,8 +83,15 @@ export class LocalActorsService {
     });
   }
 
-  /** The outbox: its size, and pages of Create activities newest first (`max_id` pages back). */
-  async outbox(username: string, page: boolean, maxId: string | undefined): Promise<Record<string, unknown>> {
+  /**
+   * The outbox: its size, and pages of Create activities newest first — `max_id` pages back in time,
+   * `min_id` forward (`min_id=0` is the oldest page, the collection's `last`).
+   */
+  async outbox(
+    username: string,
+    page: boolean,
+    cursor: { maxId?: string; minId?: string },
+  ): Promise<Record<string, unknown>> {
     const account = await this.account(username);
     const id = actorEndpoints(account.uri).outbox;
     return this.transactions.run(async (m) => {
@@ -97,17 +104,26 @@ export class LocalActorsService {
           last: `${id}?min_id=0&page=true`,
         });
       }
-      const before = maxId !== undefined && /^\d{1,19}$/.test(maxId) ? maxId : null;
-      const rows = await this.actors.publicStatuses(m, account.id, before, OUTBOX_PAGE);
-      const pageId = before ? `${id}?max_id=${before}&page=true` : `${id}?page=true`;
+      const idParam = (v: string | undefined) => (v !== undefined && /^\d{1,19}$/.test(v) ? v : null);
+      const maxId = idParam(cursor.maxId);
+      const minId = maxId === null ? idParam(cursor.minId) : null;
+      const rows = await this.actors.publicStatuses(m, account.id, { maxId, minId }, OUTBOX_PAGE);
+      const pageId = maxId
+        ? `${id}?max_id=${maxId}&page=true`
+        : minId
+          ? `${id}?min_id=${minId}&page=true`
+          : `${id}?page=true`;
+      const oldest = rows[rows.length - 1]?.id;
+      const newest = rows[0]?.id;
+      // An older page exists when this one is full, or when it was reached from the oldest end.
+      const hasOlder = rows.length === OUTBOX_PAGE || (minId !== null && minId !== '0' && rows.length > 0);
       return renderOrderedCollectionPage({
         id: pageId,
         partOf: id,
         totalItems: total,
         orderedItems: rows.map((r) => renderCreate(this.note(account, r), { context: false })),
-        ...(rows.length === OUTBOX_PAGE
-          ? { next: `${id}?max_id=${rows[rows.length - 1].id}&page=true` }
-          : {}),
+        ...(hasOlder && oldest ? { next: `${id}?max_id=${oldest}&page=true` } : {}),
+        ...(newest && (maxId !== null || minId !== null) ? { prev: `${id}?min_id=${newest}&page=true` } : {}),
       });
     });
   }
