@@ -1,5 +1,6 @@
-import { INestApplication } from '@nestjs/common';
+import { DynamicModule, INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { TownhallConfig } from '@townhall/core';
 import { PersonalTokens } from '@townhall/auth';
 import { AuditContext, systemAuditContext } from '@townhall/compliance';
 import { LocalAccountCommands } from '@townhall/social';
@@ -30,6 +31,8 @@ export interface ClientTestbed extends TenantApp {
 export async function startClientTestbed(
   seeds: TenantSeed[],
   env: Record<string, string> = {},
+  /** The app to start (default: the instance app); another root must include the instance module. */
+  root: (config: TownhallConfig) => DynamicModule = (config) => InstanceAppModule.forRoot(config),
 ): Promise<ClientTestbed> {
   resolveTestDomainsToLoopback();
   const port = await freePort();
@@ -43,7 +46,7 @@ export async function startClientTestbed(
         ...env,
       },
     },
-    (config) => InstanceAppModule.forRoot(config),
+    root,
   );
   await (testbed.app as INestApplication).listen(port, '127.0.0.1');
   const base = Object.fromEntries(seeds.map((s) => [s.slug, `http://${s.domain}:${port}`]));
