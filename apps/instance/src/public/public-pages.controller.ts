@@ -21,6 +21,7 @@ import {
   statusArticle,
   statusExcerpt,
 } from './public-views';
+import { RenderedPages, type RenderedPage } from './rendered-pages';
 import { type FeedItem, rssFeed } from './rss';
 
 const PAGE_SIZE = 20;
@@ -61,6 +62,8 @@ interface PageContext {
 @ApiExcludeController()
 @Controller()
 export class PublicPagesController {
+  private readonly cache = new RenderedPages();
+
   constructor(
     private readonly reads: PublicReads,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
@@ -73,13 +76,15 @@ export class PublicPagesController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const c = this.context(tenant, request);
-    const official = await this.officialAccounts(c);
-    const body = html`<h1>${tenant.displayName}</h1>
-      <p>${instanceDescription(tenant.displayName)}</p>
-      <h2>${c.words.officialAccounts}</h2>
-      ${official}
-      <p><a href="${c.origin('/about')}">${c.words.about}</a></p>`;
-    await this.sendPage(reply, c, this.siteMeta(c, '/'), body);
+    return this.serve(reply, c, request, async () => {
+      const official = await this.officialAccounts(c);
+      const body = html`<h1>${tenant.displayName}</h1>
+        <p>${instanceDescription(tenant.displayName)}</p>
+        <h2>${c.words.officialAccounts}</h2>
+        ${official}
+        <p><a href="${c.origin('/about')}">${c.words.about}</a></p>`;
+      return this.page(c, this.siteMeta(c, '/'), body);
+    });
   }
 
   @Get('about')
@@ -89,25 +94,22 @@ export class PublicPagesController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const c = this.context(tenant, request);
-    const officials = await this.reads.officialAccounts();
-    const contact = officials[0] ? c.accounts.account(officials[0]) : null;
-    const body = html`<h1>${c.words.about}: ${tenant.displayName}</h1>
-      <p>${instanceDescription(tenant.displayName)}</p>
-      <h2>${c.words.rules}</h2>
-      <p>${c.words.noRules}</p>
-      <h2>${c.words.contact}</h2>
-      ${contact ? html`<p><a href="${contact.url}">${accountName(contact)}</a> <span class="acct">${handle(contact, tenant.primaryDomain)}</span></p>` : html`<p class="muted">—</p>`}
-      <h2>${c.words.officialAccounts}</h2>
-      ${this.accountList(
-        c,
-        officials.map((a) => c.accounts.account(a)),
-      )}`;
-    await this.sendPage(
-      reply,
-      c,
-      this.siteMeta(c, '/about', `${c.words.about}: ${tenant.displayName}`),
-      body,
-    );
+    return this.serve(reply, c, request, async () => {
+      const officials = await this.reads.officialAccounts();
+      const contact = officials[0] ? c.accounts.account(officials[0]) : null;
+      const body = html`<h1>${c.words.about}: ${tenant.displayName}</h1>
+        <p>${instanceDescription(tenant.displayName)}</p>
+        <h2>${c.words.rules}</h2>
+        <p>${c.words.noRules}</p>
+        <h2>${c.words.contact}</h2>
+        ${contact ? html`<p><a href="${contact.url}">${accountName(contact)}</a> <span class="acct">${handle(contact, tenant.primaryDomain)}</span></p>` : html`<p class="muted">—</p>`}
+        <h2>${c.words.officialAccounts}</h2>
+        ${this.accountList(
+          c,
+          officials.map((a) => c.accounts.account(a)),
+        )}`;
+      return this.page(c, this.siteMeta(c, '/about', `${c.words.about}: ${tenant.displayName}`), body);
+    });
   }
 
   /** `/@username`, and `/@username.rss` (one route: a username never has a dot). */
@@ -120,69 +122,69 @@ export class PublicPagesController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const c = this.context(tenant, request);
-    const { name: username, rss } = feedOrPage(raw);
-    const found = await this.reads.localAccount(username);
-    if (!found) return this.notFound(reply, c);
-    if (!rss && ACTIVITY_JSON.test(request.headers.accept ?? '')) {
-      return this.toActivityPub(reply, c.origin(`/users/${found.username}`));
-    }
-    const account = c.accounts.account(found);
-    if (rss) {
-      const page = await this.reads.accountStatuses(found.id, { limit: PAGE_SIZE });
-      return this.sendFeed(reply, c, page, {
-        title: `${accountName(account)} (${handle(account, tenant.primaryDomain)})`,
-        description: htmlAsText(account.note),
-        link: account.url,
-        self: c.origin(`/@${found.username}.rss`),
-        image: { url: account.avatar, title: accountName(account) },
-      });
-    }
-    const pageRequest = pageParams(query.max_id, query.min_id);
-    const page = await this.reads.accountStatuses(found.id, pageRequest);
-    const profilePath = `/@${found.username}`;
-    const name_ = accountName(account);
-    const body = html`<h1>${name_}</h1>
-      <p class="acct">${handle(account, tenant.primaryDomain)}</p>
-      ${account.note ? html`<div class="note">${trustedHtml(account.note)}</div>` : ''}
-      ${
-        account.fields.length > 0
-          ? html`<dl>
-              ${account.fields.map(
-                (f) =>
-                  html`<dt>${f.name}</dt>
-                    <dd>${trustedHtml(f.value)}</dd>`,
-              )}
-            </dl>`
-          : ''
+    return this.serve(reply, c, request, async () => {
+      const { name: username, rss } = feedOrPage(raw);
+      const pageRequest = rss ? { limit: PAGE_SIZE } : pageParams(query.max_id, query.min_id);
+      const profile = await this.reads.profile(username, pageRequest);
+      if (!profile) return this.notFound(c);
+      const { account: found, statuses: page } = profile;
+      if (!rss && ACTIVITY_JSON.test(request.headers.accept ?? '')) {
+        return redirectTo(c.origin(`/users/${found.username}`));
       }
-      <ul class="counts">
-        <li>${c.words.posts}: ${account.statuses_count}</li>
-        <li>${c.words.followers}: ${account.followers_count}</li>
-        <li>${c.words.following}: ${account.following_count}</li>
-      </ul>
-      <p><a href="${c.origin(`${profilePath}.rss`)}">${c.words.feed}</a></p>
-      <h2>${c.words.posts}</h2>
-      ${this.statusList(c, page, profilePath, pageRequest)}`;
-    await this.sendPage(
-      reply,
-      c,
-      {
-        ...this.meta(c),
-        title: `${name_} (${handle(account, tenant.primaryDomain)})`,
-        description: htmlAsText(account.note).slice(0, 200) || handle(account, tenant.primaryDomain),
-        canonicalUrl: account.url,
-        ogType: 'profile',
-        image: { url: account.avatar, alt: '', large: false },
-        activityJson: account.uri,
-        rss: c.origin(`${profilePath}.rss`),
-        noindex: account.noindex === true,
-        extraMeta: html`<meta
-          property="profile:username"
-          content="${handle(account, tenant.primaryDomain).slice(1)}"
-        />`,
-      },
-      body,
-    );
+      const account = c.accounts.account(found);
+      if (rss) {
+        return this.feed(c, page, {
+          title: `${accountName(account)} (${handle(account, tenant.primaryDomain)})`,
+          description: htmlAsText(account.note),
+          link: account.url,
+          self: c.origin(`/@${found.username}.rss`),
+          image: { url: account.avatar, title: accountName(account) },
+        });
+      }
+      const profilePath = `/@${found.username}`;
+      const name_ = accountName(account);
+      const body = html`<h1>${name_}</h1>
+        <p class="acct">${handle(account, tenant.primaryDomain)}</p>
+        ${account.note ? html`<div class="note">${trustedHtml(account.note)}</div>` : ''}
+        ${
+          account.fields.length > 0
+            ? html`<dl>
+                ${account.fields.map(
+                  (f) =>
+                    html`<dt>${f.name}</dt>
+                      <dd>${trustedHtml(f.value)}</dd>`,
+                )}
+              </dl>`
+            : ''
+        }
+        <ul class="counts">
+          <li>${c.words.posts}: ${account.statuses_count}</li>
+          <li>${c.words.followers}: ${account.followers_count}</li>
+          <li>${c.words.following}: ${account.following_count}</li>
+        </ul>
+        <p><a href="${c.origin(`${profilePath}.rss`)}">${c.words.feed}</a></p>
+        <h2>${c.words.posts}</h2>
+        ${this.statusList(c, page, profilePath, pageRequest)}`;
+      return this.page(
+        c,
+        {
+          ...this.meta(c),
+          title: `${name_} (${handle(account, tenant.primaryDomain)})`,
+          description: htmlAsText(account.note).slice(0, 200) || handle(account, tenant.primaryDomain),
+          canonicalUrl: account.url,
+          ogType: 'profile',
+          image: { url: account.avatar, alt: '', large: false },
+          activityJson: account.uri,
+          rss: c.origin(`${profilePath}.rss`),
+          noindex: account.noindex === true,
+          extraMeta: html`<meta
+            property="profile:username"
+            content="${handle(account, tenant.primaryDomain).slice(1)}"
+          />`,
+        },
+        body,
+      );
+    });
   }
 
   @Get('@:username/:id')
@@ -194,58 +196,58 @@ export class PublicPagesController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const c = this.context(tenant, request);
-    const found = await this.reads.localAccount(username);
-    const thread = found && ID.test(id) ? await this.reads.thread(found.id, id) : null;
-    const record = thread?.status.statuses[0];
-    const status = thread && record ? c.statuses.status(thread.status, record) : null;
-    if (!found || !thread || !record || !status) return this.notFound(reply, c);
-    if (ACTIVITY_JSON.test(request.headers.accept ?? '')) {
-      return this.toActivityPub(reply, status.uri);
-    }
-    const domain = tenant.primaryDomain;
-    const articles = (page: StatusPage) =>
-      page.statuses.map((s) => {
-        const shown = c.statuses.status(page, s);
-        return shown ? statusArticle({ status: shown, local: s.local }, c.words, c.lang, domain) : '';
-      });
-    const name = accountName(status.account);
-    const firstImage = status.media_attachments.find((m) => m.type === 'image' && m.url);
-    const body = html`<h1>${c.words.postBy(name)}</h1>
-      ${
-        thread.ancestors.statuses.length > 0
-          ? html`<section aria-labelledby="earlier">
-              <h2 id="earlier">${c.words.earlierInThread}</h2>
-              ${articles(thread.ancestors)}
-            </section>`
-          : ''
+    return this.serve(reply, c, request, async () => {
+      const thread = await this.reads.thread(username, id);
+      const record = thread?.status.statuses[0];
+      const status = thread && record ? c.statuses.status(thread.status, record) : null;
+      if (!thread || !record || !status) return this.notFound(c);
+      if (ACTIVITY_JSON.test(request.headers.accept ?? '')) {
+        return redirectTo(status.uri);
       }
-      ${statusArticle({ status, local: record.local, focal: true }, c.words, c.lang, domain)}
-      <section aria-labelledby="replies">
-        <h2 id="replies">${c.words.replies}</h2>
+      const domain = tenant.primaryDomain;
+      const articles = (page: StatusPage) =>
+        page.statuses.map((s) => {
+          const shown = c.statuses.status(page, s);
+          return shown ? statusArticle({ status: shown, local: s.local }, c.words, c.lang, domain) : '';
+        });
+      const name = accountName(status.account);
+      const firstImage = status.media_attachments.find((m) => m.type === 'image' && m.url);
+      const body = html`<h1>${c.words.postBy(name)}</h1>
         ${
-          thread.descendants.statuses.length > 0
-            ? articles(thread.descendants)
-            : html`<p class="muted">${c.words.noReplies}</p>`
+          thread.ancestors.statuses.length > 0
+            ? html`<section aria-labelledby="earlier">
+                <h2 id="earlier">${c.words.earlierInThread}</h2>
+                ${articles(thread.ancestors)}
+              </section>`
+            : ''
         }
-      </section>`;
-    await this.sendPage(
-      reply,
-      c,
-      {
-        ...this.meta(c),
-        title: `${name}: “${statusExcerpt(status, 80)}”`,
-        description: statusExcerpt(status),
-        canonicalUrl: status.url ?? status.uri,
-        ogType: 'article',
-        image: firstImage
-          ? { url: firstImage.url!, alt: firstImage.description ?? '', large: true }
-          : { url: status.account.avatar, alt: '', large: false },
-        activityJson: status.uri,
-        noindex: status.account.noindex === true,
-        extraMeta: html`<meta property="article:published_time" content="${status.created_at}" />`,
-      },
-      body,
-    );
+        ${statusArticle({ status, local: record.local, focal: true }, c.words, c.lang, domain)}
+        <section aria-labelledby="replies">
+          <h2 id="replies">${c.words.replies}</h2>
+          ${
+            thread.descendants.statuses.length > 0
+              ? articles(thread.descendants)
+              : html`<p class="muted">${c.words.noReplies}</p>`
+          }
+        </section>`;
+      return this.page(
+        c,
+        {
+          ...this.meta(c),
+          title: `${name}: “${statusExcerpt(status, 80)}”`,
+          description: statusExcerpt(status),
+          canonicalUrl: status.url ?? status.uri,
+          ogType: 'article',
+          image: firstImage
+            ? { url: firstImage.url!, alt: firstImage.description ?? '', large: true }
+            : { url: status.account.avatar, alt: '', large: false },
+          activityJson: status.uri,
+          noindex: status.account.noindex === true,
+          extraMeta: html`<meta property="article:published_time" content="${status.created_at}" />`,
+        },
+        body,
+      );
+    });
   }
 
   /** `/tags/name`, and `/tags/name.rss` (local statuses only, as Mastodon's tag feed). */
@@ -258,38 +260,39 @@ export class PublicPagesController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const c = this.context(tenant, request);
-    const asked = feedOrPage(raw);
-    const rss = asked.rss;
-    const name = tagNameFrom(asked.name);
-    if (!isTagName(name)) return this.notFound(reply, c);
-    const path = `/tags/${encodeURIComponent(name.toLowerCase())}`;
-    if (rss) {
-      const page = await this.reads.tagStatuses(name, { limit: PAGE_SIZE }, { local: true });
-      return this.sendFeed(reply, c, page, {
-        title: `#${name}`,
-        description: c.words.tagTitle(name),
-        link: c.origin(path),
-        self: c.origin(`${path}.rss`),
-      });
-    }
-    const pageRequest = pageParams(query.max_id, query.min_id);
-    const page = await this.reads.tagStatuses(name, pageRequest);
-    const body = html`<h1>${c.words.tagTitle(name)}</h1>
-      <p><a href="${c.origin(`${path}.rss`)}">${c.words.feed}</a></p>
-      ${this.statusList(c, page, path, pageRequest)}`;
-    await this.sendPage(
-      reply,
-      c,
-      {
-        ...this.meta(c),
-        title: `#${name}`,
-        description: c.words.tagTitle(name),
-        canonicalUrl: c.origin(path),
-        ogType: 'website',
-        rss: c.origin(`${path}.rss`),
-      },
-      body,
-    );
+    return this.serve(reply, c, request, async () => {
+      const asked = feedOrPage(raw);
+      const rss = asked.rss;
+      const name = tagNameFrom(asked.name);
+      if (!isTagName(name)) return this.notFound(c);
+      const path = `/tags/${encodeURIComponent(name.toLowerCase())}`;
+      if (rss) {
+        const page = await this.reads.tagStatuses(name, { limit: PAGE_SIZE }, { local: true });
+        return this.feed(c, page, {
+          title: `#${name}`,
+          description: c.words.tagTitle(name),
+          link: c.origin(path),
+          self: c.origin(`${path}.rss`),
+        });
+      }
+      const pageRequest = pageParams(query.max_id, query.min_id);
+      const page = await this.reads.tagStatuses(name, pageRequest);
+      const body = html`<h1>${c.words.tagTitle(name)}</h1>
+        <p><a href="${c.origin(`${path}.rss`)}">${c.words.feed}</a></p>
+        ${this.statusList(c, page, path, pageRequest)}`;
+      return this.page(
+        c,
+        {
+          ...this.meta(c),
+          title: `#${name}`,
+          description: c.words.tagTitle(name),
+          canonicalUrl: c.origin(path),
+          ogType: 'website',
+          rss: c.origin(`${path}.rss`),
+        },
+        body,
+      );
+    });
   }
 
   private context(tenant: TenantAtHost, request: FastifyRequest): PageContext {
@@ -358,38 +361,52 @@ export class PublicPagesController {
     )}${pager(c.words, older, newer)}`;
   }
 
-  private async sendPage(reply: FastifyReply, c: PageContext, meta: PageMeta, body: SafeHtml, status = 200) {
-    await reply
-      .code(status)
-      .header('content-type', 'text/html; charset=utf-8')
-      .header('content-language', c.lang)
-      .header('content-security-policy', PAGE_CSP)
-      .header('cache-control', status === 200 ? PAGE_CACHE : 'public, max-age=15')
-      .header('vary', 'Accept, Accept-Language')
-      .send(layout(meta, body));
-  }
-
-  private async sendFeed(
+  /**
+   * Answers from the page cache, rendering on a miss. The key is everything a page depends on: the
+   * tenant, the address with its query, the language, and whether ActivityPub was asked for.
+   */
+  private async serve(
     reply: FastifyReply,
     c: PageContext,
-    page: StatusPage,
-    channel: Parameters<typeof rssFeed>[0],
+    request: FastifyRequest,
+    render: () => Promise<RenderedPage>,
   ): Promise<void> {
+    const wantsActivity = ACTIVITY_JSON.test(request.headers.accept ?? '');
+    const key = `${c.tenant.ref.id} ${c.lang} ${wantsActivity ? 'ap' : 'html'} ${request.url}`;
+    const page = await this.cache.get(key, render);
+    reply.code(page.status).headers(page.headers);
+    await reply.send(page.body);
+  }
+
+  private page(c: PageContext, meta: PageMeta, body: SafeHtml, status = 200): RenderedPage {
+    return {
+      status,
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'content-language': c.lang,
+        'content-security-policy': PAGE_CSP,
+        'cache-control': status === 200 ? PAGE_CACHE : 'public, max-age=15',
+        vary: 'Accept, Accept-Language',
+      },
+      body: layout(meta, body),
+    };
+  }
+
+  private feed(c: PageContext, page: StatusPage, channel: Parameters<typeof rssFeed>[0]): RenderedPage {
     const items: FeedItem[] = [];
     for (const s of page.statuses) {
       const status = c.statuses.status(page, s);
       if (status) items.push({ status, local: s.local });
     }
-    await reply
-      .code(200)
-      .header('content-type', 'application/rss+xml; charset=utf-8')
-      .header('cache-control', FEED_CACHE)
-      .send(rssFeed(channel, items));
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/rss+xml; charset=utf-8', 'cache-control': FEED_CACHE },
+      body: rssFeed(channel, items),
+    };
   }
 
-  private async notFound(reply: FastifyReply, c: PageContext): Promise<void> {
-    await this.sendPage(
-      reply,
+  private notFound(c: PageContext): RenderedPage {
+    return this.page(
       c,
       { ...this.siteMeta(c, '/', c.words.notFoundTitle) },
       html`<h1>${c.words.notFoundTitle}</h1>
@@ -397,16 +414,15 @@ export class PublicPagesController {
       404,
     );
   }
+}
 
-  /** The ActivityPub document of a page is the gateway's to serve, at its own address. */
-  private async toActivityPub(reply: FastifyReply, location: string): Promise<void> {
-    await reply
-      .code(302)
-      .header('location', location)
-      .header('vary', 'Accept, Accept-Language')
-      .header('cache-control', PAGE_CACHE)
-      .send();
-  }
+/** The ActivityPub document of a page is the gateway's to serve, at its own address. */
+function redirectTo(location: string): RenderedPage {
+  return {
+    status: 302,
+    headers: { location, vary: 'Accept, Accept-Language', 'cache-control': PAGE_CACHE },
+    body: '',
+  };
 }
 
 /** A name from an address that may ask for its feed (`name.rss`): names never hold a dot. */

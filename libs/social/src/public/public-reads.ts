@@ -11,8 +11,11 @@ import {
   type StatusRow,
   visibleTo,
 } from '../statuses/status-records';
-import { StatusInteractions } from '../statuses/status-interactions';
+import { threadAround } from '../statuses/status-interactions';
 import { TagTimeline } from '../tags/tag-timeline';
+
+/** Mastodon's rule for usernames. */
+const USERNAME = /^[A-Za-z0-9_]{1,30}$/;
 
 /** A status on its own page, with the thread around it that an anonymous reader may see. */
 export interface PublicThread {
@@ -35,20 +38,21 @@ export interface PublicThread {
 export class PublicReads {
   constructor(
     private readonly transactions: TenantTransactions,
-    private readonly interactions: StatusInteractions,
     private readonly tags: TagTimeline,
   ) {}
 
-  /** A local account that is not suspended, by username (case-insensitive, as Mastodon finds it). */
-  async localAccount(username: string): Promise<AccountRecord | null> {
-    if (!/^[A-Za-z0-9_]{1,30}$/.test(username)) return null;
-    const account = await this.transactions.run((m) => findAccountByAcct(m, username, null));
-    return account && account.suspendedAt === null ? account : null;
-  }
-
-  /** A local account's public statuses, newest first, without reblogs and replies to others. */
-  accountStatuses(accountId: string, page: PageRequest): Promise<StatusPage> {
+  /**
+   * A local account that is not suspended, by username (case-insensitive, as Mastodon finds it), with a
+   * page of its public statuses, newest first, without reblogs and replies to others. One transaction.
+   */
+  async profile(
+    username: string,
+    page: PageRequest,
+  ): Promise<{ account: AccountRecord; statuses: StatusPage } | null> {
+    if (!USERNAME.test(username)) return null;
     return this.transactions.run(async (m) => {
+      const account = await findAccountByAcct(m, username, null);
+      if (!account || account.suspendedAt !== null) return null;
       const bounds = pageBounds('s.id', page, 3);
       const rows = (await m.query(
         `SELECT ${STATUS_COLUMNS} FROM statuses s
@@ -56,30 +60,32 @@ export class PublicReads {
             AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)
             AND ${bounds.where} AND ${visibleTo('NULL')}
           ORDER BY ${bounds.order} LIMIT $2`,
-        [accountId, page.limit, ...bounds.params],
+        [account.id, page.limit, ...bounds.params],
       )) as StatusRow[];
-      return hydrate(m, newestFirst(rows), null);
+      return { account, statuses: await hydrate(m, newestFirst(rows), null) };
     });
   }
 
   /**
    * A local account's status with its thread, or null when the anonymous reader may not see it (or it
-   * is not that account's, or not an original status). Ancestors and descendants of suspended accounts
-   * are left out.
+   * is not that account's, or not an original status, or the account is suspended). Ancestors and
+   * descendants of suspended accounts are left out. One transaction.
    */
-  async thread(accountId: string, id: string): Promise<PublicThread | null> {
-    if (!/^\d{1,19}$/.test(id)) return null;
-    const status = await this.transactions.run(async (m) => {
+  async thread(username: string, id: string): Promise<PublicThread | null> {
+    if (!USERNAME.test(username) || !/^\d{1,19}$/.test(id)) return null;
+    return this.transactions.run(async (m) => {
+      const account = await findAccountByAcct(m, username, null);
+      if (!account || account.suspendedAt !== null) return null;
       const rows = (await m.query(
         `SELECT ${STATUS_COLUMNS} FROM statuses s
           WHERE s.id = $1 AND s.account_id = $2 AND s.reblog_of_id IS NULL AND ${visibleTo('NULL')}`,
-        [id, accountId],
+        [id, account.id],
       )) as StatusRow[];
-      return rows.length === 0 ? null : hydrate(m, rows.map(statusRecord), null);
+      if (rows.length === 0) return null;
+      const status = await hydrate(m, rows.map(statusRecord), null);
+      const { ancestors, descendants } = await threadAround(m, id, null);
+      return { status, ancestors: withoutSuspended(ancestors), descendants: withoutSuspended(descendants) };
     });
-    if (status === null) return null;
-    const { ancestors, descendants } = await this.interactions.context(null, id);
-    return { status, ancestors: withoutSuspended(ancestors), descendants: withoutSuspended(descendants) };
   }
 
   /** Public statuses with a hashtag (Mastodon's TagFeed for an anonymous reader). */
