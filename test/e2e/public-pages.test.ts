@@ -67,6 +67,11 @@ describe('public pages', () => {
       );
       expect(res.text).toContain(PUBLIC_TEXT.publicReply);
       expect(res.text).not.toContain(PUBLIC_TEXT.privateReply);
+      // The image may be embedded by pages and clients on other origins.
+      const src = /<img src="([^"]+)"/.exec(res.flat)![1];
+      const image = await fetch(src, { headers: { origin: 'http://client.example' } });
+      expect(image.status).toBe(200);
+      expect(image.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
     });
 
     it('an unlisted status has its own page, and is on no list: profile, tag page, feeds', async () => {
