@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { publicUrl, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
+import { pathOf, publicUrl, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { isTagName, type PageRequest, PublicReads, type StatusPage, tagNameFrom } from '@townhall/social';
 import type { TenantAtHost } from '@townhall/tenancy';
 import { instanceDescription } from '../instance/instance.service';
@@ -372,7 +372,10 @@ export class PublicPagesController {
     render: () => Promise<RenderedPage>,
   ): Promise<void> {
     const wantsActivity = ACTIVITY_JSON.test(request.headers.accept ?? '');
-    const key = `${c.tenant.ref.id} ${c.lang} ${wantsActivity ? 'ap' : 'html'} ${request.url}`;
+    // The query counts only for what a page reads from it, so made-up parameters cannot fill the cache.
+    const query = request.query as Record<string, unknown>;
+    const { maxId, minId } = pageParams(query.max_id, query.min_id);
+    const key = `${c.tenant.ref.id} ${c.lang} ${wantsActivity ? 'ap' : 'html'} ${pathOf(request.url)} ${maxId ?? ''} ${minId ?? ''}`;
     const page = await this.cache.get(key, render);
     reply.code(page.status).headers(page.headers);
     await reply.send(page.body);

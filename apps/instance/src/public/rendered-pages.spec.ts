@@ -80,3 +80,28 @@ describe('RenderedPages when a page is stale', () => {
     expect((await pages.get('k', async () => page('v4'))).body).toBe('v3');
   });
 });
+
+describe('RenderedPages bounds', () => {
+  it('renders an expired page once for readers who ask while it is rendered', async () => {
+    let now = 0;
+    const pages = new RenderedPages(5_000, 10, () => now);
+    await pages.get('k', async () => page('v1'));
+    now = 20_000;
+    let renders = 0;
+    const render = async () => page(`v${++renders + 1}`);
+    const answers = await Promise.all([pages.get('k', render), pages.get('k', render)]);
+    expect(answers.map((a) => a.body)).toEqual(['v2', 'v2']);
+    expect(renders).toBe(1);
+  });
+
+  it('keeps at most its size in characters, forgetting the oldest first', async () => {
+    const pages = new RenderedPages(60_000, 100, Date.now, 10);
+    let renders = 0;
+    const render = async () => page(`${++renders}`.padEnd(6, '.'));
+    await pages.get('a', render);
+    await pages.get('b', render);
+    // a (6) + b (6) > 10: a was forgotten, b kept.
+    expect((await pages.get('b', render)).body).toBe('2.....');
+    expect((await pages.get('a', render)).body).toBe('3.....');
+  });
+});

@@ -5,9 +5,11 @@ export interface RenderedPage {
   body: string;
 }
 
-/** How long a rendered page is reused as it is, then while it is rendered again; how many are kept. */
+/** How long a rendered page is reused as it is, then while it is rendered again. */
 export const RENDERED_PAGE_MS = 5_000;
+/** At most this many pages, and this many characters of them (about 32 MB), per process. */
 const MAX_PAGES = 5_000;
+const MAX_CHARACTERS = 32 * 1024 * 1024;
 
 /**
  * The public pages each process rendered in the last few seconds, by everything a page depends on.
@@ -23,15 +25,17 @@ const MAX_PAGES = 5_000;
  *
  * The price: what changes (a deletion, an edit, a suspended account) reaches the page within 2 × ttlMs
  * (10 s), on top of the 15 s a CDN may keep it (Cache-Control). A suspended tenant is refused before
- * this cache is asked. Bounded in number; the oldest entries are forgotten first.
+ * this cache is asked. Bounded in number and in size; the oldest entries are forgotten first.
  */
 export class RenderedPages {
   private readonly pages = new Map<string, Entry>();
+  private characters = 0;
 
   constructor(
     private readonly ttlMs = RENDERED_PAGE_MS,
     private readonly max = MAX_PAGES,
     private readonly now: () => number = Date.now,
+    private readonly maxCharacters = MAX_CHARACTERS,
   ) {}
 
   get(key: string, render: () => Promise<RenderedPage>): Promise<RenderedPage> {
@@ -42,34 +46,45 @@ export class RenderedPages {
       if (!known.refreshing) {
         known.refreshing = true;
         // The reader gets the page as it was; the next readers get the new one once it is there.
-        this.start(key, render, at).page.catch(() => undefined);
+        this.start(key, render, at, known).page.catch(() => undefined);
       }
       return known.page;
     }
     return this.start(key, render, at).page;
   }
 
-  private start(key: string, render: () => Promise<RenderedPage>, at: number): Entry {
-    const entry: Entry = { renderedAt: at, page: render(), settled: false, refreshing: false };
-    const previous = this.pages.get(key);
-    if (!previous || !previous.settled) this.keep(key, entry);
+  /** Renders a page; `stale`, if given, stays what readers get until the new page is there. */
+  private start(key: string, render: () => Promise<RenderedPage>, at: number, stale?: Entry): Entry {
+    const entry: Entry = { renderedAt: at, page: render(), settled: false, refreshing: false, size: 0 };
+    if (!stale) this.keep(key, entry);
     entry.page.then(
-      () => {
+      (rendered) => {
         entry.settled = true;
-        this.keep(key, entry);
+        this.keep(key, entry, rendered.body.length);
       },
       () => {
-        if (this.pages.get(key) === entry) this.pages.delete(key);
-        else if (previous) previous.refreshing = false;
+        if (this.pages.get(key) === entry) this.forget(key);
+        else if (stale) stale.refreshing = false;
       },
     );
     return entry;
   }
 
-  private keep(key: string, entry: Entry): void {
-    this.pages.delete(key);
-    if (this.pages.size >= this.max) this.pages.delete(this.pages.keys().next().value!);
+  private keep(key: string, entry: Entry, size = 0): void {
+    this.forget(key);
+    entry.size = size;
     this.pages.set(key, entry);
+    this.characters += entry.size;
+    while (this.pages.size > this.max || (this.characters > this.maxCharacters && this.pages.size > 1)) {
+      this.forget(this.pages.keys().next().value!);
+    }
+  }
+
+  private forget(key: string): void {
+    const entry = this.pages.get(key);
+    if (!entry) return;
+    this.pages.delete(key);
+    this.characters -= entry.size;
   }
 }
 
@@ -79,4 +94,6 @@ interface Entry {
   /** The rendering finished (successfully): the page may be served stale while it is rendered again. */
   settled: boolean;
   refreshing: boolean;
+  /** Characters of the body, once rendered. */
+  size: number;
 }
