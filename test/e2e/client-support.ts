@@ -1,4 +1,5 @@
 import { INestApplication } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { PersonalTokens } from '@townhall/auth';
 import { AuditContext, systemAuditContext } from '@townhall/compliance';
 import { type CreateLocalAccountInput, LocalAccountCommands } from '@townhall/social';
@@ -126,7 +127,7 @@ export async function callApi<T>(
   path: string,
   token: string | null,
   body?: Record<string, unknown> | URLSearchParams | FormData,
-): Promise<{ status: number; body: T }> {
+): Promise<{ status: number; body: T; headers: Headers }> {
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   let payload: RequestInit['body'];
   if (body instanceof URLSearchParams || body instanceof FormData) payload = body;
@@ -135,5 +136,47 @@ export async function callApi<T>(
     payload = JSON.stringify(body);
   }
   const res = await fetch(`${base}${path}`, { method, headers, body: payload });
-  return { status: res.status, body: (await res.json()) as T };
+  const answer = { status: res.status, body: (await res.json()) as T } as {
+    status: number;
+    body: T;
+    headers: Headers;
+  };
+  // Not enumerable: tests compare `{ status, body }` with toEqual.
+  Object.defineProperty(answer, 'headers', { value: res.headers, enumerable: false });
+  return answer;
+}
+
+/**
+ * The testbed of a describe block with one tenant, `alpha` at social.alpha.test: started before its
+ * tests (the returned object is filled in by then) and closed after them. `ds` and `schema` reach the
+ * tenant's tables for what a test writes as the federation gateway or a bulk import would.
+ */
+export function alphaTestbedForBlock(): {
+  bed: ClientTestbed;
+  ds: DataSource;
+  schema: string;
+  call: <T = unknown>(
+    method: string,
+    path: string,
+    token: string,
+    body?: Record<string, unknown>,
+  ) => ReturnType<typeof callApi<T>>;
+} {
+  const block = {} as ReturnType<typeof alphaTestbedForBlock>;
+  beforeAll(async () => {
+    const bed = await startClientTestbed([
+      { slug: 'alpha', domain: 'social.alpha.test', displayName: 'Alpha', adminEmail: 'press@alpha.example' },
+    ]);
+    Object.assign(block, {
+      bed,
+      ds: bed.app.get(DataSource),
+      schema: bed.tenants.alpha.schemaName,
+      call: (method: string, path: string, token: string, body?: Record<string, unknown>) =>
+        callApi(bed.base.alpha, method, path, token, body),
+    });
+  });
+  afterAll(async () => {
+    await block.bed?.close();
+  });
+  return block;
 }

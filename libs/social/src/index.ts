@@ -38,3 +38,4 @@ export * from './tags/tag-timeline';
 export * from './tags/status-reach';
 export * from './public/public-reads';
 export * from './instance-activity';
+export * from './relationships/domain-blocks';
