@@ -22,6 +22,7 @@ export interface PublicFixture {
     privateReply: string;
     suspendedReply: string;
     escaped: string;
+    warned: string;
   };
 }
 
@@ -35,6 +36,8 @@ export const PUBLIC_TEXT = {
   suspendedReply: 'Spam reply from a suspended account #floods',
   escaped: 'Markup stays text: <script>alert("x")</script> & <b>bold</b>',
   imageDescription: 'Map of the flooded area, river valley shaded in blue',
+  warning: 'Photos of damaged homes',
+  warned: 'The street after the water went down',
 };
 
 export async function seedPublicFixture(
@@ -82,6 +85,11 @@ export async function seedPublicFixture(
     visibility: 'public',
     in_reply_to_id: publicPost,
   });
+  const warned = await post(citizen, {
+    status: PUBLIC_TEXT.warned,
+    spoiler_text: PUBLIC_TEXT.warning,
+    visibility: 'public',
+  });
   const privateReply = await post(citizen, {
     status: PUBLIC_TEXT.privateReply,
     visibility: 'private',
@@ -100,6 +108,16 @@ export async function seedPublicFixture(
     base,
     domain,
     token,
-    ids: { publicPost, unlisted, privatePost, direct, publicReply, privateReply, suspendedReply, escaped },
+    ids: {
+      publicPost,
+      unlisted,
+      privatePost,
+      direct,
+      publicReply,
+      privateReply,
+      suspendedReply,
+      escaped,
+      warned,
+    },
   };
 }

@@ -124,6 +124,16 @@ describe('public pages', () => {
       expect((await page('/tags/no-such-tag!')).status).toBe(404);
     });
 
+    it('puts a content warning before what it warns about, which opens without script', async () => {
+      const res = await page(`/@citizen/${f.ids.warned}`);
+      expect(res.flat).toMatch(
+        new RegExp(
+          `<details> <summary>Content warning: ${PUBLIC_TEXT.warning}</summary> <p>${PUBLIC_TEXT.warned}</p>`,
+        ),
+      );
+      expect(res.flat).toContain(`<meta property="og:description" content="${PUBLIC_TEXT.warning}">`);
+    });
+
     it('escapes what people wrote: their markup is text', async () => {
       const res = await page(`/@ministry/${f.ids.escaped}`);
       expect(res.status).toBe(200);
