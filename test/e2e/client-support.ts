@@ -1,9 +1,11 @@
-import { INestApplication } from '@nestjs/common';
+import { DynamicModule, INestApplication, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { TownhallConfig } from '@townhall/core';
 import { PersonalTokens } from '@townhall/auth';
 import { AuditContext, systemAuditContext } from '@townhall/compliance';
 import { type CreateLocalAccountInput, LocalAccountCommands } from '@townhall/social';
 import { tenantRef } from '@townhall/tenancy';
+import { FederationGatewayModule } from '../../apps/federation-gateway/src/federation-gateway.module';
 import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
 import { resolveTestDomainsToLoopback } from '../support/loopback-dns';
 import { freePort } from '../support/processes';
@@ -28,9 +30,22 @@ export interface ClientTestbed extends TenantApp {
   token(slug: string, username: string, scopes?: string): Promise<string>;
 }
 
+/** The instance app and the federation gateway on one port, as `npm start` runs them (a testbed root). */
+@Module({})
+export class InstanceWithGateway {
+  static forRoot(config: TownhallConfig): DynamicModule {
+    return {
+      module: InstanceWithGateway,
+      imports: [InstanceAppModule.forRoot(config), FederationGatewayModule],
+    };
+  }
+}
+
 export async function startClientTestbed(
   seeds: TenantSeed[],
   env: Record<string, string> = {},
+  /** The app to start (default: the instance app); another root must include the instance module. */
+  root: (config: TownhallConfig) => DynamicModule = (config) => InstanceAppModule.forRoot(config),
 ): Promise<ClientTestbed> {
   resolveTestDomainsToLoopback();
   const port = await freePort();
@@ -44,7 +59,7 @@ export async function startClientTestbed(
         ...env,
       },
     },
-    (config) => InstanceAppModule.forRoot(config),
+    root,
   );
   await (testbed.app as INestApplication).listen(port, '127.0.0.1');
   const base = Object.fromEntries(seeds.map((s) => [s.slug, `http://${s.domain}:${port}`]));
@@ -151,7 +166,10 @@ export async function callApi<T>(
  * tests (the returned object is filled in by then) and closed after them. `ds` and `schema` reach the
  * tenant's tables for what a test writes as the federation gateway or a bulk import would.
  */
-export function alphaTestbedForBlock(): {
+export function alphaTestbedForBlock(
+  env: Record<string, string> = {},
+  root?: (config: TownhallConfig) => DynamicModule,
+): {
   bed: ClientTestbed;
   ds: DataSource;
   schema: string;
@@ -164,9 +182,18 @@ export function alphaTestbedForBlock(): {
 } {
   const block = {} as ReturnType<typeof alphaTestbedForBlock>;
   beforeAll(async () => {
-    const bed = await startClientTestbed([
-      { slug: 'alpha', domain: 'social.alpha.test', displayName: 'Alpha', adminEmail: 'press@alpha.example' },
-    ]);
+    const bed = await startClientTestbed(
+      [
+        {
+          slug: 'alpha',
+          domain: 'social.alpha.test',
+          displayName: 'Alpha',
+          adminEmail: 'press@alpha.example',
+        },
+      ],
+      env,
+      root,
+    );
     Object.assign(block, {
       bed,
       ds: bed.app.get(DataSource),

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { wantsActivityStreams } from '@townhall/activitypub';
 import { pathOf, publicUrl, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { isTagName, type PageRequest, PublicReads, type StatusPage, tagNameFrom } from '@townhall/social';
 import type { TenantAtHost } from '@townhall/tenancy';
@@ -36,9 +37,6 @@ const ID = /^\d{1,19}$/;
 const PAGE_CACHE = 'public, max-age=15, stale-while-revalidate=30, stale-if-error=3600';
 const FEED_CACHE = 'public, max-age=60';
 
-/** Media types by which another server asks for an ActivityPub document instead of the page. */
-const ACTIVITY_JSON = /application\/(activity\+json|ld\+json)/i;
-
 /** Everything a page of one request needs to know about where it is and whom it is for. */
 interface PageContext {
   tenant: TenantAtHost;
@@ -55,9 +53,9 @@ interface PageContext {
  * `/@username/:id` with their thread, hashtags `/tags/:name`, and RSS feeds `/@username.rss` and
  * `/tags/:name.rss`. What each may show is `PublicReads`'s to decide.
  *
- * ActivityPub documents live at `/users/*` (the federation gateway's). A request for a profile or a status
- * that asks for `application/activity+json` or `application/ld+json` is sent there with a redirect, so
- * the two never answer the same address differently.
+ * ActivityPub documents live at `/users/*` (the federation gateway's, which sends browsers here). A
+ * request for a profile or a status that asks for ActivityStreams (`wantsActivityStreams`, the gateway's
+ * own rule, so the two redirects can never send a client back and forth) is sent there with a redirect.
  */
 @ApiExcludeController()
 @Controller()
@@ -128,7 +126,7 @@ export class PublicPagesController {
       const profile = await this.reads.profile(username, pageRequest);
       if (!profile) return this.notFound(c);
       const { account: found, statuses: page } = profile;
-      if (!rss && ACTIVITY_JSON.test(request.headers.accept ?? '')) {
+      if (!rss && wantsActivityStreams(request.headers.accept)) {
         return redirectTo(c.origin(`/users/${found.username}`));
       }
       const account = c.accounts.account(found);
@@ -201,7 +199,7 @@ export class PublicPagesController {
       const record = thread?.status.statuses[0];
       const status = thread && record ? c.statuses.status(thread.status, record) : null;
       if (!thread || !record || !status) return this.notFound(c);
-      if (ACTIVITY_JSON.test(request.headers.accept ?? '')) {
+      if (wantsActivityStreams(request.headers.accept)) {
         return redirectTo(status.uri);
       }
       const domain = tenant.primaryDomain;
@@ -371,7 +369,7 @@ export class PublicPagesController {
     request: FastifyRequest,
     render: () => Promise<RenderedPage>,
   ): Promise<void> {
-    const wantsActivity = ACTIVITY_JSON.test(request.headers.accept ?? '');
+    const wantsActivity = wantsActivityStreams(request.headers.accept);
     // The query counts only for what a page reads from it, so made-up parameters cannot fill the cache.
     const query = request.query as Record<string, unknown>;
     const { maxId, minId } = pageParams(query.max_id, query.min_id);
