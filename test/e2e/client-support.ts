@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { TownhallConfig } from '@townhall/core';
 import { PersonalTokens } from '@townhall/auth';
 import { AuditContext, systemAuditContext } from '@townhall/compliance';
-import { LocalAccountCommands } from '@townhall/social';
+import { type CreateLocalAccountInput, LocalAccountCommands } from '@townhall/social';
 import { tenantRef } from '@townhall/tenancy';
 import { FederationGatewayModule } from '../../apps/federation-gateway/src/federation-gateway.module';
 import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
@@ -24,6 +24,7 @@ export interface ClientTestbed extends TenantApp {
     slug: string,
     username: string,
     role?: 'staff' | 'user',
+    profile?: Pick<CreateLocalAccountInput, 'displayName' | 'actorType'>,
   ): Promise<{ email: string; password: string; id: string }>;
   /** A personal access token of a local account (as `townhall tokens create` issues one). */
   token(slug: string, username: string, scopes?: string): Promise<string>;
@@ -65,14 +66,14 @@ export async function startClientTestbed(
   return {
     ...testbed,
     base,
-    account: async (slug, username, role = 'user') => {
+    account: async (slug, username, role = 'user', profile = {}) => {
       const tenant = testbed.tenants[slug];
       const domain = seeds.find((s) => s.slug === slug)!.domain;
       const email = `${username}@${slug}.example`;
       const created = await AuditContext.run(systemAuditContext('test'), () =>
         testbed.app
           .get(LocalAccountCommands)
-          .create(tenantRef(tenant, domain), domain, { username, email, role }),
+          .create(tenantRef(tenant, domain), domain, { username, email, role, ...profile }),
       );
       return { email, password: created.password, id: created.accountId };
     },

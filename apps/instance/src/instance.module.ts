@@ -21,6 +21,7 @@ import { InstanceService } from './instance/instance.service';
 import { ListsController } from './lists/lists.controller';
 import { MediaFilesController } from './media/media-files.controller';
 import { MediaController } from './media/media.controller';
+import { PublicPagesController } from './public/public-pages.controller';
 import { SearchController } from './search/search.controller';
 import { TagsController } from './tags/tags.controller';
 
@@ -49,6 +50,7 @@ import { TagsController } from './tags/tags.controller';
     V1FiltersController,
     SearchController,
     TagsController,
+    PublicPagesController,
   ],
   providers: [InstanceService],
 })
