@@ -22,6 +22,10 @@ import { MediaFilesController } from './media/media-files.controller';
 import { MediaController } from './media/media.controller';
 import { SearchController } from './search/search.controller';
 import { TagsController } from './tags/tags.controller';
+import { StreamHub } from './streaming/stream-hub';
+import { StreamRenderer } from './streaming/stream-renderer';
+import { StreamingController } from './streaming/streaming.controller';
+import { StreamingServer } from './streaming/streaming-server';
 
 /** The tenant-facing Mastodon client API, routed by `Host`. */
 @Module({
@@ -47,7 +51,8 @@ import { TagsController } from './tags/tags.controller';
     V1FiltersController,
     SearchController,
     TagsController,
+    StreamingController,
   ],
-  providers: [InstanceService],
+  providers: [InstanceService, StreamRenderer, StreamHub, StreamingServer],
 })
 export class InstanceModule {}

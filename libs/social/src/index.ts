@@ -35,3 +35,4 @@ export * from './tags/tag-names';
 export * from './tags/tag-records';
 export * from './tags/tag-timeline';
 export * from './tags/status-reach';
+export * from './streaming/stream-events';

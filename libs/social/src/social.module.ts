@@ -22,6 +22,7 @@ import { StatusQueries } from './statuses/status-queries';
 import { Search } from './search/search';
 import { TagTimeline } from './tags/tag-timeline';
 import { Tags } from './tags/tags';
+import { StreamEventPublisher } from './streaming/stream-events';
 
 /** The Mastodon domain's services, each provided and exported; the media storage beside them. */
 const SERVICES = [
@@ -45,6 +46,7 @@ const SERVICES = [
   Search,
   Tags,
   TagTimeline,
+  StreamEventPublisher,
 ];
 
 /** The Mastodon domain's services for the apps that serve tenants. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { queueStatusEvent } from '../streaming/stream-events';
 import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
@@ -134,6 +135,7 @@ export class StatusInteractions {
          ON CONFLICT DO NOTHING`,
         [actor, reblogId, target.id],
       );
+      await queueStatusEvent(m, 'update', reblogId);
       await notify(m, target.accountId, actor, 'reblog', target.id);
       return reblogId;
     });
@@ -150,6 +152,7 @@ export class StatusInteractions {
         ),
       );
       for (const r of removed) {
+        await queueStatusEvent(m, 'delete', r.id);
         await m.query(`DELETE FROM home_feed WHERE status_id = $1`, [r.id]);
         await m.query(`UPDATE statuses SET reblogs_count = greatest(reblogs_count - 1, 0) WHERE id = $1`, [
           target,
