@@ -3,6 +3,7 @@ import { auditScenario } from './audit';
 import { httpScenario } from './http';
 import { provisioningScenario } from './provisioning';
 import { socialScenario } from './social';
+import { streamingScenario } from './streaming';
 import { verifyScenario } from './verify';
 
 /** Every scenario `npm run bench` knows, in the order `--scenario all` runs them. */
@@ -12,4 +13,5 @@ export const SCENARIOS: readonly Scenario[] = [
   verifyScenario,
   httpScenario,
   socialScenario,
+  streamingScenario,
 ];

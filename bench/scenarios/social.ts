@@ -205,7 +205,7 @@ function tokenScript(
   ].join('\n');
 }
 
-async function tenantClient(url: string, tenantId: string): Promise<Client> {
+export async function tenantClient(url: string, tenantId: string): Promise<Client> {
   const client = new Client({ connectionString: url });
   await client.connect();
   const { rows } = await client.query<{ schema_name: string }>(

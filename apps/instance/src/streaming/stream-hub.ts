@@ -46,6 +46,7 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
   private readonly pendingStatus = new Map<string, { message: StreamMessage; listeners: Listener[] }>();
   private flushScheduled = false;
   private subscriber: Redis | undefined;
+  private subscriberReady: Promise<Redis> | undefined;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -148,7 +149,7 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
         set = new Set();
         this.listeners.set(name, set);
         this.redisSubscriber()
-          .subscribe(name)
+          .then((subscriber) => subscriber.subscribe(name))
           .catch((err: unknown) => this.logger.warn({ err, channel }, 'Could not subscribe to a stream'));
       }
       set.add({ session, target });
@@ -163,19 +164,31 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
       for (const l of set) if (l.session === session && l.target.key === target.key) set.delete(l);
       if (set.size === 0) {
         this.listeners.delete(name);
-        this.subscriber?.unsubscribe(name).catch(() => undefined);
+        void this.subscriberReady
+          ?.then((subscriber) => {
+            // Unless a connection asked for it again meanwhile.
+            if (!this.listeners.has(name)) return subscriber.unsubscribe(name);
+          })
+          .catch(() => undefined);
       }
     }
   }
 
-  private redisSubscriber(): Redis {
-    if (this.subscriber) return this.subscriber;
-    const subscriber = this.redis.subscriber();
-    subscriber.on('message', (channel: string, text: string) => this.onMessage(channel, text));
-    // Connects with its first command; after a reconnection ioredis subscribes again to what it was
-    // subscribed to.
-    this.subscriber = subscriber;
-    return subscriber;
+  /**
+   * The process's subscriber connection for streams, connected before the first SUBSCRIBE is sent
+   * and without auto-pipelining (commands sent to a subscriber while it connects were seen to be
+   * lost under load). After a reconnection ioredis subscribes again to what it was subscribed to.
+   */
+  private redisSubscriber(): Promise<Redis> {
+    this.subscriberReady ??= (async () => {
+      const subscriber = this.redis.redis.duplicate({ lazyConnect: true, enableAutoPipelining: false });
+      subscriber.on('error', () => undefined);
+      subscriber.on('message', (channel: string, text: string) => this.onMessage(channel, text));
+      this.subscriber = subscriber;
+      await subscriber.connect();
+      return subscriber;
+    })();
+    return this.subscriberReady;
   }
 
   private onMessage(channel: string, text: string): void {
@@ -348,6 +361,7 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
     for (const session of [...this.sessions]) this.close(session);
     const subscriber = this.subscriber;
     this.subscriber = undefined;
+    this.subscriberReady = undefined;
     if (subscriber && subscriber.status !== 'end')
       await subscriber.quit().catch(() => subscriber.disconnect());
   }
