@@ -357,6 +357,67 @@ describe('streaming API (WebSocket and server-sent events; real HTTP, PostgreSQL
     expect(updates(viewer).map((s) => s.id)).not.toContain(mutedId);
   });
 
+  it("carries hashtag, list and direct streams: the tag's statuses, the list members', conversations to participants", async () => {
+    const owner = await bed.account('alpha', 'topic_owner');
+    const member = await bed.account('alpha', 'topic_member');
+    await bed.account('alpha', 'topic_outsider');
+    const ownerToken = await bed.token('alpha', 'topic_owner');
+    const memberToken = await bed.token('alpha', 'topic_member');
+    const outsiderToken = await bed.token('alpha', 'topic_outsider');
+    await follow('alpha', ownerToken, member.id);
+    const list = await callApi<{ id: string }>(bed.base.alpha, 'POST', '/api/v1/lists', ownerToken, {
+      title: 'Members',
+    });
+    const added = await callApi(
+      bed.base.alpha,
+      'POST',
+      `/api/v1/lists/${list.body.id}/accounts`,
+      ownerToken,
+      {
+        account_ids: [member.id],
+      },
+    );
+    expect(added.status).toBe(200);
+    const socket = await stream('alpha', ownerToken);
+    socket.send({ type: 'subscribe', stream: 'hashtag', tag: 'Budget' });
+    socket.send({ type: 'subscribe', stream: 'list', list: list.body.id });
+    socket.send({ type: 'subscribe', stream: 'direct' });
+    await listening('alpha', 'hashtag:budget');
+    await listening('alpha', `list:${list.body.id}`);
+    await listening('alpha', `direct:${owner.id}`);
+
+    const tagged = await post('alpha', outsiderToken, { status: 'The #budget is out' });
+    const listed = await post('alpha', memberToken, { status: 'A member speaks' });
+    const direct = await post('alpha', memberToken, {
+      status: '@topic_owner between us',
+      visibility: 'direct',
+    });
+    const onTag = await socket.next(
+      'the tagged status',
+      (m) => m.event === 'update' && m.payload!.includes(tagged),
+    );
+    expect(onTag.stream).toEqual(['hashtag', 'Budget']);
+    const onList = await socket.next(
+      'the list status',
+      (m) => m.event === 'update' && m.payload!.includes(listed),
+    );
+    expect(onList.stream).toEqual(['list', list.body.id]);
+    const conversation = await socket.next('the conversation', (m) => m.event === 'conversation');
+    expect(conversation.stream).toEqual(['direct']);
+    expect(JSON.parse(conversation.payload!)).toMatchObject({
+      unread: true,
+      accounts: [{ acct: 'topic_member' }],
+      last_status: { id: direct, visibility: 'direct' },
+    });
+    // The outsider's status is not the list's, the member's is not the tag's.
+    expect(socket.messages.filter((m) => m.stream?.[0] === 'list').map((m) => m.payload)).not.toContainEqual(
+      expect.stringContaining(tagged),
+    );
+    expect(
+      socket.messages.filter((m) => m.stream?.[0] === 'hashtag').map((m) => m.payload),
+    ).not.toContainEqual(expect.stringContaining(listed));
+  });
+
   it("a revoked token's socket is closed at once", async () => {
     const person = await bed.account('alpha', 'revoked_user');
     const app = await callApi<{ client_id: string; client_secret: string }>(

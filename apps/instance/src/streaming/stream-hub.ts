@@ -275,7 +275,9 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
     );
     if (!found) return;
     const presenter = new StatusPresenter(this.config, tenant.primaryDomain);
+    // Viewers whose flags and filter results are the same get the same entity: rendered once.
     const rendered = new Map<string, string | null>();
+    const byViewer = new Map<string, string | null>();
     for (const l of listeners) {
       if (l.session.closed) continue;
       const viewer = l.session.viewer.accountId;
@@ -288,11 +290,16 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
         if (chosen && language !== null && !chosen.includes(language)) continue;
       }
       if (filteredOut(page, found.status, l.target.context)) continue;
-      let payload = rendered.get(viewer);
+      let payload = byViewer.get(viewer);
       if (payload === undefined) {
-        const entity = presenter.status(page, found.status);
-        payload = entity ? JSON.stringify(entity) : null;
-        rendered.set(viewer, payload);
+        const key = JSON.stringify([[...page.flags!.entries()], [...page.filters.entries()]]);
+        payload = rendered.get(key);
+        if (payload === undefined) {
+          const entity = presenter.status(page, found.status);
+          payload = entity ? JSON.stringify(entity) : null;
+          rendered.set(key, payload);
+        }
+        byViewer.set(viewer, payload);
       }
       if (payload !== null) l.session.output.send(l.target.stream, message.event, payload);
     }

@@ -17,6 +17,12 @@ import { TenantContext, type TenantAtHost, TenantTransactions } from '@townhall/
 import { conversationEntities, type MastodonConversation } from '../presenters/conversation.presenter';
 import { type MastodonNotification, notificationEntities } from '../presenters/notification.presenter';
 
+const FLAG_BY_KIND: (keyof ViewerFlags)[] = ['favourited', 'bookmarked', 'pinned', 'reblogged', 'muted'];
+
+function noFlags(): ViewerFlags {
+  return { favourited: false, reblogged: false, bookmarked: false, pinned: false, muted: false };
+}
+
 /** One status as each viewer may be shown it. */
 export interface StatusForViewers {
   status: StatusRecord;
@@ -83,27 +89,32 @@ export class StreamRenderer {
               AND (kind = 2 OR (kind = 3 AND (expires_at IS NULL OR expires_at > now())))`,
         [seeing, involved],
       )) as { account_id: string }[];
-      const flagRows = (await m.query(
-        `SELECT u.v::text AS viewer, s.id::text,
-                  EXISTS (SELECT 1 FROM status_reactions r WHERE r.kind = 0 AND r.account_id = u.v AND r.status_id = s.id) AS favourited,
-                  EXISTS (SELECT 1 FROM statuses b WHERE b.reblog_of_id = s.id AND b.account_id = u.v AND b.deleted_at IS NULL) AS reblogged,
-                  EXISTS (SELECT 1 FROM status_reactions r WHERE r.kind = 1 AND r.account_id = u.v AND r.status_id = s.id) AS bookmarked,
-                  EXISTS (SELECT 1 FROM status_reactions r WHERE r.kind = 2 AND r.account_id = u.v AND r.status_id = s.id) AS pinned,
-                  EXISTS (SELECT 1 FROM conversation_mutes c WHERE c.account_id = u.v AND c.conversation_id = s.conversation_id) AS muted
-             FROM unnest($2::bigint[]) AS u(v) CROSS JOIN statuses s WHERE s.id = ANY($1::bigint[])`,
+      // What the viewers did with the status (and the one it boosts): only the rows that exist, so a
+      // new status costs one probe per index, not five per viewer.
+      const reactions = (await m.query(
+        `SELECT r.account_id::text AS viewer, r.status_id::text AS id, r.kind FROM status_reactions r
+          WHERE r.kind IN (0, 1, 2) AND r.status_id = ANY($1::bigint[]) AND r.account_id = ANY($2::bigint[])
+         UNION ALL
+         SELECT b.account_id::text, b.reblog_of_id::text, 3 FROM statuses b
+          WHERE b.reblog_of_id = ANY($1::bigint[]) AND b.account_id = ANY($2::bigint[]) AND b.deleted_at IS NULL
+         UNION ALL
+         SELECT c.account_id::text, s.id::text, 4 FROM statuses s
+           JOIN conversation_mutes c ON c.conversation_id = s.conversation_id
+          WHERE s.id = ANY($1::bigint[]) AND c.account_id = ANY($2::bigint[])`,
         [ids, seeing],
-      )) as ({ viewer: string; id: string } & ViewerFlags)[];
+      )) as { viewer: string; id: string; kind: number }[];
       const languageRows = (await m.query(
         `SELECT account_id::text, chosen_languages FROM users
             WHERE account_id = ANY($1::bigint[]) AND cardinality(chosen_languages) > 0`,
         [seeing],
       )) as { account_id: string; chosen_languages: string[] }[];
       const flags = new Map<string, Map<string, ViewerFlags>>();
-      for (const r of flagRows) {
-        const own = flags.get(r.viewer) ?? new Map<string, ViewerFlags>();
-        own.set(r.id, r);
+      for (const r of reactions) {
+        const own = flags.get(r.viewer) ?? new Map(ids.map((id) => [id, noFlags()]));
+        own.get(r.id)![FLAG_BY_KIND[r.kind]] = true;
         flags.set(r.viewer, own);
       }
+      const none = new Map(ids.map((id) => [id, noFlags()]));
       const now = Date.now();
       const pages = new Map<string, StatusPage>();
       for (const viewer of seeing) {
@@ -113,7 +124,7 @@ export class StreamRenderer {
         pages.set(viewer, {
           ...base,
           viewer,
-          flags: flags.get(viewer) ?? new Map(),
+          flags: flags.get(viewer) ?? none,
           filters: matchFilters(live, [status], base.reblogs, base.media),
         });
       }

@@ -46,6 +46,7 @@ export class StreamingServer implements OnApplicationBootstrap, OnApplicationShu
     maxPayload: MAX_CLIENT_MESSAGE_BYTES,
     perMessageDeflate: false,
   });
+  private readonly frames = new LastFrame();
   private heartbeat: NodeJS.Timeout | undefined;
   private server: Server | undefined;
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -115,6 +116,7 @@ export class StreamingServer implements OnApplicationBootstrap, OnApplicationShu
   ): Promise<void> {
     ws.isAlive = true;
     ws.on('pong', () => (ws.isAlive = true));
+    const frames = this.frames;
     const output: StreamOutput = {
       send(stream, event, payload) {
         if (ws.readyState !== WebSocket.OPEN) return;
@@ -122,7 +124,7 @@ export class StreamingServer implements OnApplicationBootstrap, OnApplicationShu
           ws.terminate();
           return;
         }
-        ws.send(JSON.stringify(payload === undefined ? { stream, event } : { stream, event, payload }));
+        ws.send(frames.frame(stream, event, payload));
       },
       close(reason) {
         if (reason === 'revoked') ws.close(1008, 'The access token is no longer valid');
@@ -180,6 +182,29 @@ export class StreamingServer implements OnApplicationBootstrap, OnApplicationShu
       if (!(err instanceof StreamError)) this.logger.warn({ err }, 'Could not subscribe a stream');
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ error, status }));
     });
+  }
+}
+
+/**
+ * The message last sent, kept so that the same event to a thousand connections of the same stream is
+ * serialised once (its payload, a JSON string, is escaped again in every copy otherwise).
+ */
+class LastFrame {
+  private last: { stream: string[]; event: string; payload: string | undefined; text: string } | undefined;
+
+  frame(stream: string[], event: string, payload: string | undefined): string {
+    const last = this.last;
+    if (
+      last !== undefined &&
+      last.payload === payload &&
+      last.event === event &&
+      last.stream.length === stream.length &&
+      last.stream.every((s, i) => s === stream[i])
+    )
+      return last.text;
+    const text = JSON.stringify(payload === undefined ? { stream, event } : { stream, event, payload });
+    this.last = { stream, event, payload, text };
+    return text;
   }
 }
 
