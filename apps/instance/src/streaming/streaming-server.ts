@@ -124,7 +124,8 @@ export class StreamingServer implements OnApplicationBootstrap, OnApplicationShu
           ws.terminate();
           return;
         }
-        ws.send(frames.frame(stream, event, payload));
+        // A text frame from bytes encoded once for every connection of the same stream.
+        ws.send(frames.frame(stream, event, payload), { binary: false });
       },
       close(reason) {
         if (reason === 'revoked') ws.close(1008, 'The access token is no longer valid');
@@ -190,9 +191,9 @@ export class StreamingServer implements OnApplicationBootstrap, OnApplicationShu
  * serialised once (its payload, a JSON string, is escaped again in every copy otherwise).
  */
 class LastFrame {
-  private last: { stream: string[]; event: string; payload: string | undefined; text: string } | undefined;
+  private last: { stream: string[]; event: string; payload: string | undefined; bytes: Buffer } | undefined;
 
-  frame(stream: string[], event: string, payload: string | undefined): string {
+  frame(stream: string[], event: string, payload: string | undefined): Buffer {
     const last = this.last;
     if (
       last !== undefined &&
@@ -201,10 +202,11 @@ class LastFrame {
       last.stream.length === stream.length &&
       last.stream.every((s, i) => s === stream[i])
     )
-      return last.text;
+      return last.bytes;
     const text = JSON.stringify(payload === undefined ? { stream, event } : { stream, event, payload });
-    this.last = { stream, event, payload, text };
-    return text;
+    const bytes = Buffer.from(text, 'utf8');
+    this.last = { stream, event, payload, bytes };
+    return bytes;
   }
 }
 
