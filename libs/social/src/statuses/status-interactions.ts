@@ -5,6 +5,7 @@ import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
 import { notify } from '../relationships/relationships';
+import { trimFeedsHolding } from './home-feed';
 import { StatusError } from './status-errors';
 import {
   findVisibleStatuses,
@@ -135,6 +136,7 @@ export class StatusInteractions {
          ON CONFLICT DO NOTHING`,
         [actor, reblogId, target.id],
       );
+      await trimFeedsHolding(m, reblogId);
       await queueStatusEvent(m, 'update', reblogId);
       await notify(m, target.accountId, actor, 'reblog', target.id);
       return reblogId;
