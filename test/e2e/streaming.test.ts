@@ -511,6 +511,30 @@ describe('streaming API (WebSocket and server-sent events; real HTTP, PostgreSQL
     void other;
   });
 
+  it('bounds a connection: 100 subscriptions, messages of 16 KiB, text only', async () => {
+    await bed.account('alpha', 'bounded');
+    const token = await bed.token('alpha', 'bounded');
+    const many = await stream('alpha', token);
+    for (let i = 0; i <= 100; i++) many.send({ type: 'subscribe', stream: 'hashtag', tag: `topic${i}` });
+    const refused = await many.next('the refusal of the 101st', (m) => m.error !== undefined);
+    expect(refused).toEqual({ error: 'No more than 100 subscriptions on one connection', status: 400 });
+    await listening('alpha', 'hashtag:topic99');
+    const [, n] = (await redis.pubsub(
+      'NUMSUB',
+      `${bed.config.redis.keyPrefix}:timeline:${bed.tenants.alpha.id}:hashtag:topic100`,
+    )) as [string, number];
+    expect(n).toBe(0);
+
+    const large = await stream('alpha', token);
+    large.send({ type: 'subscribe', stream: 'public', padding: 'x'.repeat(16 * 1024) });
+    await waitFor(() => large.closed !== undefined, { what: 'the oversized message to close the socket' });
+    expect(large.closed!.code).toBe(1009);
+    const binary = await stream('alpha', token);
+    binary.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    await waitFor(() => binary.closed !== undefined, { what: 'the binary message to close the socket' });
+    expect(binary.closed!.code).toBe(1003);
+  });
+
   it('refuses an upgrade without a token, with an unknown host, or on another path', async () => {
     const url = bed.base.alpha.replace(/^http/, 'ws');
     await expect(

@@ -93,6 +93,9 @@ export class StreamingServer implements OnApplicationBootstrap, OnApplicationShu
       if (!tenant) throw new StreamError(404, 'No instance is hosted at this address.');
       const viewer = await this.hub.viewer(tenant, streamingToken(req.headers, url.searchParams));
       this.wss.handleUpgrade(req, socket, head, (ws) => {
+        // A protocol error (an oversized or malformed frame) is emitted here before ws closes the
+        // connection with its code; without a listener it would end the process.
+        ws.on('error', (err) => this.logger.debug({ err }, 'A streaming client broke the protocol'));
         this.connect(ws, viewer, url.searchParams).catch((err: unknown) => {
           this.logger.warn({ err }, 'Could not open a stream');
           ws.close(1011);
