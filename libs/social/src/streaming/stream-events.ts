@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type {
   DataSource,
@@ -146,8 +146,11 @@ export function queueFiltersChanged(m: EntityManager, accountId: string): void {
  * and the events are lost (streams are live views; timelines remain the record).
  */
 @Injectable()
-export class StreamEventPublisher implements EntitySubscriberInterface, OnModuleInit {
+export class StreamEventPublisher
+  implements EntitySubscriberInterface, OnModuleInit, BeforeApplicationShutdown
+{
   private readonly logger = new Logger(StreamEventPublisher.name);
+  private closing = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -158,10 +161,16 @@ export class StreamEventPublisher implements EntitySubscriberInterface, OnModule
     if (!this.dataSource.subscribers.includes(this)) this.dataSource.subscribers.push(this);
   }
 
+  /** A commit while the process shuts down publishes nothing: it would open a Redis connection again. */
+  beforeApplicationShutdown(): void {
+    this.closing = true;
+  }
+
   afterTransactionCommit(event: TransactionCommitEvent): void {
     const queued = pending.get(event.queryRunner);
     if (!queued) return;
     pending.delete(event.queryRunner);
+    if (this.closing) return;
     const redis = this.redis.redis;
     for (const { channel, message } of queued) {
       redis
