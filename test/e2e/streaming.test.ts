@@ -270,8 +270,13 @@ describe('streaming API (WebSocket and server-sent events; real HTTP, PostgreSQL
         'the update from the other app',
         (m) => m.event === 'update' && m.payload!.includes(res.body.id),
       );
-    } finally {
+      // Its own clients are let go when it shuts down, so closing it does not wait for them.
+      const own = await RawStream.open(`http://${ALPHA.domain}:${port}`, readerToken, 'stream=public');
+      opened.push(own);
       await other.close();
+      await waitFor(() => own.closed !== undefined, { what: 'the other app to drop its client' });
+    } finally {
+      await other.close().catch(() => undefined);
     }
   });
 

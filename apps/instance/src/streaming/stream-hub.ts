@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
 import type { DataSource } from 'typeorm';
@@ -39,7 +46,7 @@ interface Listener {
  * heard on Redis from whichever process made the change.
  */
 @Injectable()
-export class StreamHub implements OnModuleInit, OnApplicationShutdown {
+export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(StreamHub.name);
   private readonly sessions = new Set<StreamSession>();
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -359,13 +366,20 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private end(session: StreamSession, reason: 'revoked' | 'suspended'): void {
+  /**
+   * Ends every connection before the HTTP server closes: an upgraded socket or an event stream would
+   * otherwise keep the server's close waiting for the client to leave.
+   */
+  beforeApplicationShutdown(): void {
+    for (const session of [...this.sessions]) this.end(session, 'shutdown');
+  }
+
+  private end(session: StreamSession, reason: 'revoked' | 'suspended' | 'shutdown'): void {
     this.close(session);
     session.output.close(reason);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    for (const session of [...this.sessions]) this.close(session);
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     this.subscriberReady = undefined;

@@ -126,8 +126,8 @@ export async function resolveStream(
 /** What a connection's transport does: WebSocket or server-sent events. */
 export interface StreamOutput {
   send(stream: string[], event: string, payload: string | undefined): void;
-  /** Ends the connection (a revoked token, a suspended tenant). */
-  close(reason: 'revoked' | 'suspended'): void;
+  /** Ends the connection (a revoked token, a suspended tenant, the process shutting down). */
+  close(reason: 'revoked' | 'suspended' | 'shutdown'): void;
 }
 
 /** One client connection: its viewer, its subscriptions, and the viewer's filters as last loaded. */

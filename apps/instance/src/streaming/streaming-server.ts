@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { TenantDirectory } from '@townhall/tenancy';
@@ -39,7 +39,7 @@ type AliveSocket = WebSocket & { isAlive?: boolean };
  * accepted; a refusal is an HTTP answer with Mastodon's `X-Error-Message`.
  */
 @Injectable()
-export class StreamingServer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class StreamingServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(StreamingServer.name);
   private readonly wss = new WebSocketServer({
     noServer: true,
@@ -76,7 +76,8 @@ export class StreamingServer implements OnApplicationBootstrap, OnApplicationShu
     this.heartbeat.unref();
   }
 
-  onApplicationShutdown(): void {
+  /** Before the HTTP server closes, so that upgraded sockets do not keep it waiting. */
+  beforeApplicationShutdown(): void {
     clearInterval(this.heartbeat);
     this.server?.off('upgrade', this.onUpgrade);
     for (const ws of this.wss.clients) ws.terminate();
@@ -132,7 +133,8 @@ export class StreamingServer implements OnApplicationBootstrap, OnApplicationShu
       },
       close(reason) {
         if (reason === 'revoked') ws.close(1008, 'The access token is no longer valid');
-        else ws.close(1001, 'This instance has been suspended');
+        else if (reason === 'suspended') ws.close(1001, 'This instance has been suspended');
+        else ws.terminate();
       },
     };
     // Messages may arrive while the session opens: they wait for it.
