@@ -37,3 +37,4 @@ export * from './tags/tag-records';
 export * from './tags/tag-timeline';
 export * from './tags/status-reach';
 export * from './streaming/stream-events';
+export * from './instance-activity';

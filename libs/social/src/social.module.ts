@@ -12,6 +12,7 @@ import { MediaAttachments } from './media/media-attachments';
 import { LocalDiskMediaStorage, MediaStorage } from './media/media-storage';
 import { AccountQueries } from './accounts/account-queries';
 import { LocalAccountCommands } from './accounts/local-account-commands';
+import { InstanceActivity } from './instance-activity';
 import { LocalUsageCache } from './local-usage';
 import { Markers } from './markers/markers';
 import { Notifications } from './notifications/notifications';
@@ -27,6 +28,7 @@ import { StreamEventPublisher } from './streaming/stream-events';
 /** The Mastodon domain's services, each provided and exported; the media storage beside them. */
 const SERVICES = [
   LocalUsageCache,
+  InstanceActivity,
   LocalAccountCommands,
   AccountQueries,
   StatusCommands,
