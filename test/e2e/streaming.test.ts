@@ -210,6 +210,9 @@ describe('streaming API (WebSocket and server-sent events; real HTTP, PostgreSQL
     await waitFor(() => has('status_update', (s) => s.id === id), { what: 'the status.update' });
     await callApi(bed.base.alpha, 'DELETE', `/api/v1/statuses/${id}`, writerToken);
     await waitFor(() => got.some((g) => g.event === 'delete' && g.value === id), { what: 'the delete' });
+    // Stopped now, before megalodon's first ping (10 s after connecting): its answer would start a
+    // heartbeat timer that megalodon never clears, and that keeps the test worker alive.
+    socket.stop();
   });
 
   it('a server-sent event stream receives an update', async () => {
