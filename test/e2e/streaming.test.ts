@@ -363,6 +363,25 @@ describe('streaming API (WebSocket and server-sent events; real HTTP, PostgreSQL
       filtered: [{ filter: { title: 'Spoilers', filter_action: 'warn' }, keyword_matches: ['finale'] }],
     });
     expect(updates(viewer).map((s) => s.id)).not.toContain(mutedId);
+
+    // A filter made while connected applies to the next status at once.
+    const later = await callApi(bed.base.alpha, 'POST', '/api/v2/filters', viewerToken, {
+      title: 'Weather',
+      context: ['public'],
+      filter_action: 'warn',
+      keywords_attributes: [{ keyword: 'rain' }],
+    });
+    expect(later.status).toBe(200);
+    const rainId = await post('alpha', quietToken, { status: 'More rain tomorrow' });
+    const rain = await viewer.next(
+      'the status the new filter matches',
+      (m) => m.event === 'update' && m.payload!.includes(rainId),
+    );
+    expect(JSON.parse(rain.payload!)).toMatchObject({
+      filtered: [{ filter: { title: 'Weather' }, keyword_matches: ['rain'] }],
+    });
+    // As in Mastodon 4.3, the client is not sent `filters_changed` (it has no payload).
+    expect(viewer.messages.some((m) => m.event === 'filters_changed')).toBe(false);
   });
 
   it("carries hashtag, list and direct streams: the tag's statuses, the list members', conversations to participants", async () => {

@@ -218,8 +218,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, OnApp
           if (message.id) l.session.output.send(l.target.stream, 'delete', message.id);
           break;
         case 'filters_changed':
-          if (l.target.stream.length === 0) this.reloadFilters(l.session);
-          else l.session.output.send(l.target.stream, 'filters_changed', undefined);
+          this.reloadFilters(l.session);
           break;
         case 'notification':
           void this.sendRendered(l, 'notification', (s) =>
@@ -272,6 +271,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, OnApp
   }
 
   private async renderStatus(message: StreamMessage, listeners: Listener[]): Promise<void> {
+    await Promise.all(listeners.map((l) => l.session.filtersLoading));
     const tenant = listeners[0].session.viewer.tenant;
     const filtersBy = new Map(listeners.map((l) => [l.session.viewer.accountId, l.session.filters]));
     const found = await this.renderer.status(
@@ -312,10 +312,13 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, OnApp
     }
   }
 
+  /** Statuses rendered after this wait for it (`filtersLoading`), so they meet the new filters. */
   private reloadFilters(session: StreamSession): void {
-    this.renderer
+    session.filtersLoading = this.renderer
       .filters(session.viewer.tenant, session.viewer.accountId)
-      .then((filters) => (session.filters = filters))
+      .then((filters) => {
+        session.filters = filters;
+      })
       .catch((err: unknown) => this.logger.warn({ err }, 'Could not reload filters'));
   }
 

@@ -134,6 +134,8 @@ export interface StreamOutput {
 export class StreamSession {
   readonly subscriptions = new Map<string, StreamTarget>();
   filters: ActiveFilter[] = [];
+  /** A reload of `filters` under way after `filters_changed`. */
+  filtersLoading: Promise<void> | undefined;
   closed = false;
 
   constructor(

@@ -134,9 +134,13 @@ export function queueNotificationEvents(
     queueStreamEvent(m, [`${r.account_id}:notifications`], { event: 'notification', id: r.id });
 }
 
-/** Queues `filters_changed` for an account: its home stream shows it, all its connections reload filters. */
+/**
+ * Queues `filters_changed` on an account's system channel: every connection of the account reloads its
+ * filters. As in Mastodon 4.3, clients are not sent the event (its streaming server drops messages
+ * without a payload, and `filters_changed` has none).
+ */
 export function queueFiltersChanged(m: EntityManager, accountId: string): void {
-  queueStreamEvent(m, [accountId, `system:${accountId}`], { event: 'filters_changed' });
+  queueStreamEvent(m, [`system:${accountId}`], { event: 'filters_changed' });
 }
 
 /**
