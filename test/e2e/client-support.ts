@@ -1,4 +1,6 @@
-import { INestApplication } from '@nestjs/common';
+import { DynamicModule, INestApplication } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { TownhallConfig } from '@townhall/core';
 import { PersonalTokens } from '@townhall/auth';
 import { AuditContext, systemAuditContext } from '@townhall/compliance';
 import { LocalAccountCommands } from '@townhall/social';
@@ -29,6 +31,8 @@ export interface ClientTestbed extends TenantApp {
 export async function startClientTestbed(
   seeds: TenantSeed[],
   env: Record<string, string> = {},
+  /** The app to start (default: the instance app); another root must include the instance module. */
+  root: (config: TownhallConfig) => DynamicModule = (config) => InstanceAppModule.forRoot(config),
 ): Promise<ClientTestbed> {
   resolveTestDomainsToLoopback();
   const port = await freePort();
@@ -42,7 +46,7 @@ export async function startClientTestbed(
         ...env,
       },
     },
-    (config) => InstanceAppModule.forRoot(config),
+    root,
   );
   await (testbed.app as INestApplication).listen(port, '127.0.0.1');
   const base = Object.fromEntries(seeds.map((s) => [s.slug, `http://${s.domain}:${port}`]));
@@ -125,7 +129,7 @@ export async function callApi<T>(
   path: string,
   token: string | null,
   body?: Record<string, unknown> | URLSearchParams | FormData,
-): Promise<{ status: number; body: T }> {
+): Promise<{ status: number; body: T; headers: Headers }> {
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   let payload: RequestInit['body'];
   if (body instanceof URLSearchParams || body instanceof FormData) payload = body;
@@ -134,5 +138,47 @@ export async function callApi<T>(
     payload = JSON.stringify(body);
   }
   const res = await fetch(`${base}${path}`, { method, headers, body: payload });
-  return { status: res.status, body: (await res.json()) as T };
+  const answer = { status: res.status, body: (await res.json()) as T } as {
+    status: number;
+    body: T;
+    headers: Headers;
+  };
+  // Not enumerable: tests compare `{ status, body }` with toEqual.
+  Object.defineProperty(answer, 'headers', { value: res.headers, enumerable: false });
+  return answer;
+}
+
+/**
+ * The testbed of a describe block with one tenant, `alpha` at social.alpha.test: started before its
+ * tests (the returned object is filled in by then) and closed after them. `ds` and `schema` reach the
+ * tenant's tables for what a test writes as the federation gateway or a bulk import would.
+ */
+export function alphaTestbedForBlock(): {
+  bed: ClientTestbed;
+  ds: DataSource;
+  schema: string;
+  call: <T = unknown>(
+    method: string,
+    path: string,
+    token: string,
+    body?: Record<string, unknown>,
+  ) => ReturnType<typeof callApi<T>>;
+} {
+  const block = {} as ReturnType<typeof alphaTestbedForBlock>;
+  beforeAll(async () => {
+    const bed = await startClientTestbed([
+      { slug: 'alpha', domain: 'social.alpha.test', displayName: 'Alpha', adminEmail: 'press@alpha.example' },
+    ]);
+    Object.assign(block, {
+      bed,
+      ds: bed.app.get(DataSource),
+      schema: bed.tenants.alpha.schemaName,
+      call: (method: string, path: string, token: string, body?: Record<string, unknown>) =>
+        callApi(bed.base.alpha, method, path, token, body),
+    });
+  });
+  afterAll(async () => {
+    await block.bed?.close();
+  });
+  return block;
 }

@@ -3,6 +3,8 @@ import Redis from 'ioredis';
 import { createStreamingAPIClient, type mastodon } from 'masto';
 import generator from 'megalodon';
 import WebSocket from 'ws';
+import { queueStatusEvent } from '@townhall/social';
+import { tenantRef, TenantTransactions } from '@townhall/tenancy';
 import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
 import { freePort } from '../support/processes';
 import { waitFor } from '../support/wait';
@@ -443,6 +445,98 @@ describe('streaming API (WebSocket and server-sent events; real HTTP, PostgreSQL
     expect(
       socket.messages.filter((m) => m.stream?.[0] === 'hashtag').map((m) => m.payload),
     ).not.toContainEqual(expect.stringContaining(listed));
+  });
+
+  it("leaves a blocked domain's statuses out of public streams unless the viewer follows the account", async () => {
+    const viewer = await bed.account('alpha', 'dom_viewer');
+    const viewerToken = await bed.token('alpha', 'dom_viewer');
+    const blocked = await callApi(bed.base.alpha, 'POST', '/api/v1/domain_blocks', viewerToken, {
+      domain: 'blocked.example',
+    });
+    expect(blocked.status).toBe(200);
+    const socket = await stream('alpha', viewerToken, 'stream=public');
+    await listening('alpha', 'public');
+    // Remote statuses arrive through federation; here they are written as it will write them, and
+    // published through the same after-commit path.
+    const tenant = tenantRef(bed.tenants.alpha, ALPHA.domain);
+    const remote = async (domain: string, text: string): Promise<string> =>
+      bed.app.get(TenantTransactions).runIn(tenant, async (m) => {
+        const [account] = (await m.query(
+          `INSERT INTO accounts (username, domain, uri) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING RETURNING id::text`,
+          [`voice_${domain.split('.')[0]}`, domain, `https://${domain}/users/voice`],
+        )) as { id: string }[];
+        const accountId =
+          account?.id ??
+          (
+            (await m.query(`SELECT id::text FROM accounts WHERE domain = $1`, [domain])) as { id: string }[]
+          )[0].id;
+        const [status] = (await m.query(
+          `INSERT INTO statuses (account_id, local, text, content, visibility, uri, url)
+           VALUES ($1, false, $2, $3, 0, $4, $4) RETURNING id::text`,
+          [accountId, text, `<p>${text}</p>`, `https://${domain}/statuses/${Date.now()}`],
+        )) as { id: string }[];
+        await queueStatusEvent(m, 'update', status.id);
+        return status.id;
+      });
+    const hiddenId = await remote('blocked.example', 'From a blocked domain');
+    const shownId = await remote('open.example', 'From an open domain');
+    await socket.next(
+      "the open domain's status",
+      (m) => m.event === 'update' && m.payload!.includes(shownId),
+    );
+    expect(JSON.parse(socket.messages.find((m) => m.payload?.includes(shownId))!.payload!)).toMatchObject({
+      account: { acct: 'voice_open@open.example' },
+    });
+    expect(updates(socket).map((s) => s.id)).not.toContain(hiddenId);
+    // Following the account shows it again, as in timelines.
+    const author = (
+      await callApi<{ id: string }>(
+        bed.base.alpha,
+        'GET',
+        '/api/v1/accounts/lookup?acct=voice_blocked@blocked.example',
+        viewerToken,
+      )
+    ).body;
+    await bed.app
+      .get(TenantTransactions)
+      .runIn(tenant, (m) =>
+        m.query(`INSERT INTO account_relations (kind, account_id, target_account_id) VALUES (0, $1, $2)`, [
+          viewer.id,
+          author.id,
+        ]),
+      );
+    const followedId = await remote('blocked.example', 'Followed despite the block');
+    await socket.next(
+      "the followed account's status",
+      (m) => m.event === 'update' && m.payload!.includes(followedId),
+    );
+  });
+
+  it('delivers events in the order they happened: an update before the deletion that follows it', async () => {
+    await bed.account('alpha', 'order_writer');
+    const writerToken = await bed.token('alpha', 'order_writer');
+    const socket = await stream('alpha', writerToken, 'stream=public:local');
+    await listening('alpha', 'public:local');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const id = await post('alpha', writerToken, { status: `Short-lived ${i}` });
+      ids.push(id);
+      expect((await callApi(bed.base.alpha, 'DELETE', `/api/v1/statuses/${id}`, writerToken)).status).toBe(
+        200,
+      );
+    }
+    await socket.next('the last deletion', (m) => m.event === 'delete' && m.payload === ids[4]);
+    const order = socket.messages.map(
+      (m) => `${m.event}:${m.event === 'delete' ? m.payload : JSON.parse(m.payload!).id}`,
+    );
+    for (const id of ids) {
+      // A status deleted before it was rendered is not shown at all; if shown, then before its deletion.
+      const shown = order.indexOf(`update:${id}`);
+      const deleted = order.indexOf(`delete:${id}`);
+      expect(deleted).toBeGreaterThanOrEqual(0);
+      if (shown >= 0) expect(shown).toBeLessThan(deleted);
+    }
   });
 
   it("a revoked token's socket is closed at once", async () => {

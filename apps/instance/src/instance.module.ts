@@ -3,6 +3,7 @@ import { OAuthModule } from '@townhall/auth';
 import { SocialModule } from '@townhall/social';
 import { TenancyModule } from '@townhall/tenancy';
 import { AccountsController } from './accounts/accounts.controller';
+import { DomainBlocksController } from './accounts/domain-blocks.controller';
 import { ProfileController } from './accounts/profile.controller';
 import { AppsController } from './apps/apps.controller';
 import { ConversationsController } from './conversations/conversations.controller';
@@ -35,6 +36,7 @@ import { StreamingServer } from './streaming/streaming-server';
     AppsController,
     OAuthController,
     AccountsController,
+    DomainBlocksController,
     StatusesController,
     TimelinesController,
     NotificationsController,

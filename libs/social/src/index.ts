@@ -38,3 +38,4 @@ export * from './tags/tag-timeline';
 export * from './tags/status-reach';
 export * from './streaming/stream-events';
 export * from './instance-activity';
+export * from './relationships/domain-blocks';

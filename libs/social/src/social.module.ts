@@ -16,6 +16,7 @@ import { InstanceActivity } from './instance-activity';
 import { LocalUsageCache } from './local-usage';
 import { Markers } from './markers/markers';
 import { Notifications } from './notifications/notifications';
+import { DomainBlocks } from './relationships/domain-blocks';
 import { Relationships } from './relationships/relationships';
 import { StatusCommands } from './statuses/status-commands';
 import { StatusInteractions } from './statuses/status-interactions';
@@ -35,6 +36,7 @@ const SERVICES = [
   StatusQueries,
   StatusInteractions,
   Relationships,
+  DomainBlocks,
   Notifications,
   Markers,
   MediaAttachments,

@@ -52,6 +52,8 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, OnApp
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly pendingStatus = new Map<string, { message: StreamMessage; listeners: Listener[] }>();
   private flushScheduled = false;
+  private steps: (() => Promise<void>)[] = [];
+  private delivering: Promise<void> = Promise.resolve();
   private subscriber: Redis | undefined;
   private subscriberReady: Promise<Redis> | undefined;
 
@@ -215,19 +217,24 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, OnApp
           this.queueStatus(message, l);
           break;
         case 'delete':
-          if (message.id) l.session.output.send(l.target.stream, 'delete', message.id);
+          if (message.id)
+            this.queue(async () => l.session.output.send(l.target.stream, 'delete', message.id!));
           break;
         case 'filters_changed':
           this.reloadFilters(l.session);
           break;
         case 'notification':
-          void this.sendRendered(l, 'notification', (s) =>
-            this.renderer.notification(s.viewer.tenant, s.viewer.accountId, message.id!),
+          this.queue(() =>
+            this.sendRendered(l, 'notification', (s) =>
+              this.renderer.notification(s.viewer.tenant, s.viewer.accountId, message.id!),
+            ),
           );
           break;
         case 'conversation':
-          void this.sendRendered(l, 'conversation', (s) =>
-            this.renderer.conversation(s.viewer.tenant, s.viewer.accountId, message.id!),
+          this.queue(() =>
+            this.sendRendered(l, 'conversation', (s) =>
+              this.renderer.conversation(s.viewer.tenant, s.viewer.accountId, message.id!),
+            ),
           );
           break;
       }
@@ -247,27 +254,38 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, OnApp
     }
   }
 
-  /** Status events are gathered for the rest of this turn of the event loop, then rendered together. */
+  /**
+   * Events are delivered in the order Redis brought them (an update before the deletion that follows
+   * it), one step after the other. A status's events arriving in one turn of the event loop — the same
+   * status to many home streams — are one step, rendered together.
+   */
   private queueStatus(message: StreamMessage, l: Listener): void {
     const key = `${l.session.viewer.tenant.ref.id}:${message.event}:${message.id}`;
-    const batch = this.pendingStatus.get(key) ?? { message, listeners: [] };
-    batch.listeners.push(l);
-    this.pendingStatus.set(key, batch);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flushStatuses());
+    let batch = this.pendingStatus.get(key);
+    if (!batch) {
+      const created = { message, listeners: [] as Listener[] };
+      batch = created;
+      this.pendingStatus.set(key, created);
+      this.queue(() => this.renderStatus(created.message, created.listeners));
     }
+    batch.listeners.push(l);
   }
 
-  private flushStatuses(): void {
-    this.flushScheduled = false;
-    const batches = [...this.pendingStatus.values()];
-    this.pendingStatus.clear();
-    for (const batch of batches) {
-      this.renderStatus(batch.message, batch.listeners).catch((err: unknown) =>
-        this.logger.warn({ err }, 'Could not render a status for its streams'),
-      );
-    }
+  private queue(step: () => Promise<void>): void {
+    this.steps.push(step);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const steps = this.steps;
+      this.steps = [];
+      // Batches are complete once this turn is over: later messages start new ones.
+      this.pendingStatus.clear();
+      this.delivering = this.delivering.then(async () => {
+        for (const next of steps)
+          await next().catch((err: unknown) => this.logger.warn({ err }, 'Could not deliver a stream event'));
+      });
+    });
   }
 
   private async renderStatus(message: StreamMessage, listeners: Listener[]): Promise<void> {

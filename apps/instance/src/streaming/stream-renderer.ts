@@ -7,6 +7,7 @@ import {
   findStatus,
   hydrate,
   matchFilters,
+  notHiddenFrom,
   Notifications,
   type StatusPage,
   type StatusRecord,
@@ -28,7 +29,10 @@ export interface StatusForViewers {
   status: StatusRecord;
   /** The page to render for a viewer who may see the status; absent for one who may not. */
   pages: Map<string, StatusPage>;
-  /** Viewers who block or mute its author or someone it mentions (public streams leave it out for them). */
+  /**
+   * Viewers who block or mute its author or someone it mentions, or block its author's domain without
+   * following the author (public streams leave it out for them).
+   */
   blockedOrMuted: Set<string>;
   /** Viewers' chosen languages, for those who chose some. */
   languages: Map<string, string[]>;
@@ -91,6 +95,13 @@ export class StreamRenderer {
       )) as { account_id: string }[];
       // What the viewers did with the status (and the one it boosts): only the rows that exist, so a
       // new status costs one probe per index, not five per viewer.
+      // Hidden by the viewer's choice as timelines hide it (mutes, domain blocks unless followed): the
+      // status's author or, for a boost, the boosted status's.
+      const hiding = (await m.query(
+        `SELECT DISTINCT u.v::text AS viewer FROM unnest($2::bigint[]) AS u(v)
+           JOIN statuses s ON s.id = ANY($1::bigint[]) WHERE NOT ${notHiddenFrom('u.v')}`,
+        [ids, seeing],
+      )) as { viewer: string }[];
       const reactions = (await m.query(
         `SELECT r.account_id::text AS viewer, r.status_id::text AS id, r.kind FROM status_reactions r
           WHERE r.kind IN (0, 1, 2) AND r.status_id = ANY($1::bigint[]) AND r.account_id = ANY($2::bigint[])
@@ -131,7 +142,7 @@ export class StreamRenderer {
       return {
         status,
         pages,
-        blockedOrMuted: new Set(relations.map((r) => r.account_id)),
+        blockedOrMuted: new Set([...relations.map((r) => r.account_id), ...hiding.map((r) => r.viewer)]),
         languages: new Map(languageRows.map((r) => [r.account_id, r.chosen_languages])),
       };
     });

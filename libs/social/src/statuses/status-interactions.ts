@@ -15,6 +15,7 @@ import {
   STATUS_COLUMNS,
   statusRecord,
   type StatusRow,
+  notHiddenFrom,
   visibleTo,
 } from './status-records';
 import { hydrate, type StatusPage } from './status-queries';
@@ -275,7 +276,7 @@ export class StatusInteractions {
            SELECT s.in_reply_to_id, up.depth + 1 FROM statuses s JOIN up ON s.id = up.id
             WHERE s.in_reply_to_id IS NOT NULL AND up.depth < 40)
          SELECT ${STATUS_COLUMNS} FROM up JOIN statuses s ON s.id = up.id
-          WHERE ${visibleTo('$2::bigint')} ORDER BY up.depth DESC`,
+          WHERE ${visibleTo('$2::bigint')} AND ${notHiddenFrom('$2::bigint')} ORDER BY up.depth DESC`,
         [id, viewer],
       )) as StatusRow[];
       const descendants = (await m.query(
@@ -285,7 +286,7 @@ export class StatusInteractions {
            SELECT s.id, down.path || s.id FROM statuses s JOIN down ON s.in_reply_to_id = down.id
             WHERE cardinality(down.path) < 40)
          SELECT ${STATUS_COLUMNS} FROM down JOIN statuses s ON s.id = down.id
-          WHERE ${visibleTo('$2::bigint')} ORDER BY down.path LIMIT 4096`,
+          WHERE ${visibleTo('$2::bigint')} AND ${notHiddenFrom('$2::bigint')} ORDER BY down.path LIMIT 4096`,
         [id, viewer],
       )) as StatusRow[];
       return {
