@@ -297,6 +297,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown, OnApp
       message.id!,
       [...filtersBy.keys()],
       (v) => filtersBy.get(v) ?? [],
+      listeners.filter((l) => l.target.filtering).map((l) => l.session.viewer.accountId),
     );
     if (!found) return;
     const presenter = new StatusPresenter(this.config, tenant.primaryDomain);

@@ -70,6 +70,8 @@ export class StreamRenderer {
     statusId: string,
     viewers: readonly string[],
     filtersOf: (viewer: string) => readonly ActiveFilter[],
+    /** Viewers on public streams, whose blocks, mutes and languages are checked (Mastodon's needsFiltering). */
+    filtering: readonly string[],
   ): Promise<StatusForViewers | null> {
     return this.transactions.runIn(tenant.ref, async (m) => {
       const status = await findStatus(m, statusId);
@@ -86,22 +88,39 @@ export class StreamRenderer {
       if (!proper) return null;
       const involved = [...new Set([status.accountId, proper.accountId, ...proper.mentions])];
       const seeing = visible.map((r) => r.viewer);
-      // One connection: its queries run one after another.
-      const relations = (await m.query(
-        `SELECT DISTINCT account_id::text FROM account_relations
-            WHERE account_id = ANY($1::bigint[]) AND target_account_id = ANY($2::bigint[])
-              AND (kind = 2 OR (kind = 3 AND (expires_at IS NULL OR expires_at > now())))`,
-        [seeing, involved],
-      )) as { account_id: string }[];
-      // What the viewers did with the status (and the one it boosts): only the rows that exist, so a
-      // new status costs one probe per index, not five per viewer.
+      // Public streams' checks, only for their viewers (home, list and direct streams were decided by
+      // the fan-out). One connection: its queries run one after another.
+      const filteringSet = new Set(filtering);
+      const checked = seeing.filter((v) => filteringSet.has(v));
+      const relations =
+        checked.length === 0
+          ? []
+          : ((await m.query(
+              `SELECT DISTINCT account_id::text FROM account_relations
+                WHERE account_id = ANY($1::bigint[]) AND target_account_id = ANY($2::bigint[])
+                  AND (kind = 2 OR (kind = 3 AND (expires_at IS NULL OR expires_at > now())))`,
+              [checked, involved],
+            )) as { account_id: string }[]);
       // Hidden by the viewer's choice as timelines hide it (mutes, domain blocks unless followed): the
       // status's author or, for a boost, the boosted status's.
-      const hiding = (await m.query(
-        `SELECT DISTINCT u.v::text AS viewer FROM unnest($2::bigint[]) AS u(v)
-           JOIN statuses s ON s.id = ANY($1::bigint[]) WHERE NOT ${notHiddenFrom('u.v')}`,
-        [ids, seeing],
-      )) as { viewer: string }[];
+      const hiding =
+        checked.length === 0
+          ? []
+          : ((await m.query(
+              `SELECT DISTINCT u.v::text AS viewer FROM unnest($2::bigint[]) AS u(v)
+                 JOIN statuses s ON s.id = ANY($1::bigint[]) WHERE NOT ${notHiddenFrom('u.v')}`,
+              [ids, checked],
+            )) as { viewer: string }[]);
+      const languageRows =
+        checked.length === 0
+          ? []
+          : ((await m.query(
+              `SELECT account_id::text, chosen_languages FROM users
+                WHERE account_id = ANY($1::bigint[]) AND cardinality(chosen_languages) > 0`,
+              [checked],
+            )) as { account_id: string; chosen_languages: string[] }[]);
+      // What the viewers did with the status (and the one it boosts): only the rows that exist, so a
+      // new status costs one probe per index, not five per viewer.
       const reactions = (await m.query(
         `SELECT r.account_id::text AS viewer, r.status_id::text AS id, r.kind FROM status_reactions r
           WHERE r.kind IN (0, 1, 2) AND r.status_id = ANY($1::bigint[]) AND r.account_id = ANY($2::bigint[])
@@ -114,11 +133,6 @@ export class StreamRenderer {
           WHERE s.id = ANY($1::bigint[]) AND c.account_id = ANY($2::bigint[])`,
         [ids, seeing],
       )) as { viewer: string; id: string; kind: number }[];
-      const languageRows = (await m.query(
-        `SELECT account_id::text, chosen_languages FROM users
-            WHERE account_id = ANY($1::bigint[]) AND cardinality(chosen_languages) > 0`,
-        [seeing],
-      )) as { account_id: string; chosen_languages: string[] }[];
       const flags = new Map<string, Map<string, ViewerFlags>>();
       for (const r of reactions) {
         const own = flags.get(r.viewer) ?? new Map(ids.map((id) => [id, noFlags()]));
