@@ -2,6 +2,7 @@ import type { Scenario } from '../support/scenario';
 import { auditScenario } from './audit';
 import { httpScenario } from './http';
 import { provisioningScenario } from './provisioning';
+import { publicPagesScenario } from './public-pages';
 import { socialScenario } from './social';
 import { streamingScenario } from './streaming';
 import { verifyScenario } from './verify';
@@ -14,4 +15,5 @@ export const SCENARIOS: readonly Scenario[] = [
   httpScenario,
   socialScenario,
   streamingScenario,
+  publicPagesScenario,
 ];

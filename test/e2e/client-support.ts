@@ -1,10 +1,11 @@
-import { DynamicModule, INestApplication } from '@nestjs/common';
+import { DynamicModule, INestApplication, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { TownhallConfig } from '@townhall/core';
 import { PersonalTokens } from '@townhall/auth';
 import { AuditContext, systemAuditContext } from '@townhall/compliance';
-import { LocalAccountCommands } from '@townhall/social';
+import { type CreateLocalAccountInput, LocalAccountCommands } from '@townhall/social';
 import { tenantRef } from '@townhall/tenancy';
+import { FederationGatewayModule } from '../../apps/federation-gateway/src/federation-gateway.module';
 import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
 import { resolveTestDomainsToLoopback } from '../support/loopback-dns';
 import { freePort } from '../support/processes';
@@ -23,9 +24,21 @@ export interface ClientTestbed extends TenantApp {
     slug: string,
     username: string,
     role?: 'staff' | 'user',
+    profile?: Pick<CreateLocalAccountInput, 'displayName' | 'actorType'>,
   ): Promise<{ email: string; password: string; id: string }>;
   /** A personal access token of a local account (as `townhall tokens create` issues one). */
   token(slug: string, username: string, scopes?: string): Promise<string>;
+}
+
+/** The instance app and the federation gateway on one port, as `npm start` runs them (a testbed root). */
+@Module({})
+export class InstanceWithGateway {
+  static forRoot(config: TownhallConfig): DynamicModule {
+    return {
+      module: InstanceWithGateway,
+      imports: [InstanceAppModule.forRoot(config), FederationGatewayModule],
+    };
+  }
 }
 
 export async function startClientTestbed(
@@ -53,14 +66,14 @@ export async function startClientTestbed(
   return {
     ...testbed,
     base,
-    account: async (slug, username, role = 'user') => {
+    account: async (slug, username, role = 'user', profile = {}) => {
       const tenant = testbed.tenants[slug];
       const domain = seeds.find((s) => s.slug === slug)!.domain;
       const email = `${username}@${slug}.example`;
       const created = await AuditContext.run(systemAuditContext('test'), () =>
         testbed.app
           .get(LocalAccountCommands)
-          .create(tenantRef(tenant, domain), domain, { username, email, role }),
+          .create(tenantRef(tenant, domain), domain, { username, email, role, ...profile }),
       );
       return { email, password: created.password, id: created.accountId };
     },
@@ -153,7 +166,10 @@ export async function callApi<T>(
  * tests (the returned object is filled in by then) and closed after them. `ds` and `schema` reach the
  * tenant's tables for what a test writes as the federation gateway or a bulk import would.
  */
-export function alphaTestbedForBlock(): {
+export function alphaTestbedForBlock(
+  env: Record<string, string> = {},
+  root?: (config: TownhallConfig) => DynamicModule,
+): {
   bed: ClientTestbed;
   ds: DataSource;
   schema: string;
@@ -166,9 +182,18 @@ export function alphaTestbedForBlock(): {
 } {
   const block = {} as ReturnType<typeof alphaTestbedForBlock>;
   beforeAll(async () => {
-    const bed = await startClientTestbed([
-      { slug: 'alpha', domain: 'social.alpha.test', displayName: 'Alpha', adminEmail: 'press@alpha.example' },
-    ]);
+    const bed = await startClientTestbed(
+      [
+        {
+          slug: 'alpha',
+          domain: 'social.alpha.test',
+          displayName: 'Alpha',
+          adminEmail: 'press@alpha.example',
+        },
+      ],
+      env,
+      root,
+    );
     Object.assign(block, {
       bed,
       ds: bed.app.get(DataSource),

@@ -1,4 +1,3 @@
-import { DynamicModule, Module } from '@nestjs/common';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
@@ -9,15 +8,12 @@ import {
   signRequest,
   verifyRequest,
 } from '@townhall/activitypub';
-import type { TownhallConfig } from '@townhall/core';
-import { FederationGatewayModule } from '../../apps/federation-gateway/src/federation-gateway.module';
-import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
 import { LocalActorKeys } from '../../apps/federation-gateway/src/actors/local-actor-keys';
 import {
   InstanceActorSigner,
   RemoteFetching,
 } from '../../apps/federation-gateway/src/fetching/remote-fetching';
-import { callApi, ClientTestbed, startClientTestbed } from './client-support';
+import { callApi, ClientTestbed, InstanceWithGateway, startClientTestbed } from './client-support';
 import { TenantContext, tenantRef } from '@townhall/tenancy';
 
 // Fedify 2 reads `navigator.userAgent` when it loads; Node 20 has no navigator.
@@ -53,17 +49,6 @@ interface FedifyActor {
   getPublicKey(
     options: unknown,
   ): Promise<{ id: URL | null; ownerId: URL | null; publicKey: { algorithm: unknown } | null } | null>;
-}
-
-/** The instance app (to post) and the gateway, on one port, as `npm start` runs them. */
-@Module({})
-class InstanceWithGateway {
-  static forRoot(config: TownhallConfig): DynamicModule {
-    return {
-      module: InstanceWithGateway,
-      imports: [InstanceAppModule.forRoot(config), FederationGatewayModule],
-    };
-  }
 }
 
 const AS2 = 'application/activity+json';

@@ -21,6 +21,7 @@ import { InstanceService } from './instance/instance.service';
 import { ListsController } from './lists/lists.controller';
 import { MediaFilesController } from './media/media-files.controller';
 import { MediaController } from './media/media.controller';
+import { PublicPagesController } from './public/public-pages.controller';
 import { SearchController } from './search/search.controller';
 import { TagsController } from './tags/tags.controller';
 import { StreamHub } from './streaming/stream-hub';
@@ -54,6 +55,7 @@ import { StreamingServer } from './streaming/streaming-server';
     SearchController,
     TagsController,
     StreamingController,
+    PublicPagesController,
   ],
   providers: [InstanceService, StreamRenderer, StreamHub, StreamingServer],
 })

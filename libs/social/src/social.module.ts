@@ -21,6 +21,7 @@ import { Relationships } from './relationships/relationships';
 import { StatusCommands } from './statuses/status-commands';
 import { StatusInteractions } from './statuses/status-interactions';
 import { StatusQueries } from './statuses/status-queries';
+import { PublicReads } from './public/public-reads';
 import { Search } from './search/search';
 import { TagTimeline } from './tags/tag-timeline';
 import { Tags } from './tags/tags';
@@ -51,6 +52,7 @@ const SERVICES = [
   Tags,
   TagTimeline,
   StreamEventPublisher,
+  PublicReads,
 ];
 
 /** The Mastodon domain's services for the apps that serve tenants. */

@@ -271,7 +271,7 @@ export class StatusQueries {
 }
 
 /** Rows of a `min_id` page come oldest first; every page is shown newest first. */
-function newestFirst(rows: StatusRow[]): StatusRecord[] {
+export function newestFirst(rows: StatusRow[]): StatusRecord[] {
   return rows.map(statusRecord).sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
 }
 
