@@ -4,6 +4,7 @@ import { httpScenario } from './http';
 import { provisioningScenario } from './provisioning';
 import { publicPagesScenario } from './public-pages';
 import { socialScenario } from './social';
+import { streamingScenario } from './streaming';
 import { verifyScenario } from './verify';
 
 /** Every scenario `npm run bench` knows, in the order `--scenario all` runs them. */
@@ -13,5 +14,6 @@ export const SCENARIOS: readonly Scenario[] = [
   verifyScenario,
   httpScenario,
   socialScenario,
+  streamingScenario,
   publicPagesScenario,
 ];

@@ -4,6 +4,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { httpRequest, SimpleResponse } from '../support/http';
 import { ENTRY, freePort, processEnv, ROOT, RunningProcess, startProcess } from '../support/processes';
 import { startTenantPlatform, TenantPlatform } from './instance-support';
@@ -226,6 +227,24 @@ describe('the nginx sample in front of Townhall (real nginx, processes, PostgreS
     '/Api/Regulator/v1/audit/export',
   ])('refuses %s on a tenant domain before it reaches Townhall', async (path) => {
     refusedByNginx(await via('social.bmi.example', path), 404);
+  });
+
+  it('passes the streaming API through: WebSocket upgrades reach the instance process, health answers OK', async () => {
+    const health = await via('social.bmi.example', '/api/v1/streaming/health');
+    expect({ status: health.status, text: health.text }).toEqual({ status: 200, text: 'OK' });
+    // The upgrade reaches the instance process's WebSocket server (not its HTTP routes): without a
+    // token it refuses the upgrade as Mastodon's streaming server does.
+    const refusal = await new Promise<{ status: number; message: unknown }>((resolve, reject) => {
+      const ws = new WebSocket(`${proxy.replace(/^http/, 'ws')}/api/v1/streaming?stream=public`, {
+        headers: { host: 'social.bmi.example' },
+      });
+      ws.on('open', () => reject(new Error('the upgrade was accepted without a token')));
+      ws.on('unexpected-response', (_req, res) =>
+        resolve({ status: res.statusCode ?? 0, message: res.headers['x-error-message'] }),
+      );
+      ws.on('error', reject);
+    });
+    expect(refusal).toEqual({ status: 401, message: 'Missing access token' });
   });
 
   it('leaves the tenant’s own paths that only look alike to Townhall', async () => {

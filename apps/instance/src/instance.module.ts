@@ -24,6 +24,10 @@ import { MediaController } from './media/media.controller';
 import { PublicPagesController } from './public/public-pages.controller';
 import { SearchController } from './search/search.controller';
 import { TagsController } from './tags/tags.controller';
+import { StreamHub } from './streaming/stream-hub';
+import { StreamRenderer } from './streaming/stream-renderer';
+import { StreamingController } from './streaming/streaming.controller';
+import { StreamingServer } from './streaming/streaming-server';
 
 /** The tenant-facing Mastodon client API, routed by `Host`. */
 @Module({
@@ -50,8 +54,9 @@ import { TagsController } from './tags/tags.controller';
     V1FiltersController,
     SearchController,
     TagsController,
+    StreamingController,
     PublicPagesController,
   ],
-  providers: [InstanceService],
+  providers: [InstanceService, StreamRenderer, StreamHub, StreamingServer],
 })
 export class InstanceModule {}

@@ -36,6 +36,7 @@ export * from './tags/tag-names';
 export * from './tags/tag-records';
 export * from './tags/tag-timeline';
 export * from './tags/status-reach';
+export * from './streaming/stream-events';
 export * from './public/public-reads';
 export * from './instance-activity';
 export * from './relationships/domain-blocks';

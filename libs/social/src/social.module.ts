@@ -25,6 +25,7 @@ import { PublicReads } from './public/public-reads';
 import { Search } from './search/search';
 import { TagTimeline } from './tags/tag-timeline';
 import { Tags } from './tags/tags';
+import { StreamEventPublisher } from './streaming/stream-events';
 
 /** The Mastodon domain's services, each provided and exported; the media storage beside them. */
 const SERVICES = [
@@ -50,6 +51,7 @@ const SERVICES = [
   Search,
   Tags,
   TagTimeline,
+  StreamEventPublisher,
   PublicReads,
 ];
 

@@ -3,20 +3,11 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticated, CurrentAccess, type UserAccess } from '@townhall/auth';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
-import { type ConversationRecord, Conversations, type StatusPage } from '@townhall/social';
+import { Conversations } from '@townhall/social';
 import type { TenantAtHost } from '@townhall/tenancy';
 import { linkPages, PageParams, pageOf } from '../pagination';
-import { AccountPresenter, type MastodonAccount } from '../presenters/account.presenter';
-import { type MastodonStatus, StatusPresenter } from '../presenters/status.presenter';
+import { conversationEntities, type MastodonConversation } from '../presenters/conversation.presenter';
 import { CurrentTenant } from '../tenant-site';
-
-/** Mastodon's Conversation entity. */
-interface MastodonConversation {
-  id: string;
-  unread: boolean;
-  accounts: MastodonAccount[];
-  last_status: MastodonStatus | null;
-}
 
 /** Direct conversations of the signed-in user (Mastodon's /api/v1/conversations). */
 @ApiTags('conversations')
@@ -49,7 +40,7 @@ export class ConversationsController {
       tenant.primaryDomain,
       found.conversations.map((c) => c.lastStatusId),
     );
-    return this.present(found, tenant);
+    return conversationEntities(found, this.config, tenant.primaryDomain);
   }
 
   @Post(':id/read')
@@ -64,7 +55,11 @@ export class ConversationsController {
     @CurrentAccess() access: UserAccess,
     @CurrentTenant() tenant: TenantAtHost,
   ): Promise<MastodonConversation> {
-    return this.present(await this.conversations.read(access.accountId, id), tenant)[0];
+    return conversationEntities(
+      await this.conversations.read(access.accountId, id),
+      this.config,
+      tenant.primaryDomain,
+    )[0];
   }
 
   @Delete(':id')
@@ -76,23 +71,5 @@ export class ConversationsController {
   async remove(@Param('id') id: string, @CurrentAccess() access: UserAccess): Promise<Record<string, never>> {
     await this.conversations.remove(access.accountId, id);
     return {};
-  }
-
-  private present(
-    found: { conversations: ConversationRecord[]; statuses: StatusPage },
-    tenant: TenantAtHost,
-  ): MastodonConversation[] {
-    const accounts = new AccountPresenter(this.config, tenant.primaryDomain);
-    const statuses = new StatusPresenter(this.config, tenant.primaryDomain);
-    const byId = new Map(found.statuses.statuses.map((s) => [s.id, s]));
-    return found.conversations.map((c) => {
-      const last = byId.get(c.lastStatusId);
-      return {
-        id: c.id,
-        unread: c.unread,
-        accounts: c.participants.map((a) => accounts.account(a)),
-        last_status: last ? statuses.status(found.statuses, last) : null,
-      };
-    });
   }
 }

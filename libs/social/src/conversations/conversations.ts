@@ -89,6 +89,18 @@ export class Conversations {
     });
   }
 
+  /** One of the viewer's conversations as the list shows it (empty when it has nothing to show). */
+  one(viewer: string, id: string): Promise<{ conversations: ConversationRecord[]; statuses: StatusPage }> {
+    return this.transactions.run(async (m) => {
+      const rows = (await m.query(
+        `SELECT id::text, unread, participant_account_ids::text[] AS participants, last_status_id::text
+           FROM account_conversations WHERE id = $1 AND account_id = $2 AND last_status_id IS NOT NULL`,
+        [checkedId(id), viewer],
+      )) as { id: string; unread: boolean; participants: string[]; last_status_id: string }[];
+      return this.present(m, viewer, rows);
+    });
+  }
+
   /** Removes the conversation from the viewer's list; its statuses stay. */
   async remove(viewer: string, id: string): Promise<void> {
     await this.transactions.run(async (m) => {

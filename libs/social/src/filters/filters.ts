@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import { StatusError } from '../statuses/status-errors';
+import { queueFiltersChanged } from '../streaming/stream-events';
 import { findVisibleStatuses } from '../statuses/status-records';
 import { FILTER_ACTIONS, FILTER_CONTEXTS, type FilterAction, type FilterSummary } from './filter-matching';
 
@@ -116,6 +117,15 @@ interface KeywordPlan {
 export class Filters {
   constructor(private readonly transactions: TenantTransactions) {}
 
+  /** A change to an account's filters: its streams hear `filters_changed` once it commits. */
+  private change<T>(accountId: string, work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.transactions.run(async (m) => {
+      const result = await work(m);
+      queueFiltersChanged(m, accountId);
+      return result;
+    });
+  }
+
   list(accountId: string): Promise<FilterRecord[]> {
     return this.transactions.run((m) => loadFilters(m, accountId));
   }
@@ -125,7 +135,7 @@ export class Filters {
   }
 
   create(accountId: string, input: FilterInput): Promise<FilterRecord> {
-    return this.transactions.run(async (m) => {
+    return this.change(accountId, async (m) => {
       const plan = planKeywords(input.keywords ?? [], []);
       const state = nextState(null, input);
       const problems = [...keywordPlanProblems(plan), ...filterProblems(state)];
@@ -138,7 +148,7 @@ export class Filters {
   }
 
   update(accountId: string, id: string, input: FilterInput): Promise<FilterRecord> {
-    return this.transactions.run(async (m) => {
+    return this.change(accountId, async (m) => {
       const current = await ownFilter(m, accountId, id, true);
       const plan = planKeywords(input.keywords ?? [], current.keywords);
       const state = nextState(current, input);
@@ -156,7 +166,7 @@ export class Filters {
 
   async remove(accountId: string, id: string): Promise<void> {
     if (!ID.test(id)) throw notFound();
-    const removed = await this.transactions.run(async (m) =>
+    const removed = await this.change(accountId, async (m) =>
       changedRows(
         await m.query(`DELETE FROM filters WHERE id = $1 AND account_id = $2 RETURNING id`, [id, accountId]),
       ),
@@ -169,7 +179,7 @@ export class Filters {
   }
 
   addKeyword(accountId: string, filterId: string, input: KeywordInput): Promise<FilterKeywordRecord> {
-    return this.transactions.run(async (m) => {
+    return this.change(accountId, async (m) => {
       const filter = await ownFilter(m, accountId, filterId, true);
       const keyword = input.keyword ?? '';
       const problems = keywordProblems(keyword, 'Keyword');
@@ -189,7 +199,7 @@ export class Filters {
   }
 
   updateKeyword(accountId: string, id: string, input: KeywordInput): Promise<FilterKeywordRecord> {
-    return this.transactions.run(async (m) => {
+    return this.change(accountId, async (m) => {
       const { keyword: current } = await ownKeyword(m, accountId, id, true);
       const keyword = input.keyword === undefined ? current.keyword : (input.keyword ?? '');
       refuse(keywordProblems(keyword, 'Keyword'));
@@ -205,7 +215,7 @@ export class Filters {
   }
 
   async removeKeyword(accountId: string, id: string): Promise<void> {
-    await this.transactions.run(async (m) => {
+    await this.change(accountId, async (m) => {
       await ownKeyword(m, accountId, id, true);
       await m.query(`DELETE FROM filter_rules WHERE id = $1`, [id]);
     });
@@ -220,7 +230,7 @@ export class Filters {
    * the viewer may not see is refused with the same words as one that does not exist.
    */
   addStatus(accountId: string, filterId: string, statusId: string | undefined): Promise<FilterStatusRecord> {
-    return this.transactions.run(async (m) => {
+    return this.change(accountId, async (m) => {
       const filter = await ownFilter(m, accountId, filterId, true);
       if (statusId === undefined || statusId === '') refuse(['Status must exist']);
       const visible = ID.test(statusId!) ? await findVisibleStatuses(m, [statusId!], accountId) : [];
@@ -245,7 +255,7 @@ export class Filters {
   }
 
   async removeStatus(accountId: string, id: string): Promise<void> {
-    await this.transactions.run(async (m) => {
+    await this.change(accountId, async (m) => {
       await ownStatus(m, accountId, id, true);
       await m.query(`DELETE FROM filter_rules WHERE id = $1`, [id]);
     });
@@ -267,7 +277,7 @@ export class Filters {
 
   /** A new filter titled with the phrase, holding that one keyword (Mastodon since 4.0). */
   v1Create(accountId: string, input: V1FilterInput): Promise<V1FilterRecord> {
-    return this.transactions.run(async (m) => {
+    return this.change(accountId, async (m) => {
       const state = nextState(null, v1FilterInput(input));
       refuse([...filterProblems(state), ...(await room(m, accountId, 1, 1))]);
       const phrase = input.phrase ?? '';
@@ -286,7 +296,7 @@ export class Filters {
    * expiry) is refused when other keywords share the filter, as Mastodon refuses it.
    */
   v1Update(accountId: string, id: string, input: V1FilterInput): Promise<V1FilterRecord> {
-    return this.transactions.run(async (m) => {
+    return this.change(accountId, async (m) => {
       const { keyword: current, filter } = await ownKeyword(m, accountId, id, true);
       const phrase = input.phrase === undefined ? current.keyword : (input.phrase ?? '');
       refuse(keywordProblems(phrase, 'Keyword'));

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { queueNotificationEvents } from '../streaming/stream-events';
 import { checkText } from '@townhall/core';
 import { changedRows, preparedQuery } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
@@ -269,15 +270,19 @@ async function visiblePoll(
  * PollExpirationNotifyWorker), unless the poll's status is gone or they do not want to hear from it.
  */
 async function notifyPollEnded(m: EntityManager, pollId: string): Promise<void> {
-  await m.query(
-    `INSERT INTO notifications (account_id, from_account_id, type, status_id)
+  queueNotificationEvents(
+    m,
+    (await m.query(
+      `INSERT INTO notifications (account_id, from_account_id, type, status_id)
      SELECT who.id, p.account_id, 'poll', p.status_id
        FROM polls p JOIN statuses s ON s.id = p.status_id AND s.deleted_at IS NULL
        CROSS JOIN LATERAL (
          SELECT p.account_id AS id
          UNION SELECT DISTINCT v.account_id FROM poll_votes v WHERE v.poll_id = p.id) who
        JOIN accounts a ON a.id = who.id AND a.domain IS NULL
-      WHERE p.id = $1 AND (who.id = p.account_id OR ${wantsNotification('who.id', 'p.account_id', 'p.status_id')})`,
-    [pollId],
+      WHERE p.id = $1 AND (who.id = p.account_id OR ${wantsNotification('who.id', 'p.account_id', 'p.status_id')})
+       RETURNING id::text, account_id::text`,
+      [pollId],
+    )) as { id: string; account_id: string }[],
   );
 }

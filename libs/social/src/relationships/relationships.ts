@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { queueNotificationEvents } from '../streaming/stream-events';
 import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
@@ -357,11 +358,15 @@ export async function notify(
   type: string,
   statusId: string | null = null,
 ): Promise<void> {
-  await m.query(
-    `INSERT INTO notifications (account_id, from_account_id, type, status_id)
+  queueNotificationEvents(
+    m,
+    (await m.query(
+      `INSERT INTO notifications (account_id, from_account_id, type, status_id)
      SELECT $1, $2, $3, $4 FROM accounts a
-      WHERE a.id = $1 AND a.domain IS NULL AND $1 <> $2 AND ${wantsNotification('$1::bigint', '$2::bigint', '$4::bigint')}`,
-    [account, from, type, statusId],
+      WHERE a.id = $1 AND a.domain IS NULL AND $1 <> $2 AND ${wantsNotification('$1::bigint', '$2::bigint', '$4::bigint')}
+       RETURNING id::text, account_id::text`,
+      [account, from, type, statusId],
+    )) as { id: string; account_id: string }[],
   );
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { queueNotificationEvents, queueStatusEvent } from '../streaming/stream-events';
 import { publicUrl, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
@@ -188,6 +189,7 @@ export class StatusCommands {
     await notifyMentioned(m, id, poster.accountId, mentionedIds);
     if (visibility === 'direct')
       await recordDirectStatus(m, id, conversationId, poster.accountId, mentionedIds);
+    await queueStatusEvent(m, 'update', id);
     return (await findStatus(m, id))!;
   }
 
@@ -203,6 +205,7 @@ export class StatusCommands {
       );
       if (found.length === 0) throw new StatusError('not_found', 'Record not found');
       const status = statusRecord(found[0]);
+      await queueStatusEvent(m, 'delete', statusId);
       await m.query(`DELETE FROM home_feed WHERE status_id = $1`, [statusId]);
       await m.query(`DELETE FROM notifications WHERE status_id = $1`, [statusId]);
       await m.query(`UPDATE accounts SET statuses_count = greatest(statuses_count - 1, 0) WHERE id = $1`, [
@@ -343,14 +346,19 @@ export class StatusCommands {
       await reachByContent(m, statusId);
       await recordEdit(m, statusId, editor.accountId, null);
       await notifyMentioned(m, statusId, editor.accountId, newlyMentioned);
-      await m.query(
-        `INSERT INTO notifications (account_id, from_account_id, type, status_id)
+      queueNotificationEvents(
+        m,
+        (await m.query(
+          `INSERT INTO notifications (account_id, from_account_id, type, status_id)
          SELECT DISTINCT b.account_id, $2::bigint, 'update', $1::bigint
            FROM statuses b JOIN accounts a ON a.id = b.account_id AND a.domain IS NULL
           WHERE b.reblog_of_id = $1 AND b.deleted_at IS NULL AND b.account_id <> $2
-            AND ${wantsNotification('b.account_id', '$2::bigint', '$1::bigint')}`,
-        [statusId, editor.accountId],
+            AND ${wantsNotification('b.account_id', '$2::bigint', '$1::bigint')}
+           RETURNING id::text, account_id::text`,
+          [statusId, editor.accountId],
+        )) as { id: string; account_id: string }[],
       );
+      await queueStatusEvent(m, 'status.update', statusId);
       return (await findStatus(m, statusId))!;
     });
   }
@@ -550,15 +558,19 @@ async function notifyMentioned(
   mentioned: string[],
 ): Promise<void> {
   if (mentioned.length === 0) return;
-  await m.query(
-    `INSERT INTO notifications (account_id, from_account_id, type, status_id)
+  queueNotificationEvents(
+    m,
+    (await m.query(
+      `INSERT INTO notifications (account_id, from_account_id, type, status_id)
      SELECT a.id, $2, 'mention', $1 FROM accounts a
       WHERE a.id = ANY($3::bigint[]) AND a.domain IS NULL AND a.id <> $2
         -- Mentions from muted accounts are dropped whatever the mute's notification option, as Mastodon does.
         AND NOT EXISTS (SELECT 1 FROM account_relations r
                          WHERE r.kind = 3 AND r.account_id = a.id AND r.target_account_id = $2)
-        AND ${wantsNotification('a.id', '$2::bigint', '$1::bigint')}`,
-    [statusId, authorId, mentioned],
+        AND ${wantsNotification('a.id', '$2::bigint', '$1::bigint')}
+       RETURNING id::text, account_id::text`,
+      [statusId, authorId, mentioned],
+    )) as { id: string; account_id: string }[],
   );
 }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { queueStatusEvent } from '../streaming/stream-events';
 import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
@@ -137,6 +138,7 @@ export class StatusInteractions {
         [actor, reblogId, target.id],
       );
       await trimFeedsHolding(m, reblogId);
+      await queueStatusEvent(m, 'update', reblogId);
       await notify(m, target.accountId, actor, 'reblog', target.id);
       return reblogId;
     });
@@ -153,6 +155,7 @@ export class StatusInteractions {
         ),
       );
       for (const r of removed) {
+        await queueStatusEvent(m, 'delete', r.id);
         await m.query(`DELETE FROM home_feed WHERE status_id = $1`, [r.id]);
         await m.query(`UPDATE statuses SET reblogs_count = greatest(reblogs_count - 1, 0) WHERE id = $1`, [
           target,
