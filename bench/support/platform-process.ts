@@ -296,7 +296,11 @@ export interface BenchPlatform {
 }
 
 /** The settings of the platform's pool that `npm run bench` passes on when set in its environment. */
-const BENCH_DATABASE_SETTINGS = ['DATABASE_POOL_SIZE', 'DATABASE_POOL_MAX_USES', 'DATABASE_PREPARED_STATEMENTS'];
+const BENCH_DATABASE_SETTINGS = [
+  'DATABASE_POOL_SIZE',
+  'DATABASE_POOL_MAX_USES',
+  'DATABASE_PREPARED_STATEMENTS',
+];
 
 export async function startBenchPlatform(
   name: string,

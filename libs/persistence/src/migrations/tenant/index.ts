@@ -8,7 +8,12 @@ export type { TenantMigration } from './tenant-migration';
 export { ACCOUNT_SEARCH_WORDS } from './0003-search-tags';
 
 /** Every tenant schema's history, oldest first. Append only. */
-export const TENANT_MIGRATIONS: readonly TenantMigration[] = [accounts, social, searchTags, feedsDomainBlocks];
+export const TENANT_MIGRATIONS: readonly TenantMigration[] = [
+  accounts,
+  social,
+  searchTags,
+  feedsDomainBlocks,
+];
 
 export const LATEST_TENANT_VERSION = TENANT_MIGRATIONS[TENANT_MIGRATIONS.length - 1].version;
 
