@@ -11,6 +11,8 @@ const CONTENT_TYPES: Record<string, string> = {
   gif: 'image/gif',
   webp: 'image/webp',
   avif: 'image/avif',
+  mp4: 'video/mp4',
+  mp3: 'audio/mpeg',
 };
 
 /**
@@ -32,7 +34,7 @@ export class MediaFilesController {
     @CurrentTenant() tenant: TenantAtHost,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const name = /^(original|small)\.([a-z]{3,4})$/.exec(file);
+    const name = /^(original|small)\.([a-z0-9]{3,4})$/.exec(file);
     const type = name ? CONTENT_TYPES[name[2]] : undefined;
     if (!name || !type || !/^\d{1,19}$/.test(id) || !/^[0-9a-f]{32}$/.test(token)) {
       throw new StatusError('not_found', 'Record not found');

@@ -300,10 +300,8 @@ export class StatusCommands {
           WHERE id = $1`,
         [statusId, text, html, spoiler, next.sensitive, next.language, next.mediaIds],
       );
-      await m.query(
-        `UPDATE media_attachments SET status_id = NULL WHERE status_id = $1 AND NOT (id = ANY($2::bigint[]))`,
-        [statusId, next.mediaIds],
-      );
+      // Media taken out in an edit stay the status's, as in Mastodon: its history still shows them, and
+      // the sweep of unattached media must not remove them.
       if (next.mediaIds.length > 0) {
         await m.query(`UPDATE media_attachments SET status_id = $1 WHERE id = ANY($2::bigint[])`, [
           statusId,
@@ -424,7 +422,7 @@ async function attachableMedia(
       'Validation failed: Cannot attach a video to a post that already contains images',
     );
   }
-  if (media.some((a) => a.processing)) {
+  if (media.some((a) => a.processing || a.failed)) {
     throw new StatusError(
       'validation_failed',
       'Validation failed: Cannot attach files that have not finished processing. Try again in a moment!',
