@@ -252,6 +252,11 @@ describe('Media processing (real HTTP, PostgreSQL, Redis, disk and ffmpeg)', () 
     expect(stored.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     expect(JSON.stringify(stored)).not.toMatch(/Internal briefing|52\.52|"location"|"title"/);
     expect((await sharp(await bytesOf(media.preview_url!)).metadata()).format).toBe('png');
+    // Players ask for byte ranges.
+    const part = await fetch(media.url!, { headers: { range: 'bytes=0-99' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toMatch(/^bytes 0-99\/\d+$/);
+    expect((await part.arrayBuffer()).byteLength).toBe(100);
     // The upload itself is gone once processed.
     expect(
       files()

@@ -11,8 +11,14 @@ export abstract class MediaStorage {
   abstract put(key: string, data: Buffer): Promise<void>;
   /** Stores the file at `path` (a processed video) under `key`. */
   abstract putFile(key: string, path: string): Promise<void>;
-  /** The file's bytes as a stream and its size, or null when there is no such file. */
-  abstract read(key: string): Promise<{ stream: Readable; size: number } | null>;
+  /**
+   * The file's bytes as a stream and its whole size, or null when there is no such file; with `range`,
+   * only the bytes from `start` to `end` (inclusive), as a caller checked them against the size.
+   */
+  abstract read(
+    key: string,
+    range?: (size: number) => { start: number; end: number } | null,
+  ): Promise<{ stream: Readable; size: number; range: { start: number; end: number } | null } | null>;
   /** Removes every file whose key starts with `prefix/` (a media attachment's variants). */
   abstract removeAll(prefix: string): Promise<void>;
   /** Removes one file; no such file is no error. */
@@ -70,11 +76,15 @@ export class LocalDiskMediaStorage extends MediaStorage {
     await rename(partial, path);
   }
 
-  async read(key: string): Promise<{ stream: Readable; size: number } | null> {
+  async read(
+    key: string,
+    range?: (size: number) => { start: number; end: number } | null,
+  ): Promise<{ stream: Readable; size: number; range: { start: number; end: number } | null } | null> {
     const path = join(this.root, checkMediaKey(key));
     try {
       const { size } = await stat(path);
-      return { stream: createReadStream(path), size };
+      const part = range?.(size) ?? null;
+      return { stream: createReadStream(path, part ?? {}), size, range: part };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
