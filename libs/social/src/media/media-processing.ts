@@ -10,7 +10,7 @@ import type { Job, Queue } from 'bull';
 import type { DataSource, EntityManager } from 'typeorm';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { changedRows } from '@townhall/persistence';
-import { runInTenantSchema, type TenantRef } from '@townhall/tenancy';
+import { runInTenantSchema, type TenantRef, TenantRegistry } from '@townhall/tenancy';
 import {
   type ScheduledWorkHandler,
   ScheduledWorkRunner,
@@ -65,6 +65,7 @@ export class MediaProcessing implements OnApplicationBootstrap, ScheduledWorkHan
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly storage: MediaStorage,
+    private readonly registry: TenantRegistry,
     private readonly runner: ScheduledWorkRunner,
     @InjectQueue(MEDIA_QUEUE) private readonly queue: Queue<MediaJob>,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
@@ -239,15 +240,8 @@ export class MediaProcessing implements OnApplicationBootstrap, ScheduledWorkHan
   }
 
   private async tenant(id: string): Promise<TenantRef | null> {
-    const [t] = (await this.dataSource.query(
-      `SELECT t.id::text, t.schema_name, t.status,
-              (SELECT d.domain FROM platform.tenant_domains d WHERE d.tenant_id = t.id
-                ORDER BY d.is_primary DESC, d.created_at LIMIT 1) AS domain
-         FROM platform.tenants t WHERE t.id = $1`,
-      [id],
-    )) as { id: string; schema_name: string; status: string; domain: string }[];
+    const tenant = await this.registry.refById(id);
     // A tenant that is not active keeps its pending uploads for when it is (the schedule hands them over).
-    if (!t || t.status !== 'active') return null;
-    return { id: t.id, schema: t.schema_name, status: t.status, domain: t.domain };
+    return tenant?.status === 'active' ? tenant : null;
   }
 }
