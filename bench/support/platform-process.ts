@@ -295,6 +295,9 @@ export interface BenchPlatform {
   close(keepDatabase: boolean): Promise<void>;
 }
 
+/** The settings of the platform's pool that `npm run bench` passes on when set in its environment. */
+const BENCH_DATABASE_SETTINGS = ['DATABASE_POOL_SIZE', 'DATABASE_POOL_MAX_USES', 'DATABASE_PREPARED_STATEMENTS'];
+
 export async function startBenchPlatform(
   name: string,
   tenants: number,
@@ -319,6 +322,10 @@ export async function startBenchPlatform(
     TOWNHALL_TENANT_RATE_LIMIT: '100000000',
     LOG_LEVEL: 'warn',
     LOG_PRETTY: 'false',
+    // Database settings a run compares (a lever on and off): passed on from the bench's environment.
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => BENCH_DATABASE_SETTINGS.includes(key)),
+    ),
   };
   const work = mkdtempSync(join(tmpdir(), `townhall-bench-${name}-`));
   const started: ChildProcess[] = [];

@@ -249,13 +249,38 @@ describe('Mastodon clients against a tenant (masto.js, megalodon; real HTTP, Pos
       const stranger = await signedIn('alpha', 'stranger');
       const addressee = await signedIn('alpha', 'addressee');
       const privateStatus = await author.client.v1.statuses.create({
-        status: 'Followers only',
+        status: 'Followers only about #quietharbour',
         visibility: 'private',
       });
       const direct = await author.client.v1.statuses.create({
-        status: '@addressee a word in private',
+        status: '@addressee a word in private about #quietharbour',
         visibility: 'direct',
       });
+      // A public reply in each thread: its context must not give the private ancestor away.
+      const replies = await Promise.all(
+        [privateStatus, direct].map((parent) =>
+          author.client.v1.statuses.create({
+            status: 'A public word on #quietharbour',
+            inReplyToId: parent.id,
+          }),
+        ),
+      );
+      for (const reply of replies) {
+        const context = await stranger.client.v1.statuses.$select(reply.id).context.fetch();
+        expect(context.ancestors).toEqual([]);
+      }
+      const searched = await stranger.client.v2.search.list({ q: 'quietharbour', type: 'statuses' });
+      expect(searched.statuses.map((s) => s.id).sort()).toEqual(replies.map((r) => r.id).sort());
+      const tagged = (await stranger.client.v1.timelines.tag.$select('quietharbour').list()).map((s) => s.id);
+      expect(tagged.sort()).toEqual(replies.map((r) => r.id).sort());
+      const strangerHome = (await stranger.client.v1.timelines.home.list()).map((s) => s.id);
+      expect(strangerHome).not.toContain(privateStatus.id);
+      expect(strangerHome).not.toContain(direct.id);
+      // Those entitled find them by the same paths.
+      const theirSearch = await addressee.client.v2.search.list({ q: 'quietharbour', type: 'statuses' });
+      expect(theirSearch.statuses.map((s) => s.id)).toContain(direct.id);
+      const theirContext = await addressee.client.v1.statuses.$select(replies[1].id).context.fetch();
+      expect(theirContext.ancestors.map((s) => s.id)).toEqual([direct.id]);
       for (const id of [privateStatus.id, direct.id]) {
         await expect(stranger.client.v1.statuses.$select(id).fetch()).rejects.toMatchObject({
           statusCode: 404,

@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { dropDatabase, testApplicationRole } from '../support/database';
 import { httpRequest } from '../support/http';
 import { ROOT, RunningProcess, startProcess } from '../support/processes';
@@ -44,30 +46,38 @@ describe('quick start: npm start on a fresh database', () => {
     expect(scripts.test).toBe('npm run build && jest');
   });
 
-  it('serves the demo tenant and prints how to reach it', async () => {
+  /** The environment a new user has, but for this test's database, Redis prefix and data folder. */
+  const userEnv = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/root',
+    NODE_ENV: 'development',
+    LOG_PRETTY: 'false',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: `postgres://127.0.0.1:5432/${database}`,
+    // The machine's PostgreSQL serves other test databases: a role of this database's own.
+    TOWNHALL_DATABASE_APP_ROLE: testApplicationRole(database),
+    TOWNHALL_REDIS_PREFIX: redis.keyPrefix,
+    TOWNHALL_DATA_DIR: dataDir,
+  };
+
+  /** What `npm start` runs after its build, started when a test first asks for it. */
+  async function started(): Promise<RunningProcess> {
+    if (townhall) return townhall;
     const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
     const entry = START_SCRIPT.exec(scripts.start)?.[1];
     if (!entry) throw new Error(`the start script is not "npm run build && node <entry>": ${scripts.start}`);
-    // What `npm start` runs after its build, in the environment a new user has.
     townhall = await startProcess(
       join(ROOT, entry),
-      {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/root',
-        NODE_ENV: 'development',
-        LOG_PRETTY: 'false',
-        LOG_LEVEL: 'warn',
-        PORT: '0',
-        DATABASE_URL: `postgres://127.0.0.1:5432/${database}`,
-        // The machine's PostgreSQL serves other test databases: a role of this database's own.
-        TOWNHALL_DATABASE_APP_ROLE: testApplicationRole(database),
-        TOWNHALL_REDIS_PREFIX: redis.keyPrefix,
-        TOWNHALL_DATA_DIR: dataDir,
-      },
+      { ...userEnv, PORT: '0' },
       { readyLine: /Health:/, timeoutMs: 150_000 },
     );
+    return townhall;
+  }
+
+  it('serves the demo tenant and prints how to reach it', async () => {
+    const townhall = await started();
     const output = townhall.stdout() + townhall.stderr();
     expect(output).toMatch(/Demo tenant:\s+http:\/\/demo\.localhost:\d+\/api\/v1\/instance/);
     const token = /Operator token \(shown once, keep it\): (\S+)/.exec(output)?.[1];
@@ -85,5 +95,46 @@ describe('quick start: npm start on a fresh database', () => {
     expect(tenants.status).toBe(200);
     const body = (await tenants.json()) as { items: { slug: string; status: string }[] };
     expect(body.items).toEqual([expect.objectContaining({ slug: 'demo', status: 'active' })]);
+  }, 180_000);
+
+  it('lets a newcomer post as the README\'s "Post as an agency" says, command for command', async () => {
+    const townhall = await started();
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Post as an agency'));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+    if (!block) throw new Error('README.md has no shell block under "Post as an agency"');
+    // As written, but for the port this platform listens on and where the photo is.
+    const photo = join(dataDir, 'photo.jpg');
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: '#336699' } })
+      .jpeg()
+      .toFile(photo);
+    const script = block
+      .replaceAll('http://127.0.0.1:3000', townhall.url)
+      .replaceAll('file=@photo.jpg', `file=@${photo}`);
+    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+      cwd: ROOT,
+      env: userEnv,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect({ status: run.status, stderr: run.stderr }).toMatchObject({ status: 0 });
+    // What citizens read: both statuses, the second with its picture and description.
+    const timeline = await httpRequest(`${townhall.url}/api/v1/timelines/public`, {
+      headers: { Host: 'demo.localhost' },
+    });
+    expect(timeline.status).toBe(200);
+    const statuses =
+      timeline.json<
+        { content: string; account: { username: string }; media_attachments: { description: string }[] }[]
+      >();
+    expect(statuses.map((s) => [s.account.username, s.content.replace(/<[^>]+>/g, '')])).toEqual([
+      ['press', 'Opening day'],
+      ['press', 'Hello from the press office #demo'],
+    ]);
+    expect(statuses[0].media_attachments).toEqual([
+      expect.objectContaining({ description: 'The new town hall' }),
+    ]);
+    // The account's password was printed once, as the README says.
+    expect(run.stdout).toMatch(/password/i);
   }, 180_000);
 });

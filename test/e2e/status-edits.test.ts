@@ -218,6 +218,88 @@ describe('Status edits (real HTTP, PostgreSQL and Redis)', () => {
     expect(forBooster.body.map((n) => [n.type, n.status.id])).toEqual([['update', status.id]]);
   });
 
+  it('edits a poll as Mastodon does: votes kept while the options stay, reset when they change, removed with null', async () => {
+    type Poll = {
+      id: string;
+      options: { title: string; votes_count: number }[];
+      votes_count: number;
+      expires_at: string;
+    };
+    type WithPoll = Status & { poll: Poll | null };
+    // Some apps send `"poll": null` with every post: no poll, not an error.
+    const plain = await post({ status: 'No poll here', poll: null });
+    expect((plain as WithPoll).poll).toBeNull();
+    const asked = (await post({
+      status: 'Which day suits you?',
+      poll: { options: ['Monday', 'Tuesday'], expires_in: 3600 },
+    })) as WithPoll;
+    const poll = asked.poll!;
+    expect((await call('POST', `/api/v1/polls/${poll.id}/votes`, reader, { choices: ['1'] })).status).toBe(
+      200,
+    );
+    const edit = (body: Record<string, unknown>) =>
+      call<WithPoll>('PUT', `/api/v1/statuses/${asked.id}`, author, { status: asked.content, ...body });
+
+    // The same options for longer: the vote stays, the end moves.
+    const longer = await edit({
+      status: 'Which day suits you best?',
+      poll: { options: ['Monday', 'Tuesday'], expires_in: 7200 },
+    });
+    expect(longer.status).toBe(200);
+    expect(longer.body.poll).toMatchObject({ id: poll.id, votes_count: 1 });
+    expect(longer.body.poll!.options.map((o) => o.votes_count)).toEqual([0, 1]);
+    expect(Date.parse(longer.body.poll!.expires_at)).toBeGreaterThan(Date.parse(poll.expires_at) + 3000_000);
+    // Left out, the poll stays as it is.
+    const untouched = await edit({ status: 'Which day suits you best, really?' });
+    expect(untouched.body.poll).toMatchObject({ id: poll.id, votes_count: 1 });
+
+    // Other options: the old votes no longer mean anything.
+    const changed = await edit({
+      poll: { options: ['Monday', 'Wednesday', 'Friday'], expires_in: 3600, multiple: true },
+    });
+    expect(changed.body.poll).toMatchObject({ votes_count: 0, multiple: true });
+    expect(changed.body.poll!.options.map((o) => [o.title, o.votes_count])).toEqual([
+      ['Monday', 0],
+      ['Wednesday', 0],
+      ['Friday', 0],
+    ]);
+    const readerView = await call<WithPoll>('GET', `/api/v1/statuses/${asked.id}`, reader);
+    expect(readerView.body.poll).toMatchObject({ voted: false, own_votes: [] });
+
+    // Bad polls and a poll beside media are refused, changing nothing.
+    const media = await image();
+    for (const body of [
+      { poll: { options: ['Only one'], expires_in: 3600 } },
+      { poll: { options: ['Monday', 'Tuesday'], expires_in: 3600 }, media_ids: [media] },
+    ]) {
+      const refused = await edit(body);
+      expect(refused.status).toBe(422);
+    }
+    const after = await call<WithPoll>('GET', `/api/v1/statuses/${asked.id}`, author);
+    expect(after.body.poll!.options.map((o) => o.title)).toEqual(['Monday', 'Wednesday', 'Friday']);
+    expect(after.body.media_attachments).toEqual([]);
+
+    // null removes it.
+    const removed = await edit({ poll: null });
+    expect(removed.status).toBe(200);
+    expect(removed.body.poll).toBeNull();
+    expect((await call('GET', `/api/v1/polls/${poll.id}`, reader)).status).toBe(404);
+
+    // The history shows each version's options.
+    const history = await call<(Edit & { poll: { options: { title: string }[] } | null })[]>(
+      'GET',
+      `/api/v1/statuses/${asked.id}/history`,
+      reader,
+    );
+    expect(history.body.map((v) => v.poll?.options.map((o) => o.title) ?? null)).toEqual([
+      ['Monday', 'Tuesday'],
+      ['Monday', 'Tuesday'],
+      ['Monday', 'Tuesday'],
+      ['Monday', 'Wednesday', 'Friday'],
+      null,
+    ]);
+  });
+
   it('keeps private statuses private: their history and source answer 404 to others', async () => {
     const status = await post({ status: 'Followers only', visibility: 'private' });
     expect((await call('GET', `/api/v1/statuses/${status.id}/history`, null)).status).toBe(404);

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { TownhallConfig } from '@townhall/core';
+import { preparedQuery } from '@townhall/persistence';
 import { preparePlatform } from '@townhall/platform';
 import { insertLocalAccount } from '@townhall/social';
 import {
@@ -94,6 +95,46 @@ describe('tenant isolation on a shared pool (real PostgreSQL)', () => {
     }
     const [{ pid: lastPid }] = await ds.query('SELECT pg_backend_pid() AS pid');
     expect(lastPid).toBe(firstPid); // really one connection throughout
+  });
+
+  it('answers a prepared statement from the tenant of the transaction, after the connection served another', async () => {
+    const [{ pid: firstPid }] = await ds.query('SELECT pg_backend_pid() AS pid');
+    // The same statement, the same name, on the one connection: more than the five custom plans after
+    // which PostgreSQL may settle on a generic one, alternating tenants and then staying on one.
+    const order = [...Array.from({ length: 12 }, (_, i) => tenants[i % 2]), ...Array(8).fill(tenants[1])];
+    for (const t of order) {
+      const names = await runInTenantSchema(ds, t, async (m) =>
+        (
+          await preparedQuery<{ display_name: string }>(
+            m,
+            `SELECT display_name FROM accounts WHERE username = ANY($1::text[]) ORDER BY username`,
+            [['press', 'minister']],
+          )
+        ).map((r) => r.display_name),
+      );
+      expect(names).toEqual([`minister of ${t.domain}`, `press of ${t.domain}`]);
+    }
+    const prepared = (await ds.query(
+      `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'th\\_%'`,
+    )) as { n: number }[];
+    expect(prepared[0].n).toBe(1); // really prepared, once, on this connection
+    const [{ pid: lastPid }] = await ds.query('SELECT pg_backend_pid() AS pid');
+    expect(lastPid).toBe(firstPid);
+  });
+
+  it('prepares nothing with DATABASE_PREPARED_STATEMENTS=false (a PgBouncer older than 1.21 in front)', async () => {
+    const plain = await migratedDataSource(config, { max: 1, preparedStatements: false });
+    try {
+      const rows = await runInTenantSchema(plain, tenants[0], (m) =>
+        preparedQuery<{ username: string }>(m, `SELECT username FROM accounts WHERE username = $1`, [
+          'press',
+        ]),
+      );
+      expect(rows).toEqual([{ username: 'press' }]);
+      expect(await plain.query(`SELECT count(*)::int AS n FROM pg_prepared_statements`)).toEqual([{ n: 0 }]);
+    } finally {
+      await plain.destroy();
+    }
   });
 
   it('does not carry the tenant path past a failed unit of work', async () => {

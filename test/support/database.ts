@@ -236,7 +236,7 @@ function testConfig(name: string, url: URL, env: Record<string, string>): Townha
     TOWNHALL_REDIS_PREFIX: testRedisPrefix(name),
     TOWNHALL_SECRET_KEY: randomBytes(32).toString('base64'),
     TOWNHALL_PUBLIC_SCHEME: 'http',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // Tests that are not about the key pool should not spend CPU filling one.
     TOWNHALL_ACTOR_KEY_POOL: '0',
     TOWNHALL_DATABASE_APP_ROLE: testApplicationRole(name),

@@ -16,6 +16,7 @@ describe('the defaults the README documents', () => {
     ['DATABASE_URL', (c) => c.database.url, DEFAULT_DATABASE_URL],
     ['DATABASE_POOL_SIZE', (c) => c.database.poolSize, 10],
     ['DATABASE_POOL_MAX_USES', (c) => c.database.poolMaxUses, 1000],
+    ['DATABASE_PREPARED_STATEMENTS', (c) => c.database.preparedStatements, true],
     ['TOWNHALL_DATABASE_APP_ROLE', (c) => c.database.appRole, 'townhall_app'],
     ['DATABASE_APP_URL', (c) => c.database.appUrl, undefined],
     // None configured; `localhost` and IP literals are platform addresses whatever the setting (below).

@@ -48,6 +48,11 @@ export interface TownhallConfig {
      * tenant schema grows with the number of tenants; recycling bounds that growth.
      */
     poolMaxUses: number;
+    /**
+     * Whether the hot reads (timelines and what their statuses show) run as named prepared statements,
+     * planned once per connection. Off for a PgBouncer in transaction mode older than 1.21.
+     */
+    preparedStatements: boolean;
     appRole: string | null;
     appUrl: string | undefined;
   };
@@ -336,6 +341,7 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
       explicit: str('DATABASE_URL') !== undefined,
       poolSize: int('DATABASE_POOL_SIZE', 10, 1, 500),
       poolMaxUses: int('DATABASE_POOL_MAX_USES', 1000, 0, 100_000_000),
+      preparedStatements: bool('DATABASE_PREPARED_STATEMENTS', true),
       appRole,
       appUrl: appUrl || undefined,
     },

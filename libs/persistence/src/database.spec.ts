@@ -71,6 +71,11 @@ describe('the application’s pool', () => {
     });
   });
 
+  it('tells preparedQuery whether to prepare (DATABASE_PREPARED_STATEMENTS)', () => {
+    expect(extra({}).preparedStatements).toBe(true);
+    expect(extra({ DATABASE_PREPARED_STATEMENTS: 'false' }).preparedStatements).toBe(false);
+  });
+
   it('keeps a connection for any number of transactions with DATABASE_POOL_MAX_USES=0, but not past an hour', () => {
     const options = extra({ DATABASE_POOL_MAX_USES: '0' });
     expect(options).not.toHaveProperty('maxUses');

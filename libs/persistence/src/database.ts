@@ -49,6 +49,8 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
       ...(config.database.poolMaxUses > 0 ? { maxUses: config.database.poolMaxUses } : {}),
       maxLifetimeSeconds: 3600,
       application_name: sessionName('townhall'),
+      // Read by preparedQuery, not by pg.
+      preparedStatements: config.database.preparedStatements,
     },
   };
 }

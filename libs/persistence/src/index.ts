@@ -6,3 +6,4 @@ export * from './migrations/platform';
 export * from './migrations/tenant';
 export * from './persistence.module';
 export * from './sealed-secrets';
+export * from './prepared-query';

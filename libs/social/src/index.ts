@@ -10,6 +10,7 @@ export * from './statuses/status-records';
 export * from './statuses/status-text';
 export * from './statuses/status-commands';
 export * from './statuses/status-queries';
+export { HOME_FEED_LENGTH, TRIM_EVERY } from './statuses/home-feed';
 export * from './statuses/status-interactions';
 export * from './relationships/relationships';
 export * from './notifications/notifications';

@@ -43,6 +43,7 @@ import {
   StatusInteractions,
   StatusQueries,
   MAX_MEDIA_ATTACHMENTS,
+  type PollInput,
   ScheduledStatuses,
   VISIBILITIES,
 } from '@townhall/social';
@@ -83,6 +84,15 @@ export class PollParams {
   @RailsBoolean()
   @IsBoolean()
   hide_totals?: boolean;
+}
+
+function pollInput(poll: PollParams): PollInput {
+  return {
+    options: poll.options,
+    expiresIn: poll.expires_in,
+    multiple: poll.multiple,
+    hideTotals: poll.hide_totals,
+  };
 }
 
 @MastodonParams()
@@ -145,6 +155,7 @@ export class EditStatusParams extends PickType(PostStatusParams, [
   'sensitive',
   'spoiler_text',
   'language',
+  'poll',
 ] as const) {
   /** As Rails reads `media_attributes[0][id]=…` too: an object with index keys is a list. */
   @IsOptional()
@@ -165,7 +176,7 @@ interface MastodonStatusEdit {
   sensitive: boolean;
   created_at: string;
   account: MastodonAccount;
-  poll: null;
+  poll: { options: { title: string }[] } | null;
   media_attachments: MastodonMediaAttachment[];
   emojis: unknown[];
 }
@@ -208,23 +219,19 @@ export class StatusesController {
       language: params.language,
       inReplyToId: params.in_reply_to_id,
       mediaIds: params.media_ids,
-      poll: params.poll && {
-        options: params.poll.options,
-        expiresIn: params.poll.expires_in,
-        multiple: params.poll.multiple,
-        hideTotals: params.poll.hide_totals,
-      },
+      // `"poll": null`, as some apps send it with every post, is no poll.
+      poll: params.poll ? pollInput(params.poll) : undefined,
     };
     if (params.scheduled_at !== undefined) {
       const scheduled = await this.scheduled.schedule(poster, input, new Date(params.scheduled_at));
       return presentScheduledStatus(this.config, tenant.primaryDomain, scheduled);
     }
-    const status = await this.commands.post(
+    const page = await this.commands.post(
       poster,
       input,
       idempotencyKey === undefined || idempotencyKey === '' ? undefined : idempotencyKey.slice(0, 200),
     );
-    return this.render(status.id, access.accountId, tenant);
+    return new StatusPresenter(this.config, tenant.primaryDomain).page(page)[0];
   }
 
   @Get(':id')
@@ -284,6 +291,8 @@ export class StatusesController {
         language: params.language,
         mediaIds: params.media_ids,
         mediaAttributes: params.media_attributes,
+        // Left out, the poll stays; `null` removes it.
+        poll: params.poll === undefined || params.poll === null ? params.poll : pollInput(params.poll),
       },
     );
     return this.render(edited.id, access.accountId, tenant);
@@ -313,7 +322,7 @@ export class StatusesController {
           sensitive: v.sensitive,
           created_at: v.createdAt.toISOString(),
           account: accounts.account(author),
-          poll: null,
+          poll: v.poll && { options: v.poll.options.map((title) => ({ title })) },
           media_attachments: v.media.map((a) => presentMedia(this.config, tenant.primaryDomain, a)),
           emojis: [],
         },

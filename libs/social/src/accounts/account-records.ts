@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { preparedQuery } from '@townhall/persistence';
 
 /** An account as the client API presents it: one row of `accounts`, with the login's settings if local. */
 export interface AccountRecord {
@@ -98,9 +99,11 @@ function record(r: Row): AccountRecord {
 /** Accounts by id, in the order asked for; missing ids are left out. */
 export async function findAccounts(m: EntityManager, ids: readonly string[]): Promise<AccountRecord[]> {
   if (ids.length === 0) return [];
-  const rows = (await m.query(`SELECT ${COLUMNS} FROM accounts a WHERE a.id = ANY($1::bigint[])`, [
-    ids,
-  ])) as Row[];
+  const rows = await preparedQuery<Row>(
+    m,
+    `SELECT ${COLUMNS} FROM accounts a WHERE a.id = ANY($1::bigint[])`,
+    [ids],
+  );
   const byId = new Map(rows.map((r) => [r.id, record(r)]));
   return ids.map((id) => byId.get(id)).filter((a): a is AccountRecord => a !== undefined);
 }

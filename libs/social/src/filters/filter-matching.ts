@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { preparedQuery } from '@townhall/persistence';
 import type { MediaRecord } from '../media/media-attachments';
 import type { StatusRecord } from '../statuses/status-records';
 
@@ -117,25 +118,28 @@ function codePointFrom(text: string, index: number): string | undefined {
   return index < text.length ? String.fromCodePoint(text.codePointAt(index)!) : undefined;
 }
 
+interface ActiveFilterRow {
+  filter_id: string;
+  title: string;
+  context: string[];
+  action: FilterAction;
+  expires_at: Date | null;
+  keyword: string | null;
+  whole_word: boolean;
+  status_id: string | null;
+}
+
 /** The viewer's filters that have not expired, with their keywords compiled and their status ids. */
 export async function activeFilters(m: EntityManager, accountId: string): Promise<ActiveFilter[]> {
-  const rows = (await m.query(
+  const rows = await preparedQuery<ActiveFilterRow>(
+    m,
     `SELECT f.id::text AS filter_id, f.title, f.context, f.action, f.expires_at,
             r.keyword, r.whole_word, r.status_id::text
        FROM filters f JOIN filter_rules r ON r.filter_id = f.id
       WHERE f.account_id = $1 AND (f.expires_at IS NULL OR f.expires_at > now())
       ORDER BY f.id, r.id`,
     [accountId],
-  )) as {
-    filter_id: string;
-    title: string;
-    context: string[];
-    action: FilterAction;
-    expires_at: Date | null;
-    keyword: string | null;
-    whole_word: boolean;
-    status_id: string | null;
-  }[];
+  );
   const byFilter = new Map<
     string,
     { filter: FilterSummary; keywords: { keyword: string; wholeWord: boolean }[]; statusIds: Set<string> }

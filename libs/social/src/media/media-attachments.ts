@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
-import { changedRows } from '@townhall/persistence';
+import { changedRows, preparedQuery } from '@townhall/persistence';
 import { TenantContext, TenantTransactions } from '@townhall/tenancy';
 import { StatusError } from '../statuses/status-errors';
 import {
@@ -349,9 +349,11 @@ export async function mediaOfStatuses(
 ): Promise<Map<string, MediaRecord[]>> {
   const wanted = statuses.filter((s) => s.mediaIds.length > 0);
   if (wanted.length === 0) return new Map();
-  const rows = (await m.query(`SELECT ${MEDIA_COLUMNS} FROM media_attachments WHERE id = ANY($1::bigint[])`, [
-    wanted.flatMap((s) => s.mediaIds),
-  ])) as MediaRow[];
+  const rows = await preparedQuery<MediaRow>(
+    m,
+    `SELECT ${MEDIA_COLUMNS} FROM media_attachments WHERE id = ANY($1::bigint[])`,
+    [wanted.flatMap((s) => s.mediaIds)],
+  );
   const byId = new Map(rows.map((r) => [r.id, mediaRecord(r)]));
   return new Map(
     wanted.map((s) => [

@@ -1,9 +1,10 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { checkText } from '@townhall/core';
+import { changedRows, preparedQuery } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import { wantsNotification } from '../notifications/notification-rules';
-import { ScheduledWorkRunner, scheduleWork } from '../scheduled/scheduled-work';
+import { ScheduledWorkRunner, scheduleWork, unscheduleWork } from '../scheduled/scheduled-work';
 import { StatusError } from '../statuses/status-errors';
 import { findVisibleStatuses } from '../statuses/status-records';
 
@@ -94,6 +95,53 @@ export async function createPoll(
   await scheduleWork(m, 'poll_ended', id, expires_at);
 }
 
+/**
+ * A status's poll as an edit leaves it (Mastodon's UpdateStatusService#update_poll!): `null` removes it,
+ * a poll replaces it — its votes are dropped when the options or `multiple` change, as such votes no
+ * longer mean what they meant, and it runs for `expires_in` from now. In the edit's transaction; says
+ * whether the poll changed (an edit that sends a poll always moves its end, as Mastodon's does).
+ */
+export async function editPoll(
+  m: EntityManager,
+  statusId: string,
+  accountId: string,
+  poll: ReturnType<typeof checkPoll> | null,
+): Promise<boolean> {
+  const [previous] = (await m.query(
+    `SELECT id::text, options, multiple FROM polls WHERE status_id = $1 FOR UPDATE`,
+    [statusId],
+  )) as { id: string; options: string[]; multiple: boolean }[];
+  if (poll === null) {
+    if (!previous) return false;
+    await unscheduleWork(m, 'poll_ended', previous.id);
+    await m.query(`UPDATE statuses SET poll_id = NULL WHERE id = $1`, [statusId]);
+    await m.query(`DELETE FROM polls WHERE id = $1`, [previous.id]);
+    return true;
+  }
+  if (!previous) {
+    await createPoll(m, statusId, accountId, poll);
+    return true;
+  }
+  const reset =
+    previous.multiple !== poll.multiple ||
+    previous.options.length !== poll.options.length ||
+    previous.options.some((option, i) => option !== poll.options[i]);
+  if (reset) await m.query(`DELETE FROM poll_votes WHERE poll_id = $1`, [previous.id]);
+  const [{ expires_at }] = changedRows<{ expires_at: Date }>(
+    await m.query(
+      `UPDATE polls SET options = $2::text[], multiple = $3, hide_totals = $4,
+            expires_at = now() + make_interval(secs => $5),
+            tallies = CASE WHEN $6 THEN array_fill(0, ARRAY[cardinality($2::text[])]) ELSE tallies END,
+            votes_count = CASE WHEN $6 THEN 0 ELSE votes_count END,
+            voters_count = CASE WHEN $6 THEN 0 ELSE voters_count END
+      WHERE id = $1 RETURNING expires_at`,
+      [previous.id, poll.options, poll.multiple, poll.hideTotals, poll.expiresIn, reset],
+    ),
+  );
+  await scheduleWork(m, 'poll_ended', previous.id, expires_at);
+  return true;
+}
+
 type PollRow = {
   id: string;
   status_id: string;
@@ -115,14 +163,15 @@ export async function pollsOfStatuses(
   viewer: string | null,
 ): Promise<Map<string, PollRecord>> {
   if (statusIds.length === 0) return new Map();
-  const rows = (await m.query(
+  const rows = await preparedQuery<PollRow>(
+    m,
     `SELECT p.id::text, p.status_id::text, p.account_id::text, p.options, p.tallies, p.multiple, p.hide_totals,
             p.votes_count, p.voters_count, p.expires_at,
             CASE WHEN $2::bigint IS NULL THEN NULL ELSE
               ARRAY(SELECT v.choice::int FROM poll_votes v WHERE v.poll_id = p.id AND v.account_id = $2 ORDER BY v.choice) END AS own_votes
        FROM polls p WHERE p.status_id = ANY($1::bigint[])`,
     [statusIds, viewer],
-  )) as PollRow[];
+  );
   return new Map(
     rows.map((r) => [
       r.status_id,

@@ -5,6 +5,7 @@ import { TenantTransactions } from '@townhall/tenancy';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
 import { AccountError } from '../accounts/local-account-commands';
 import { wantsNotification } from '../notifications/notification-rules';
+import { trimFeed } from '../statuses/home-feed';
 
 /** Kinds of `account_relations` rows. */
 export const RELATION = { follow: 0, request: 1, block: 2, mute: 3, endorse: 4 } as const;
@@ -287,6 +288,7 @@ export async function startFollowing(
      ON CONFLICT DO NOTHING`,
     [follower, followed],
   );
+  await trimFeed(m, follower);
 }
 
 /**

@@ -22,8 +22,10 @@ import {
 } from '../media/media-attachments';
 import { recordDirectStatus } from '../conversations/conversations';
 import { wantsNotification } from '../notifications/notification-rules';
-import { checkPoll, createPoll, type PollInput } from '../polls/polls';
+import { checkPoll, createPoll, editPoll, type PollInput } from '../polls/polls';
+import { trimFeedsHolding } from './home-feed';
 import { StatusError } from './status-errors';
+import { hydrate, type StatusPage } from './status-queries';
 import { reachByContent } from '../tags/status-reach';
 import { countedLength, hashtagsIn, MAX_STATUS_CHARACTERS, mentionsIn, statusHtml } from './status-text';
 
@@ -49,6 +51,8 @@ export interface EditStatusInput {
   mediaIds?: string[];
   /** Descriptions and focal points of the attachments, changed with the edit. */
   mediaAttributes?: { id: string; description?: string; focus?: string }[];
+  /** A poll replaces the status's poll; `null` removes it; left out, the poll stays as it is. */
+  poll?: PollInput | null;
 }
 
 /** Who posts: the signed-in account, the application its token belongs to, and the tenant's domain. */
@@ -73,10 +77,12 @@ export class StatusCommands {
   ) {}
 
   /**
-   * Posts a status. With an `idempotencyKey`, the first request with that key and body posts; a repeat
-   * with the same body answers the same status; a repeat with another body is refused (422).
+   * Posts a status and answers it as its author sees it, read in the posting transaction (one transaction
+   * per post, not a second one to read back what the first wrote). With an `idempotencyKey`, the first
+   * request with that key and body posts; a repeat with the same body answers the same status; a repeat
+   * with another body is refused (422).
    */
-  async post(poster: Poster, input: PostStatusInput, idempotencyKey?: string): Promise<StatusRecord> {
+  async post(poster: Poster, input: PostStatusInput, idempotencyKey?: string): Promise<StatusPage> {
     const checked = checkPostInput(input);
     const requestHash =
       idempotencyKey === undefined
@@ -90,7 +96,7 @@ export class StatusCommands {
     return this.transactions.run(async (m) => {
       if (idempotencyKey !== undefined) {
         const earlier = await this.claimKey(m, poster.accountId, idempotencyKey, requestHash!);
-        if (earlier) return earlier;
+        if (earlier) return hydrate(m, [earlier], poster.accountId);
       }
       const status = await this.postIn(m, poster, input, checked);
       if (idempotencyKey !== undefined) {
@@ -100,7 +106,7 @@ export class StatusCommands {
           JSON.stringify({ status_id: status.id }),
         ]);
       }
-      return status;
+      return hydrate(m, [status], poster.accountId);
     });
   }
 
@@ -178,6 +184,7 @@ export class StatusCommands {
       mentioned: mentionedIds,
     });
     await reachByContent(m, id);
+    await trimFeedsHolding(m, id);
     await notifyMentioned(m, id, poster.accountId, mentionedIds);
     if (visibility === 'direct')
       await recordDirectStatus(m, id, conversationId, poster.accountId, mentionedIds);
@@ -246,6 +253,13 @@ export class StatusCommands {
       if (text.trim() === '' && media.length === 0) {
         throw new StatusError('validation_failed', "Validation failed: Text can't be blank");
       }
+      if (input.poll && media.length > 0) {
+        throw new StatusError(
+          'validation_failed',
+          'Validation failed: Cannot attach files to a post with a poll',
+        );
+      }
+      const poll = input.poll === undefined ? undefined : input.poll === null ? null : checkPoll(input.poll);
       const attributes = (input.mediaAttributes ?? [])
         .filter((c) => media.some((a) => a.id === c.id))
         .map((c) => ({
@@ -270,13 +284,16 @@ export class StatusCommands {
         next.language !== current.language ||
         next.mediaIds.join() !== current.mediaIds.join() ||
         attributes.length > 0;
-      if (!changed) return current;
-
+      // The original version goes into the history before anything changes, the poll included.
       const [{ edits }] = (await m.query(
         `SELECT count(*)::int AS edits FROM status_edits WHERE status_id = $1`,
         [statusId],
       )) as { edits: number }[];
-      if (edits === 0) await recordEdit(m, current.id, editor.accountId, current.createdAt);
+      if (edits === 0 && (changed || (poll === null ? current.pollId !== null : poll !== undefined))) {
+        await recordEdit(m, current.id, editor.accountId, current.createdAt);
+      }
+      const pollChanged = poll !== undefined && (await editPoll(m, statusId, editor.accountId, poll));
+      if (!changed && !pollChanged) return current;
 
       for (const change of attributes) {
         await m.query(
@@ -392,7 +409,7 @@ export class StatusCommands {
       );
     }
     const status = earlier.response ? await findStatus(m, earlier.response.status_id) : null;
-    if (!status) throw new StatusError('not_found', 'Record not found');
+    if (!status || status.deletedAt !== null) throw new StatusError('not_found', 'Record not found');
     return status;
   }
 }
@@ -606,11 +623,12 @@ async function recordEdit(
   at: Date | null,
 ): Promise<void> {
   await m.query(
-    `INSERT INTO status_edits (status_id, account_id, text, content, spoiler_text, sensitive, media, created_at)
+    `INSERT INTO status_edits (status_id, account_id, text, content, spoiler_text, sensitive, media, poll, created_at)
      SELECT s.id, $2, s.text, s.content, s.spoiler_text, s.sensitive,
             coalesce((SELECT jsonb_agg(jsonb_build_object('id', a.id::text, 'description', a.description)
                                        ORDER BY array_position(s.media_attachment_ids, a.id))
                         FROM media_attachments a WHERE a.id = ANY(s.media_attachment_ids)), '[]'),
+            (SELECT jsonb_build_object('options', to_jsonb(p.options)) FROM polls p WHERE p.id = s.poll_id),
             coalesce($3::timestamptz, now())
        FROM statuses s WHERE s.id = $1`,
     [statusId, accountId, at],

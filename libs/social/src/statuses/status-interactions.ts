@@ -4,6 +4,7 @@ import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import { type AccountRecord, findAccounts } from '../accounts/account-records';
 import { notify } from '../relationships/relationships';
+import { trimFeedsHolding } from './home-feed';
 import { StatusError } from './status-errors';
 import {
   findVisibleStatuses,
@@ -134,6 +135,7 @@ export class StatusInteractions {
          ON CONFLICT DO NOTHING`,
         [actor, reblogId, target.id],
       );
+      await trimFeedsHolding(m, reblogId);
       await notify(m, target.accountId, actor, 'reblog', target.id);
       return reblogId;
     });

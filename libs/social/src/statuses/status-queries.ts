@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { preparedQuery } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
 import { type MediaRecord, mediaOfStatuses } from '../media/media-attachments';
 import { type PollRecord, pollsOfStatuses } from '../polls/polls';
@@ -40,6 +41,8 @@ export interface StatusVersion {
   sensitive: boolean;
   createdAt: Date;
   media: MediaRecord[];
+  /** The poll's options at this version, or null without a poll. */
+  poll: { options: string[] } | null;
 }
 
 /** Statuses with everything their entities show: accounts, reblogged statuses, applications, flags. */
@@ -97,7 +100,7 @@ export class StatusQueries {
       if (!status) throw new StatusError('not_found', 'Record not found');
       const page = await hydrate(m, [status], viewer);
       const rows = (await m.query(
-        `SELECT account_id::text, content, spoiler_text, sensitive, media, created_at
+        `SELECT account_id::text, content, spoiler_text, sensitive, media, poll, created_at
            FROM status_edits WHERE status_id = $1 ORDER BY id`,
         [id],
       )) as {
@@ -106,6 +109,7 @@ export class StatusQueries {
         spoiler_text: string;
         sensitive: boolean;
         media: { id: string; description: string | null }[];
+        poll: { options: string[] } | null;
         created_at: Date;
       }[];
       const media = await mediaOfStatuses(m, [
@@ -123,6 +127,7 @@ export class StatusQueries {
               media: r.media
                 .map((a) => byId.get(a.id) && { ...byId.get(a.id)!, description: a.description })
                 .filter((a): a is MediaRecord => a !== undefined),
+              poll: r.poll,
             }))
           : [
               {
@@ -132,6 +137,7 @@ export class StatusQueries {
                 sensitive: status.sensitive,
                 createdAt: status.editedAt ?? status.createdAt,
                 media: page.media.get(status.id) ?? [],
+                poll: page.polls.has(status.id) ? { options: page.polls.get(status.id)!.options } : null,
               },
             ];
       return { page, versions };
@@ -156,7 +162,8 @@ export class StatusQueries {
   home(viewer: string, page: PageRequest): Promise<StatusPage> {
     return this.transactions.run(async (m) => {
       const bounds = pageBounds('f.status_id', page, 3);
-      const rows = (await m.query(
+      const rows = await preparedQuery<StatusRow>(
+        m,
         `SELECT ${STATUS_COLUMNS} FROM home_feed f JOIN statuses s ON s.id = f.status_id
           WHERE f.account_id = $1 AND ${bounds.where} AND ${visibleTo('$1::bigint')}
             AND NOT EXISTS (SELECT 1 FROM account_relations mu
@@ -167,7 +174,7 @@ export class StatusQueries {
                              WHERE xl.account_id = $1 AND xl.exclusive AND xa.account_id = s.account_id)
           ORDER BY ${bounds.order} LIMIT $2`,
         [viewer, page.limit, ...bounds.params],
-      )) as StatusRow[];
+      );
       return hydrate(m, newestFirst(rows), viewer);
     });
   }
@@ -299,7 +306,8 @@ export async function hydrate(
   let flags: Map<string, ViewerFlags> | null = null;
   if (viewer !== null && all.length > 0) {
     const ids = all.map((s) => s.id);
-    const rows = (await m.query(
+    const rows = await preparedQuery<{ id: string } & ViewerFlags>(
+      m,
       `SELECT s.id::text,
               EXISTS (SELECT 1 FROM status_reactions r WHERE r.kind = 0 AND r.account_id = $2 AND r.status_id = s.id) AS favourited,
               EXISTS (SELECT 1 FROM statuses b WHERE b.reblog_of_id = s.id AND b.account_id = $2 AND b.deleted_at IS NULL) AS reblogged,
@@ -308,7 +316,7 @@ export async function hydrate(
               EXISTS (SELECT 1 FROM conversation_mutes c WHERE c.account_id = $2 AND c.conversation_id = s.conversation_id) AS muted
          FROM statuses s WHERE s.id = ANY($1::bigint[])`,
       [ids, viewer],
-    )) as ({ id: string } & ViewerFlags)[];
+    );
     flags = new Map(rows.map((r) => [r.id, r]));
   }
   const media = await mediaOfStatuses(m, all);

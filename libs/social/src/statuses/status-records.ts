@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { preparedQuery } from '@townhall/persistence';
 
 export const VISIBILITIES = ['public', 'unlisted', 'private', 'direct'] as const;
 export type Visibility = (typeof VISIBILITIES)[number];
@@ -127,10 +128,11 @@ export async function findVisibleStatuses(
   viewer: string | null,
 ): Promise<StatusRecord[]> {
   if (ids.length === 0) return [];
-  const rows = (await m.query(
+  const rows = await preparedQuery<StatusRow>(
+    m,
     `SELECT ${STATUS_COLUMNS} FROM statuses s WHERE s.id = ANY($1::bigint[]) AND ${visibleTo('$2::bigint')}`,
     [ids, viewer],
-  )) as StatusRow[];
+  );
   const byId = new Map(rows.map((r) => [r.id, statusRecord(r)]));
   return ids.map((id) => byId.get(id)).filter((s): s is StatusRecord => s !== undefined);
 }
