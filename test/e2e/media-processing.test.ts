@@ -367,6 +367,30 @@ describe('Media processing (real HTTP, PostgreSQL, Redis, disk and ffmpeg)', () 
     expect((await fetch(posted.url!)).status).toBe(200);
   });
 
+  it('lets go of the media of a deleted status: a redraft attaches them again, else the sweep removes them', async () => {
+    const json = { ...auth(), 'content-type': 'application/json' };
+    const send = async (body: Record<string, unknown>) =>
+      (await (
+        await fetch(`${base}/api/v1/statuses`, { method: 'POST', headers: json, body: JSON.stringify(body) })
+      ).json()) as { id: string; media_attachments: Media[] };
+    const kept = (await upload(await photo(), 'kept.jpg')).body;
+    const dropped = (await upload(await photo(), 'dropped.jpg')).body;
+    const first = await send({ status: 'First draft', media_ids: [kept.id, dropped.id] });
+    expect(first.media_attachments).toHaveLength(2);
+    expect(
+      (await fetch(`${base}/api/v1/statuses/${first.id}`, { method: 'DELETE', headers: auth() })).status,
+    ).toBe(200);
+    const redraft = await send({ status: 'Second draft', media_ids: [kept.id] });
+    expect(redraft.media_attachments.map((a) => a.id)).toEqual([kept.id]);
+    await db.query(
+      `UPDATE ${schema()}.media_attachments SET created_at = now() - interval '25 hours' WHERE id = ANY($1::bigint[])`,
+      [[kept.id, dropped.id]],
+    );
+    await bed.app.get(MediaSweeper).sweep();
+    expect((await fetch(kept.url!)).status).toBe(200);
+    expect((await fetch(dropped.url!)).status).toBe(404);
+  });
+
   it("refuses an upload beyond the tenant's storage quota with 422, storing nothing", async () => {
     await bed.account('beta', 'uploader');
     const betaToken = await bed.token('beta', 'uploader');

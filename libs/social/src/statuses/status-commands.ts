@@ -205,6 +205,9 @@ export class StatusCommands {
       const status = statusRecord(found[0]);
       await m.query(`DELETE FROM home_feed WHERE status_id = $1`, [statusId]);
       await m.query(`DELETE FROM notifications WHERE status_id = $1`, [statusId]);
+      // As in Mastodon, a deleted status lets go of its media: a redraft may attach them again, and
+      // otherwise the sweep of unattached media removes them with their files.
+      await m.query(`UPDATE media_attachments SET status_id = NULL WHERE status_id = $1`, [statusId]);
       await m.query(`UPDATE accounts SET statuses_count = greatest(statuses_count - 1, 0) WHERE id = $1`, [
         accountId,
       ]);
