@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getQueueToken } from '@nestjs/bull';
@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { DataSource } from 'typeorm';
 import { MEDIA_QUEUE, MediaSweeper, ScheduledWorkRunner } from '@townhall/social';
 import { filesBelow } from '../support/files';
+import { processEnv, ROOT } from '../support/processes';
 import { waitFor } from '../support/wait';
 import { ClientTestbed, startClientTestbed } from './client-support';
 
@@ -468,5 +469,102 @@ describe('Media without ffmpeg', () => {
     expect(((await res.json()) as { error: string }).error).toMatch(
       /video\/webm is not accepted by this instance/,
     );
+  });
+});
+
+/** The ids of a process's descendants, read from /proc (children first found, deepest last). */
+function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+  return children.flatMap((c) => [c, ...descendants(c)]);
+}
+
+describe('Media processing when a worker dies mid-job', () => {
+  let bed: ClientTestbed;
+  let dir: string;
+  const QUEUE_TIMING = { TOWNHALL_QUEUE_LOCK_MS: '1000', TOWNHALL_QUEUE_STALLED_INTERVAL_MS: '1000' };
+
+  beforeAll(async () => {
+    bed = await startClientTestbed(TENANTS.slice(0, 1), QUEUE_TIMING);
+    dir = mkdtempSync(join(tmpdir(), 'townhall-slow-ffmpeg-'));
+  });
+
+  afterAll(async () => {
+    await bed?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loses no upload: another worker takes the stalled job over and finishes it', async () => {
+    await bed.account('alpha', 'editor');
+    const token = await bed.token('alpha', 'editor');
+    const queue = bed.app.get<Queue>(getQueueToken(MEDIA_QUEUE));
+    // An ffmpeg that takes its time, so the worker is surely in the middle of the job when it dies.
+    const slow = join(dir, 'ffmpeg');
+    writeFileSync(slow, '#!/bin/sh\ncase "$*" in *-version*) ;; *) sleep 30 ;; esac\nexec ffmpeg "$@"\n');
+    chmodSync(slow, 0o755);
+    await queue.pause(true);
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(wav())]), 'tone.wav');
+    const res = await fetch(`${bed.base.alpha}/api/v2/media`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: form,
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as Media;
+    const jobId = `${bed.tenants.alpha.id}:${id}`;
+
+    // `townhall worker`: the queue workers without HTTP, as production runs them.
+    const worker = spawn(process.execPath, [join(ROOT, 'bin/townhall.js'), 'worker'], {
+      cwd: ROOT,
+      env: processEnv(bed.config, {
+        ...QUEUE_TIMING,
+        TOWNHALL_MEDIA_ROOT: bed.config.media.root,
+        TOWNHALL_FFMPEG: slow,
+      }),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let said = '';
+    worker.stderr!.on('data', (d: Buffer) => (said += d.toString()));
+    await waitFor(() => /worker ready/.test(said) || worker.exitCode !== null, {
+      what: 'the worker to start',
+    });
+    expect(said).toMatch(/worker ready/);
+    try {
+      await waitFor(async () => (await queue.getActive()).some((j) => String(j.id) === jobId), {
+        what: 'the worker process to take the job',
+      });
+      await waitFor(() => descendants(worker.pid!).length > 0, { what: 'the worker to start ffmpeg' });
+    } finally {
+      const orphans = descendants(worker.pid!);
+      worker.kill('SIGKILL');
+      for (const pid of orphans) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await fetch(`${bed.base.alpha}/api/v1/media/${id}`, { headers: auth })).status).toBe(206);
+    await queue.resume(true);
+    const done = await waitFor(
+      async () => {
+        const r = await fetch(`${bed.base.alpha}/api/v1/media/${id}`, { headers: auth });
+        return r.status === 200 ? ((await r.json()) as Media) : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: 'the stalled job to be finished by this process' },
+    );
+    expect(done).toMatchObject({ type: 'audio', url: expect.stringMatching(/\/original\.mp3$/) });
+    expect((await fetch(done.url!)).status).toBe(200);
   });
 });
