@@ -474,16 +474,13 @@ describe('Media without ffmpeg', () => {
 
 /** The ids of a process's descendants, read from /proc (children first found, deepest last). */
 function descendants(pid: number): number[] {
-  let children: number[] = [];
+  let listed: string;
   try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
+    listed = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
   } catch {
     return [];
   }
+  const children = listed.trim().split(/\s+/).filter(Boolean).map(Number);
   return children.flatMap((c) => [c, ...descendants(c)]);
 }
 
