@@ -230,6 +230,17 @@ describe('Media processing (real HTTP, PostgreSQL, Redis, disk and ffmpeg)', () 
       expect(((await post.json()) as { error: string }).error).toBe(
         'Validation failed: Cannot attach files that have not finished processing. Try again in a moment!',
       );
+      const scheduled = await fetch(`${base}/api/v1/statuses`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: JSON.stringify({
+          status: 'Later',
+          media_ids: [id],
+          scheduled_at: new Date(Date.now() + 3600_000).toISOString(),
+        }),
+      });
+      expect(scheduled.status).toBe(422);
+      expect(((await scheduled.json()) as { error: string }).error).toMatch(/not finished processing/);
     } finally {
       await queue.resume(true);
     }

@@ -342,6 +342,16 @@ export async function ownMedia(
   return rows.map(mediaRecord);
 }
 
+/** Mastodon's refusal of a post (or scheduled post) with media still processing or whose processing failed. */
+export function refuseUnprocessed(media: readonly MediaRecord[]): void {
+  if (media.some((a) => a.processing || a.failed)) {
+    throw new StatusError(
+      'validation_failed',
+      'Validation failed: Cannot attach files that have not finished processing. Try again in a moment!',
+    );
+  }
+}
+
 /** The attachments of these statuses, each status's in the order it lists them. */
 export async function mediaOfStatuses(
   m: EntityManager,

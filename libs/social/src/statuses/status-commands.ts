@@ -18,6 +18,7 @@ import {
   type MediaRecord,
   mediaOfStatuses,
   ownMedia,
+  refuseUnprocessed,
   parseFocus,
 } from '../media/media-attachments';
 import { recordDirectStatus } from '../conversations/conversations';
@@ -442,12 +443,7 @@ async function attachableMedia(
       'Validation failed: Cannot attach a video to a post that already contains images',
     );
   }
-  if (media.some((a) => a.processing || a.failed)) {
-    throw new StatusError(
-      'validation_failed',
-      'Validation failed: Cannot attach files that have not finished processing. Try again in a moment!',
-    );
-  }
+  refuseUnprocessed(media);
   return media;
 }
 
