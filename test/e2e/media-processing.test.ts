@@ -343,6 +343,41 @@ describe('Media processing (real HTTP, PostgreSQL, Redis, disk and ffmpeg)', () 
     expect(left).toHaveLength(0);
   });
 
+  it('gives an upload up a day after it was taken, and then answers 422 for it', async () => {
+    await queue.pause(true);
+    let id: string;
+    try {
+      id = (await upload(wav(), 'tone.wav')).body.id;
+      const job = await waitFor(async () => (await queue.getJob(`${bed.tenants.alpha.id}:${id}`)) ?? null);
+      await job.remove();
+    } finally {
+      await queue.resume(true);
+    }
+    await db.query(
+      `UPDATE ${schema()}.media_attachments SET created_at = now() - interval '25 hours' WHERE id = $1`,
+      [id],
+    );
+    await db.query(
+      `UPDATE platform.scheduled_work SET due_at = now() WHERE kind = 'media_processing' AND ref_id = $1`,
+      [id],
+    );
+    await bed.app.get(ScheduledWorkRunner).runDue();
+    const res = await fetch(`${base}/api/v1/media/${id}`, { headers: auth() });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({ error: 'Error processing thumbnail for uploaded media' });
+    const post = await fetch(`${base}/api/v1/statuses`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'Failed media', media_ids: [id] }),
+    });
+    expect(post.status).toBe(422);
+    const left = (await db.query(
+      `SELECT 1 FROM platform.scheduled_work WHERE kind = 'media_processing' AND ref_id = $1`,
+      [id],
+    )) as unknown[];
+    expect(left).toHaveLength(0);
+  });
+
   it('removes media left unattached for a day with their files, and files no attachment names', async () => {
     const old = (await upload(await photo(), 'old.jpg')).body;
     const fresh = (await upload(await photo(), 'fresh.jpg')).body;

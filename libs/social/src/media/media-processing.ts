@@ -95,8 +95,10 @@ export class MediaProcessing implements OnApplicationBootstrap, ScheduledWorkHan
 
   async onApplicationBootstrap(): Promise<void> {
     this.runner.register(this);
-    await this.videoAndAudio();
+    // Serving processes and workers say at start whether they take video and audio; a one-shot CLI
+    // command (no workers) looks only if it ever needs to know.
     if (!this.config.provisioning.workers) return;
+    await this.videoAndAudio();
     this.queue
       .process(1, (job: Job<MediaJob>) => this.process(job.data))
       .catch((err: unknown) => this.logger.error({ err }, 'The media job processor stopped'));
