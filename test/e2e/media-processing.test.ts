@@ -301,6 +301,27 @@ describe('Media processing (real HTTP, PostgreSQL, Redis, disk and ffmpeg)', () 
     expect(stored.includes(Buffer.from('Internal recording'))).toBe(false);
   });
 
+  it('turns an animated GIF into a looping video (gifv) before answering, and leaves a still GIF an image', async () => {
+    const gif = ffmpeg('loop.gif', ['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10', '-t', '1']);
+    const { status, body } = await upload(gif, 'loop.gif');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      type: 'gifv',
+      url: expect.stringMatching(/\/original\.mp4$/),
+      preview_url: expect.stringMatching(/\/small\.png$/),
+      meta: { original: { width: 64, height: 48 } },
+    });
+    expect(Number(body.meta.original!.duration)).toBeCloseTo(1, 0);
+    expect(probe(await bytesOf(body.url!)).streams.map((s) => s.codec_name)).toEqual(['h264']);
+    const still = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } })
+      .gif()
+      .toBuffer();
+    expect((await upload(still, 'still.gif')).body).toMatchObject({
+      type: 'image',
+      url: expect.stringMatching(/\/original\.gif$/),
+    });
+  });
+
   it('refuses a video container ffmpeg cannot read, storing nothing', async () => {
     const fake = Buffer.concat([
       Buffer.from('0000001c66747970', 'hex'),

@@ -63,7 +63,8 @@ export interface AvVariantFile {
 }
 
 export interface ProcessedAv {
-  type: 'video' | 'audio';
+  /** An animated GIF becomes `gifv`, a looping video without sound, as Mastodon's gif transcoder makes it. */
+  type: 'video' | 'audio' | 'gifv';
   original: AvVariantFile & { meta: Record<string, number | string> };
   small: { data: Buffer; width: number; height: number; contentType: string; extension: string };
   blurhash: string;
@@ -108,7 +109,8 @@ export async function checkAv(
  * when they already are H.264/yuv420p with AAC or no sound, otherwise transcoded with Mastodon's
  * settings), audio as MP3 (`q:a 2`); both without any of the upload's metadata (titles, GPS position of a
  * phone video, encoder tags, chapters, subtitle and data streams, cover art). The preview is the video's
- * first frame or the audio's waveform, re-encoded by sharp, and the blurhash comes from it.
+ * first frame or the audio's waveform, re-encoded by sharp, and the blurhash comes from it. An animated
+ * GIF goes the way of video and comes out as `gifv`.
  */
 export async function processAv(
   settings: FfmpegSettings,
@@ -181,7 +183,7 @@ export async function processAv(
     .toBuffer({ resolveWithObject: true });
   await stat(original.path);
   return {
-    type,
+    type: sniffed.contentType === 'image/gif' ? 'gifv' : type,
     original: { ...original, meta },
     small: { data, width: info.width, height: info.height, contentType: 'image/png', extension: 'png' },
     blurhash: await blurhashOf(data),

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
+import sharp from 'sharp';
 import type { EntityManager } from 'typeorm';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { changedRows, preparedQuery } from '@townhall/persistence';
@@ -155,6 +156,14 @@ export class MediaAttachments {
     if (upload.data.length > IMAGE_LIMITS.maxBytes) {
       throw invalid(`File file size must be less than ${IMAGE_LIMITS.maxBytes / 1024 / 1024} MB`);
     }
+    if (
+      sniffed.contentType === 'image/gif' &&
+      (await animated(upload.data)) &&
+      (await this.processing.videoAndAudio())
+    ) {
+      // As Mastodon does: an animated GIF becomes a looping video (gifv), before the answer.
+      return this.uploadAv(accountId, upload.data, sniffed, description, focus, { queued: false });
+    }
     let image;
     try {
       image = await processImage(upload.data, sniffed);
@@ -213,7 +222,7 @@ export class MediaAttachments {
     focus: { x: number; y: number } | null,
     opts: { queued?: boolean },
   ): Promise<MediaRecord> {
-    const accepted = [...VIDEO_TYPES, ...AUDIO_TYPES] as readonly string[];
+    const accepted = [...VIDEO_TYPES, ...AUDIO_TYPES, 'image/gif'] as readonly string[];
     if (!accepted.includes(sniffed.contentType) || !(await this.processing.videoAndAudio())) {
       throw invalid(`File content type ${sniffed.contentType} is not accepted by this instance`);
     }
@@ -221,11 +230,12 @@ export class MediaAttachments {
       throw invalid(`File file size must be less than ${AV_LIMITS.maxBytes / 1024 / 1024} MB`);
     }
     const dir = await mkdtemp(join(tmpdir(), 'townhall-upload-'));
-    let type: 'video' | 'audio';
+    let type: 'video' | 'audio' | 'gifv';
     try {
       const path = join(dir, `upload.${sniffed.extension}`);
       await writeFile(path, data);
       type = (await checkAv(this.processing.settings, path)).type;
+      if (sniffed.contentType === 'image/gif') type = 'gifv';
     } catch (err) {
       if (err instanceof ImageRejected) throw invalid(err.message);
       throw err;
@@ -340,6 +350,15 @@ export async function ownMedia(
     [accountId, valid],
   )) as MediaRow[];
   return rows.map(mediaRecord);
+}
+
+/** Whether a GIF has more than one frame (a broken one is left to the image decoder to refuse). */
+async function animated(data: Buffer): Promise<boolean> {
+  try {
+    return ((await sharp(data, { limitInputPixels: IMAGE_LIMITS.maxPixels }).metadata()).pages ?? 1) > 1;
+  } catch {
+    return false;
+  }
 }
 
 /** Mastodon's refusal of a post (or scheduled post) with media still processing or whose processing failed. */
