@@ -166,45 +166,57 @@ describe('audit witnesses (control plane, townhall witness, audit verify; real p
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('keeps submitting to a witness that is down, and stores its cosignature once it is up', async () => {
+  /**
+   * What the first test shows, done once for any test that needs a log its witness cosigned: a checkpoint
+   * submitted while the witness is down (two failures recorded), the verifier keys written where the
+   * witness and `audit verify` read them, then the witness started and the cosignature stored.
+   */
+  async function witnessTheLog() {
     const first = await checkpointNow(platformA!);
     // Nothing listens yet: the platform records the failures and tries again, later each time.
     const down = await waitUntil('two failed submissions are recorded', async () => {
       const row = await witnessRow(dbA);
       return row && row.failures >= 2 ? row : undefined;
     });
-    expect(down.last_error).toMatch(/could not be reached/);
-
     // The regulator configures its witness with the log's verifier key, published by the platform.
     const keys = await fetch(`${platformA!.url}/api/platform/v1/audit/verifier-keys`);
-    expect(keys.headers.get('content-type')).toMatch(/^text\/plain/);
+    const keysType = keys.headers.get('content-type');
     const logKey = (await keys.text()).trim();
-    expect(logKey).toMatch(new RegExp(`^${ORIGIN.replace(/[./]/g, '\\$&')}\\+[0-9a-f]{8}\\+A`));
     logKeyFile = join(dir, 'log-keys.txt');
     await writeFile(logKeyFile, `${logKey}\n`);
     keysFile = join(dir, 'audit-keys.json');
     await writeFile(keysFile, await (await fetch(`${platformA!.url}/api/platform/v1/audit/keys`)).text());
 
     witness = await startWitness();
-    expect(witness.stdout()).toContain(`verifier key: ${witnessKey}`);
     const note = await waitUntil('the newest checkpoint carries the cosignature', async () => {
       const text = await latestNote(platformA!);
       return text.includes(`\n\u2014 ${WITNESS} `) ? text : undefined;
     });
+    sizes.cosigned = first;
+    return { first, down, keysType, logKey, note, witnessOutput: witness.stdout() };
+  }
+  let witnessed: ReturnType<typeof witnessTheLog> | undefined;
+  const cosigned = () => (witnessed ??= witnessTheLog());
+
+  it('keeps submitting to a witness that is down, and stores its cosignature once it is up', async () => {
+    const { first, down, keysType, logKey, note, witnessOutput } = await cosigned();
+    expect(down.last_error).toMatch(/could not be reached/);
+    expect(keysType).toMatch(/^text\/plain/);
+    expect(logKey).toMatch(new RegExp(`^${ORIGIN.replace(/[./]/g, '\\$&')}\\+[0-9a-f]{8}\\+A`));
+    expect(witnessOutput).toContain(`verifier key: ${witnessKey}`);
     // A C2SP signed note: the checkpoint text, the log's signature, the witness's cosignature.
     expect(note).toMatch(
       new RegExp(
         `^${ORIGIN.replace(/[./]/g, '\\$&')}\\n${first}\\n[A-Za-z0-9+/]{43}=\\ntime \\S+\\n\\n\u2014 `,
       ),
     );
-    sizes.cosigned = first;
     expect(await witnessRow(dbA)).toMatchObject({
       cosigned_size: String(first),
       failures: 0,
       last_error: null,
     });
     // The witness publishes what it cosigned too: the same note, byte for byte.
-    const monitored = await fetch(`${witness.url}/${originHash(ORIGIN)}/checkpoint`);
+    const monitored = await fetch(`${witness!.url}/${originHash(ORIGIN)}/checkpoint`);
     expect(await monitored.text()).toBe(note);
 
     // Every checkpoint stays published at its size; other sizes are 404, malformed ones 400.
@@ -223,6 +235,7 @@ describe('audit witnesses (control plane, townhall witness, audit verify; real p
   });
 
   it('audit verify --witness accepts an export whose newest checkpoint the witness cosigned, and names a missing one', async () => {
+    await cosigned();
     const bundle = await exportBundle(platformA!, regulatorToken, sizes.cosigned, 'cosigned.ndjson');
     const ok = await offline('audit', 'verify', bundle, '--key', keysFile, '--witness', witnessKey);
     expect(ok.stderr).toBe('');
@@ -257,13 +270,20 @@ describe('audit witnesses (control plane, townhall witness, audit verify; real p
     );
   });
 
-  it('refuses an export whose newest checkpoint was signed while the witness was down', async () => {
+  /** A checkpoint signed after the cosigned one while the witness is stopped, made once. */
+  async function signWhileDown(): Promise<void> {
+    await cosigned();
     await witness!.stop();
     sizes.whileDown = await checkpointNow(platformA!);
     await waitUntil(
       'the platform failed to reach the stopped witness',
       async () => (await witnessRow(dbA)).failures >= 1,
     );
+  }
+  let signedWhileDown: Promise<void> | undefined;
+
+  it('refuses an export whose newest checkpoint was signed while the witness was down', async () => {
+    await (signedWhileDown ??= signWhileDown());
     const bundle = await exportBundle(platformA!, regulatorToken, sizes.whileDown, 'uncosigned.ndjson');
     // The bundle itself is genuine …
     expect((await offline('audit', 'verify', bundle, '--key', keysFile)).code).toBe(0);
@@ -278,10 +298,14 @@ describe('audit witnesses (control plane, townhall witness, audit verify; real p
   });
 
   it('restarts the witness with its state, and a second view of the log (same origin and key) gets no cosignature', async () => {
+    await cosigned();
     // The platform is stopped so that only the test talks to the witness now.
     await platformA!.stop();
     platformA = undefined;
+    await witness?.stop();
     witness = await startWitness();
+    const { rows: sizeRows } = await dbA.query(`SELECT count(*)::int AS n FROM platform.audit_entries`);
+    const sizeA = (sizeRows[0] as { n: number }).n;
     const kept = await (await fetch(`${witness.url}/${originHash(ORIGIN)}/checkpoint`)).text();
     expect(kept.split('\n')[1]).toBe(String(sizes.cosigned));
     const fresh = await fetch(`${witness.url}/add-checkpoint`, { method: 'POST', body: `old 0\n\n${kept}` });
@@ -314,7 +338,7 @@ describe('audit witnesses (control plane, townhall witness, audit verify; real p
         );
       }
       // A longer log than A's, so that B can only claim to extend what the witness saw.
-      for (let i = 0; i < 3 * sizes.whileDown; i++) {
+      for (let i = 0; i < 3 * sizeA; i++) {
         await dbB.query(`INSERT INTO platform.audit_pending (entry) VALUES ($1)`, [
           canonicalJson({
             time: new Date().toISOString(),
@@ -331,7 +355,7 @@ describe('audit witnesses (control plane, townhall witness, audit verify; real p
       const tokenB = await regulator(b.config);
       platformB = await startProcess(ENTRY.controlPlane, platformEnv(b.config));
       const sizeB = await checkpointNow(platformB);
-      expect(sizeB).toBeGreaterThan(sizes.whileDown);
+      expect(sizeB).toBeGreaterThan(sizeA);
 
       // The witness tells B its size (409), B proves from there, and the proof fails (422).
       const refusal = await waitUntil('platform B records the witness’s refusal', async () => {
@@ -369,6 +393,10 @@ describe('audit witnesses (control plane, townhall witness, audit verify; real p
   });
 
   it('brings the witness up to date when platform A comes back: the checkpoint signed while it was down is cosigned', async () => {
+    await (signedWhileDown ??= signWhileDown());
+    await platformA?.stop();
+    await witness?.stop();
+    witness = await startWitness();
     platformA = await startProcess(ENTRY.controlPlane, platformEnv(a.config));
     await waitUntil('the witness cosigned the checkpoint signed while it was down', async () => {
       const row = await witnessRow(dbA);

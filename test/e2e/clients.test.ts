@@ -461,6 +461,18 @@ describe('Mastodon clients against a tenant (masto.js, megalodon; real HTTP, Pos
       expect(
         (await me.client.v1.markers.fetch({ timeline: ['home', 'notifications'] })).home?.lastReadId,
       ).toBe(post.id);
+      // Twelve weeks of activity, this week first, with what this file did in it.
+      const weeks = await me.client.v1.instance.activity.list();
+      expect(weeks).toHaveLength(12);
+      const monday = new Date();
+      monday.setUTCHours(0, 0, 0, 0);
+      monday.setUTCDate(monday.getUTCDate() - ((monday.getUTCDay() + 6) % 7));
+      expect(weeks[0].week).toBe(String(monday.getTime() / 1000));
+      expect(Number(weeks[1].week)).toBe(monday.getTime() / 1000 - 7 * 86_400);
+      expect(Number(weeks[0].statuses)).toBeGreaterThanOrEqual(1);
+      expect(Number(weeks[0].logins)).toBeGreaterThanOrEqual(2);
+      expect(Number(weeks[0].registrations)).toBeGreaterThanOrEqual(2);
+      expect(weeks.slice(1).every((w) => w.statuses === '0' && w.registrations === '0')).toBe(true);
     });
 
     it('gives 404 for another tenant’s statuses and accounts', async () => {

@@ -40,3 +40,4 @@ export * from './tags/tag-names';
 export * from './tags/tag-records';
 export * from './tags/tag-timeline';
 export * from './tags/status-reach';
+export * from './instance-activity';

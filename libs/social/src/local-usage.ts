@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
-import { TenantContext, TenantTransactions } from '@townhall/tenancy';
+import { TenantTransactions } from '@townhall/tenancy';
 import type { EntityManager } from 'typeorm';
+import { PerTenantCache } from './per-tenant-cache';
 
 /**
  * How much the current tenant's instance is used, as the Mastodon instance entity and NodeInfo report
@@ -34,25 +35,17 @@ export async function countLocalUsage(manager: EntityManager): Promise<LocalUsag
  */
 @Injectable()
 export class LocalUsageCache {
-  private readonly counted = new Map<string, { usage: Promise<LocalUsage>; at: number }>();
+  private readonly cache: PerTenantCache<LocalUsage>;
 
-  constructor(
-    private readonly transactions: TenantTransactions,
-    @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
-  ) {}
+  constructor(transactions: TenantTransactions, @Inject(TOWNHALL_CONFIG) config: TownhallConfig) {
+    this.cache = new PerTenantCache(
+      () => config.tenantHttp.usageCacheMs,
+      () => transactions.run((manager) => countLocalUsage(manager)),
+    );
+  }
 
   /** The current tenant's usage, at most TOWNHALL_USAGE_CACHE_MS old. */
   current(): Promise<LocalUsage> {
-    const maxAgeMs = this.config.tenantHttp.usageCacheMs;
-    const tenant = TenantContext.current();
-    const now = Date.now();
-    const known = this.counted.get(tenant.id);
-    if (known && now - known.at < maxAgeMs) return known.usage;
-    // The promise is kept, so concurrent requests share one count; a failed count is not kept.
-    const usage = this.transactions.run((manager) => countLocalUsage(manager));
-    this.counted.set(tenant.id, { usage, at: now });
-    usage.catch(() => this.counted.delete(tenant.id));
-    if (this.counted.size > 10_000) this.counted.delete(this.counted.keys().next().value!);
-    return usage;
+    return this.cache.current();
   }
 }

@@ -15,6 +15,7 @@ import { MediaSweeper } from './media/media-sweeper';
 import { LocalDiskMediaStorage, MediaStorage } from './media/media-storage';
 import { AccountQueries } from './accounts/account-queries';
 import { LocalAccountCommands } from './accounts/local-account-commands';
+import { InstanceActivity } from './instance-activity';
 import { LocalUsageCache } from './local-usage';
 import { Markers } from './markers/markers';
 import { Notifications } from './notifications/notifications';
@@ -29,6 +30,7 @@ import { Tags } from './tags/tags';
 /** The Mastodon domain's services, each provided and exported; the media storage beside them. */
 const SERVICES = [
   LocalUsageCache,
+  InstanceActivity,
   LocalAccountCommands,
   AccountQueries,
   StatusCommands,

@@ -6,6 +6,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticated, CurrentAccess, OptionallyAuthenticated, type UserAccess } from '@townhall/auth';
 import { MastodonParams, TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import {
+  type ActivityWeek,
+  InstanceActivity,
   type Marker,
   MARKER_TIMELINES,
   type MarkerTimeline,
@@ -50,6 +52,7 @@ export class StartupController {
     private readonly markers: Markers,
     private readonly relationships: Relationships,
     private readonly statuses: StatusQueries,
+    private readonly activity: InstanceActivity,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
@@ -228,9 +231,13 @@ export class StartupController {
   }
 
   @Get('v1/instance/activity')
-  @ApiOperation({ summary: 'Weekly activity (not tracked yet: empty)' })
-  activity(): unknown[] {
-    return [];
+  @ApiOperation({
+    summary: 'Statuses, sign-ins and registrations of the last 12 weeks, this week first',
+    externalDocs: { url: 'https://docs.joinmastodon.org/methods/instance/#activity' },
+  })
+  @ApiOkResponse({ description: 'Array of weeks' })
+  weeklyActivity(): Promise<ActivityWeek[]> {
+    return this.activity.current();
   }
 
   private async people(
