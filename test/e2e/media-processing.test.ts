@@ -564,7 +564,7 @@ describe('Media processing when a worker dies mid-job', () => {
   afterAll(async () => {
     await bed?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  }, 120_000);
 
   it('loses no upload: another worker takes the stalled job over and finishes it', async () => {
     await bed.account('alpha', 'editor');
@@ -595,6 +595,7 @@ describe('Media processing when a worker dies mid-job', () => {
         TOWNHALL_FFMPEG: slow,
       }),
       stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
     });
     let said = '';
     worker.stderr!.on('data', (d: Buffer) => (said += d.toString()));
@@ -608,15 +609,12 @@ describe('Media processing when a worker dies mid-job', () => {
       });
       await waitFor(() => descendants(worker.pid!).length > 0, { what: 'the worker to start ffmpeg' });
     } finally {
-      const orphans = descendants(worker.pid!);
-      worker.kill('SIGKILL');
-      for (const pid of orphans) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      // The worker dies at once with everything it started (its own process group): ffmpeg included.
+      process.kill(-worker.pid!, 'SIGKILL');
+      await waitFor(() => worker.exitCode !== null || worker.signalCode !== null, {
+        what: 'the worker to die',
+      });
+      worker.stderr!.destroy();
     }
     const auth = { authorization: `Bearer ${token}` };
     expect((await fetch(`${bed.base.alpha}/api/v1/media/${id}`, { headers: auth })).status).toBe(206);

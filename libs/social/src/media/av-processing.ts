@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { type FfmpegSettings, frameRateValue, type ProbedMedia, probe, runTool } from './ffmpeg';
@@ -119,12 +119,12 @@ export async function processAv(
   sniffed: SniffedMedia,
 ): Promise<ProcessedAv> {
   const { type, probed } = await checkAv(settings, input);
-  const ff = (args: string[]) =>
-    runTool(
-      settings.ffmpeg,
-      ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-threads', '2', ...args],
-      settings.timeoutMs,
-    );
+  // Two threads for decoding (before the input) and two for encoding (before the output, always last).
+  const ff = (args: string[]) => {
+    const [output, options] = [args[args.length - 1], args.slice(0, -1)];
+    const common = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-threads', '2'];
+    return runTool(settings.ffmpeg, [...common, ...options, '-threads', '2', output], settings.timeoutMs);
+  };
   const stillPath = join(dir, 'still.png');
   let original: AvVariantFile;
   if (type === 'video') {
@@ -181,7 +181,6 @@ export async function processAv(
   const { data, info } = await sharp(await readFile(stillPath), { failOn: 'error' })
     .png()
     .toBuffer({ resolveWithObject: true });
-  await stat(original.path);
   return {
     type: sniffed.contentType === 'image/gif' ? 'gifv' : type,
     original: { ...original, meta },
