@@ -17,10 +17,11 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['@swc/jest'],
     // The Mastodon client libraries the compatibility tests use are ES modules (masto.js and its
-    // dependencies); jest runs CommonJS, so they are compiled like our own code.
+    // dependencies), and so is structured-field-values (RFC 8941, read by the HTTP Signatures layer and
+    // by Fedify); jest runs CommonJS, so they are compiled like our own code.
     '^.+\\.m?js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(masto|change-case|events-to-async|ts-custom-error|@badgateway)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(structured-field-values|masto|change-case|events-to-async|ts-custom-error|@badgateway)/)'],
   moduleNameMapper: {
     ...Object.fromEntries(libs.map((l) => [`^@townhall/${l}$`, `<rootDir>/libs/${l}/src`])),
     // Deep imports for the offline verifier, which must start without loading the platform.

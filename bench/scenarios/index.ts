@@ -2,6 +2,7 @@ import type { Scenario } from '../support/scenario';
 import { auditScenario } from './audit';
 import { httpScenario } from './http';
 import { provisioningScenario } from './provisioning';
+import { publicPagesScenario } from './public-pages';
 import { socialScenario } from './social';
 import { verifyScenario } from './verify';
 
@@ -12,4 +13,5 @@ export const SCENARIOS: readonly Scenario[] = [
   verifyScenario,
   httpScenario,
   socialScenario,
+  publicPagesScenario,
 ];

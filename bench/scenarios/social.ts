@@ -169,12 +169,12 @@ async function runSocialBench(ctx: ScenarioContext): Promise<ScenarioReport> {
   }
 }
 
-function check(what: string, r: WrkResult): void {
+export function check(what: string, r: WrkResult): void {
   if (r.non2xx > 0 || r.errors)
     throw new Error(`${what}: ${r.non2xx} non-2xx answers, socket errors: ${r.errors ?? 'none'}`);
 }
 
-function wrkRow(measurement: string, r: WrkResult, note?: string): ResultRow {
+export function wrkRow(measurement: string, r: WrkResult, note?: string): ResultRow {
   return {
     measurement,
     n: r.requests,
@@ -205,7 +205,8 @@ function tokenScript(
   ].join('\n');
 }
 
-async function tenantClient(url: string, tenantId: string): Promise<Client> {
+/** A connection whose search path is the tenant's schema, for seeding in bulk. */
+export async function tenantClient(url: string, tenantId: string): Promise<Client> {
   const client = new Client({ connectionString: url });
   await client.connect();
   const { rows } = await client.query<{ schema_name: string }>(

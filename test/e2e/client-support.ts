@@ -1,8 +1,11 @@
-import { INestApplication } from '@nestjs/common';
+import { DynamicModule, INestApplication, Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { TownhallConfig } from '@townhall/core';
 import { PersonalTokens } from '@townhall/auth';
 import { AuditContext, systemAuditContext } from '@townhall/compliance';
-import { LocalAccountCommands } from '@townhall/social';
+import { type CreateLocalAccountInput, LocalAccountCommands } from '@townhall/social';
 import { tenantRef } from '@townhall/tenancy';
+import { FederationGatewayModule } from '../../apps/federation-gateway/src/federation-gateway.module';
 import { InstanceAppModule } from '../../apps/instance/src/instance-app.module';
 import { resolveTestDomainsToLoopback } from '../support/loopback-dns';
 import { freePort } from '../support/processes';
@@ -21,14 +24,28 @@ export interface ClientTestbed extends TenantApp {
     slug: string,
     username: string,
     role?: 'staff' | 'user',
+    profile?: Pick<CreateLocalAccountInput, 'displayName' | 'actorType'>,
   ): Promise<{ email: string; password: string; id: string }>;
   /** A personal access token of a local account (as `townhall tokens create` issues one). */
   token(slug: string, username: string, scopes?: string): Promise<string>;
 }
 
+/** The instance app and the federation gateway on one port, as `npm start` runs them (a testbed root). */
+@Module({})
+export class InstanceWithGateway {
+  static forRoot(config: TownhallConfig): DynamicModule {
+    return {
+      module: InstanceWithGateway,
+      imports: [InstanceAppModule.forRoot(config), FederationGatewayModule],
+    };
+  }
+}
+
 export async function startClientTestbed(
   seeds: TenantSeed[],
   env: Record<string, string> = {},
+  /** The app to start (default: the instance app); another root must include the instance module. */
+  root: (config: TownhallConfig) => DynamicModule = (config) => InstanceAppModule.forRoot(config),
 ): Promise<ClientTestbed> {
   resolveTestDomainsToLoopback();
   const port = await freePort();
@@ -42,21 +59,21 @@ export async function startClientTestbed(
         ...env,
       },
     },
-    (config) => InstanceAppModule.forRoot(config),
+    root,
   );
   await (testbed.app as INestApplication).listen(port, '127.0.0.1');
   const base = Object.fromEntries(seeds.map((s) => [s.slug, `http://${s.domain}:${port}`]));
   return {
     ...testbed,
     base,
-    account: async (slug, username, role = 'user') => {
+    account: async (slug, username, role = 'user', profile = {}) => {
       const tenant = testbed.tenants[slug];
       const domain = seeds.find((s) => s.slug === slug)!.domain;
       const email = `${username}@${slug}.example`;
       const created = await AuditContext.run(systemAuditContext('test'), () =>
         testbed.app
           .get(LocalAccountCommands)
-          .create(tenantRef(tenant, domain), domain, { username, email, role }),
+          .create(tenantRef(tenant, domain), domain, { username, email, role, ...profile }),
       );
       return { email, password: created.password, id: created.accountId };
     },
@@ -125,7 +142,7 @@ export async function callApi<T>(
   path: string,
   token: string | null,
   body?: Record<string, unknown> | URLSearchParams | FormData,
-): Promise<{ status: number; body: T }> {
+): Promise<{ status: number; body: T; headers: Headers }> {
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   let payload: RequestInit['body'];
   if (body instanceof URLSearchParams || body instanceof FormData) payload = body;
@@ -134,5 +151,59 @@ export async function callApi<T>(
     payload = JSON.stringify(body);
   }
   const res = await fetch(`${base}${path}`, { method, headers, body: payload });
-  return { status: res.status, body: (await res.json()) as T };
+  const answer = { status: res.status, body: (await res.json()) as T } as {
+    status: number;
+    body: T;
+    headers: Headers;
+  };
+  // Not enumerable: tests compare `{ status, body }` with toEqual.
+  Object.defineProperty(answer, 'headers', { value: res.headers, enumerable: false });
+  return answer;
+}
+
+/**
+ * The testbed of a describe block with one tenant, `alpha` at social.alpha.test: started before its
+ * tests (the returned object is filled in by then) and closed after them. `ds` and `schema` reach the
+ * tenant's tables for what a test writes as the federation gateway or a bulk import would.
+ */
+export function alphaTestbedForBlock(
+  env: Record<string, string> = {},
+  root?: (config: TownhallConfig) => DynamicModule,
+): {
+  bed: ClientTestbed;
+  ds: DataSource;
+  schema: string;
+  call: <T = unknown>(
+    method: string,
+    path: string,
+    token: string,
+    body?: Record<string, unknown>,
+  ) => ReturnType<typeof callApi<T>>;
+} {
+  const block = {} as ReturnType<typeof alphaTestbedForBlock>;
+  beforeAll(async () => {
+    const bed = await startClientTestbed(
+      [
+        {
+          slug: 'alpha',
+          domain: 'social.alpha.test',
+          displayName: 'Alpha',
+          adminEmail: 'press@alpha.example',
+        },
+      ],
+      env,
+      root,
+    );
+    Object.assign(block, {
+      bed,
+      ds: bed.app.get(DataSource),
+      schema: bed.tenants.alpha.schemaName,
+      call: (method: string, path: string, token: string, body?: Record<string, unknown>) =>
+        callApi(bed.base.alpha, method, path, token, body),
+    });
+  });
+  afterAll(async () => {
+    await block.bed?.close();
+  });
+  return block;
 }

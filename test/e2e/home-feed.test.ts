@@ -1,35 +1,19 @@
-import { DataSource } from 'typeorm';
 import { HOME_FEED_LENGTH, TRIM_EVERY } from '@townhall/social';
-import { callApi, ClientTestbed, startClientTestbed } from './client-support';
+import { alphaTestbedForBlock } from './client-support';
 
 /**
  * The home feed's length: what fan-out and follows write is trimmed to HOME_FEED_LENGTH statuses, the
  * newest kept (real HTTP, PostgreSQL and Redis).
  */
 describe('Home feed length (real HTTP, PostgreSQL and Redis)', () => {
-  let bed: ClientTestbed;
-  let ds: DataSource;
-  let schema: string;
-
-  beforeAll(async () => {
-    bed = await startClientTestbed([
-      { slug: 'alpha', domain: 'social.alpha.test', displayName: 'Alpha', adminEmail: 'press@alpha.example' },
-    ]);
-    ds = bed.app.get(DataSource);
-    schema = bed.tenants.alpha.schemaName;
-  });
-
-  afterAll(async () => {
-    await bed?.close();
-  });
-
+  const alpha = alphaTestbedForBlock();
   const call = <T = unknown>(method: string, path: string, token: string, body?: Record<string, unknown>) =>
-    callApi<T>(bed.base.alpha, method, path, token, body);
+    alpha.call<T>(method, path, token, body);
 
   async function feed(accountId: string): Promise<{ n: number; oldest: string; newest: string }> {
-    const [row] = (await ds.query(
+    const [row] = (await alpha.ds.query(
       `SELECT count(*)::int AS n, min(status_id)::text AS oldest, max(status_id)::text AS newest
-         FROM "${schema}".home_feed WHERE account_id = $1`,
+         FROM "${alpha.schema}".home_feed WHERE account_id = $1`,
       [accountId],
     )) as { n: number; oldest: string; newest: string }[];
     return row;
@@ -37,22 +21,22 @@ describe('Home feed length (real HTTP, PostgreSQL and Redis)', () => {
 
   /** `count` more public statuses of `authorId`, older than anything posted later, in `readerId`'s feed. */
   async function backfill(authorId: string, readerId: string, count: number): Promise<void> {
-    await ds.query(
+    await alpha.ds.query(
       `WITH made AS (
-         INSERT INTO "${schema}".statuses (account_id, text, content)
+         INSERT INTO "${alpha.schema}".statuses (account_id, text, content)
          SELECT $1, 'Backfilled ' || i, '<p>Backfilled ' || i || '</p>' FROM generate_series(1, $3) AS i
          RETURNING id)
-       INSERT INTO "${schema}".home_feed (account_id, status_id) SELECT $2, id FROM made`,
+       INSERT INTO "${alpha.schema}".home_feed (account_id, status_id) SELECT $2, id FROM made`,
       [authorId, readerId, count],
     );
   }
 
   it('trims a feed that fan-out writes to, one write in TRIM_EVERY, keeping the newest', async () => {
-    const author = await bed.account('alpha', 'press_office');
-    const reader = await bed.account('alpha', 'subscriber');
+    const author = await alpha.bed.account('alpha', 'press_office');
+    const reader = await alpha.bed.account('alpha', 'subscriber');
     const [authorToken, readerToken] = await Promise.all([
-      bed.token('alpha', 'press_office'),
-      bed.token('alpha', 'subscriber'),
+      alpha.bed.token('alpha', 'press_office'),
+      alpha.bed.token('alpha', 'subscriber'),
     ]);
     expect((await call('POST', `/api/v1/accounts/${author.id}/follow`, readerToken)).status).toBe(200);
     await backfill(author.id, reader.id, HOME_FEED_LENGTH + 40);
@@ -86,12 +70,12 @@ describe('Home feed length (real HTTP, PostgreSQL and Redis)', () => {
   });
 
   it('trims the follower’s feed when a follow merges the account’s recent statuses into it', async () => {
-    const reader = await bed.account('alpha', 'newcomer');
-    const busy = await bed.account('alpha', 'busy_author');
-    const other = await bed.account('alpha', 'other_author');
+    const reader = await alpha.bed.account('alpha', 'newcomer');
+    const busy = await alpha.bed.account('alpha', 'busy_author');
+    const other = await alpha.bed.account('alpha', 'other_author');
     await backfill(busy.id, reader.id, HOME_FEED_LENGTH + 5);
-    const token = await bed.token('alpha', 'newcomer');
-    const otherToken = await bed.token('alpha', 'other_author');
+    const token = await alpha.bed.token('alpha', 'newcomer');
+    const otherToken = await alpha.bed.token('alpha', 'other_author');
     const recent = await call<{ id: string }>('POST', '/api/v1/statuses', otherToken, {
       status: 'Recent news',
     });

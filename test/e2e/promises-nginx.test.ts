@@ -204,6 +204,10 @@ describe('the nginx sample in front of Townhall (real nginx, processes, PostgreS
     const nodeinfo = await via('social.bmi.example', '/nodeinfo/2.1');
     expect(nodeinfo.status).toBe(200);
     expect(nodeinfo.json()).toMatchObject({ version: '2.1' });
+    // Under /.well-known/, but the instance app's: the OAuth metadata apps discover sign-in with.
+    const oauth = await via('social.bmi.example', '/.well-known/oauth-authorization-server');
+    expect(oauth.status).toBe(200);
+    expect(oauth.json()).toMatchObject({ token_endpoint: expect.stringContaining('/oauth/token') });
   });
 
   it.each([

@@ -134,6 +134,18 @@ describe('quick start: npm start on a fresh database', () => {
     expect(statuses[0].media_attachments).toEqual([
       expect.objectContaining({ description: 'The new town hall' }),
     ]);
+    // And on the tenant's public pages, as the README says: the profile with its picture described, the
+    // account's feed, the hashtag page.
+    const page = async (path: string) => {
+      const res = await httpRequest(`${townhall.url}${path}`, { headers: { Host: 'demo.localhost' } });
+      expect({ path, status: res.status }).toEqual({ path, status: 200 });
+      return res.text;
+    };
+    const profile = (await page('/@press')).replace(/\s+/g, ' ');
+    expect(profile).toContain('Opening day');
+    expect(profile).toMatch(/<img [^>]*alt="The new town hall"/);
+    expect(await page('/@press.rss')).toContain('<rss version="2.0"');
+    expect(await page('/tags/demo')).toContain('Hello from the press office');
     // The account's password was printed once, as the README says.
     expect(run.stdout).toMatch(/password/i);
   }, 180_000);

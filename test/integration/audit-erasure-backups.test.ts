@@ -226,6 +226,8 @@ describe('audit erasure and backups (real PostgreSQL)', () => {
       (await db.query<{ file: string }>(`SELECT pg_relation_filepath('platform.audit_period_keys') AS file`))
         .rows[0].file;
     const holds = async (sealed: string) => {
+      // What the table's files hold, not what is still only in shared buffers and the WAL.
+      await db.query('CHECKPOINT');
       const [{ bytes }] = (
         await db.query<{ bytes: Buffer }>(
           `SELECT pg_read_binary_file(pg_relation_filepath('platform.audit_period_keys')) AS bytes`,
@@ -428,17 +430,29 @@ describe('upgrading an installation sealed before subkeys (real PostgreSQL)', ()
     await drop?.();
   });
 
+  /** The installation the tests upgrade — a tenant with its actor key, two pooled keys — made when first asked. */
+  let installed: Promise<void> | undefined;
+  const installation = () =>
+    (installed ??= (async () => {
+      const platform = await startProvisioningContext({
+        ...config,
+        provisioning: { ...config.provisioning, workers: true },
+      });
+      try {
+        await provisionActiveTenant(platform, 'agency');
+        await platform.app.get(ActorKeyPool).refill(2);
+      } finally {
+        await platform.app.close();
+      }
+    })());
+
   it('moves every secret to subkeys and period keys at the first start, and every person stays found and readable', async () => {
     const quiet = { ...config, provisioning: { ...config.provisioning, workers: false } };
     let ownerSubject: string;
     let refs: { ref: string; subject: string }[];
-    let platform = await startProvisioningContext({
-      ...config,
-      provisioning: { ...config.provisioning, workers: true },
-    });
+    await installation();
+    let platform = await startProvisioningContext(quiet);
     try {
-      await provisionActiveTenant(platform, 'agency');
-      await platform.app.get(ActorKeyPool).refill(2);
       ownerSubject = (await actingAs(platform.app.get(AuditSubjects)).find('email:press@agency.example'))!;
       const { rows } = await db.query<{ ref: string; subject: string }>(
         `SELECT record_ref::text AS ref, subject_id::text AS subject FROM platform.audit_personal_data`,
@@ -491,6 +505,7 @@ describe('upgrading an installation sealed before subkeys (real PostgreSQL)', ()
   });
 
   it('an upgrade that fails half-way leaves the installation as it was, for the next start', async () => {
+    await installation();
     await sealAsBeforeSubkeys(db, config.secretKey!);
     const before = await sealedColumns();
     // One tenant actor key that the key does not open: found only after the platform's own secrets.

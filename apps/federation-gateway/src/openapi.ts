@@ -10,8 +10,9 @@ export function mountGatewayOpenApi(app: INestApplication): void {
     path: GATEWAY_DOCS_PATH,
     title: 'Townhall federation gateway',
     description:
-      'The server-to-server edge of every tenant domain: discovery documents (NodeInfo, host-meta) and, as they land, ' +
-      'WebFinger, actors and inboxes. Answers for the instance at the request’s Host; errors are RFC 9457 problem details.',
+      'The server-to-server edge of every tenant domain: discovery documents (NodeInfo, host-meta, WebFinger), ' +
+      'actors and their collections and, as they land, inboxes. Answers for the instance at the request’s Host; ' +
+      'errors are RFC 9457 problem details.',
     include: [FederationGatewayModule],
   });
 }

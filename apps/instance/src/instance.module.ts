@@ -3,6 +3,7 @@ import { OAuthModule } from '@townhall/auth';
 import { SocialModule } from '@townhall/social';
 import { TenancyModule } from '@townhall/tenancy';
 import { AccountsController } from './accounts/accounts.controller';
+import { DomainBlocksController } from './accounts/domain-blocks.controller';
 import { ProfileController } from './accounts/profile.controller';
 import { AppsController } from './apps/apps.controller';
 import { ConversationsController } from './conversations/conversations.controller';
@@ -20,6 +21,7 @@ import { InstanceService } from './instance/instance.service';
 import { ListsController } from './lists/lists.controller';
 import { MediaFilesController } from './media/media-files.controller';
 import { MediaController } from './media/media.controller';
+import { PublicPagesController } from './public/public-pages.controller';
 import { SearchController } from './search/search.controller';
 import { TagsController } from './tags/tags.controller';
 
@@ -31,6 +33,7 @@ import { TagsController } from './tags/tags.controller';
     AppsController,
     OAuthController,
     AccountsController,
+    DomainBlocksController,
     StatusesController,
     TimelinesController,
     NotificationsController,
@@ -47,6 +50,7 @@ import { TagsController } from './tags/tags.controller';
     V1FiltersController,
     SearchController,
     TagsController,
+    PublicPagesController,
   ],
   providers: [InstanceService],
 })

@@ -69,6 +69,35 @@ describe('loadConfig', () => {
     );
   });
 
+  it('fetches remote documents securely by default and refuses the insecure setting in production', () => {
+    expect(loadConfig({}).federation).toEqual({
+      insecure: false,
+      fetchTimeoutMs: 10_000,
+      fetchMaxBytes: 1024 * 1024,
+      fetchMaxRedirects: 3,
+    });
+    expect(loadConfig({ TOWNHALL_INSECURE_FEDERATION: 'true' }).federation.insecure).toBe(true);
+    const secretKey = Buffer.alloc(32, 7).toString('base64');
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        TOWNHALL_SECRET_KEY: secretKey,
+        TOWNHALL_INSECURE_FEDERATION: 'true',
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        problems: [expect.stringMatching(/^TOWNHALL_INSECURE_FEDERATION .* refused in production/)],
+      }),
+    );
+    expect(
+      loadConfig({
+        NODE_ENV: 'production',
+        TOWNHALL_SECRET_KEY: secretKey,
+        TOWNHALL_INSECURE_FEDERATION: 'false',
+      }).federation.insecure,
+    ).toBe(false);
+  });
+
   it('reads public scheme and port for links', () => {
     const config = loadConfig({
       TOWNHALL_PUBLIC_SCHEME: 'http',

@@ -114,6 +114,13 @@ export interface TownhallConfig {
     backupRetentionDays: number;
     signerModule: string | undefined;
   };
+  /**
+   * Fetching remote documents (`SafeFetcher` in `activitypub`). `insecure` allows http and loopback or
+   * private addresses, for tests and local trials only: refused in production. `timeoutMs` is the whole
+   * fetch's deadline (connect, redirects, body), `maxBytes` the largest body read, `maxRedirects` how
+   * many redirects are followed.
+   */
+  federation: { insecure: boolean; fetchTimeoutMs: number; fetchMaxBytes: number; fetchMaxRedirects: number };
   /** Fault injection for crash tests only; refused in production. */
   faults: { crashAfterProvisioningStep: string | undefined; crashInSecretKeyRotation: string | undefined };
 }
@@ -262,6 +269,12 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
   };
   const crashAfter = testSetting('TOWNHALL_FAULT_CRASH_AFTER_STEP');
   const crashInRotation = testSetting('TOWNHALL_FAULT_CRASH_IN_KEY_ROTATION');
+  const insecureFederation = bool('TOWNHALL_INSECURE_FEDERATION', false);
+  if (insecureFederation && environment === 'production') {
+    problems.push(
+      'TOWNHALL_INSECURE_FEDERATION allows fetching http and private addresses and is refused in production',
+    );
+  }
 
   // Empty or "off" keeps one login; `str` would read an empty value as "not set".
   const appRoleSet = env.TOWNHALL_DATABASE_APP_ROLE?.trim();
@@ -399,6 +412,12 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
         str('TOWNHALL_AUDIT_SIGNER_MODULE') === undefined
           ? undefined
           : resolve(str('TOWNHALL_AUDIT_SIGNER_MODULE')!),
+    },
+    federation: {
+      insecure: insecureFederation,
+      fetchTimeoutMs: int('TOWNHALL_FETCH_TIMEOUT_MS', 10_000, 100, 120_000),
+      fetchMaxBytes: int('TOWNHALL_FETCH_MAX_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+      fetchMaxRedirects: int('TOWNHALL_FETCH_MAX_REDIRECTS', 3, 0, 10),
     },
     faults: { crashAfterProvisioningStep: crashAfter, crashInSecretKeyRotation: crashInRotation },
   };

@@ -58,7 +58,11 @@ function isDnsLabel(label: string): boolean {
   // `ab--…` is reserved for IDNA (RFC 5891 §4.2.3.1); an `xn--` label must be the punycode of a valid
   // Unicode label, written the way IDNA itself would write it.
   if (label.slice(2, 4) !== '--') return true;
-  return label.startsWith('xn--') && domainToASCII(domainToUnicode(label)) === label;
+  if (!label.startsWith('xn--')) return false;
+  // Node 20 decodes a label that is not punycode to '', Node 22 and later hand it back unchanged: a real
+  // one decodes to something else, which encodes back to exactly the label.
+  const unicode = domainToUnicode(label);
+  return unicode !== '' && unicode !== label && domainToASCII(unicode) === label;
 }
 
 /** The host as people read it: punycode labels shown in their own script. */

@@ -40,4 +40,6 @@ export * from './tags/tag-names';
 export * from './tags/tag-records';
 export * from './tags/tag-timeline';
 export * from './tags/status-reach';
+export * from './public/public-reads';
 export * from './instance-activity';
+export * from './relationships/domain-blocks';

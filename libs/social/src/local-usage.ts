@@ -11,20 +11,36 @@ import { PerTenantCache } from './per-tenant-cache';
 export interface LocalUsage {
   /** Confirmed users of local accounts, as Mastodon's `user_count`; the instance actor has no user. */
   users: number;
-  /** Users seen in the last 4 weeks / 6 months. Sign-ins are not tracked yet, so these are 0. */
+  /**
+   * Local users active in the last 4 weeks / 24 weeks, as Mastodon counts weekly logins: users one of
+   * whose access tokens was issued or used then (a token's use is noted at most once an hour).
+   */
   activeMonth: number;
   activeHalfyear: number;
-  /** Local statuses. There are no statuses yet, so this is 0. */
+  /** Local statuses, boosts included, as Mastodon sums its local accounts' status counts. */
   localPosts: number;
 }
 
 export async function countLocalUsage(manager: EntityManager): Promise<LocalUsage> {
   const [row] = (await manager.query(
-    `SELECT count(*)::int AS users
-       FROM users u JOIN accounts a ON a.id = u.account_id
-      WHERE a.domain IS NULL AND u.confirmed_at IS NOT NULL`,
-  )) as [{ users: number }];
-  return { users: row.users, activeMonth: 0, activeHalfyear: 0, localPosts: 0 };
+    `WITH local_users AS (
+       SELECT u.id, u.confirmed_at, a.suspended_at, a.statuses_count
+         FROM users u JOIN accounts a ON a.id = u.account_id WHERE a.domain IS NULL),
+     seen AS (
+       SELECT t.user_id, max(greatest(t.created_at, coalesce(t.last_used_at, t.created_at))) AS at
+         FROM oauth_access_tokens t JOIN local_users lu ON lu.id = t.user_id AND lu.suspended_at IS NULL
+        GROUP BY t.user_id)
+     SELECT (SELECT count(*) FROM local_users WHERE confirmed_at IS NOT NULL)::int AS users,
+            (SELECT count(*) FROM seen WHERE at > now() - interval '4 weeks')::int AS active_month,
+            (SELECT count(*) FROM seen WHERE at > now() - interval '24 weeks')::int AS active_halfyear,
+            (SELECT coalesce(sum(statuses_count), 0) FROM accounts WHERE domain IS NULL)::int AS local_posts`,
+  )) as [{ users: number; active_month: number; active_halfyear: number; local_posts: number }];
+  return {
+    users: row.users,
+    activeMonth: row.active_month,
+    activeHalfyear: row.active_halfyear,
+    localPosts: row.local_posts,
+  };
 }
 
 /**

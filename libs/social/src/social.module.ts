@@ -19,10 +19,12 @@ import { InstanceActivity } from './instance-activity';
 import { LocalUsageCache } from './local-usage';
 import { Markers } from './markers/markers';
 import { Notifications } from './notifications/notifications';
+import { DomainBlocks } from './relationships/domain-blocks';
 import { Relationships } from './relationships/relationships';
 import { StatusCommands } from './statuses/status-commands';
 import { StatusInteractions } from './statuses/status-interactions';
 import { StatusQueries } from './statuses/status-queries';
+import { PublicReads } from './public/public-reads';
 import { Search } from './search/search';
 import { TagTimeline } from './tags/tag-timeline';
 import { Tags } from './tags/tags';
@@ -37,6 +39,7 @@ const SERVICES = [
   StatusQueries,
   StatusInteractions,
   Relationships,
+  DomainBlocks,
   Notifications,
   Markers,
   MediaAttachments,
@@ -52,6 +55,7 @@ const SERVICES = [
   Search,
   Tags,
   TagTimeline,
+  PublicReads,
 ];
 
 /** The Mastodon domain's services for the apps that serve tenants. */

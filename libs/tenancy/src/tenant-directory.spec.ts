@@ -152,4 +152,31 @@ describe('TenantDirectory', () => {
     expect(await d.atHost(undefined)).toBeNull();
     expect(queries).toBe(0);
   });
+
+  it('asks the database once for lookups of one domain at the same time', async () => {
+    const d = directory();
+    await d.listen();
+    await settled();
+    release = () => undefined;
+    const answers = Promise.all([statusAt(d), statusAt(d), statusAt(d)]);
+    await settled();
+    release();
+    expect(await answers).toEqual(['active', 'active', 'active']);
+    expect(queries).toBe(1);
+  });
+
+  it('reads an entry past half its lifetime again in the background, serving it meanwhile', async () => {
+    const d = directory();
+    await d.listen();
+    await settled();
+    await statusAt(d);
+    status = 'suspended';
+    jest.setSystemTime(1_000_000 + 2500);
+    // Still within its lifetime: answered from the cache, and read again behind it.
+    expect(await statusAt(d)).toBe('active');
+    await settled();
+    expect(queries).toBe(2);
+    expect(await statusAt(d)).toBe('suspended');
+    expect(queries).toBe(2);
+  });
 });

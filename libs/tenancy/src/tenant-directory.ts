@@ -41,6 +41,7 @@ const MAX_ENTRIES = 10_000;
 @Injectable()
 export class TenantDirectory {
   private readonly entries = new Map<string, Entry>();
+  private readonly loading = new Map<string, { generation: number; value: Promise<TenantAtHost | null> }>();
   private generation = 0;
   private listening: Promise<void> | undefined;
 
@@ -61,20 +62,48 @@ export class TenantDirectory {
     return this.listening;
   }
 
-  /** The tenant at a Host header's domain, or null for a host no tenant has. */
+  /**
+   * The tenant at a Host header's domain, or null for a host no tenant has.
+   *
+   * Under load an entry's expiry must not send every request in flight to the database at once: they
+   * would queue on the pool, and each answer behind the event loop's other work, for as long as a second
+   * (measured with the public-pages bench). So concurrent lookups of one domain share one query, and an
+   * entry past half its lifetime is read again in the background by the first request that sees it
+   * while it is still served — within its lifetime, so a missed announcement is still bounded by it.
+   */
   async atHost(rawHost: string | undefined): Promise<TenantAtHost | null> {
     const domain = canonicalHost(rawHost);
     if (domain === undefined) return null;
     const now = Date.now();
     const cached = this.events.subscribed && this.listening !== undefined;
     const hit = this.entries.get(domain);
-    if (hit && cached && now - hit.loadedAt < this.config.tenantHttp.tenantCacheMs) return hit.value;
-    const generation = this.generation;
-    const value = await this.load(domain);
-    if (cached && this.events.subscribed && generation === this.generation) {
-      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(domain, { value, loadedAt: now });
+    const lifetime = this.config.tenantHttp.tenantCacheMs;
+    if (hit && cached && now - hit.loadedAt < lifetime) {
+      if (now - hit.loadedAt >= lifetime / 2) this.lookUp(domain, cached).catch(() => undefined);
+      return hit.value;
     }
+    return this.lookUp(domain, cached);
+  }
+
+  /** One query per domain at a time; its answer is kept unless an announcement came meanwhile. */
+  private lookUp(domain: string, cached: boolean): Promise<TenantAtHost | null> {
+    const generation = this.generation;
+    const pending = this.loading.get(domain);
+    if (pending && pending.generation === generation) return pending.value;
+    const startedAt = Date.now();
+    const value = this.load(domain).then((found) => {
+      if (cached && this.events.subscribed && generation === this.generation) {
+        if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+        this.entries.set(domain, { value: found, loadedAt: startedAt });
+      }
+      return found;
+    });
+    const entry = { generation, value };
+    this.loading.set(domain, entry);
+    const done = () => {
+      if (this.loading.get(domain) === entry) this.loading.delete(domain);
+    };
+    value.then(done, done);
     return value;
   }
 

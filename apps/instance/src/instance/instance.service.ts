@@ -4,6 +4,11 @@ import { LocalUsage, LocalUsageCache, MediaProcessing } from '@townhall/social';
 import { TenancyError, TenantContext, TenantDirectory } from '@townhall/tenancy';
 import { InstanceFacts, instanceV1, instanceV2 } from './mastodon-instance';
 
+/** What an instance says about itself, until tenants write their own description. */
+export function instanceDescription(displayName: string): string {
+  return `The official Mastodon-compatible presence of ${displayName}.`;
+}
+
 /** The instance documents of one tenant, serialised, and what they were built from. */
 interface Rendered {
   title: string;
@@ -59,7 +64,7 @@ export class InstanceService {
     const facts: InstanceFacts = {
       domain: tenant.primaryDomain,
       title: tenant.displayName,
-      description: `The official Mastodon-compatible presence of ${tenant.displayName}.`,
+      description: instanceDescription(tenant.displayName),
       // The admin's address is personal data (docs/compliance.md): nothing is published until the
       // tenant chooses a role address of its own. Mastodon answers "" when none is set.
       contactEmail: '',

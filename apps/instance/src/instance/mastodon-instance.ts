@@ -30,8 +30,11 @@ export interface InstanceFacts {
 /** Clients read the Mastodon version to decide which features to use; ours says what it is compatible with. */
 export const MASTODON_COMPATIBLE_VERSION = `4.3.0 (compatible; Townhall ${TOWNHALL_SOFTWARE.version})`;
 
-/** Until tenants choose their languages, instances announce the platform default. */
-const LANGUAGES = ['en'];
+/**
+ * Until tenants choose their languages, instances announce the platform default; the first is the
+ * tenant's default language (its public pages fall back to it).
+ */
+export const LANGUAGES: readonly string[] = ['en'];
 
 export const THUMBNAIL_PATH = '/instance/thumbnail.png';
 

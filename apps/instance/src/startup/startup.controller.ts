@@ -221,10 +221,10 @@ export class StartupController {
     return [];
   }
 
-  @Get(['v1/domain_blocks', 'v1/suggestions', 'v2/suggestions'])
+  @Get(['v1/suggestions', 'v2/suggestions'])
   @Authenticated('read')
   @ApiOperation({
-    summary: 'Domain blocks and suggestions of the user (none yet)',
+    summary: 'Suggestions of accounts to follow (none yet)',
   })
   nothingYetPrivate(): unknown[] {
     return [];

@@ -258,8 +258,14 @@ export interface TokenGrant {
 }
 
 export async function findTokenGrant(m: EntityManager, accessToken: string): Promise<TokenGrant | null> {
+  // A token's use is noted at most once an hour (the instance's active users are counted from it): the
+  // guard asks here only when its cache misses, and the note is a write only when an hour has passed.
   const rows = (await m.query(
-    `SELECT t.id::text AS token_id, t.application_id::text, t.scopes, t.user_id::text, u.account_id::text,
+    `WITH noted AS (
+       UPDATE oauth_access_tokens SET last_used_at = now()
+        WHERE token_hash = $1 AND revoked_at IS NULL
+          AND (last_used_at IS NULL OR last_used_at < now() - interval '1 hour'))
+     SELECT t.id::text AS token_id, t.application_id::text, t.scopes, t.user_id::text, u.account_id::text,
             (t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
               AND (t.user_id IS NULL OR (NOT u.disabled AND a.suspended_at IS NULL))) AS usable
        FROM oauth_access_tokens t

@@ -11,6 +11,7 @@ import {
   installMultipartParser,
   parseQueryString,
 } from './request-bodies';
+import { installCors } from './cors';
 import { installRequestGate, originFormTarget, requestIdOf } from './request-gate';
 import { RequestValidationPipe } from './validation';
 
@@ -48,8 +49,8 @@ export const HTTP_APP_OPTIONS = { bufferLogs: true, bodyParser: false } as const
 
 /**
  * What every Townhall HTTP app gets, whether it runs alone or inside the all-in-one process: the request
- * gate (request ids, security headers, framing checks, access log), CORS closed (no CORS headers unless
- * a route sets them), JSON, form and multipart bodies with Rails' field names and a depth limit, strict input validation, problem details for every
+ * gate (request ids, security headers, framing checks, access log), CORS as Mastodon opens it on a
+ * tenant's public surfaces (`cors.ts`) and closed everywhere else, JSON, form and multipart bodies with Rails' field names and a depth limit, strict input validation, problem details for every
  * error, structured logs.
  */
 export async function configureHttpApp(app: INestApplication): Promise<void> {
@@ -57,6 +58,7 @@ export async function configureHttpApp(app: INestApplication): Promise<void> {
   app.useLogger(logger);
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   installRequestGate(fastify, logger);
+  installCors(fastify);
   installJsonBodyParser(fastify);
   installFormBodyParser(fastify);
   installMultipartParser(fastify);

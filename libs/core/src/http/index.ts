@@ -1,3 +1,4 @@
+export * from './cors';
 export * from './http-app';
 export * from './request-bodies';
 export * from './request-gate';

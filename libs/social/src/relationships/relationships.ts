@@ -329,7 +329,7 @@ async function forgetRequestNotification(m: EntityManager, owner: string, reques
   );
 }
 
-async function stopFollowing(m: EntityManager, follower: string, followed: string): Promise<void> {
+export async function stopFollowing(m: EntityManager, follower: string, followed: string): Promise<void> {
   const removed = changedRows(
     await m.query(
       `DELETE FROM account_relations WHERE kind = 0 AND account_id = $1 AND target_account_id = $2 RETURNING 1`,
@@ -378,7 +378,8 @@ async function relationships(m: EntityManager, actor: string, targets: string[])
             mu.id IS NOT NULL AS muting, coalesce(mu.hide_notifications, false) AS muting_notifications,
             EXISTS (SELECT 1 FROM account_relations r WHERE r.kind = 1 AND r.account_id = $1 AND r.target_account_id = a.id) AS requested,
             EXISTS (SELECT 1 FROM account_relations r WHERE r.kind = 1 AND r.account_id = a.id AND r.target_account_id = $1) AS requested_by,
-            EXISTS (SELECT 1 FROM account_relations r WHERE r.kind = 4 AND r.account_id = $1 AND r.target_account_id = a.id) AS endorsed
+            EXISTS (SELECT 1 FROM account_relations r WHERE r.kind = 4 AND r.account_id = $1 AND r.target_account_id = a.id) AS endorsed,
+            EXISTS (SELECT 1 FROM account_domain_blocks d WHERE d.account_id = $1 AND d.domain = a.domain) AS domain_blocking
        FROM accounts a
        LEFT JOIN account_relations fo ON fo.kind = 0 AND fo.account_id = $1 AND fo.target_account_id = a.id
        LEFT JOIN account_relations mu ON mu.kind = 3 AND mu.account_id = $1 AND mu.target_account_id = a.id
@@ -399,6 +400,7 @@ async function relationships(m: EntityManager, actor: string, targets: string[])
     requested: boolean;
     requested_by: boolean;
     endorsed: boolean;
+    domain_blocking: boolean;
   }[];
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids
@@ -417,7 +419,7 @@ async function relationships(m: EntityManager, actor: string, targets: string[])
       mutingNotifications: r.muting_notifications,
       requested: r.requested,
       requestedBy: r.requested_by,
-      domainBlocking: false,
+      domainBlocking: r.domain_blocking,
       endorsed: r.endorsed,
       note: '',
     }));

@@ -4,6 +4,7 @@ import {
   STATUS_COLUMNS,
   statusRecord,
   type StatusRow,
+  notHiddenFrom,
   visibleTo,
 } from '../statuses/status-records';
 import { regconfigSql, searchConfigurationFor } from './search-languages';
@@ -108,9 +109,7 @@ export async function searchStatuses(
         AND au.suspended_at IS NULL
         AND (au.silenced_at IS NULL OR au.id = $1 OR EXISTS (SELECT 1 FROM account_relations fo
               WHERE fo.kind = 0 AND fo.account_id = $1 AND fo.target_account_id = au.id))
-        AND (s.account_id = $1 OR NOT EXISTS (SELECT 1 FROM account_relations mu
-              WHERE mu.kind = 3 AND mu.account_id = $1 AND mu.target_account_id = s.account_id
-                AND (mu.expires_at IS NULL OR mu.expires_at > now())))
+        AND ${notHiddenFrom('$1::bigint')}
         ${conditions.map((c) => `AND ${c}`).join('\n        ')}
       ORDER BY s.id DESC
       LIMIT ${p(options.limit)} OFFSET ${p(options.offset)}`,

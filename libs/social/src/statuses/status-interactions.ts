@@ -14,6 +14,7 @@ import {
   STATUS_COLUMNS,
   statusRecord,
   type StatusRow,
+  notHiddenFrom,
   visibleTo,
 } from './status-records';
 import { hydrate, type StatusPage } from './status-queries';
@@ -265,30 +266,7 @@ export class StatusInteractions {
     return this.transactions.run(async (m) => {
       const [status] = await findVisibleStatuses(m, [id], viewer);
       if (!status) throw new StatusError('not_found', 'Record not found');
-      const ancestors = (await m.query(
-        `WITH RECURSIVE up(id, depth) AS (
-           SELECT in_reply_to_id, 1 FROM statuses WHERE id = $1 AND in_reply_to_id IS NOT NULL
-           UNION ALL
-           SELECT s.in_reply_to_id, up.depth + 1 FROM statuses s JOIN up ON s.id = up.id
-            WHERE s.in_reply_to_id IS NOT NULL AND up.depth < 40)
-         SELECT ${STATUS_COLUMNS} FROM up JOIN statuses s ON s.id = up.id
-          WHERE ${visibleTo('$2::bigint')} ORDER BY up.depth DESC`,
-        [id, viewer],
-      )) as StatusRow[];
-      const descendants = (await m.query(
-        `WITH RECURSIVE down(id, path) AS (
-           SELECT id, ARRAY[id] FROM statuses WHERE in_reply_to_id = $1
-           UNION ALL
-           SELECT s.id, down.path || s.id FROM statuses s JOIN down ON s.in_reply_to_id = down.id
-            WHERE cardinality(down.path) < 40)
-         SELECT ${STATUS_COLUMNS} FROM down JOIN statuses s ON s.id = down.id
-          WHERE ${visibleTo('$2::bigint')} ORDER BY down.path LIMIT 4096`,
-        [id, viewer],
-      )) as StatusRow[];
-      return {
-        ancestors: await hydrate(m, ancestors.map(statusRecord), viewer),
-        descendants: await hydrate(m, descendants.map(statusRecord), viewer),
-      };
+      return threadAround(m, id, viewer);
     });
   }
 
@@ -305,4 +283,39 @@ export class StatusInteractions {
       return hydrate(m, await findVisibleStatuses(m, [answerId], actor), actor);
     });
   }
+}
+
+/**
+ * The statuses before and after one in its thread that the viewer may see (Mastodon's context):
+ * ancestors oldest first, descendants in depth-first order, at most 40 levels each way.
+ */
+export async function threadAround(
+  m: EntityManager,
+  id: string,
+  viewer: string | null,
+): Promise<{ ancestors: StatusPage; descendants: StatusPage }> {
+  const ancestors = (await m.query(
+    `WITH RECURSIVE up(id, depth) AS (
+         SELECT in_reply_to_id, 1 FROM statuses WHERE id = $1 AND in_reply_to_id IS NOT NULL
+         UNION ALL
+         SELECT s.in_reply_to_id, up.depth + 1 FROM statuses s JOIN up ON s.id = up.id
+          WHERE s.in_reply_to_id IS NOT NULL AND up.depth < 40)
+       SELECT ${STATUS_COLUMNS} FROM up JOIN statuses s ON s.id = up.id
+        WHERE ${visibleTo('$2::bigint')} AND ${notHiddenFrom('$2::bigint')} ORDER BY up.depth DESC`,
+    [id, viewer],
+  )) as StatusRow[];
+  const descendants = (await m.query(
+    `WITH RECURSIVE down(id, path) AS (
+         SELECT id, ARRAY[id] FROM statuses WHERE in_reply_to_id = $1
+         UNION ALL
+         SELECT s.id, down.path || s.id FROM statuses s JOIN down ON s.in_reply_to_id = down.id
+          WHERE cardinality(down.path) < 40)
+       SELECT ${STATUS_COLUMNS} FROM down JOIN statuses s ON s.id = down.id
+        WHERE ${visibleTo('$2::bigint')} AND ${notHiddenFrom('$2::bigint')} ORDER BY down.path LIMIT 4096`,
+    [id, viewer],
+  )) as StatusRow[];
+  return {
+    ancestors: await hydrate(m, ancestors.map(statusRecord), viewer),
+    descendants: await hydrate(m, descendants.map(statusRecord), viewer),
+  };
 }

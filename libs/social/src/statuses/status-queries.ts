@@ -15,6 +15,7 @@ import {
 import { StatusError } from './status-errors';
 import {
   findVisibleStatuses,
+  notHiddenFrom,
   pageBounds,
   type PageRequest,
   STATUS_COLUMNS,
@@ -166,9 +167,7 @@ export class StatusQueries {
         m,
         `SELECT ${STATUS_COLUMNS} FROM home_feed f JOIN statuses s ON s.id = f.status_id
           WHERE f.account_id = $1 AND ${bounds.where} AND ${visibleTo('$1::bigint')}
-            AND NOT EXISTS (SELECT 1 FROM account_relations mu
-                             WHERE mu.kind = 3 AND mu.account_id = $1 AND mu.target_account_id = s.account_id
-                               AND (mu.expires_at IS NULL OR mu.expires_at > now()))
+            AND ${notHiddenFrom('$1::bigint')}
             -- Members of the viewer's exclusive lists are read there, not in home.
             AND NOT EXISTS (SELECT 1 FROM lists xl JOIN list_accounts xa ON xa.list_id = xl.id
                              WHERE xl.account_id = $1 AND xl.exclusive AND xa.account_id = s.account_id)
@@ -203,9 +202,7 @@ export class StatusQueries {
                        WHERE lr.list_id = $3 AND lr.account_id = s.in_reply_to_account_id))
                  OR ($4 = 'followed' AND EXISTS (SELECT 1 FROM account_relations lf
                        WHERE lf.kind = 0 AND lf.account_id = $1 AND lf.target_account_id = s.in_reply_to_account_id)))
-            AND NOT EXISTS (SELECT 1 FROM account_relations mu
-                             WHERE mu.kind = 3 AND mu.account_id = $1 AND mu.target_account_id = s.account_id
-                               AND (mu.expires_at IS NULL OR mu.expires_at > now()))
+            AND ${notHiddenFrom('$1::bigint')}
           ORDER BY ${bounds.order} LIMIT $2`,
         [viewer, page.limit, listId, list.replies_policy, ...bounds.params],
       )) as StatusRow[];
@@ -227,8 +224,7 @@ export class StatusQueries {
             AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id = s.account_id)
             AND (NOT $3::boolean OR s.local) AND (NOT $4::boolean OR NOT s.local)
             AND ${bounds.where} AND ${visibleTo('$1::bigint')}
-            AND ($1::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM account_relations mu
-                  WHERE mu.kind = 3 AND mu.account_id = $1 AND mu.target_account_id = s.account_id))
+            AND ${notHiddenFrom('$1::bigint')}
             AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = s.account_id AND a.suspended_at IS NULL)
           ORDER BY ${bounds.order} LIMIT $2`,
         [viewer, page.limit, scope.local, scope.remote, ...bounds.params],
@@ -275,7 +271,7 @@ export class StatusQueries {
 }
 
 /** Rows of a `min_id` page come oldest first; every page is shown newest first. */
-function newestFirst(rows: StatusRow[]): StatusRecord[] {
+export function newestFirst(rows: StatusRow[]): StatusRecord[] {
   return rows.map(statusRecord).sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
 }
 

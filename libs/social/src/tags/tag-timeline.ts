@@ -7,6 +7,7 @@ import {
   STATUS_COLUMNS,
   statusRecord,
   type StatusRow,
+  notHiddenFrom,
   visibleTo,
 } from '../statuses/status-records';
 import { isTagName, tagNameFrom } from './tag-names';
@@ -75,9 +76,7 @@ export class TagTimeline {
             AND NOT EXISTS (SELECT 1 FROM status_tags x WHERE x.status_id = s.id AND x.tag_id = ANY($4::bigint[]))
             AND (NOT $5::boolean OR s.local) AND (NOT $6::boolean OR NOT s.local)
             AND (NOT $7::boolean OR cardinality(s.media_attachment_ids) > 0)
-            AND ($2::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM account_relations mu
-                  WHERE mu.kind = 3 AND mu.account_id = $2 AND mu.target_account_id = s.account_id
-                    AND (mu.expires_at IS NULL OR mu.expires_at > now())))
+            AND ${notHiddenFrom('$2::bigint')}
           ORDER BY ${bounds.order}
           LIMIT $8`,
         [

@@ -1,14 +1,14 @@
 import { accounts } from './0001-accounts';
 import { social } from './0002-social';
 import { searchTags } from './0003-search-tags';
-import { feedIndexes } from './0004-feed-indexes';
+import { feedsDomainBlocks } from './0004-feeds-domain-blocks';
 import type { TenantMigration } from './tenant-migration';
 
 export type { TenantMigration } from './tenant-migration';
 export { ACCOUNT_SEARCH_WORDS } from './0003-search-tags';
 
 /** Every tenant schema's history, oldest first. Append only. */
-export const TENANT_MIGRATIONS: readonly TenantMigration[] = [accounts, social, searchTags, feedIndexes];
+export const TENANT_MIGRATIONS: readonly TenantMigration[] = [accounts, social, searchTags, feedsDomainBlocks];
 
 export const LATEST_TENANT_VERSION = TENANT_MIGRATIONS[TENANT_MIGRATIONS.length - 1].version;
 

@@ -1,0 +1,3 @@
+export * from './activity-streams';
+export * from './negotiation';
+export * from './webfinger';
