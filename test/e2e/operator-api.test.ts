@@ -30,6 +30,7 @@ const VIEW_KEYS = [
   'suspendedAt',
   'deleteAfter',
   'deletedAt',
+  'mediaQuotaBytes',
 ].sort();
 
 interface TenantView {
@@ -546,6 +547,40 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
     });
   });
 
+  describe('media quota', () => {
+    it("sets a tenant's media quota, shows it with the usage, and goes back to the platform's", async () => {
+      const active = await activeTenant();
+      const usage = await api().get(`${BASE}/${active.id}/media-usage`).set(auth);
+      expect(usage.status).toBe(200);
+      expect(usage.body).toEqual({
+        usedBytes: 0,
+        attachments: 0,
+        quotaBytes: config.media.quotaBytes,
+        quotaSource: 'platform',
+      });
+      const set = await api().put(`${BASE}/${active.id}/media-quota`).set(auth).send({ bytes: 5_000_000 });
+      expect(set.status).toBe(200);
+      expect(set.body).toMatchObject({ id: active.id, status: 'active', mediaQuotaBytes: 5_000_000 });
+      expect((await api().get(`${BASE}/${active.id}/media-usage`).set(auth)).body).toMatchObject({
+        quotaBytes: 5_000_000,
+        quotaSource: 'tenant',
+      });
+      const reset = await api().put(`${BASE}/${active.id}/media-quota`).set(auth).send({ bytes: null });
+      expect(reset.body).toMatchObject({ mediaQuotaBytes: null });
+    });
+
+    it('refuses a quota that is not a whole number of bytes with 400 and changes nothing', async () => {
+      const active = await activeTenant();
+      for (const body of [{ bytes: -1 }, { bytes: 1.5 }, { bytes: '100' }, {}]) {
+        expectProblem(await api().put(`${BASE}/${active.id}/media-quota`).set(auth).send(body), 400);
+      }
+      expect((await api().get(`${BASE}/${active.id}`).set(auth)).body).toMatchObject({
+        mediaQuotaBytes: null,
+      });
+      expectProblem(await api().put(`${BASE}/1/media-quota`).set(auth).send({ bytes: 1 }), 404);
+    });
+  });
+
   describe('POST /tenants/{id}/retry', () => {
     it('resumes provisioning of a failed tenant until it is active', async () => {
       // A tenant whose provisioning failed before any step completed, as the worker leaves it after its last attempt.
@@ -800,7 +835,15 @@ describe('operator API (real HTTP, PostgreSQL and Redis)', () => {
         Object.keys(doc.paths)
           .filter((p) => p.startsWith(BASE))
           .sort(),
-      ).toEqual([BASE, `${BASE}/{id}`, `${BASE}/{id}/resume`, `${BASE}/{id}/retry`, `${BASE}/{id}/suspend`]);
+      ).toEqual([
+        BASE,
+        `${BASE}/{id}`,
+        `${BASE}/{id}/media-quota`,
+        `${BASE}/{id}/media-usage`,
+        `${BASE}/{id}/resume`,
+        `${BASE}/{id}/retry`,
+        `${BASE}/{id}/suspend`,
+      ]);
       expect(Object.keys(doc.paths[BASE]).sort()).toEqual(['get', 'post']);
       expect(Object.keys(doc.paths[`${BASE}/{id}`]).sort()).toEqual(['delete', 'get']);
       expect(Object.keys(doc.paths[`${BASE}/{id}/suspend`])).toEqual(['post']);

@@ -163,7 +163,7 @@ describe('auditing operator actions (real HTTP, PostgreSQL and Redis)', () => {
     });
   });
 
-  it('suspend, resume, delete and cancelling the deletion each record one entry with the transition', async () => {
+  it('suspend, resume, a media quota, delete and cancelling the deletion each record one entry with the transition', async () => {
     const { id } = await createTenant();
     await tenantReaches(id, 'active');
     const steps: [string, () => request.Test, string, Record<string, unknown>][] = [
@@ -178,6 +178,12 @@ describe('auditing operator actions (real HTTP, PostgreSQL and Redis)', () => {
         () => api().post(`${BASE}/${id}/resume`),
         'tenant.resume',
         { from: 'suspended', to: 'active' },
+      ],
+      [
+        'media quota',
+        () => api().put(`${BASE}/${id}/media-quota`).send({ bytes: 5_000_000 }),
+        'tenant.media_quota',
+        { from: 'active', to: 'active', mediaQuotaBytes: 5_000_000 },
       ],
       [
         'delete',

@@ -183,9 +183,17 @@ describe('Status edits (real HTTP, PostgreSQL and Redis)', () => {
         [a, 'The town hall at dawn'],
       ],
     ]);
-    // Dropping an attachment frees it again.
+    // An attachment dropped in an edit stays the status's, as in Mastodon: the history still shows it,
+    // the sweep of unattached media leaves it, another status cannot take it, and an edit may add it back.
     await call('PUT', `/api/v1/statuses/${status.id}`, author, { status: 'One picture', media_ids: [a] });
-    expect((await call('GET', `/api/v1/media/${b}`, author)).status).toBe(200);
+    expect((await call('GET', `/api/v1/media/${b}`, author)).status).toBe(404);
+    const other = await post({ status: 'Taking it', media_ids: [b] });
+    expect(other.media_attachments).toEqual([]);
+    const back = await call<Status>('PUT', `/api/v1/statuses/${status.id}`, author, {
+      status: 'Both again',
+      media_ids: [a, b],
+    });
+    expect(back.body.media_attachments.map((m) => m.id)).toEqual([a, b]);
   });
 
   it('notifies accounts mentioned for the first time, and local accounts that boosted the status', async () => {

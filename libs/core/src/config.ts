@@ -71,8 +71,19 @@ export interface TownhallConfig {
   dataDir: string;
   /** How often workers look for scheduled work that fell due (scheduled statuses, ended polls). */
   scheduledWork: { intervalMs: number };
-  /** Where uploaded media are stored (local disk; default `<dataDir>/media`). */
-  media: { root: string };
+  /** Where uploaded media are stored (local disk; default `<dataDir>/media`) and how they are processed. */
+  media: {
+    root: string;
+    /** Bytes of media a tenant may store unless the operator set its own figure; 0: no limit. */
+    quotaBytes: number;
+    /** The ffmpeg and ffprobe executables (names looked up on PATH, or paths); video and audio need both. */
+    ffmpeg: string;
+    ffprobe: string;
+    /** The longest one ffmpeg run may take before it is killed. */
+    processingTimeoutMs: number;
+    /** How often workers remove unattached media older than a day and files no attachment names. */
+    sweepIntervalMs: number;
+  };
   log: { level: string; pretty: boolean };
   /** The operator and regulator APIs: requests per client address per window, and failed authentications. */
   rateLimit: { limit: number; ttlMs: number; authFailures: number; authFailureWindowMs: number };
@@ -361,6 +372,11 @@ export function loadConfig(env: Env = process.env): TownhallConfig {
     scheduledWork: { intervalMs: int('TOWNHALL_SCHEDULED_WORK_INTERVAL_MS', 5000, 50, 3_600_000) },
     media: {
       root: resolve(str('TOWNHALL_MEDIA_ROOT') ?? resolve(str('TOWNHALL_DATA_DIR', 'var')!, 'media')),
+      quotaBytes: int('TOWNHALL_MEDIA_QUOTA_BYTES', 10 * 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
+      ffmpeg: str('TOWNHALL_FFMPEG', 'ffmpeg')!,
+      ffprobe: str('TOWNHALL_FFPROBE', 'ffprobe')!,
+      processingTimeoutMs: int('TOWNHALL_MEDIA_PROCESSING_TIMEOUT_MS', 600_000, 1000, 3_600_000),
+      sweepIntervalMs: int('TOWNHALL_MEDIA_SWEEP_INTERVAL_MS', 3_600_000, 100, 86_400_000),
     },
     log: { level: logLevel, pretty: bool('LOG_PRETTY', environment === 'development') },
     rateLimit: {

@@ -151,6 +151,31 @@ export class TenantLifecycle {
   }
 
   /**
+   * Sets how many bytes of media the tenant may store (null: the platform's setting). Lowering it below
+   * what the tenant stores removes nothing; further uploads are refused until there is room.
+   */
+  async setMediaQuota(tenantId: string, bytes: number | null): Promise<TenantEntity> {
+    if (bytes !== null && !(Number.isSafeInteger(bytes) && bytes >= 0)) {
+      throw new ProvisioningError(
+        'invalid_command',
+        'The media quota is a whole number of bytes, 0 or more.',
+      );
+    }
+    return this.transition(
+      'tenant.media_quota',
+      tenantId,
+      ['provisioning', 'active', 'suspended', 'failed', 'deleting'],
+      async (q, t) => {
+        await q(`UPDATE platform.tenants SET media_quota_bytes = $2, updated_at = now() WHERE id = $1`, [
+          tenantId,
+          bytes,
+        ]);
+        return { to: t.status, mediaQuotaBytes: bytes };
+      },
+    );
+  }
+
+  /**
    * Lifts a suspension, or cancels a deletion that is still within its grace period. A cancelled
    * deletion restores the state the tenant had before it — a suspended tenant stays suspended.
    */

@@ -1,3 +1,4 @@
+import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { TenancyModule } from '@townhall/tenancy';
@@ -9,6 +10,8 @@ import { ScheduledWorkRunner } from './scheduled/scheduled-work';
 import { Polls } from './polls/polls';
 import { Filters } from './filters/filters';
 import { MediaAttachments } from './media/media-attachments';
+import { MEDIA_QUEUE, MediaProcessing } from './media/media-processing';
+import { MediaSweeper } from './media/media-sweeper';
 import { LocalDiskMediaStorage, MediaStorage } from './media/media-storage';
 import { AccountQueries } from './accounts/account-queries';
 import { LocalAccountCommands } from './accounts/local-account-commands';
@@ -41,6 +44,8 @@ const SERVICES = [
   Notifications,
   Markers,
   MediaAttachments,
+  MediaProcessing,
+  MediaSweeper,
   ProfileCommands,
   Lists,
   Polls,
@@ -57,7 +62,7 @@ const SERVICES = [
 
 /** The Mastodon domain's services for the apps that serve tenants. */
 @Module({
-  imports: [TenancyModule],
+  imports: [TenancyModule, BullModule.registerQueue({ name: MEDIA_QUEUE })],
   providers: [
     ...SERVICES,
     {

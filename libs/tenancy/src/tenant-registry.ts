@@ -26,6 +26,15 @@ export class TenantRegistry {
     return this.repo(manager).findOne({ where: { id }, relations: { domains: true } });
   }
 
+  /** What work for the tenant with this id runs with (its primary domain), or null when there is none. */
+  async refById(id: string): Promise<TenantRef | null> {
+    const tenant = await this.findById(id);
+    if (!tenant) return null;
+    const domains = tenant.domains ?? [];
+    const domain = (domains.find((d) => d.isPrimary) ?? domains[0])?.domain ?? '';
+    return tenantRef(tenant, domain);
+  }
+
   /** Locks the tenant row for the rest of the caller's transaction. */
   async lockById(manager: EntityManager, id: string): Promise<TenantEntity | null> {
     if (!isId(id)) return null;

@@ -53,6 +53,8 @@ export class TenantEntity {
   @Column({ name: 'status_before_deletion', type: 'text', nullable: true })
   statusBeforeDeletion: TenantStatus | null;
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true }) deletedAt: Date | null;
+  /** Bytes of media the tenant may store; null: the platform's TOWNHALL_MEDIA_QUOTA_BYTES. */
+  @Column({ name: 'media_quota_bytes', type: 'bigint', nullable: true }) mediaQuotaBytes: string | null;
 
   @OneToMany(() => TenantDomainEntity, (d) => d.tenant) domains?: Relation<TenantDomainEntity[]>;
 }

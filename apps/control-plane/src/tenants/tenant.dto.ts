@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { Checked, EmailAddress, HumanText, MAX_EMAIL_LENGTH, StrictInteger } from '@townhall/core';
 import {
   checkTenantDomain,
@@ -126,4 +126,21 @@ export class DeleteTenantQuery {
   @IsOptional()
   @IsIn([PURGE_IMMEDIATELY], { message: `purge may only be "${PURGE_IMMEDIATELY}"` })
   purge?: typeof PURGE_IMMEDIATELY;
+}
+
+export class SetMediaQuotaDto {
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description:
+      'Bytes of media (images, video, audio with their previews) the tenant may store; 0 for no limit; ' +
+      "null to follow the platform's TOWNHALL_MEDIA_QUOTA_BYTES. Uploads beyond it are refused with 422.",
+    minimum: 0,
+    example: 10_737_418_240,
+  })
+  @ValidateIf((o: SetMediaQuotaDto) => o.bytes !== null)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  bytes: number | null;
 }

@@ -44,6 +44,24 @@ export class TenantView {
   })
   deleteAfter: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) deletedAt: string | null;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description: "The tenant's own media quota in bytes (0: none); null follows the platform's setting",
+  })
+  mediaQuotaBytes: number | null;
+}
+
+/** What a tenant's media take up, against its quota. */
+export class MediaUsageView {
+  @ApiProperty({ description: 'Bytes stored: originals and previews of every attachment' }) usedBytes: number;
+  @ApiProperty({ description: 'Attachments stored, including those still processing' }) attachments: number;
+  @ApiProperty({ type: 'integer', description: 'The quota in force, in bytes; 0: none' }) quotaBytes: number;
+  @ApiProperty({
+    enum: ['tenant', 'platform'],
+    description: 'Whether the quota is the tenant’s own or the platform’s',
+  })
+  quotaSource: 'tenant' | 'platform';
 }
 
 export class TenantPageView {
@@ -79,6 +97,7 @@ export function toTenantView(tenant: TenantEntity): TenantView {
     suspendedAt: iso(tenant.suspendedAt),
     deleteAfter: iso(tenant.deleteAfter),
     deletedAt: iso(tenant.deletedAt),
+    mediaQuotaBytes: tenant.mediaQuotaBytes === null ? null : Number(tenant.mediaQuotaBytes),
   };
 }
 

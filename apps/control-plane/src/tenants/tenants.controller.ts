@@ -5,7 +5,9 @@ import {
   Get,
   HttpCode,
   Param,
+  Inject,
   Post,
+  Put,
   Query,
   Res,
   UseGuards,
@@ -27,7 +29,11 @@ import {
   ProvisionTenantCommand,
   TenantLifecycle,
 } from '@townhall/provisioning';
-import { TenantEntity, TenantRegistry } from '@townhall/tenancy';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
+import { mediaUsage } from '@townhall/social';
+import { runInTenantSchema, TenantEntity, TenantRegistry, tenantRef } from '@townhall/tenancy';
 import { OperatorActionInterceptor } from '../operator-action.interceptor';
 import { OperatorRateLimitGuard } from '../operator-rate-limit';
 import { ApiProblems } from '../problem.view';
@@ -38,9 +44,17 @@ import {
   DeleteTenantQuery,
   ListTenantsQuery,
   PURGE_IMMEDIATELY,
+  SetMediaQuotaDto,
   SuspendTenantDto,
 } from './tenant.dto';
-import { TenantPageView, tenantPath, TENANTS_PATH, TenantView, toTenantView } from './tenant.view';
+import {
+  MediaUsageView,
+  TenantPageView,
+  tenantPath,
+  TENANTS_PATH,
+  TenantView,
+  toTenantView,
+} from './tenant.view';
 
 const TENANT_ID = ApiParam({ name: 'id', description: 'Tenant id', example: '7380412938240000001' });
 
@@ -55,6 +69,8 @@ export class TenantsController {
   constructor(
     private readonly lifecycle: TenantLifecycle,
     private readonly registry: TenantRegistry,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
   @Post()
@@ -108,6 +124,48 @@ export class TenantsController {
   @ApiProblems(404)
   async get(@Param('id') id: string): Promise<TenantView> {
     return toTenantView(found(await this.registry.findById(id)));
+  }
+
+  @Put(':id/media-quota')
+  @TENANT_ID
+  @ApiOperation({
+    summary: "Set a tenant's media storage quota",
+    description: "Bytes of media the tenant may store (0: no limit), or null for the platform's setting.",
+  })
+  @ApiOkResponse({ type: TenantView })
+  @ApiProblems(400, 404, 409)
+  async setMediaQuota(@Param('id') id: string, @Body() body: SetMediaQuotaDto): Promise<TenantView> {
+    return toTenantView(await this.lifecycle.setMediaQuota(id, body.bytes));
+  }
+
+  @Get(':id/media-usage')
+  @TENANT_ID
+  @ApiOperation({ summary: "What a tenant's media take up, against its quota" })
+  @ApiOkResponse({ type: MediaUsageView })
+  @ApiProblems(404, 409)
+  async mediaUsage(@Param('id') id: string): Promise<MediaUsageView> {
+    const tenant = found(await this.registry.findById(id));
+    if (!['active', 'suspended'].includes(tenant.status)) {
+      throw new ProvisioningError(
+        'invalid_transition',
+        `The tenant is ${tenant.status}; it has no media to count.`,
+        {
+          tenantStatus: tenant.status,
+        },
+      );
+    }
+    const own = tenant.mediaQuotaBytes === null ? null : Number(tenant.mediaQuotaBytes);
+    const usage = await runInTenantSchema(
+      this.dataSource,
+      tenantRef(tenant, toTenantView(tenant).domain ?? ''),
+      (m) => mediaUsage(m),
+    );
+    return {
+      usedBytes: usage.bytes,
+      attachments: usage.attachments,
+      quotaBytes: own ?? this.config.media.quotaBytes,
+      quotaSource: own === null ? 'platform' : 'tenant',
+    };
   }
 
   @Post(':id/suspend')

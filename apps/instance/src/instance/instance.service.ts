@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TOWNHALL_CONFIG, TownhallConfig } from '@townhall/core';
-import { LocalUsage, LocalUsageCache } from '@townhall/social';
+import { LocalUsage, LocalUsageCache, MediaProcessing } from '@townhall/social';
 import { TenancyError, TenantContext, TenantDirectory } from '@townhall/tenancy';
 import { InstanceFacts, instanceV1, instanceV2 } from './mastodon-instance';
 
@@ -32,6 +32,7 @@ export class InstanceService {
   constructor(
     private readonly directory: TenantDirectory,
     private readonly usage: LocalUsageCache,
+    private readonly media: MediaProcessing,
     @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
@@ -68,6 +69,7 @@ export class InstanceService {
       // tenant chooses a role address of its own. Mastodon answers "" when none is set.
       contactEmail: '',
       usage,
+      videoAndAudio: await this.media.videoAndAudio(),
     };
     const rendered: Rendered = {
       title: tenant.displayName,

@@ -6,6 +6,7 @@ const facts = {
   description: 'Official.',
   contactEmail: 'press@agency.example',
   usage: { users: 4, activeMonth: 0, activeHalfyear: 0, localPosts: 0 },
+  videoAndAudio: false,
 };
 const https = { publicUrl: { scheme: 'https' as const, port: undefined } };
 const localHttp = { publicUrl: { scheme: 'http' as const, port: 3000 } };
@@ -50,5 +51,20 @@ describe('Mastodon instance entities', () => {
     expect(instanceV2(facts, https).configuration.media_attachments.supported_mime_types).not.toContain(
       'text/html',
     );
+  });
+
+  it('announces video and audio types only when ffmpeg is there to process them', () => {
+    const images = instanceV2(facts, https).configuration.media_attachments.supported_mime_types;
+    expect(images.some((t) => /^(video|audio)\//.test(t))).toBe(false);
+    const all = instanceV2({ ...facts, videoAndAudio: true }, https).configuration.media_attachments;
+    expect(all.supported_mime_types).toEqual(
+      expect.arrayContaining(['image/jpeg', 'video/mp4', 'audio/mpeg']),
+    );
+    expect(
+      instanceV1({ ...facts, videoAndAudio: true }, https).configuration.media_attachments,
+    ).toMatchObject({
+      video_size_limit: 99 * 1024 * 1024,
+      video_matrix_limit: 8_294_400,
+    });
   });
 });

@@ -1,6 +1,8 @@
 import { TOWNHALL_SOFTWARE } from '@townhall/activitypub';
 import { publicOrigin, publicUrl, TownhallConfig } from '@townhall/core';
 import {
+  ANNOUNCED_AV_TYPES,
+  AV_LIMITS,
   IMAGE_LIMITS,
   IMAGE_TYPES,
   type LocalUsage,
@@ -21,6 +23,8 @@ export interface InstanceFacts {
   description: string;
   contactEmail: string;
   usage: LocalUsage;
+  /** Whether ffmpeg is there to take video and audio (otherwise only images are announced). */
+  videoAndAudio: boolean;
 }
 
 /** Clients read the Mastodon version to decide which features to use; ours says what it is compatible with. */
@@ -50,17 +54,25 @@ const POLL_LIMITS = {
   max_expiration: SOCIAL_POLL_LIMITS.maxExpiration,
 };
 /**
- * What this instance accepts, announced as Mastodon announces its own: the image types it decodes
- * (video and audio need a transcoder and come later; announcing them would invite uploads that fail).
+ * What this instance accepts, announced as Mastodon announces its own: the image types it decodes, and
+ * video and audio only where ffmpeg is there to process them (announcing them otherwise would invite
+ * uploads that fail).
  */
 const MEDIA_LIMITS = {
   supported_mime_types: [...IMAGE_TYPES] as string[],
   image_size_limit: IMAGE_LIMITS.maxBytes,
   image_matrix_limit: IMAGE_LIMITS.maxPixels,
-  video_size_limit: 103_809_024,
-  video_frame_rate_limit: 120,
-  video_matrix_limit: 8_294_400,
+  video_size_limit: AV_LIMITS.maxBytes,
+  video_frame_rate_limit: AV_LIMITS.maxFrameRate,
+  video_matrix_limit: AV_LIMITS.maxPixels,
 };
+
+function mediaLimits(facts: InstanceFacts): typeof MEDIA_LIMITS {
+  return {
+    ...MEDIA_LIMITS,
+    supported_mime_types: [...IMAGE_TYPES, ...(facts.videoAndAudio ? ANNOUNCED_AV_TYPES : [])],
+  };
+}
 
 type Links = Pick<TownhallConfig, 'publicUrl'>;
 
@@ -146,11 +158,7 @@ export function instanceV2(facts: InstanceFacts, links: Links): InstanceV2 {
       },
       accounts: { max_featured_tags: 10, max_pinned_statuses: 5 },
       statuses: { ...STATUS_LIMITS },
-      media_attachments: {
-        ...MEDIA_LIMITS,
-        supported_mime_types: [...MEDIA_LIMITS.supported_mime_types],
-        description_limit: MAX_MEDIA_DESCRIPTION,
-      },
+      media_attachments: { ...mediaLimits(facts), description_limit: MAX_MEDIA_DESCRIPTION },
       polls: { ...POLL_LIMITS },
       translation: { enabled: false },
     },
@@ -187,7 +195,7 @@ export function instanceV1(facts: InstanceFacts, links: Links): InstanceV1 {
     configuration: {
       accounts: { max_featured_tags: 10 },
       statuses: { ...STATUS_LIMITS },
-      media_attachments: { ...MEDIA_LIMITS, supported_mime_types: [...MEDIA_LIMITS.supported_mime_types] },
+      media_attachments: mediaLimits(facts),
       polls: { ...POLL_LIMITS },
     },
     contact_account: null,

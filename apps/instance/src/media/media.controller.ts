@@ -29,7 +29,8 @@ const UPLOAD_DOCS = {
 /**
  * Media uploads (Mastodon's /api/v1/media and /api/v2/media). The multipart body's `file` is read as
  * bytes and sniffed; `description` and `focus` come from the same form. Images are processed before the
- * answer, so both versions answer 200 with the URLs set, as Mastodon does for images.
+ * answer (200 with the URLs set); video and audio are processed in the media queue on version 2, which
+ * answers 202 with `url: null` until GET answers 200, and before the answer on version 1, as Mastodon does.
  */
 @ApiTags('media')
 @Controller()
@@ -45,16 +46,20 @@ export class MediaController {
   @ApiConsumes('multipart/form-data')
   @ApiOperation({ summary: 'Upload a media attachment (file, description, focus)', ...UPLOAD_DOCS })
   @ApiOkResponse({ description: 'MediaAttachment, processed' })
+  @ApiResponse({ status: 202, description: 'MediaAttachment with url null: video or audio being processed' })
   @ApiResponse({
     status: 422,
-    description: 'Not a supported image, too large, or a bad description or focus',
+    description: 'Not a supported file, too large, over the quota, or a bad description or focus',
   })
-  uploadV2(
+  async uploadV2(
     @Req() request: FastifyRequest,
     @CurrentAccess() access: UserAccess,
     @CurrentTenant() tenant: TenantAtHost,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MastodonMediaAttachment> {
-    return this.upload(request, access, tenant);
+    const media = await this.upload(request, access, true);
+    if (media.processing) reply.status(202);
+    return this.present(media, tenant);
   }
 
   @Post('api/v1/media')
@@ -66,12 +71,12 @@ export class MediaController {
     deprecated: true,
   })
   @ApiOkResponse({ description: 'MediaAttachment' })
-  uploadV1(
+  async uploadV1(
     @Req() request: FastifyRequest,
     @CurrentAccess() access: UserAccess,
     @CurrentTenant() tenant: TenantAtHost,
   ): Promise<MastodonMediaAttachment> {
-    return this.upload(request, access, tenant);
+    return this.present(await this.upload(request, access, false), tenant);
   }
 
   @Get('api/v1/media/:id')
@@ -81,6 +86,8 @@ export class MediaController {
     externalDocs: { url: 'https://docs.joinmastodon.org/methods/media/#get' },
   })
   @ApiOkResponse({ description: 'MediaAttachment' })
+  @ApiResponse({ status: 206, description: 'MediaAttachment with url null: still being processed' })
+  @ApiResponse({ status: 422, description: 'Processing failed' })
   async get(
     @Param('id') id: string,
     @CurrentAccess() access: UserAccess,
@@ -88,6 +95,9 @@ export class MediaController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MastodonMediaAttachment> {
     const media = await this.media.get(access.accountId, id);
+    if (media.failed) {
+      throw new StatusError('validation_failed', 'Error processing thumbnail for uploaded media');
+    }
     if (media.processing) reply.status(206);
     return this.present(media, tenant);
   }
@@ -112,11 +122,7 @@ export class MediaController {
     return this.present(media, tenant);
   }
 
-  private async upload(
-    request: FastifyRequest,
-    access: UserAccess,
-    tenant: TenantAtHost,
-  ): Promise<MastodonMediaAttachment> {
+  private async upload(request: FastifyRequest, access: UserAccess, queued: boolean): Promise<MediaRecord> {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const file = body.file;
     if (!isUploadedFile(file)) {
@@ -129,12 +135,11 @@ export class MediaController {
         throw new StatusError('validation_failed', `Validation failed: ${name} must be text`);
       return value;
     };
-    const media = await this.media.upload(access.accountId, {
-      data: file.data,
-      description: text('description'),
-      focus: text('focus'),
-    });
-    return this.present(media, tenant);
+    return this.media.upload(
+      access.accountId,
+      { data: file.data, description: text('description'), focus: text('focus') },
+      { queued },
+    );
   }
 
   private present(media: MediaRecord, tenant: TenantAtHost): MastodonMediaAttachment {

@@ -37,9 +37,9 @@ export function presentMedia(
   return {
     id: media.id,
     type: media.type,
-    // Mastodon answers null for both while the file is processed.
-    url: media.processing ? null : url('original'),
-    preview_url: media.processing ? null : url('small'),
+    // Mastodon answers null for both while the file is processed (and when processing failed).
+    url: media.processing || media.failed ? null : url('original'),
+    preview_url: media.processing || media.failed ? null : url('small'),
     remote_url: media.remoteUrl,
     preview_remote_url: null,
     text_url: null,

@@ -1,3 +1,4 @@
+import { encode as encodeBlurhash } from 'blurhash';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import type { SniffedMedia } from './media-sniffing';
 
@@ -26,6 +27,29 @@ export interface ImageVariant {
 export interface ProcessedImage {
   original: ImageVariant;
   small: ImageVariant;
+  blurhash: string;
+}
+
+/** Mastodon's BLURHASH_OPTIONS: four components across and four down. */
+const BLURHASH_COMPONENTS = 4;
+
+/**
+ * The blurhash of an image (a preview's bytes): computed from its pixels scaled to fit 64×64, which
+ * keeps the cost small and the hash the same as from the full picture (it holds 16 cosine terms).
+ */
+export async function blurhashOf(image: Buffer): Promise<string> {
+  const { data, info } = await sharp(image, { failOn: 'error' })
+    .resize(64, 64, { fit: 'inside' })
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return encodeBlurhash(
+    new Uint8ClampedArray(data.buffer, data.byteOffset, data.length),
+    info.width,
+    info.height,
+    BLURHASH_COMPONENTS,
+    BLURHASH_COMPONENTS,
+  );
 }
 
 export class ImageRejected extends Error {}
@@ -46,15 +70,20 @@ const SHARP_FORMAT: Record<string, string> = {
  */
 export async function processImage(data: Buffer, sniffed: SniffedMedia): Promise<ProcessedImage> {
   const { open, still, width, frameHeight } = await decodable(data, sniffed);
-  return reencoded(async () => ({
-    original: await encode(open, sniffed, withinPixels(IMAGE_LIMITS.originalPixels, width, frameHeight)),
-    // The preview is a still of the first frame.
-    small: await encode(
+  return reencoded(async () => {
+    const original = await encode(
+      open,
+      sniffed,
+      withinPixels(IMAGE_LIMITS.originalPixels, width, frameHeight),
+    );
+    // The preview is a still of the first frame; the blurhash is made from it, as Mastodon's is.
+    const small = await encode(
       still,
       stillFormat(sniffed),
       withinPixels(IMAGE_LIMITS.smallPixels, width, frameHeight),
-    ),
-  }));
+    );
+    return { original, small, blurhash: await blurhashOf(small.data) };
+  });
 }
 
 /**

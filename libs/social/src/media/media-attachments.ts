@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import sharp from 'sharp';
 import type { EntityManager } from 'typeorm';
+import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { changedRows, preparedQuery } from '@townhall/persistence';
 import { TenantContext, TenantTransactions } from '@townhall/tenancy';
 import { StatusError } from '../statuses/status-errors';
@@ -11,7 +16,11 @@ import {
   type ImageVariant,
   processImage,
 } from './image-processing';
-import { sniffMedia } from './media-sniffing';
+import { scheduleWork } from '../scheduled/scheduled-work';
+import { AUDIO_TYPES, AV_LIMITS, checkAv, VIDEO_TYPES } from './av-processing';
+import { MEDIA_WATCH_MS, MediaProcessing, PROCESSING } from './media-processing';
+import { reserveMediaStorage } from './media-quota';
+import { type SniffedMedia, sniffMedia } from './media-sniffing';
 import { MediaStorage } from './media-storage';
 
 /** Mastodon's limit on a media description (MediaAttachment::MAX_DESCRIPTION_LENGTH). */
@@ -37,12 +46,17 @@ export interface MediaRecord {
   description: string | null;
   focus: { x: number; y: number } | null;
   meta: {
-    original?: MediaVariantMeta;
+    /** An image's sizes; a video's sizes, frame rate, duration and bit rate; an audio file's duration and bit rate. */
+    original?: MediaVariantMeta | Record<string, number | string>;
     small?: MediaVariantMeta;
     extensions?: { original: string; small: string };
+    /** The extension of the upload waiting to be processed (internal, never shown). */
+    upload?: string;
   };
   blurhash: string | null;
   processing: boolean;
+  /** Processing failed: the attachment has no files (GET answers 422). */
+  failed: boolean;
   createdAt: Date;
 }
 
@@ -85,7 +99,8 @@ function mediaRecord(r: MediaRow): MediaRecord {
     focus: r.focus_x === null || r.focus_y === null ? null : { x: r.focus_x, y: r.focus_y },
     meta: r.meta,
     blurhash: r.blurhash,
-    processing: r.processing !== 0,
+    processing: r.processing === PROCESSING.pending,
+    failed: r.processing === PROCESSING.failed,
     createdAt: r.created_at,
   };
 }
@@ -114,21 +129,40 @@ export class MediaAttachments {
   constructor(
     private readonly transactions: TenantTransactions,
     private readonly storage: MediaStorage,
+    private readonly processing: MediaProcessing,
+    @Inject(TOWNHALL_CONFIG) private readonly config: TownhallConfig,
   ) {}
 
-  async upload(accountId: string, upload: MediaUpload): Promise<MediaRecord> {
+  /**
+   * Takes an upload. Images are processed at once. Video and audio are probed at once (what ffprobe
+   * cannot read or what exceeds Mastodon's limits is refused before anything is stored), committed as
+   * pending, and processed by the media queue when `queued` (version 2: the answer is 202 until done) or
+   * before the answer otherwise (version 1). Every upload counts against the tenant's quota.
+   */
+  async upload(
+    accountId: string,
+    upload: MediaUpload,
+    opts: { queued?: boolean } = {},
+  ): Promise<MediaRecord> {
     const description = checkDescription(upload.description);
     const focus = parseFocus(upload.focus);
     const sniffed = sniffMedia(upload.data);
     if (!sniffed) throw invalid('File content type is invalid');
-    if (sniffed.kind !== 'image') {
-      throw invalid(`File content type ${sniffed.contentType} is not accepted by this instance yet`);
-    }
+    if (sniffed.kind !== 'image')
+      return this.uploadAv(accountId, upload.data, sniffed, description, focus, opts);
     if (!(IMAGE_TYPES as readonly string[]).includes(sniffed.contentType)) {
       throw invalid(`File content type ${sniffed.contentType} is not accepted by this instance`);
     }
     if (upload.data.length > IMAGE_LIMITS.maxBytes) {
       throw invalid(`File file size must be less than ${IMAGE_LIMITS.maxBytes / 1024 / 1024} MB`);
+    }
+    if (
+      sniffed.contentType === 'image/gif' &&
+      (await animated(upload.data)) &&
+      (await this.processing.videoAndAudio())
+    ) {
+      // As Mastodon does: an animated GIF becomes a looping video (gifv), before the answer.
+      return this.uploadAv(accountId, upload.data, sniffed, description, focus, { queued: false });
     }
     let image;
     try {
@@ -139,10 +173,12 @@ export class MediaAttachments {
     }
     const tenant = TenantContext.current();
     return this.transactions.run(async (m) => {
+      const size = image.original.data.length + image.small.data.length;
+      await reserveMediaStorage(m, tenant.id, size, this.config.media.quotaBytes);
       const [{ id }] = (await m.query(`SELECT platform.next_id()::text AS id`)) as { id: string }[];
       const fileKey = `${id}/${randomBytes(16).toString('hex')}`;
       // Files first, then the row that points at them: a crash in between leaves files no row names
-      // (swept with unattached media), never a row without its files.
+      // (swept by MediaSweeper), never a row without its files.
       await this.storage.put(
         `${tenant.id}/${fileKey}/original.${image.original.extension}`,
         image.original.data,
@@ -151,14 +187,14 @@ export class MediaAttachments {
       try {
         const [row] = (await m.query(
           `INSERT INTO media_attachments (id, account_id, type, content_type, file_key, file_size, description,
-                                          focus_x, focus_y, meta)
-           VALUES ($1, $2, 'image', $3, $4, $5, $6, $7, $8, $9) RETURNING ${MEDIA_COLUMNS}`,
+                                          focus_x, focus_y, meta, blurhash)
+           VALUES ($1, $2, 'image', $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${MEDIA_COLUMNS}`,
           [
             id,
             accountId,
             image.original.contentType,
             fileKey,
-            image.original.data.length + image.small.data.length,
+            size,
             description,
             focus?.x ?? null,
             focus?.y ?? null,
@@ -167,6 +203,7 @@ export class MediaAttachments {
               small: variantMeta(image.small),
               extensions: { original: image.original.extension, small: image.small.extension },
             }),
+            image.blurhash,
           ],
         )) as MediaRow[];
         return mediaRecord(row);
@@ -177,8 +214,83 @@ export class MediaAttachments {
     });
   }
 
+  private async uploadAv(
+    accountId: string,
+    data: Buffer,
+    sniffed: SniffedMedia,
+    description: string | null,
+    focus: { x: number; y: number } | null,
+    opts: { queued?: boolean },
+  ): Promise<MediaRecord> {
+    const accepted = [...VIDEO_TYPES, ...AUDIO_TYPES, 'image/gif'] as readonly string[];
+    if (!accepted.includes(sniffed.contentType) || !(await this.processing.videoAndAudio())) {
+      throw invalid(`File content type ${sniffed.contentType} is not accepted by this instance`);
+    }
+    if (data.length > AV_LIMITS.maxBytes) {
+      throw invalid(`File file size must be less than ${AV_LIMITS.maxBytes / 1024 / 1024} MB`);
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'townhall-upload-'));
+    let type: 'video' | 'audio' | 'gifv';
+    try {
+      const path = join(dir, `upload.${sniffed.extension}`);
+      await writeFile(path, data);
+      type = (await checkAv(this.processing.settings, path)).type;
+      if (sniffed.contentType === 'image/gif') type = 'gifv';
+    } catch (err) {
+      if (err instanceof ImageRejected) throw invalid(err.message);
+      throw err;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const tenant = TenantContext.current();
+    const media = await this.transactions.run(async (m) => {
+      await reserveMediaStorage(m, tenant.id, data.length, this.config.media.quotaBytes);
+      const [{ id }] = (await m.query(`SELECT platform.next_id()::text AS id`)) as { id: string }[];
+      const fileKey = `${id}/${randomBytes(16).toString('hex')}`;
+      // The upload, its row and the scheduled item that watches over its processing commit together,
+      // before the queue hears of it: a crash after this loses nothing.
+      await this.storage.put(`${tenant.id}/${fileKey}/upload.${sniffed.extension}`, data);
+      try {
+        const [row] = (await m.query(
+          `INSERT INTO media_attachments (id, account_id, type, content_type, file_key, file_size, description,
+                                          focus_x, focus_y, meta, processing)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${MEDIA_COLUMNS}`,
+          [
+            id,
+            accountId,
+            type,
+            sniffed.contentType,
+            fileKey,
+            data.length,
+            description,
+            focus?.x ?? null,
+            focus?.y ?? null,
+            JSON.stringify({ upload: sniffed.extension }),
+            PROCESSING.pending,
+          ],
+        )) as MediaRow[];
+        await scheduleWork(m, 'media_processing', id, new Date(Date.now() + MEDIA_WATCH_MS));
+        return mediaRecord(row);
+      } catch (err) {
+        await this.storage.removeAll(`${tenant.id}/${fileKey}`).catch(() => undefined);
+        throw err;
+      }
+    });
+    const job = { tenantId: tenant.id, mediaId: media.id };
+    if (opts.queued) {
+      await this.processing.enqueue(job);
+      return media;
+    }
+    await this.processing.process(job);
+    return this.own(accountId, media.id);
+  }
+
   /** One of the account's own attachments not yet posted (as Mastodon, 404 once it is attached). */
   async get(accountId: string, id: string): Promise<MediaRecord> {
+    return this.own(accountId, id);
+  }
+
+  private own(accountId: string, id: string): Promise<MediaRecord> {
     return this.transactions.run(async (m) => {
       const [row] = (await m.query(
         `SELECT ${MEDIA_COLUMNS} FROM media_attachments WHERE id = $1 AND account_id = $2 AND status_id IS NULL`,
@@ -238,6 +350,25 @@ export async function ownMedia(
     [accountId, valid],
   )) as MediaRow[];
   return rows.map(mediaRecord);
+}
+
+/** Whether a GIF has more than one frame (a broken one is left to the image decoder to refuse). */
+async function animated(data: Buffer): Promise<boolean> {
+  try {
+    return ((await sharp(data, { limitInputPixels: IMAGE_LIMITS.maxPixels }).metadata()).pages ?? 1) > 1;
+  } catch {
+    return false;
+  }
+}
+
+/** Mastodon's refusal of a post (or scheduled post) with media still processing or whose processing failed. */
+export function refuseUnprocessed(media: readonly MediaRecord[]): void {
+  if (media.some((a) => a.processing || a.failed)) {
+    throw new StatusError(
+      'validation_failed',
+      'Validation failed: Cannot attach files that have not finished processing. Try again in a moment!',
+    );
+  }
 }
 
 /** The attachments of these statuses, each status's in the order it lists them. */

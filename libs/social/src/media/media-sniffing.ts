@@ -50,6 +50,11 @@ export function sniffMedia(data: Buffer): SniffedMedia | null {
     return { kind: 'video', contentType: 'video/webm', extension: 'webm' };
   }
   if (ascii(data, 0, 'OggS')) return { kind: 'audio', contentType: 'audio/ogg', extension: 'ogg' };
+  if (ascii(data, 0, 'fLaC')) return { kind: 'audio', contentType: 'audio/flac', extension: 'flac' };
+  // AAC in ADTS frames: the MPEG sync word with layer 0 (MP3 frames have layer 1-3).
+  if (data.length >= 2 && data[0] === 0xff && (data[1] & 0xf6) === 0xf0) {
+    return { kind: 'audio', contentType: 'audio/aac', extension: 'aac' };
+  }
   if (ascii(data, 0, 'ID3') || (data.length >= 2 && data[0] === 0xff && (data[1] & 0xe0) === 0xe0)) {
     return { kind: 'audio', contentType: 'audio/mpeg', extension: 'mp3' };
   }

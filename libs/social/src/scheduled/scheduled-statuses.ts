@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { changedRows } from '@townhall/persistence';
 import { TenantTransactions } from '@townhall/tenancy';
-import { type MediaRecord, mediaOfStatuses, ownMedia } from '../media/media-attachments';
+import { type MediaRecord, mediaOfStatuses, ownMedia, refuseUnprocessed } from '../media/media-attachments';
 import {
   checkPostInput,
   type Poster,
@@ -67,6 +67,7 @@ export class ScheduledStatuses implements OnModuleInit {
       const media = (await ownMedia(m, poster.accountId, checked.mediaIds, { lock: true })).filter(
         (a) => a.statusId === null,
       );
+      refuseUnprocessed(media);
       const mediaIds = checked.mediaIds.filter((id) => media.some((a) => a.id === id));
       const [row] = (await m.query(
         `INSERT INTO scheduled_statuses (account_id, application_id, scheduled_at, params)

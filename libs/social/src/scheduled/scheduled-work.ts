@@ -10,7 +10,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { TOWNHALL_CONFIG, type TownhallConfig } from '@townhall/core';
 import { enterTenantSchema, TenantContext, type TenantRef } from '@townhall/tenancy';
 
-export type ScheduledWorkKind = 'publish_status' | 'poll_ended';
+export type ScheduledWorkKind = 'publish_status' | 'poll_ended' | 'media_processing';
 
 /** Work one kind of scheduled item needs, done inside the tenant's transaction that takes it. */
 export interface ScheduledWorkHandler {
@@ -151,8 +151,11 @@ export class ScheduledWorkRunner implements OnApplicationBootstrap, BeforeApplic
           if (handler) await handler.run(m, item.ref_id, { ref, domain: item.domain });
           await m.query(`SET LOCAL search_path TO DEFAULT`);
         });
+        // Done, unless the handler put the item off to a later time (work it watches over, such as a
+        // media file a queue job is processing).
         await m.query(
-          `DELETE FROM platform.scheduled_work WHERE tenant_id = $1 AND kind = $2 AND ref_id = $3`,
+          `DELETE FROM platform.scheduled_work
+            WHERE tenant_id = $1 AND kind = $2 AND ref_id = $3 AND due_at <= now()`,
           key,
         );
       } catch (err) {

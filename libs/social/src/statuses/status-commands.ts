@@ -19,6 +19,7 @@ import {
   type MediaRecord,
   mediaOfStatuses,
   ownMedia,
+  refuseUnprocessed,
   parseFocus,
 } from '../media/media-attachments';
 import { recordDirectStatus } from '../conversations/conversations';
@@ -208,6 +209,9 @@ export class StatusCommands {
       await queueStatusEvent(m, 'delete', statusId);
       await m.query(`DELETE FROM home_feed WHERE status_id = $1`, [statusId]);
       await m.query(`DELETE FROM notifications WHERE status_id = $1`, [statusId]);
+      // As in Mastodon, a deleted status lets go of its media: a redraft may attach them again, and
+      // otherwise the sweep of unattached media removes them with their files.
+      await m.query(`UPDATE media_attachments SET status_id = NULL WHERE status_id = $1`, [statusId]);
       await m.query(`UPDATE accounts SET statuses_count = greatest(statuses_count - 1, 0) WHERE id = $1`, [
         accountId,
       ]);
@@ -320,10 +324,8 @@ export class StatusCommands {
           WHERE id = $1`,
         [statusId, text, html, spoiler, next.sensitive, next.language, next.mediaIds],
       );
-      await m.query(
-        `UPDATE media_attachments SET status_id = NULL WHERE status_id = $1 AND NOT (id = ANY($2::bigint[]))`,
-        [statusId, next.mediaIds],
-      );
+      // Media taken out in an edit stay the status's, as in Mastodon: its history still shows them, and
+      // the sweep of unattached media must not remove them.
       if (next.mediaIds.length > 0) {
         await m.query(`UPDATE media_attachments SET status_id = $1 WHERE id = ANY($2::bigint[])`, [
           statusId,
@@ -449,12 +451,7 @@ async function attachableMedia(
       'Validation failed: Cannot attach a video to a post that already contains images',
     );
   }
-  if (media.some((a) => a.processing)) {
-    throw new StatusError(
-      'validation_failed',
-      'Validation failed: Cannot attach files that have not finished processing. Try again in a moment!',
-    );
-  }
+  refuseUnprocessed(media);
   return media;
 }
 

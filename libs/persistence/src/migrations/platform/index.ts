@@ -12,6 +12,7 @@ import { AuditPeriodKeys1732601200000 } from './1732601200000-audit-period-keys'
 import { AuditSigningKeyCustody1732601300000 } from './1732601300000-audit-signing-key-custody';
 import { ScheduledWork1732601500000 } from './1732601500000-scheduled-work';
 import { AuditWitnesses1732601700000 } from './1732601700000-audit-witnesses';
+import { MediaProcessing1732601900000 } from './1732601900000-media-processing';
 
 export { TENANT_DOMAIN_SKELETON_INDEX } from './1732600900000-tenant-domain-skeletons';
 export {
@@ -38,4 +39,5 @@ export const PLATFORM_MIGRATIONS = [
   AuditSigningKeyCustody1732601300000,
   ScheduledWork1732601500000,
   AuditWitnesses1732601700000,
+  MediaProcessing1732601900000,
 ];
