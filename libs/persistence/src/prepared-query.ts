@@ -30,7 +30,7 @@ function statementName(text: string): string {
 export async function preparedQuery<T>(m: EntityManager, text: string, values: unknown[]): Promise<T[]> {
   const runner = m.queryRunner;
   // DATABASE_PREPARED_STATEMENTS, as the DataSource was made with it (dataSourceOptions).
-  const { extra } = m.connection.options as { extra?: { preparedStatements?: boolean } };
+  const extra = (m.connection?.options as { extra?: { preparedStatements?: boolean } } | undefined)?.extra;
   if (extra?.preparedStatements === false || !runner?.isTransactionActive) {
     return (await m.query(text, values)) as T[];
   }
