@@ -101,7 +101,9 @@ export async function queueStatusEvent(
                                 WHERE fr.kind = 0 AND fr.account_id = l.account_id
                                   AND fr.target_account_id = s.in_reply_to_account_id)))) AS lists,
             COALESCE((SELECT json_agg(json_build_object('account', ac.account_id::text, 'conversation', ac.id::text))
-                        FROM account_conversations ac WHERE ac.last_status_id = s.id), '[]') AS directs
+                        FROM account_conversations ac
+                       -- Only a direct status leads a conversation: no look at the table for others.
+                       WHERE s.visibility = 3 AND ac.last_status_id = s.id), '[]') AS directs
        FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE s.id = $1`,
     [statusId],
   )) as StatusAudience[];
