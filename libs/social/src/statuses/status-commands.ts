@@ -260,13 +260,7 @@ export class StatusCommands {
       if (text.trim() === '' && media.length === 0) {
         throw new StatusError('validation_failed', "Validation failed: Text can't be blank");
       }
-      if (input.poll && media.length > 0) {
-        throw new StatusError(
-          'validation_failed',
-          'Validation failed: Cannot attach files to a post with a poll',
-        );
-      }
-      const poll = input.poll === undefined ? undefined : input.poll === null ? null : checkPoll(input.poll);
+      const poll = checkStatusPoll(input.poll, media.length);
       const attributes = (input.mediaAttributes ?? [])
         .filter((c) => media.some((a) => a.id === c.id))
         .map((c) => ({
@@ -591,14 +585,26 @@ export function checkPostInput(input: PostStatusInput) {
     input,
     VISIBILITIES.includes(visibility) ? [] : ['Visibility is not included in the list'],
   );
-  if (input.poll !== undefined && mediaIds.length > 0) {
+  const poll = checkStatusPoll(input.poll, mediaIds.length) ?? null;
+  return { text, spoiler, mediaIds, visibility, poll };
+}
+
+/**
+ * A status's poll checked as Mastodon's PollValidator does, and refused beside attachments (a status has
+ * one or the other); no poll (`undefined`) and a removed one (`null`) pass as they are.
+ */
+function checkStatusPoll<T extends null | undefined>(
+  poll: PollInput | T,
+  attachments: number,
+): ReturnType<typeof checkPoll> | T {
+  if (poll === undefined || poll === null) return poll as T;
+  if (attachments > 0) {
     throw new StatusError(
       'validation_failed',
       'Validation failed: Cannot attach files to a post with a poll',
     );
   }
-  const poll = input.poll === undefined ? null : checkPoll(input.poll);
-  return { text, spoiler, mediaIds, visibility, poll };
+  return checkPoll(poll);
 }
 
 /** Text, content warning and attachments as a new status or an edit carries them, checked. */
